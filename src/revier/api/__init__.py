@@ -1,0 +1,1 @@
+"""HTTP only: parse, authenticate, call one service method, shape the reply."""

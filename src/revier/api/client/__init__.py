@@ -1,0 +1,1 @@
+"""Client-server API, one module per spec module."""

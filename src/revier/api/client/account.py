@@ -1,0 +1,40 @@
+"""The user's own account: whoami and password changes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from revier.api.http import authenticate, field, read_json_object, required, services
+from revier.api.responses import json_response
+
+
+async def get_token_owner(request: Request) -> Response:
+    """GET /_matrix/client/v3/account/whoami"""
+    requester = await authenticate(request)
+    return json_response(
+        {"user_id": requester.user_id, "device_id": requester.device_id, "is_guest": False}
+    )
+
+
+async def change_password(request: Request) -> Response:
+    """POST /_matrix/client/v3/account/password"""
+    requester = await authenticate(request)
+    body = await read_json_object(request)
+    new_password = required(body, "new_password", str)
+    logout_devices = field(body, "logout_devices", bool, required=False)
+    await services(request).accounts.change_password(
+        requester,
+        new_password,
+        logout_devices=True if logout_devices is None else logout_devices,
+        auth=body.get("auth"),
+    )
+    return json_response({})
+
+
+routes = [
+    Route("/_matrix/client/v3/account/whoami", get_token_owner, methods=["GET"]),
+    Route("/_matrix/client/r0/account/whoami", get_token_owner, methods=["GET"]),
+    Route("/_matrix/client/v3/account/password", change_password, methods=["POST"]),
+]

@@ -1,0 +1,76 @@
+"""The one place that maps Matrix errors to HTTP statuses and error JSON."""
+
+from __future__ import annotations
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from revier import errors as e
+from revier.api.responses import json_response
+
+log = structlog.get_logger("revier.api")
+
+STATUS: dict[type[e.MatrixError], int] = {
+    e.Forbidden: 403,
+    e.UserDeactivated: 403,
+    e.InvalidSignature: 403,
+    e.AuthError: 403,
+    e.GuestAccessForbidden: 403,
+    e.UnknownToken: 401,
+    e.MissingToken: 401,
+    e.UserInteractiveAuthRequired: 401,
+    e.NotFound: 404,
+    e.Unrecognized: 404,
+    e.MethodNotAllowed: 405,
+    e.LimitExceeded: 429,
+    e.TooLarge: 413,
+    e.ResourceLimitExceeded: 403,
+    e.Exclusive: 400,
+    e.UserInUse: 400,
+    e.InvalidUsername: 400,
+    e.WeakPassword: 400,
+    e.RoomInUse: 400,
+    e.InvalidRoomState: 400,
+    e.UnsupportedRoomVersion: 400,
+    e.IncompatibleRoomVersion: 400,
+    e.BadState: 400,
+    e.NotYetUploaded: 504,
+    e.CannotOverwriteMedia: 409,
+    e.Unknown: 400,
+}
+
+
+def status_for(error: e.MatrixError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400  # M_BAD_JSON, M_NOT_JSON, M_MISSING_PARAM, M_INVALID_PARAM, …
+
+
+async def matrix_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, e.MatrixError)
+    headers = None
+    if isinstance(exc, e.LimitExceeded):
+        headers = {"Retry-After": str(max(1, (exc.retry_after_ms + 999) // 1000))}
+    return json_response(exc.to_json(), status=status_for(exc), headers=headers)
+
+
+async def http_exception_handler(_request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no route, wrong method) in the spec's words."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error: e.MatrixError = e.MethodNotAllowed("This method is not allowed on this path")
+    elif exc.status_code == 404:
+        error = e.Unrecognized("Unrecognized request: no such endpoint")
+    else:
+        error = e.Unknown(str(exc.detail))
+    body = error.to_json()
+    return json_response(body, status=exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    # Logged with the traceback for the operator; the client learns nothing internal.
+    log.error("unhandled error", path=request.url.path, exc_info=exc)
+    return json_response({"errcode": "M_UNKNOWN", "error": "Internal server error"}, status=500)

@@ -1,0 +1,102 @@
+"""What every handler needs from a request: services, tenant, requester, body."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from starlette.requests import Request
+
+from revier.errors import BadJson, MissingParam, MissingToken, NotJson, TooLarge
+from revier.services.container import Services
+from revier.services.requester import Requester
+from revier.services.tenants import Tenant
+
+T = TypeVar("T")
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def tenant(request: Request) -> Tenant:
+    return services(request).tenants.for_host(request.headers.get("host"))
+
+
+def client_address(request: Request) -> str:
+    """The caller's address; X-Forwarded-For is believed only from trusted proxies."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = services(request).settings.server.trusted_proxies
+    if peer not in trusted:
+        return peer
+    forwarded = request.headers.get("x-forwarded-for", "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    # The right-most address a trusted proxy did not add itself is the client.
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
+
+
+async def authenticate(request: Request) -> Requester:
+    """The owner of the ``Authorization: Bearer`` token (never a query-string token)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MissingToken("Missing access token: send it as 'Authorization: Bearer <token>'")
+    requester = await services(request).auth.authenticate(
+        tenant(request), token.strip(), address=client_address(request)
+    )
+    request.scope["revier.user_id"] = requester.user_id  # for the access log
+    return requester
+
+
+async def read_json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, read with the configured size limit."""
+    limit = services(request).settings.server.max_request_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The request body is larger than {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip() and allow_empty:
+        return {}
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise NotJson("The request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadJson("The request body must be a JSON object")
+    return value
+
+
+def field(body: dict[str, Any], name: str, kind: type[T], *, required: bool = True) -> T | None:
+    """``body[name]`` checked to be of ``kind``: M_MISSING_PARAM / M_BAD_JSON otherwise."""
+    if name not in body or body[name] is None:
+        if required:
+            raise MissingParam(f"'{name}' is required")
+        return None
+    value = body[name]
+    # bool is an int in Python, but never a valid JSON integer field.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BadJson(f"'{name}' must be of type {_json_type(kind)}")
+    return value
+
+
+def required(body: dict[str, Any], name: str, kind: type[T]) -> T:
+    value = field(body, name, kind)
+    assert value is not None
+    return value
+
+
+def _json_type(kind: type) -> str:
+    return {str: "string", int: "integer", bool: "boolean", dict: "object", list: "array"}.get(
+        kind, kind.__name__
+    )

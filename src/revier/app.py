@@ -1,0 +1,83 @@
+"""The ASGI application: routes, middleware, start-up and shut-down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from revier.api.client import account, devices, discovery, login, registration
+from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
+from revier.api.middleware import RevierMiddleware
+from revier.api.operations import health, metrics
+from revier.config import Settings
+from revier.errors import MatrixError
+from revier.services.container import Services, build_services
+from revier.storage import Store
+from revier.storage.engine import create_engines, migrate
+
+log = structlog.get_logger("revier")
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    out: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    if settings.metrics.enabled:
+        out.append(Route(settings.metrics.path, metrics, methods=["GET"]))
+    for module in (discovery, login, registration, account, devices):
+        out.extend(module.routes)
+    return out
+
+
+async def start_services(settings: Settings) -> Services:
+    """Open the database, bring its schema up to date, build the services."""
+    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    engines = create_engines(settings.database_url)
+    await migrate(engines)
+    return build_services(settings, Store(engines))
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = await start_services(settings)
+        app.state.services = svc
+        await _bootstrap_admins(svc)
+        try:
+            yield
+        finally:
+            await svc.store.close()
+
+    return Starlette(
+        routes=routes(settings),
+        middleware=[Middleware(RevierMiddleware, access_log=settings.logging.access_log)],
+        exception_handlers={
+            MatrixError: matrix_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+
+
+async def _bootstrap_admins(svc: Services) -> None:
+    password = svc.settings.initial_admin_password
+    for tenant in svc.tenants:
+        created = await svc.accounts.bootstrap_admin(
+            tenant, password.get_secret_value() if password else None
+        )
+        if created is None:
+            continue
+        log.info("created the first admin account", user_id=created.user_id, tenant=tenant.server_name)
+        if created.password is not None:
+            # Printed once, to the terminal of whoever started the server; never logged.
+            print(
+                f"\n  First start: created admin account {created.user_id}\n"
+                f"  Password (shown only now): {created.password}\n"
+                f"  Change it after logging in, or set REVIER_ADMIN_PASSWORD before the first start.\n",
+                flush=True,
+            )

@@ -1,0 +1,250 @@
+"""The ``revier`` command: ``revier serve`` and ``revier admin …``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from revier import __version__
+from revier.config import ConfigError, Settings, load_settings
+from revier.errors import MatrixError
+
+Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as e:
+        print(f"revier: {e}", file=sys.stderr)
+        return 2
+    if args.handler is _serve:
+        return _serve(args, settings)
+    try:
+        return asyncio.run(args.handler(args, settings))
+    except MatrixError as e:
+        print(f"revier: {e.error} ({e.errcode})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revier",
+        description="revier: a Matrix homeserver for organisations.",
+    )
+    parser.add_argument("--version", action="version", version=f"revier {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", "-c", type=Path, default=None,
+        help="TOML configuration file (default: $REVIER_CONFIG, else built-in defaults)",
+    )
+    sub = parser.add_subparsers(title="commands")
+
+    serve = sub.add_parser(
+        "serve", parents=[common], help="run the server",
+        description="Run the server until interrupted (Ctrl-C or SIGTERM stop it gracefully).",
+    )
+    serve.add_argument("--host", help="listen address (overrides server.bind_address)")
+    serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    serve.set_defaults(handler=_serve)
+
+    admin = sub.add_parser(
+        "admin", help="manage accounts (works on the configured database)",
+        description="Administer the installation directly on its database.",
+    )
+    admin_sub = admin.add_subparsers(title="objects")
+    _user_commands(admin_sub.add_parser("user", help="user accounts", parents=[]), common)
+    return parser
+
+
+def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    user.set_defaults(handler=None)
+    cmds = user.add_subparsers(title="commands", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = cmds.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.add_argument("--tenant", help="server_name of the tenant (default: the first one)")
+        p.set_defaults(handler=handler)
+        return p
+
+    create = add("create", _user_create, "create an account")
+    create.add_argument("localpart", help="user name, e.g. 'anna.schmidt' (becomes @anna.schmidt:server)")
+    create.add_argument("--admin", action="store_true", help="make the account a tenant admin")
+    create.add_argument("--displayname", help="display name (default: the user name)")
+    _password_options(create)
+
+    lst = add("list", _user_list, "list accounts")
+    lst.add_argument("--search", help="only user IDs containing this text")
+    lst.add_argument("--limit", type=int, default=100)
+    lst.add_argument("--offset", type=int, default=0)
+
+    show = add("show", _user_show, "show one account (no message content, ever)")
+    show.add_argument("user", help="user ID or user name")
+
+    deact = add("deactivate", _user_deactivate, "deactivate an account and end all its sessions")
+    deact.add_argument("user", help="user ID or user name")
+
+    reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
+    reset.add_argument("user", help="user ID or user name")
+    _password_options(reset)
+
+    make_admin = add("make-admin", _user_make_admin, "grant (or with --revoke, take) admin rights")
+    make_admin.add_argument("user", help="user ID or user name")
+    make_admin.add_argument("--revoke", action="store_true", help="take admin rights away")
+
+
+def _password_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    group.add_argument(
+        "--generate-password", action="store_true",
+        help="generate a random password and print it once",
+    )
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from revier.server import run
+
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["bind_address"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if overrides:
+        settings = settings.model_copy(
+            update={"server": settings.server.model_copy(update=overrides)}
+        )
+    return run(settings)
+
+
+async def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from revier.app import start_services
+    from revier.logs import configure_logging
+
+    configure_logging(settings.logging.model_copy(update={"level": "WARNING"}))
+    svc = await start_services(settings)
+    try:
+        return await work(svc)
+    finally:
+        await svc.store.close()
+
+
+def _tenant(svc: Any, args: argparse.Namespace) -> Any:
+    if args.tenant:
+        tenant = svc.tenants.get(args.tenant)
+        if tenant is None:
+            raise SystemExit(f"revier: no tenant {args.tenant!r} in the configuration")
+        return tenant
+    return next(iter(svc.tenants))
+
+
+def _user_id(svc: Any, args: argparse.Namespace) -> str:
+    user: str = args.user
+    return user if user.startswith("@") else _tenant(svc, args).user_id(user.lower())
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new password, and whether it was generated (and so must be printed)."""
+    if args.generate_password:
+        return secrets.token_urlsafe(18), True
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n"), False
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat: ") != first:
+        raise SystemExit("revier: the passwords differ")
+    return first, False
+
+
+async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    password, generated = _read_password(args)
+
+    async def work(svc: Any) -> int:
+        user = await svc.accounts.create_user(
+            _tenant(svc, args), args.localpart, password, admin=args.admin,
+            displayname=args.displayname,
+        )
+        print(f"created {user.user_id}" + (" (admin)" if user.is_admin else ""))
+        if generated:
+            print(f"password: {password}")
+        return 0
+
+    return await _with_services(settings, work)
+
+
+async def _user_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(svc: Any) -> int:
+        users = await svc.accounts.list_users(
+            _tenant(svc, args), search=args.search, limit=args.limit, offset=args.offset
+        )
+        for u in users:
+            flags = [f for f, on in (("admin", u.is_admin), ("deactivated", u.deactivated)) if on]
+            print(u.user_id + (f"  [{', '.join(flags)}]" if flags else ""))
+        return 0
+
+    return await _with_services(settings, work)
+
+
+async def _user_show(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(svc: Any) -> int:
+        user = await svc.accounts.get_user(_user_id(svc, args))
+        async with svc.store.read() as tx:
+            devices = await tx.devices.list(user.user_id)
+        print(f"user_id:      {user.user_id}")
+        print(f"displayname:  {user.displayname or ''}")
+        print(f"admin:        {'yes' if user.is_admin else 'no'}")
+        print(f"deactivated:  {'yes' if user.deactivated else 'no'}")
+        print(f"devices:      {len(devices)}")
+        for d in devices:
+            print(f"  {d.device_id}  {d.display_name or ''}  last seen {d.last_seen_ts or '-'}")
+        return 0
+
+    return await _with_services(settings, work)
+
+
+async def _user_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(svc: Any) -> int:
+        user_id = _user_id(svc, args)
+        await svc.accounts.deactivate(user_id)
+        print(f"deactivated {user_id}")
+        return 0
+
+    return await _with_services(settings, work)
+
+
+async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    password, generated = _read_password(args)
+
+    async def work(svc: Any) -> int:
+        user_id = _user_id(svc, args)
+        await svc.accounts.reset_password(_tenant(svc, args), user_id, password)
+        print(f"new password set for {user_id}; all its sessions ended")
+        if generated:
+            print(f"password: {password}")
+        return 0
+
+    return await _with_services(settings, work)
+
+
+async def _user_make_admin(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(svc: Any) -> int:
+        user_id = _user_id(svc, args)
+        await svc.accounts.set_admin(user_id, not args.revoke)
+        print(f"{user_id} is {'no longer ' if args.revoke else ''}an admin")
+        return 0
+
+    return await _with_services(settings, work)

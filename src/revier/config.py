@@ -1,0 +1,215 @@
+"""The one typed settings object: a TOML file, then environment overrides.
+
+Every setting has a default that suits the embedded set-up (SQLite in a local
+data directory, tenant ``localhost`` on 127.0.0.1:8008), so ``revier serve``
+works without a file. An installation writes the file from
+``config.example.toml``; a container or a test harness overrides single keys
+with ``REVIER_<SECTION>__<KEY>`` variables (``REVIER_SERVER__PORT=8448``,
+``REVIER_TENANTS__0__SERVER_NAME=police.example``). This is the only module
+that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "REVIER_"
+CONFIG_PATH_ENV = "REVIER_CONFIG"
+ADMIN_PASSWORD_ENV = "REVIER_ADMIN_PASSWORD"
+
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+class ConfigError(Exception):
+    """The configuration can't be used; the message says which key and why."""
+
+
+class _Section(BaseModel):
+    # A typo in a key must stop the server, not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    bind_address: str = "127.0.0.1"
+    port: int = Field(8008, ge=0, le=65535)
+    # Where clients reach the server; advertised in .well-known. Defaults to
+    # http://<first tenant>:<port>.
+    public_baseurl: str | None = None
+    data_dir: Path = Path("data")
+    # JSON request bodies above this are refused with M_TOO_LARGE before
+    # they are read whole. Media uploads have their own limit.
+    max_request_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    # Seconds to let running requests finish on SIGTERM before closing them.
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    # Proxies whose X-Forwarded-For is believed (exact addresses).
+    trusted_proxies: list[str] = []
+
+
+class DatabaseSettings(_Section):
+    # None: SQLite at <data_dir>/revier.db. PostgreSQL:
+    # "postgresql://user:password@host:5432/revier".
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("sqlite:", "postgresql:", "postgres:")):
+            raise ValueError("database.url must start with sqlite: or postgresql:")
+        return url
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "console" for people, "json" for a log collector.
+    format: Literal["console", "json"] = "console"
+    # One line per request (method, path without query, status, duration).
+    access_log: bool = True
+
+
+class MetricsSettings(_Section):
+    enabled: bool = True
+    path: str = "/_revier/metrics"
+
+
+class RateLimit(_Section):
+    """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class RateLimitSettings(_Section):
+    enabled: bool = True
+    login_per_address: RateLimit = RateLimit(per_second=0.2, burst=10)
+    login_per_user: RateLimit = RateLimit(per_second=0.05, burst=5)
+
+
+class TenantPolicy(_Section):
+    """What an organisation decides for its own users."""
+
+    password_min_length: int = Field(12, ge=8, le=1024)
+    max_devices_per_user: int = Field(3, ge=1, le=100)
+    # New rooms are encrypted; with False an unencrypted createRoom is refused.
+    allow_unencrypted_rooms: bool = False
+    presence_enabled: bool = True
+
+
+class TenantSettings(_Section):
+    server_name: str
+    # Ed25519 key that signs this tenant's events; created on first start
+    # under <data_dir>/keys/ when not given.
+    signing_key_path: Path | None = None
+    # Further Host header values that reach this tenant (e.g. "matrix.police.example").
+    hostnames: list[str] = []
+    # The account created on first start when the tenant has no users yet.
+    initial_admin: str = "admin"
+    policy: TenantPolicy = TenantPolicy()
+
+    @field_validator("server_name")
+    @classmethod
+    def _valid_server_name(cls, name: str) -> str:
+        if not _SERVER_NAME.match(name) or len(name) > 255:
+            raise ValueError(f"{name!r} is not a valid Matrix server name")
+        return name
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    ratelimit: RateLimitSettings = RateLimitSettings()
+    tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]
+    # Only from the environment (REVIER_ADMIN_PASSWORD): the first admin's password.
+    initial_admin_password: SecretStr | None = None
+
+    @field_validator("tenants")
+    @classmethod
+    def _distinct_tenants(cls, tenants: list[TenantSettings]) -> list[TenantSettings]:
+        if not tenants:
+            raise ValueError("at least one tenant is needed")
+        names = [t.server_name for t in tenants]
+        if len(set(names)) != len(names):
+            raise ValueError("tenant server_names must be distinct")
+        return tenants
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.server.data_dir / 'revier.db'}"
+
+    @property
+    def public_baseurl(self) -> str:
+        if self.server.public_baseurl:
+            return self.server.public_baseurl.rstrip("/")
+        return f"http://{self.tenants[0].server_name}:{self.server.port}"
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any), apply ``REVIER_*`` overrides, validate."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_PATH_ENV):
+        path = Path(env[CONFIG_PATH_ENV])
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {path} does not exist") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+    _apply_env_overrides(raw, env)
+    if env.get(ADMIN_PASSWORD_ENV):
+        raw["initial_admin_password"] = env[ADMIN_PASSWORD_ENV]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
+        node: Any = raw
+        for key, next_key in zip(keys, keys[1:], strict=False):
+            node = _child(node, key, list_next=next_key.isdigit())
+        _set(node, keys[-1], _parse_scalar(value))
+
+
+def _child(node: Any, key: str, *, list_next: bool) -> Any:
+    empty: Any = [] if list_next else {}
+    if isinstance(node, list):
+        index = int(key)
+        while len(node) <= index:
+            node.append({} if not list_next else [])
+        return node[index]
+    return node.setdefault(key, empty)
+
+
+def _set(node: Any, key: str, value: Any) -> None:
+    if isinstance(node, list):
+        index = int(key)
+        while len(node) <= index:
+            node.append(None)
+        node[index] = value
+    else:
+        node[key] = value
+
+
+def _parse_scalar(value: str) -> Any:
+    """Read ``8448``, ``true`` or ``["a", "b"]`` as TOML would; anything else as text."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value

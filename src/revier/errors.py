@@ -1,0 +1,184 @@
+"""One exception per Matrix error code.
+
+Any layer may raise these; only ``revier.api.errors`` knows which HTTP status
+each one maps to. The tree mirrors the spec's "Common error codes" and the
+codes individual endpoints define::
+
+    MatrixError
+    ├── Forbidden                M_FORBIDDEN
+    │   └── UserDeactivated      M_USER_DEACTIVATED
+    ├── UnknownToken             M_UNKNOWN_TOKEN
+    ├── MissingToken             M_MISSING_TOKEN
+    ├── BadJson                  M_BAD_JSON
+    ├── NotJson                  M_NOT_JSON
+    ├── NotFound                 M_NOT_FOUND
+    ├── LimitExceeded            M_LIMIT_EXCEEDED
+    ├── Unrecognized             M_UNRECOGNIZED
+    ├── Unknown                  M_UNKNOWN
+    ├── MissingParam             M_MISSING_PARAM
+    ├── InvalidParam             M_INVALID_PARAM
+    ├── TooLarge                 M_TOO_LARGE
+    ├── UserInUse / InvalidUsername / RoomInUse / ...
+    └── ...
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MatrixError(Exception):
+    """Base of every error a client may see; ``errcode`` is the spec's name."""
+
+    errcode: ClassVar[str] = "M_UNKNOWN"
+
+    def __init__(self, error: str = "", **extra: Any) -> None:
+        super().__init__(error or self.errcode)
+        self.error = error or self.errcode
+        # Extra top-level fields of the error body (retry_after_ms, soft_logout, …).
+        self.extra: dict[str, Any] = extra
+
+    def to_json(self) -> dict[str, Any]:
+        return {"errcode": self.errcode, "error": self.error, **self.extra}
+
+
+class Forbidden(MatrixError):
+    errcode = "M_FORBIDDEN"
+
+
+class UserDeactivated(Forbidden):
+    errcode = "M_USER_DEACTIVATED"
+
+
+class UnknownToken(MatrixError):
+    errcode = "M_UNKNOWN_TOKEN"
+
+    def __init__(self, error: str = "Unknown access token", *, soft_logout: bool = False) -> None:
+        # soft_logout=false tells clients to throw their local data away: the
+        # device is gone, not merely expired.
+        super().__init__(error, soft_logout=soft_logout)
+
+
+class MissingToken(MatrixError):
+    errcode = "M_MISSING_TOKEN"
+
+
+class BadJson(MatrixError):
+    errcode = "M_BAD_JSON"
+
+
+class NotJson(MatrixError):
+    errcode = "M_NOT_JSON"
+
+
+class NotFound(MatrixError):
+    errcode = "M_NOT_FOUND"
+
+
+class LimitExceeded(MatrixError):
+    errcode = "M_LIMIT_EXCEEDED"
+
+    def __init__(self, error: str = "Too many requests", *, retry_after_ms: int) -> None:
+        super().__init__(error, retry_after_ms=retry_after_ms)
+        self.retry_after_ms = retry_after_ms
+
+
+class Unrecognized(MatrixError):
+    errcode = "M_UNRECOGNIZED"
+
+
+class MethodNotAllowed(Unrecognized):
+    """M_UNRECOGNIZED with 405: the path exists, the method does not."""
+
+
+class Unknown(MatrixError):
+    errcode = "M_UNKNOWN"
+
+
+class MissingParam(MatrixError):
+    errcode = "M_MISSING_PARAM"
+
+
+class InvalidParam(MatrixError):
+    errcode = "M_INVALID_PARAM"
+
+
+class TooLarge(MatrixError):
+    errcode = "M_TOO_LARGE"
+
+
+class UserInUse(MatrixError):
+    errcode = "M_USER_IN_USE"
+
+
+class InvalidUsername(MatrixError):
+    errcode = "M_INVALID_USERNAME"
+
+
+class WeakPassword(MatrixError):
+    errcode = "M_WEAK_PASSWORD"
+
+
+class RoomInUse(MatrixError):
+    errcode = "M_ROOM_IN_USE"
+
+
+class InvalidRoomState(MatrixError):
+    errcode = "M_INVALID_ROOM_STATE"
+
+
+class UnsupportedRoomVersion(MatrixError):
+    errcode = "M_UNSUPPORTED_ROOM_VERSION"
+
+
+class IncompatibleRoomVersion(MatrixError):
+    errcode = "M_INCOMPATIBLE_ROOM_VERSION"
+
+
+class BadState(MatrixError):
+    errcode = "M_BAD_STATE"
+
+
+class GuestAccessForbidden(MatrixError):
+    errcode = "M_GUEST_ACCESS_FORBIDDEN"
+
+
+class NotYetUploaded(MatrixError):
+    errcode = "M_NOT_YET_UPLOADED"
+
+
+class CannotOverwriteMedia(MatrixError):
+    errcode = "M_CANNOT_OVERWRITE_MEDIA"
+
+
+class ResourceLimitExceeded(MatrixError):
+    errcode = "M_RESOURCE_LIMIT_EXCEEDED"
+
+
+class Exclusive(MatrixError):
+    errcode = "M_EXCLUSIVE"
+
+
+class InvalidSignature(Forbidden):
+    """An event or key whose signature does not verify (spec: treated as M_FORBIDDEN)."""
+
+
+class AuthError(Forbidden):
+    """An event rejected by the room version's authorization rules."""
+
+
+class UserInteractiveAuthRequired(MatrixError):
+    """401 with the user-interactive auth flows object instead of an error body.
+
+    ``flows_body`` is the whole response: ``flows``, ``params``, ``session``,
+    ``completed`` and, after a failed stage, ``errcode``/``error``.
+    """
+
+    errcode = "M_FORBIDDEN"
+
+    def __init__(self, flows_body: dict[str, Any]) -> None:
+        super().__init__(flows_body.get("error", "Additional authentication required"))
+        self.flows_body = flows_body
+
+    def to_json(self) -> dict[str, Any]:
+        return self.flows_body

@@ -1,0 +1,1 @@
+"""Organisation governance as pure functions: services fetch facts, policy decides."""

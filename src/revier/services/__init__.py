@@ -1,0 +1,1 @@
+"""The domain: one service per concern, built together in ``container.py``."""

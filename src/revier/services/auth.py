@@ -1,0 +1,146 @@
+"""Logging in and out, and turning an access token back into a Requester."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.policy.devices import check_new_device, device_limit
+from revier.services.clock import Clock
+from revier.services.devices import remove_devices
+from revier.services.passwords import verify_password
+from revier.services.ratelimit import RateLimiter
+from revier.services.requester import Requester
+from revier.services.tenants import Tenant, TenantRegistry
+from revier.services.tokens import TokenHasher, new_device_id
+from revier.storage import Store
+from revier.storage.devices import Device
+
+_BAD_CREDENTIALS = "Invalid username or password"
+# Writing last_seen on every request would turn each read into a write.
+_LAST_SEEN_EVERY_MS = 5 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        tenants: TenantRegistry,
+        hasher: TokenHasher,
+        *,
+        login_per_address: RateLimiter,
+        failed_login_per_user: RateLimiter,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._tenants = tenants
+        self._hasher = hasher
+        self._per_address = login_per_address
+        self._failed_per_user = failed_login_per_user
+        self._last_seen: dict[tuple[str, str], int] = {}
+
+    async def login_with_password(
+        self,
+        tenant: Tenant,
+        *,
+        user: str,
+        password: str,
+        device_id: str | None,
+        initial_device_display_name: str | None,
+        address: str,
+    ) -> LoginResult:
+        """POST /login with m.login.password.
+
+        An unknown user and a wrong password get the same answer after the
+        same amount of work, so accounts can't be enumerated.
+        """
+        self._per_address.check(address)
+        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
+        self._failed_per_user.peek(user_id)
+        async with self._store.read() as tx:
+            account = await tx.users.get(user_id)
+        if account is not None and account.tenant != tenant.server_name:
+            account = None
+        ok = await verify_password(account.password_hash if account else None, password)
+        if not ok or account is None:
+            self._failed_per_user.check(user_id)
+            raise Forbidden(_BAD_CREDENTIALS)
+        if account.deactivated:
+            raise UserDeactivated("This account has been deactivated")
+        return await self._start_session(
+            tenant, account.user_id, account.max_devices, device_id, initial_device_display_name,
+            address,
+        )
+
+    async def _start_session(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        max_devices: int | None,
+        device_id: str | None,
+        display_name: str | None,
+        address: str,
+    ) -> LoginResult:
+        if device_id is not None and not (0 < len(device_id) <= 255):
+            raise InvalidParam("device_id must be 1 to 255 characters")
+        token = self._hasher.new_token()
+        now = self._clock.time_ms()
+        async with self._store.transaction() as tx:
+            await tx.users.lock(user_id)
+            existing = await tx.devices.get(user_id, device_id) if device_id else None
+            if existing is not None:
+                # Logging in again as a known device replaces its session.
+                await tx.access_tokens.delete_for_devices(user_id, [existing.device_id])
+            else:
+                limit = device_limit(tenant.policy, max_devices)
+                check_new_device(limit, await tx.devices.count(user_id))
+                device_id = device_id or new_device_id()
+                await tx.devices.create(Device(user_id, device_id, display_name, now, now, address))
+            assert device_id is not None
+            await tx.access_tokens.create(
+                self._hasher.hash(token),
+                user_id=user_id,
+                device_id=device_id,
+                tenant=tenant.server_name,
+                created_ts=now,
+            )
+        return LoginResult(user_id, device_id, token)
+
+    async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
+        token_hash = self._hasher.hash(token)
+        async with self._store.read() as tx:
+            owner = await tx.access_tokens.owner_with_account(token_hash)
+        # A token of another tenant is as unknown here as a made-up one.
+        if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
+            raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
+        await self._note_last_seen(owner.user_id, owner.device_id, address)
+        return Requester(owner.user_id, owner.device_id, tenant, owner.is_admin, token_hash)
+
+    async def logout(self, requester: Requester) -> None:
+        """POST /logout: the token dies and its device with it (spec)."""
+        async with self._store.transaction() as tx:
+            await remove_devices(tx, requester.user_id, [requester.device_id])
+
+    async def logout_all(self, requester: Requester) -> None:
+        async with self._store.transaction() as tx:
+            devices = await tx.devices.list(requester.user_id)
+            await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
+
+    async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:
+        now = self._clock.time_ms()
+        key = (user_id, device_id)
+        if now - self._last_seen.get(key, 0) < _LAST_SEEN_EVERY_MS:
+            return
+        self._last_seen[key] = now
+        if len(self._last_seen) > 200_000:
+            self._last_seen.clear()
+        async with self._store.transaction() as tx:
+            await tx.devices.touch(user_id, device_id, ts=now, ip=address)

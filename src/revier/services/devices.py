@@ -1,0 +1,56 @@
+"""A user's devices: listing, naming, and removing them with everything they held."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from revier.errors import NotFound
+from revier.services.requester import Requester
+from revier.services.uia import UserInteractiveAuth
+from revier.storage import Store, Tx
+from revier.storage.devices import Device
+
+
+class DeviceService:
+    def __init__(self, store: Store, uia: UserInteractiveAuth) -> None:
+        self._store = store
+        self._uia = uia
+
+    async def list_devices(self, requester: Requester) -> list[Device]:
+        async with self._store.read() as tx:
+            return await tx.devices.list(requester.user_id)
+
+    async def get_device(self, requester: Requester, device_id: str) -> Device:
+        async with self._store.read() as tx:
+            device = await tx.devices.get(requester.user_id, device_id)
+        if device is None:
+            raise NotFound("No such device")
+        return device
+
+    async def update_device(self, requester: Requester, device_id: str, display_name: str) -> None:
+        async with self._store.transaction() as tx:
+            if not await tx.devices.set_display_name(requester.user_id, device_id, display_name):
+                raise NotFound("No such device")
+
+    async def delete_devices(
+        self, requester: Requester, device_ids: list[str], auth: Any
+    ) -> None:
+        """DELETE /devices/{id} and POST /delete_devices: behind the password."""
+        await self._uia.require_password(requester, auth, operation="delete_devices")
+        async with self._store.transaction() as tx:
+            await remove_devices(tx, requester.user_id, device_ids)
+
+    async def require_existing(self, requester: Requester, device_id: str) -> None:
+        await self.get_device(requester, device_id)
+
+
+async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[str]:
+    """Delete devices and what hangs off them, inside the caller's transaction.
+
+    The one place a device disappears (logout, delete, wipe, deactivation), so
+    none of them can forget a piece: its access tokens die with it.
+    """
+    if not device_ids:
+        return []
+    await tx.access_tokens.delete_for_devices(user_id, device_ids)
+    return await tx.devices.delete(user_id, device_ids)

@@ -1,0 +1,26 @@
+"""Argon2id password hashes, computed off the event loop."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory profile
+# Verified when the user does not exist, so "no such user" takes as long as
+# "wrong password" and the two can't be told apart by timing.
+_DUMMY_HASH = _hasher.hash("revier-timing-equaliser")
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(verify)

@@ -1,0 +1,92 @@
+"""User-interactive authentication (spec: "User-interactive authentication API").
+
+Dangerous operations (deleting devices, changing the password, uploading
+cross-signing keys) ask the user to prove again who they are. revier offers a
+single flow, ``m.login.password``; sessions live in the database so that any
+worker can continue one, and a session started for one operation can't
+authorise another.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from revier.errors import Forbidden, LimitExceeded, MatrixError, UserInteractiveAuthRequired
+from revier.services.clock import Clock
+from revier.services.passwords import verify_password
+from revier.services.ratelimit import RateLimiter
+from revier.services.requester import Requester
+from revier.storage import Store
+from revier.storage.uia import UiaSession
+
+PASSWORD = "m.login.password"
+SESSION_LIFETIME_MS = 15 * 60 * 1000
+
+
+class UserInteractiveAuth:
+    def __init__(self, store: Store, clock: Clock, failed_logins: RateLimiter) -> None:
+        self._store = store
+        self._clock = clock
+        self._failed = failed_logins
+
+    async def require_password(
+        self, requester: Requester, auth: Any, *, operation: str
+    ) -> None:
+        """Return once ``auth`` proves the requester's password; else raise the 401 flows."""
+        if not isinstance(auth, dict) or "type" not in auth:
+            session_id = await self._session_for(requester, auth, operation)
+            raise UserInteractiveAuthRequired(self._flows(session_id))
+        session_id = await self._session_for(requester, auth, operation)
+        try:
+            await self._check_password_stage(requester, auth)
+        except LimitExceeded:
+            raise
+        except MatrixError as e:
+            raise UserInteractiveAuthRequired(
+                {**self._flows(session_id), "errcode": e.errcode, "error": e.error}
+            ) from None
+        async with self._store.transaction() as tx:
+            await tx.uia_sessions.delete(session_id)
+
+    async def _session_for(self, requester: Requester, auth: Any, operation: str) -> str:
+        given = auth.get("session") if isinstance(auth, dict) else None
+        now = self._clock.time_ms()
+        if isinstance(given, str):
+            async with self._store.read() as tx:
+                session = await tx.uia_sessions.get(given)
+            if (
+                session is not None
+                and session.user_id == requester.user_id
+                and session.operation == operation
+                and session.created_ts > now - SESSION_LIFETIME_MS
+            ):
+                return session.session_id
+        session_id = secrets.token_urlsafe(24)
+        async with self._store.transaction() as tx:
+            await tx.uia_sessions.delete_older_than(now - SESSION_LIFETIME_MS)
+            await tx.uia_sessions.create(
+                UiaSession(session_id, requester.user_id, operation, [], now)
+            )
+        return session_id
+
+    async def _check_password_stage(self, requester: Requester, auth: dict[str, Any]) -> None:
+        if auth.get("type") != PASSWORD:
+            raise Forbidden(f"Unsupported authentication type; use {PASSWORD}")
+        identifier = auth.get("identifier")
+        user = identifier.get("user") if isinstance(identifier, dict) else auth.get("user")
+        password = auth.get("password")
+        if user is not None and user not in (requester.user_id, requester.localpart):
+            raise Forbidden("You can only authenticate as yourself")
+        if not isinstance(password, str):
+            raise Forbidden("The password is missing")
+        self._failed.peek(requester.user_id)
+        async with self._store.read() as tx:
+            account = await tx.users.get(requester.user_id)
+        if not await verify_password(account.password_hash if account else None, password):
+            self._failed.check(requester.user_id)
+            raise Forbidden("Invalid password")
+
+    @staticmethod
+    def _flows(session_id: str) -> dict[str, Any]:
+        return {"flows": [{"stages": [PASSWORD]}], "params": {}, "session": session_id}

@@ -1,0 +1,87 @@
+"""Engines for the two databases, and migrations to the newest schema.
+
+SQLite (the embedded default) gets WAL mode and a single writer connection:
+SQLite allows one writer at a time anyway, and queueing writers on our own
+pool is cheaper and fairer than letting them collide on ``SQLITE_BUSY``.
+Writers start with ``BEGIN IMMEDIATE`` so that a transaction never fails
+half-way when it upgrades from reading to writing. Readers use their own
+pool and, thanks to WAL, never wait for the writer.
+PostgreSQL uses one pool for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Engines:
+    writer: AsyncEngine
+    reader: AsyncEngine
+    is_sqlite: bool
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def create_engines(url: str) -> Engines:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        async_url = parsed.set(drivername="sqlite+aiosqlite")
+        writer = create_async_engine(async_url, pool_size=1, max_overflow=0, pool_timeout=60)
+        reader = create_async_engine(async_url, pool_size=4, max_overflow=4)
+        _sqlite_pragmas(writer, begin="BEGIN IMMEDIATE")
+        _sqlite_pragmas(reader, begin="BEGIN")
+        return Engines(writer, reader, is_sqlite=True)
+    async_url = parsed.set(drivername="postgresql+asyncpg")
+    engine = create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return Engines(engine, engine, is_sqlite=False)
+
+
+def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver, so "begin" below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Another process (the admin CLI) may hold the write lock briefly.
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+
+async def migrate(engines: Engines) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    async with engines.writer.begin() as conn:
+        if not engines.is_sqlite:
+            # Several workers may start at once: one migrates, the others wait.
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7472626576)")
+        await conn.run_sync(_upgrade)
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")

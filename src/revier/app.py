@@ -72,12 +72,15 @@ async def _bootstrap_admins(svc: Services) -> None:
         )
         if created is None:
             continue
-        log.info("created the first admin account", user_id=created.user_id, tenant=tenant.server_name)
+        log.info(
+            "created the first admin account", user_id=created.user_id, tenant=tenant.server_name
+        )
         if created.password is not None:
             # Printed once, to the terminal of whoever started the server; never logged.
             print(
                 f"\n  First start: created admin account {created.user_id}\n"
                 f"  Password (shown only now): {created.password}\n"
-                f"  Change it after logging in, or set REVIER_ADMIN_PASSWORD before the first start.\n",
+                "  Change it after logging in (or set REVIER_ADMIN_PASSWORD before the\n"
+                "  first start to choose it yourself).\n",
                 flush=True,
             )

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from revier import __version__
 from revier.config import ConfigError, Settings, load_settings
 from revier.errors import MatrixError
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,9 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"revier: {e}", file=sys.stderr)
         return 2
     if args.handler is _serve:
-        return _serve(args, settings)
+        return _serve(args, settings)  # type: ignore[no-any-return]  # argparse hands back Any
+    handler: Handler = args.handler
     try:
-        return asyncio.run(args.handler(args, settings))
+        return asyncio.run(handler(args, settings))
     except MatrixError as e:
         print(f"revier: {e.error} ({e.errcode})", file=sys.stderr)
         return 1
@@ -48,13 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"revier {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", "-c", type=Path, default=None,
+        "--config",
+        "-c",
+        type=Path,
+        default=None,
         help="TOML configuration file (default: $REVIER_CONFIG, else built-in defaults)",
     )
     sub = parser.add_subparsers(title="commands")
 
     serve = sub.add_parser(
-        "serve", parents=[common], help="run the server",
+        "serve",
+        parents=[common],
+        help="run the server",
         description="Run the server until interrupted (Ctrl-C or SIGTERM stop it gracefully).",
     )
     serve.add_argument("--host", help="listen address (overrides server.bind_address)")
@@ -62,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     admin = sub.add_parser(
-        "admin", help="manage accounts (works on the configured database)",
+        "admin",
+        help="manage accounts (works on the configured database)",
         description="Administer the installation directly on its database.",
     )
     admin_sub = admin.add_subparsers(title="objects")
@@ -81,7 +88,9 @@ def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParse
         return p
 
     create = add("create", _user_create, "create an account")
-    create.add_argument("localpart", help="user name, e.g. 'anna.schmidt' (becomes @anna.schmidt:server)")
+    create.add_argument(
+        "localpart", help="user name, e.g. 'anna.schmidt' (becomes @anna.schmidt:server)"
+    )
     create.add_argument("--admin", action="store_true", help="make the account a tenant admin")
     create.add_argument("--displayname", help="display name (default: the user name)")
     _password_options(create)
@@ -112,7 +121,8 @@ def _password_options(p: argparse.ArgumentParser) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     group.add_argument(
-        "--generate-password", action="store_true",
+        "--generate-password",
+        action="store_true",
         help="generate a random password and print it once",
     )
 
@@ -175,7 +185,10 @@ async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(svc: Any) -> int:
         user = await svc.accounts.create_user(
-            _tenant(svc, args), args.localpart, password, admin=args.admin,
+            _tenant(svc, args),
+            args.localpart,
+            password,
+            admin=args.admin,
             displayname=args.displayname,
         )
         print(f"created {user.user_id}" + (" (admin)" if user.is_admin else ""))
@@ -203,7 +216,7 @@ async def _user_show(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         user = await svc.accounts.get_user(_user_id(svc, args))
         async with svc.store.read() as tx:
-            devices = await tx.devices.list(user.user_id)
+            devices = await tx.devices.for_user(user.user_id)
         print(f"user_id:      {user.user_id}")
         print(f"displayname:  {user.displayname or ''}")
         print(f"admin:        {'yes' if user.is_admin else 'no'}")

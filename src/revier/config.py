@@ -11,6 +11,7 @@ that reads the environment.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import tomllib
@@ -182,7 +183,7 @@ def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
             continue
         keys = name[len(ENV_PREFIX) :].lower().split("__")
         node: Any = raw
-        for key, next_key in zip(keys, keys[1:], strict=False):
+        for key, next_key in itertools.pairwise(keys):
             node = _child(node, key, list_next=next_key.isdigit())
         _set(node, keys[-1], _parse_scalar(value))
 

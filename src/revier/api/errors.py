@@ -45,7 +45,7 @@ STATUS: dict[type[e.MatrixError], int] = {
 def status_for(error: e.MatrixError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400  # M_BAD_JSON, M_NOT_JSON, M_MISSING_PARAM, M_INVALID_PARAM, …
 
 

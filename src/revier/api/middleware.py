@@ -16,9 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("revier.access")
 
-REQUESTS = Counter(
-    "revier_http_requests_total", "HTTP requests", ["method", "endpoint", "status"]
-)
+REQUESTS = Counter("revier_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram(
     "revier_http_request_duration_seconds",
     "Time to answer HTTP requests (long-polls included)",

@@ -29,7 +29,8 @@ def validate_localpart(tenant: Tenant, localpart: str) -> None:
     """The spec's user ID grammar for new accounts (appendix "User Identifiers")."""
     if not localpart or not set(localpart) <= _LOCALPART_CHARS:
         raise InvalidUsername(
-            "User names may only contain a-z, 0-9 and . _ = - / +", )
+            "User names may only contain a-z, 0-9 and . _ = - / +",
+        )
     if len(tenant.user_id(localpart).encode("utf-8")) > 255:
         raise InvalidUsername("The user ID would be longer than 255 bytes")
 
@@ -96,7 +97,9 @@ class AccountService:
         self, tenant: Tenant, *, search: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[User]:
         async with self._store.read() as tx:
-            return await tx.users.list(tenant.server_name, search=search, limit=limit, offset=offset)
+            return await tx.users.search(
+                tenant.server_name, search=search, limit=limit, offset=offset
+            )
 
     async def reset_password(self, tenant: Tenant, user_id: str, password: str) -> None:
         """The help desk sets a new password; every session of the user ends."""
@@ -105,7 +108,7 @@ class AccountService:
         password_hash = await hash_password(password)
         async with self._store.transaction() as tx:
             await tx.users.set_password_hash(user_id, password_hash)
-            devices = await tx.devices.list(user_id)
+            devices = await tx.devices.for_user(user_id)
             await remove_devices(tx, user_id, [d.device_id for d in devices])
 
     async def change_password(
@@ -120,7 +123,7 @@ class AccountService:
             if logout_devices:
                 others = [
                     d.device_id
-                    for d in await tx.devices.list(requester.user_id)
+                    for d in await tx.devices.for_user(requester.user_id)
                     if d.device_id != requester.device_id
                 ]
                 await remove_devices(tx, requester.user_id, others)
@@ -139,5 +142,5 @@ class AccountService:
         async with self._store.transaction() as tx:
             await tx.users.set_deactivated(user_id, True)
             await tx.users.set_password_hash(user_id, None)
-            devices = await tx.devices.list(user_id)
+            devices = await tx.devices.for_user(user_id)
             await remove_devices(tx, user_id, [d.device_id for d in devices])

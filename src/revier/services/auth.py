@@ -76,7 +76,11 @@ class AuthService:
         if account.deactivated:
             raise UserDeactivated("This account has been deactivated")
         return await self._start_session(
-            tenant, account.user_id, account.max_devices, device_id, initial_device_display_name,
+            tenant,
+            account.user_id,
+            account.max_devices,
+            device_id,
+            initial_device_display_name,
             address,
         )
 
@@ -103,7 +107,10 @@ class AuthService:
                 limit = device_limit(tenant.policy, max_devices)
                 check_new_device(limit, await tx.devices.count(user_id))
                 device_id = device_id or new_device_id()
-                await tx.devices.create(Device(user_id, device_id, display_name, now, now, address))
+                # Some clients (matrix-nio) require a name on every device;
+                # the ID is what the user would see anyway.
+                name = display_name or device_id
+                await tx.devices.create(Device(user_id, device_id, name, now, now, address))
             assert device_id is not None
             await tx.access_tokens.create(
                 self._hasher.hash(token),
@@ -131,7 +138,7 @@ class AuthService:
 
     async def logout_all(self, requester: Requester) -> None:
         async with self._store.transaction() as tx:
-            devices = await tx.devices.list(requester.user_id)
+            devices = await tx.devices.for_user(requester.user_id)
             await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
 
     async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:

@@ -18,7 +18,7 @@ class DeviceService:
 
     async def list_devices(self, requester: Requester) -> list[Device]:
         async with self._store.read() as tx:
-            return await tx.devices.list(requester.user_id)
+            return await tx.devices.for_user(requester.user_id)
 
     async def get_device(self, requester: Requester, device_id: str) -> Device:
         async with self._store.read() as tx:
@@ -32,9 +32,7 @@ class DeviceService:
             if not await tx.devices.set_display_name(requester.user_id, device_id, display_name):
                 raise NotFound("No such device")
 
-    async def delete_devices(
-        self, requester: Requester, device_ids: list[str], auth: Any
-    ) -> None:
+    async def delete_devices(self, requester: Requester, device_ids: list[str], auth: Any) -> None:
         """DELETE /devices/{id} and POST /delete_devices: behind the password."""
         await self._uia.require_password(requester, auth, operation="delete_devices")
         async with self._store.transaction() as tx:

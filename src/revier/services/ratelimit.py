@@ -1,7 +1,7 @@
 """Token-bucket rate limits, kept in the process.
 
 With several workers each keeps its own buckets, so the effective limit is
-at most workers × the configured one; that is still a hard cap for brute
+at most workers times the configured one; that is still a hard cap for brute
 force, and needs no shared state on the login path.
 """
 

@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from signedjson.key import (
-    generate_signing_key,
-    get_verify_key,
-    read_signing_keys,
-    write_signing_keys,
-)
+from signedjson.key import read_signing_keys, write_signing_keys
+from signedjson.types import SigningKey, VerifyKey
 
 from revier.config import Settings, TenantPolicy, TenantSettings
 from revier.errors import NotFound
+from revier.events.signing import generate_signing_key, get_verify_key, key_id_of
 
 KEY_DIR = "keys"
 
@@ -32,14 +29,14 @@ class Tenant:
     server_name: str
     policy: TenantPolicy
     settings: TenantSettings
-    signing_key: object  # nacl SigningKey with .alg and .version, from signedjson
+    signing_key: SigningKey  # with .alg and .version set by signedjson
 
     @property
     def key_id(self) -> str:
-        return f"{self.signing_key.alg}:{self.signing_key.version}"  # type: ignore[attr-defined]
+        return key_id_of(self.signing_key)
 
     @property
-    def verify_key(self) -> object:
+    def verify_key(self) -> VerifyKey:
         return get_verify_key(self.signing_key)
 
     def user_id(self, localpart: str) -> str:
@@ -94,13 +91,14 @@ def load_tenants(settings: Settings) -> TenantRegistry:
     return TenantRegistry(tenants)
 
 
-def _signing_key(path: Path) -> object:
+def _signing_key(path: Path) -> SigningKey:
     if path.exists():
         with path.open(encoding="ascii") as f:
             keys = read_signing_keys(f)
         if not keys:
             raise ValueError(f"{path} holds no signing key")
-        return keys[0]
+        key: SigningKey = keys[0]
+        return key
     key = generate_signing_key(os.urandom(4).hex())
     _write_secret(path, lambda f: write_signing_keys(f, [key]))
     return key

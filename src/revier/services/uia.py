@@ -30,9 +30,7 @@ class UserInteractiveAuth:
         self._clock = clock
         self._failed = failed_logins
 
-    async def require_password(
-        self, requester: Requester, auth: Any, *, operation: str
-    ) -> None:
+    async def require_password(self, requester: Requester, auth: Any, *, operation: str) -> None:
         """Return once ``auth`` proves the requester's password; else raise the 401 flows."""
         if not isinstance(auth, dict) or "type" not in auth:
             session_id = await self._session_for(requester, auth, operation)

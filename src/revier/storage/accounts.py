@@ -57,7 +57,7 @@ class UserRepository:
             select(users.c.user_id).where(users.c.user_id == user_id).with_for_update()
         )
 
-    async def list(
+    async def search(
         self, tenant: str, *, search: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[User]:
         stmt = select(users).where(users.c.tenant == tenant)

@@ -57,7 +57,7 @@ class DeviceRepository:
         row = (await self._conn.execute(stmt)).first()
         return Device(**row._mapping) if row else None
 
-    async def list(self, user_id: str) -> list[Device]:
+    async def for_user(self, user_id: str) -> list[Device]:
         stmt = select(devices).where(devices.c.user_id == user_id).order_by(devices.c.created_ts)
         return [Device(**row._mapping) for row in await self._conn.execute(stmt)]
 
@@ -131,7 +131,9 @@ class AccessTokenRepository:
         return TokenAccount(**row._mapping) if row else None
 
     async def delete(self, token_hash: bytes) -> None:
-        await self._conn.execute(delete(access_tokens).where(access_tokens.c.token_hash == token_hash))
+        await self._conn.execute(
+            delete(access_tokens).where(access_tokens.c.token_hash == token_hash)
+        )
 
     async def delete_for_devices(self, user_id: str, device_ids: list[str]) -> None:
         await self._conn.execute(

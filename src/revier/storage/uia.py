@@ -52,7 +52,9 @@ class UiaSessionRepository:
         )
 
     async def delete(self, session_id: str) -> None:
-        await self._conn.execute(delete(uia_sessions).where(uia_sessions.c.session_id == session_id))
+        await self._conn.execute(
+            delete(uia_sessions).where(uia_sessions.c.session_id == session_id)
+        )
 
     async def delete_older_than(self, ts: int) -> None:
         await self._conn.execute(delete(uia_sessions).where(uia_sessions.c.created_ts < ts))

@@ -35,9 +35,7 @@ async def get_devices(request: Request) -> Response:
 async def get_device(request: Request) -> Response:
     """GET /_matrix/client/v3/devices/{deviceId}"""
     requester = await authenticate(request)
-    device = await services(request).devices.get_device(
-        requester, request.path_params["deviceId"]
-    )
+    device = await services(request).devices.get_device(requester, request.path_params["deviceId"])
     return json_response(_device_json(device))
 
 

@@ -35,9 +35,7 @@ async def login(request: Request) -> Response:
         user=user,
         password=password,
         device_id=field(body, "device_id", str, required=False),
-        initial_device_display_name=field(
-            body, "initial_device_display_name", str, required=False
-        ),
+        initial_device_display_name=field(body, "initial_device_display_name", str, required=False),
         address=client_address(request),
     )
     return json_response(

@@ -1,0 +1,232 @@
+"""Evaluating a user's push rules against one event (spec: Push Rules, Conditions).
+
+Pure: the caller gathers the room facts a condition needs into a
+``PushContext``, so evaluating the same event for many members reads nothing.
+Rulesets are read in their wire shape but defensively: they come from
+storage and ultimately from clients, and a malformed rule must fail to match,
+not raise in the middle of sending someone else's message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final
+
+from revier.push.model import KINDS, Action, is_scalar, same_scalar
+from revier.push.paths import lookup
+from revier.push.patterns import contains_words, glob_matches, glob_matches_words
+
+LEGACY_ACTIONS: Final = frozenset({"dont_notify", "coalesce"})
+"""Removed actions that servers MUST ignore (spec: Historical Actions)."""
+
+DEFAULT_NOTIFICATION_LEVEL: Final = 50
+"""``notifications.room`` defaults to 50 (spec: ``m.room.power_levels``); the
+spec names no other key, so any missing key is given the same default."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushContext:
+    """What conditions need to know beyond the event, for one recipient.
+
+    ``notification_power_levels`` is the ``notifications`` object of the
+    room's power levels, as given (defaults are applied here).
+    """
+
+    user_id: str
+    user_display_name: str | None
+    room_member_count: int
+    sender_power_level: int
+    notification_power_levels: dict[str, int]
+
+
+Event = Mapping[str, Any]
+Condition = Mapping[str, Any]
+
+
+def _event_match(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    key, pattern = cond.get("key"), cond.get("pattern")
+    if not isinstance(key, str) or not isinstance(pattern, str):
+        return False
+    value = lookup(event, key)
+    # Absent and non-string values never match, not even "*".
+    if not isinstance(value, str):
+        return False
+    if key == "content.body":
+        return glob_matches_words(pattern, value)
+    return glob_matches(pattern, value)
+
+
+def _event_property_is(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    key = cond.get("key")
+    if not isinstance(key, str) or "value" not in cond:
+        return False
+    return same_scalar(lookup(event, key), cond["value"])
+
+
+def _event_property_contains(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    key = cond.get("key")
+    if not isinstance(key, str) or "value" not in cond or not is_scalar(cond["value"]):
+        return False
+    values = lookup(event, key)
+    if not isinstance(values, list):
+        return False
+    wanted = cond["value"]
+    return any(same_scalar(item, wanted) for item in values)
+
+
+def _contains_display_name(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    body = lookup(event, "content.body")
+    name = ctx.user_display_name
+    # contains_words refuses "", which would otherwise match every message.
+    return isinstance(body, str) and name is not None and contains_words(name, body)
+
+
+_MEMBER_COUNT_RE: Final = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
+
+_COMPARE: Final[Mapping[str, Callable[[int, int], bool]]] = {
+    "==": lambda a, b: a == b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+@lru_cache(maxsize=256)
+def parse_member_count(spec: str) -> tuple[str, int] | None:
+    """``"<=10"`` → ``("<=", 10)``; a bare number means ``==``; ``None`` if malformed."""
+    m = _MEMBER_COUNT_RE.fullmatch(spec)
+    if m is None:
+        return None
+    return m.group(1) or "==", int(m.group(2))
+
+
+def _room_member_count(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    spec = cond.get("is")
+    parsed = parse_member_count(spec) if isinstance(spec, str) else None
+    if parsed is None:
+        return False
+    op, number = parsed
+    return _COMPARE[op](ctx.room_member_count, number)
+
+
+def _sender_notification_permission(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    key = cond.get("key")
+    if not isinstance(key, str):
+        return False
+    required = ctx.notification_power_levels.get(key, DEFAULT_NOTIFICATION_LEVEL)
+    return ctx.sender_power_level >= required
+
+
+CONDITION_KINDS: Final[Mapping[str, Callable[[Condition, Event, PushContext], bool]]] = {
+    "event_match": _event_match,
+    "event_property_is": _event_property_is,
+    "event_property_contains": _event_property_contains,
+    "contains_display_name": _contains_display_name,
+    "room_member_count": _room_member_count,
+    "sender_notification_permission": _sender_notification_permission,
+}
+
+
+def condition_matches(cond: Condition, event: Event, ctx: PushContext) -> bool:
+    """One condition; unrecognised kinds MUST NOT match (spec: Conditions)."""
+    kind = cond.get("kind") if isinstance(cond, Mapping) else None
+    check = CONDITION_KINDS.get(kind) if isinstance(kind, str) else None
+    return check is not None and check(cond, event, ctx)
+
+
+def rule_matches(kind: str, rule: Mapping[str, Any], event: Event, ctx: PushContext) -> bool:
+    """Whether an enabled ``rule`` of ``kind`` matches; disabled rules never match."""
+    if rule.get("enabled") is not True:
+        return False
+    if kind in ("override", "underride"):
+        conditions = rule.get("conditions", [])
+        # A rule with no conditions always matches (spec: Conditions).
+        return isinstance(conditions, list) and all(
+            condition_matches(c, event, ctx) for c in conditions
+        )
+    if kind == "content":
+        # Content rules are event_match on content.body with word boundaries.
+        pattern = rule.get("pattern")
+        body = lookup(event, "content.body")
+        return (
+            isinstance(pattern, str) and isinstance(body, str) and glob_matches_words(pattern, body)
+        )
+    if kind == "room":
+        return event.get("room_id") == rule.get("rule_id")
+    if kind == "sender":
+        return event.get("sender") == rule.get("rule_id")
+    return False
+
+
+def matching_rule(
+    ruleset: Mapping[str, Sequence[Mapping[str, Any]]], event: Event, ctx: PushContext
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The kind and rule that decide ``event`` for ``ctx.user_id``, or ``None``.
+
+    Kinds are tried in the spec's order whatever the mapping's order, and the
+    first match wins. An event the user sent themselves matches nothing:
+    homeservers MUST NOT notify for those (spec: Push Rules).
+    """
+    if event.get("sender") == ctx.user_id:
+        return None
+    for kind in KINDS:
+        for rule in ruleset.get(kind, ()):
+            if rule_matches(kind, rule, event, ctx):
+                return kind, rule
+    return None
+
+
+def evaluate(
+    ruleset: Mapping[str, Sequence[Mapping[str, Any]]], event: Event, ctx: PushContext
+) -> list[Action] | None:
+    """The actions of the first matching enabled rule, or ``None`` if none matches.
+
+    ``[]`` (a match that says "do nothing") differs from ``None`` (no match);
+    neither notifies. Legacy actions are dropped (spec: Historical Actions).
+    The list is new: callers may keep or change it.
+    """
+    match = matching_rule(ruleset, event, ctx)
+    if match is None:
+        return None
+    actions = match[1].get("actions")
+    if not isinstance(actions, list):
+        return []
+    return [a for a in actions if not (isinstance(a, str) and a in LEGACY_ACTIONS)]
+
+
+def tweaks(actions: Sequence[Action]) -> dict[str, Any]:
+    """The ``tweaks`` a notification carries; a later ``set_tweak`` wins.
+
+    A ``highlight`` tweak without ``value`` is ``true`` (spec: Actions); other
+    tweaks without a value are left out, the spec giving them no default.
+    """
+    result: dict[str, Any] = {}
+    for action in actions:
+        if not isinstance(action, Mapping):
+            continue
+        name = action.get("set_tweak")
+        if not isinstance(name, str):
+            continue
+        if "value" in action:
+            result[name] = action["value"]
+        elif name == "highlight":
+            result[name] = True
+    return result
+
+
+def is_notify(actions: Sequence[Action] | None) -> bool:
+    """Whether the actions generate a notification (count towards ``notification_count``)."""
+    return actions is not None and "notify" in actions
+
+
+def is_highlight(actions: Sequence[Action] | None) -> bool:
+    """Whether the actions make a highlighted notification (``highlight_count``).
+
+    /sync counts "unread notifications with the highlight flag set", so a
+    highlight tweak without ``notify`` is not counted. Absent highlight is false.
+    """
+    return actions is not None and is_notify(actions) and tweaks(actions).get("highlight") is True

@@ -1,0 +1,118 @@
+"""Fixtures: a real revier process per database engine, users, logged-in clients.
+
+The server is started once per engine and shared by the tests of a session;
+every test makes its own users (unique names), so tests don't see each
+other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from nio import AsyncClient, LoginResponse
+
+from tests.integration.harness import RevierProcess, server_env, write_config
+from tests.integration.postgres import create_database, postgres_cluster
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        engines = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        metafunc.parametrize("engine", engines, scope="session")
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    given = os.environ.get("REVIER_TEST_POSTGRES_DSN")
+    if given:
+        yield given
+        return
+    with postgres_cluster() as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="revier-test-") as d:
+        yield Path(d)
+
+
+def database_url(engine: str, request: pytest.FixtureRequest, data_dir: Path) -> str:
+    if engine == "postgresql":
+        dsn: str = request.getfixturevalue("pg_dsn")
+        return create_database(dsn, "revier_" + secrets.token_hex(6))
+    return f"sqlite:///{data_dir / 'revier.db'}"
+
+
+def start_server(
+    engine: str, request: pytest.FixtureRequest, root: Path, name: str, *args: str, **sections: dict
+) -> RevierProcess:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{engine}-", dir=root))
+    config = data_dir / "revier.toml"
+    write_config(
+        config, data_dir=data_dir, database_url=database_url(engine, request, data_dir), **sections
+    )
+    server = RevierProcess(data_dir=data_dir, config=config, env=server_env())
+    server.start(*args)
+    return server
+
+
+@pytest.fixture(scope="session")
+def server(engine: str, request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[RevierProcess]:
+    """The shared server: rate limits loose enough for the suite, but on."""
+    srv = start_server(
+        engine,
+        request,
+        tmp_root,
+        "main",
+        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
+    )
+    yield srv
+    srv.stop()
+
+
+@dataclass
+class Account:
+    user_id: str
+    localpart: str
+    password: str
+
+
+@pytest.fixture
+def make_user(server: RevierProcess):  # type: ignore[no-untyped-def]
+    def make(prefix: str = "user", *extra: str) -> Account:
+        localpart = f"{prefix}-{secrets.token_hex(4)}"
+        user_id = server.create_user(localpart, PASSWORD, *extra)
+        return Account(user_id, localpart, PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+async def http(server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+async def nio_login(server: RevierProcess, user: Account, device_name: str = "test") -> AsyncClient:
+    client = AsyncClient(server.url, user.user_id)
+    response = await client.login(user.password, device_name=device_name)
+    assert isinstance(response, LoginResponse), response
+    return client
+
+
+@pytest.fixture
+async def alice(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
+    client = await nio_login(server, make_user("alice"))
+    yield client
+    await client.close()

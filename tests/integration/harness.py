@@ -1,0 +1,137 @@
+"""Start revier as a real process on a loopback port, and drive its admin CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+READY = re.compile(r"revier ready on (http://\S+)")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RevierProcess:
+    """A running revier; ``url`` is its base URL, ``config`` its TOML file."""
+
+    data_dir: Path
+    config: Path
+    env: dict[str, str]
+    url: str = ""
+    proc: subprocess.Popen[str] | None = None
+    log_path: Path = field(init=False)
+    _log: Any = None
+
+    def __post_init__(self) -> None:
+        self.log_path = self.data_dir / "server.log"
+
+    def start(self, *extra_args: str, timeout: float = 60) -> None:
+        self._log = log = self.log_path.open("a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "revier", "serve", "--config", str(self.config), *extra_args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=self.env,
+            cwd=self.data_dir,
+        )
+        self.url = self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if ready:
+                line = self.proc.stdout.readline()
+                if match := READY.search(line):
+                    return match.group(1)
+                if not line and self.proc.poll() is not None:
+                    break
+        raise RuntimeError(f"revier did not start; its log:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self.proc.kill()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self._log.close()
+        self.proc = None
+
+    def admin(self, *args: str, input_text: str | None = None, check: bool = True) -> str:
+        """Run ``revier admin …`` against this server's configuration."""
+        result = subprocess.run(
+            [sys.executable, "-m", "revier", "admin", *args, "--config", str(self.config)],
+            input=input_text or "",
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.data_dir,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"revier admin {' '.join(args)} failed: {result.stderr}")
+        return result.stdout + result.stderr
+
+    def create_user(self, localpart: str, password: str, *extra: str) -> str:
+        self.admin(
+            "user", "create", localpart, "--password-stdin", *extra, input_text=password + "\n"
+        )
+        return f"@{localpart}:{self.server_name}"
+
+    @property
+    def server_name(self) -> str:
+        return "localhost"
+
+
+def write_config(path: Path, *, data_dir: Path, database_url: str | None, **sections: Any) -> None:
+    """A test configuration: loopback, ephemeral port, forwarded addresses trusted."""
+    lines = [
+        "[server]",
+        'bind_address = "127.0.0.1"',
+        "port = 0",
+        f'data_dir = "{data_dir}"',
+        'trusted_proxies = ["127.0.0.1"]',
+        "[logging]",
+        'level = "INFO"',
+    ]
+    if database_url:
+        lines += ["[database]", f'url = "{database_url}"']
+    for section, values in sections.items():
+        lines.append(f"[{section.replace('__', '.')}]")
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml(value)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def server_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIER_")}
+    env["REVIER_ADMIN_PASSWORD"] = "initial-password-for-tests"
+    return env

@@ -11,7 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from revier.api.client import account, devices, discovery, login, registration
+from revier.api.client import (
+    account,
+    account_data,
+    devices,
+    discovery,
+    ephemeral,
+    login,
+    membership,
+    registration,
+    rooms,
+    sync,
+)
 from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics
@@ -28,7 +39,18 @@ def routes(settings: Settings) -> list[BaseRoute]:
     out: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     if settings.metrics.enabled:
         out.append(Route(settings.metrics.path, metrics, methods=["GET"]))
-    for module in (discovery, login, registration, account, devices):
+    for module in (
+        discovery,
+        login,
+        registration,
+        account,
+        devices,
+        rooms,
+        membership,
+        sync,
+        ephemeral,
+        account_data,
+    ):
         out.extend(module.routes)
     return out
 
@@ -50,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            await svc.notifier.close()
             await svc.store.close()
 
     return Starlette(

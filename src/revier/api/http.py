@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from starlette.requests import Request
 
-from revier.errors import BadJson, MissingParam, MissingToken, NotJson, TooLarge
+from revier.errors import BadJson, InvalidParam, MissingParam, MissingToken, NotJson, TooLarge
 from revier.services.container import Services
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant
@@ -100,3 +100,30 @@ def _json_type(kind: type) -> str:
     return {str: "string", int: "integer", bool: "boolean", dict: "object", list: "array"}.get(
         kind, kind.__name__
     )
+
+
+def optional_str(body: dict[str, Any], name: str) -> str | None:
+    return field(body, name, str, required=False)
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer query parameter; M_INVALID_PARAM when it isn't one."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParam(f"'{name}' must be an integer") from None
+    if value < minimum:
+        raise InvalidParam(f"'{name}' must be at least {minimum}")
+    return value
+
+
+def query_bool(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise InvalidParam(f"'{name}' must be true or false")
+    return raw == "true"

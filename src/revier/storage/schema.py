@@ -77,3 +77,209 @@ uia_sessions = Table(
     Column("completed", Text, nullable=False, default="[]"),
     Column("created_ts", BigInteger, nullable=False),
 )
+
+# --- Rooms and the streams a client syncs -----------------------------------
+
+# One row. Every change a client must see takes the next position from it
+# (UPDATE … RETURNING): the row lock makes positions commit in the order they
+# were taken, so "everything after position P" never skips a late commit.
+stream_counter = Table(
+    "stream_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("room_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("room_version", Text, nullable=False),
+    Column("creator", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    # Listed in the public room directory.
+    Column("is_public", Boolean, nullable=False, default=False),
+)
+
+# Every event as the full PDU (hashes, signatures, prev/auth events, depth).
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("stream_ordering", BigInteger, nullable=False, unique=True),
+    Column("room_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("state_key", Text),
+    Column("sender", Text, nullable=False),
+    Column("depth", BigInteger, nullable=False),
+    Column("origin_server_ts", BigInteger, nullable=False),
+    Column("json", Text, nullable=False),
+    # Set once a redaction applies; the stored JSON is then the redacted form.
+    Column("redacted_by", Text),
+)
+Index("events_room_stream", events.c.room_id, events.c.stream_ordering)
+# The state at any event is the latest state event per (type, state_key) at
+# or before it: this index answers that for one key or the whole room.
+Index(
+    "events_room_state",
+    events.c.room_id,
+    events.c.type,
+    events.c.state_key,
+    events.c.stream_ordering,
+    sqlite_where=events.c.state_key.isnot(None),
+    postgresql_where=events.c.state_key.isnot(None),
+)
+
+# The event graph: an event's prev_events (federation walks it).
+event_edges = Table(
+    "event_edges",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("prev_event_id", Text, nullable=False),
+    PrimaryKeyConstraint("event_id", "prev_event_id"),
+)
+
+# The events no other event points to yet: the next event's prev_events.
+forward_extremities = Table(
+    "forward_extremities",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("room_id", "event_id"),
+)
+
+current_state = Table(
+    "current_state",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("state_key", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("room_id", "type", "state_key"),
+)
+
+# Each user's current membership per room (a projection of current_state).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("membership", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Column("forgotten", Boolean, nullable=False, default=False),
+    # From the member event: push rules match on it for every message.
+    Column("displayname", Text),
+    PrimaryKeyConstraint("room_id", "user_id"),
+)
+Index("memberships_user", memberships.c.user_id, memberships.c.membership)
+
+# Transaction IDs: a retried send returns the first answer and stores nothing twice.
+event_txns = Table(
+    "event_txns",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("txn_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "device_id", "txn_id"),
+)
+
+room_aliases = Table(
+    "room_aliases",
+    metadata,
+    Column("room_alias", Text, primary_key=True),
+    Column("room_id", Text, nullable=False),
+    Column("creator", Text, nullable=False),
+)
+Index("room_aliases_room", room_aliases.c.room_id)
+
+# Which events notify whom, decided by the push rules when the event is sent.
+event_push_actions = Table(
+    "event_push_actions",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("room_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Column("highlight", Boolean, nullable=False),
+    PrimaryKeyConstraint("user_id", "event_id"),
+)
+Index(
+    "event_push_actions_unread",
+    event_push_actions.c.user_id,
+    event_push_actions.c.room_id,
+    event_push_actions.c.stream_ordering,
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("receipt_type", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    # "" for the unthreaded/main receipt.
+    Column("thread_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("event_stream_ordering", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    PrimaryKeyConstraint("room_id", "receipt_type", "user_id", "thread_id"),
+)
+Index("receipts_stream", receipts.c.stream_ordering)
+
+account_data = Table(
+    "account_data",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    # "" for global account data.
+    Column("room_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "room_id", "type"),
+)
+Index("account_data_stream", account_data.c.user_id, account_data.c.stream_ordering)
+
+filters = Table(
+    "filters",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("filter_id", Text, nullable=False),
+    Column("json", Text, nullable=False),
+    PrimaryKeyConstraint("user_id", "filter_id"),
+)
+
+# A user's own push rules, and their overrides of the server-default rules.
+push_rules = Table(
+    "push_rules",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("json", Text, nullable=False),
+    PrimaryKeyConstraint("user_id", "kind", "rule_id"),
+)
+push_rule_overrides = Table(
+    "push_rule_overrides",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("enabled", Boolean),
+    Column("actions", Text),
+    PrimaryKeyConstraint("user_id", "rule_id"),
+)
+
+presence = Table(
+    "presence",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("presence", Text, nullable=False),
+    Column("status_msg", Text),
+    Column("last_active_ts", BigInteger, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+)
+Index("presence_stream", presence.c.stream_ordering)

@@ -9,9 +9,21 @@ from functools import cached_property
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage.account_data import AccountDataRepository, ReceiptRepository
 from revier.storage.accounts import UserRepository
 from revier.storage.devices import AccessTokenRepository, DeviceRepository
 from revier.storage.engine import Engines
+from revier.storage.events import EventRepository
+from revier.storage.filters import FilterRepository
+from revier.storage.notifications import PushActionRepository
+from revier.storage.push_rules import PushRuleRepository
+from revier.storage.rooms import (
+    AliasRepository,
+    EventTxnRepository,
+    MembershipRepository,
+    RoomRepository,
+)
+from revier.storage.streams import StreamRepository
 from revier.storage.uia import UiaSessionRepository
 
 
@@ -22,9 +34,12 @@ class Conflict(Exception):
 class Tx:
     """Repositories bound to one connection (and so to one transaction)."""
 
-    def __init__(self, conn: AsyncConnection, *, is_sqlite: bool) -> None:
+    def __init__(
+        self, conn: AsyncConnection, *, is_sqlite: bool, room_versions: dict[str, str]
+    ) -> None:
         self.conn = conn
         self.is_sqlite = is_sqlite
+        self._room_versions = room_versions
 
     @cached_property
     def users(self) -> UserRepository:
@@ -42,10 +57,56 @@ class Tx:
     def uia_sessions(self) -> UiaSessionRepository:
         return UiaSessionRepository(self.conn)
 
+    @cached_property
+    def streams(self) -> StreamRepository:
+        return StreamRepository(self.conn)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.conn, self._room_versions)
+
+    @cached_property
+    def rooms(self) -> RoomRepository:
+        return RoomRepository(self.conn)
+
+    @cached_property
+    def memberships(self) -> MembershipRepository:
+        return MembershipRepository(self.conn)
+
+    @cached_property
+    def event_txns(self) -> EventTxnRepository:
+        return EventTxnRepository(self.conn)
+
+    @cached_property
+    def account_data(self) -> AccountDataRepository:
+        return AccountDataRepository(self.conn)
+
+    @cached_property
+    def receipts(self) -> ReceiptRepository:
+        return ReceiptRepository(self.conn)
+
+    @cached_property
+    def filters(self) -> FilterRepository:
+        return FilterRepository(self.conn)
+
+    @cached_property
+    def aliases(self) -> AliasRepository:
+        return AliasRepository(self.conn)
+
+    @cached_property
+    def push_rules(self) -> PushRuleRepository:
+        return PushRuleRepository(self.conn)
+
+    @cached_property
+    def push_actions(self) -> PushActionRepository:
+        return PushActionRepository(self.conn)
+
 
 class Store:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        # A room's version never changes: remembered for the life of the process.
+        self._room_versions: dict[str, str] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,15 +117,21 @@ class Store:
         """A write transaction: committed when the block ends, rolled back on error."""
         try:
             async with self._engines.writer.begin() as conn:
-                yield Tx(conn, is_sqlite=self._engines.is_sqlite)
+                yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        """A consistent read-only snapshot."""
-        async with self._engines.reader.connect() as conn, conn.begin():
-            yield Tx(conn, is_sqlite=self._engines.is_sqlite)
+        """A consistent read-only snapshot: every query sees the same committed state."""
+        async with self._engines.reader.connect() as conn:
+            if not self._engines.is_sqlite:
+                # PostgreSQL's default READ COMMITTED would let each query see
+                # newer commits; /sync must read one moment. (SQLite in WAL
+                # mode gives a snapshot per read transaction already.)
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
 
     async def close(self) -> None:
         await self._engines.dispose()

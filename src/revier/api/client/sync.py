@@ -1,0 +1,56 @@
+"""/sync and filters (spec: "Syncing", "Filtering")."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from revier.api.http import authenticate, query_bool, query_int, read_json_object, services
+from revier.api.responses import json_response
+from revier.services.sync import SyncRequest
+from revier.services.sync_token import SyncToken
+
+V3 = "/_matrix/client/v3"
+
+
+async def sync(request: Request) -> Response:
+    """GET /_matrix/client/v3/sync"""
+    requester = await authenticate(request)
+    svc = services(request)
+    since = request.query_params.get("since")
+    flt = await svc.filters.for_sync(requester, request.query_params.get("filter"))
+    body = await svc.sync.sync(
+        requester,
+        SyncRequest(
+            since=SyncToken.parse(since) if since else None,
+            timeout_ms=query_int(request, "timeout", 0),
+            filter=flt,
+            full_state=query_bool(request, "full_state"),
+        ),
+    )
+    return json_response(body)
+
+
+async def define_filter(request: Request) -> Response:
+    """POST /_matrix/client/v3/user/{userId}/filter"""
+    requester = await authenticate(request)
+    body = await read_json_object(request)
+    filter_id = await services(request).filters.create(
+        requester, request.path_params["userId"], body
+    )
+    return json_response({"filter_id": filter_id})
+
+
+async def get_filter(request: Request) -> Response:
+    """GET /_matrix/client/v3/user/{userId}/filter/{filterId}"""
+    requester = await authenticate(request)
+    p = request.path_params
+    return json_response(await services(request).filters.get(requester, p["userId"], p["filterId"]))
+
+
+routes = [
+    Route(f"{V3}/sync", sync, methods=["GET"]),
+    Route(f"{V3}/user/{{userId}}/filter", define_filter, methods=["POST"]),
+    Route(f"{V3}/user/{{userId}}/filter/{{filterId}}", get_filter, methods=["GET"]),
+]

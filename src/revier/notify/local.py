@@ -1,0 +1,99 @@
+"""Waking waiting /sync requests when something they care about changes.
+
+A change names the keys it touches: rooms (``r:<room_id>``) and users
+(``u:<user_id>``). A waiter names the keys it listens to and the notifier
+serial it had when it started reading; any change after that serial on one
+of its keys wakes it, even one that landed before it began to wait (kept in
+a short history), so no wake-up is lost between reading and waiting. There
+is no polling: an idle waiter costs one Future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Iterable
+from typing import Protocol
+
+_HISTORY = 4096
+
+
+class Notifier(Protocol):
+    @property
+    def serial(self) -> int: ...
+
+    def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None: ...
+
+    async def wait(
+        self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
+    ) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalNotifier:
+    def __init__(self) -> None:
+        self._serial = 0
+        self._waiters: dict[str, set[asyncio.Future[None]]] = collections.defaultdict(set)
+        self._history: collections.deque[tuple[int, frozenset[str]]] = collections.deque(
+            maxlen=_HISTORY
+        )
+        self._closed = False
+
+    @property
+    def serial(self) -> int:
+        return self._serial
+
+    def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None:
+        keys = frozenset([*(f"r:{r}" for r in rooms), *(f"u:{u}" for u in users)])
+        if not keys:
+            return
+        self._serial += 1
+        self._history.append((self._serial, keys))
+        for key in keys:
+            for future in self._waiters.get(key, ()):
+                if not future.done():
+                    future.set_result(None)
+
+    async def wait(
+        self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
+    ) -> bool:
+        """Wait until a change on these keys after ``since_serial``; False on timeout."""
+        keys = {*(f"r:{r}" for r in rooms), *(f"u:{u}" for u in users)}
+        if self._closed or self._changed_since(since_serial, keys):
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for key in keys:
+            self._waiters[key].add(future)
+        try:
+            await asyncio.wait_for(future, timeout=timeout_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            for key in keys:
+                waiters = self._waiters.get(key)
+                if waiters is not None:
+                    waiters.discard(future)
+                    if not waiters:
+                        del self._waiters[key]
+
+    def _changed_since(self, since_serial: int, keys: set[str]) -> bool:
+        if since_serial >= self._serial:
+            return False
+        if not self._history or self._history[0][0] > since_serial + 1:
+            return True  # history no longer reaches back: wake, the caller re-reads
+        for serial, changed in reversed(self._history):
+            if serial <= since_serial:
+                return False
+            if not changed.isdisjoint(keys):
+                return True
+        return False
+
+    async def close(self) -> None:
+        """Wake everyone (shutdown): long-polls answer at once instead of holding it up."""
+        self._closed = True
+        for waiters in self._waiters.values():
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)

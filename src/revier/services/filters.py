@@ -1,0 +1,55 @@
+"""Filters: stored per user, or given inline to /sync."""
+
+from __future__ import annotations
+
+import orjson
+
+from revier.errors import Forbidden, NotFound
+from revier.events.filters import SyncFilter, parse_filter
+from revier.events.types import JsonDict
+from revier.services.requester import Requester
+from revier.storage import Store
+
+MAX_FILTER_BYTES = 64 * 1024
+
+
+class FilterService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def create(self, requester: Requester, user_id: str, definition: JsonDict) -> str:
+        """POST /user/{userId}/filter"""
+        _require_self(requester, user_id)
+        parse_filter(definition)  # refuse what can't be applied later
+        text = orjson.dumps(definition).decode()
+        if len(text) > MAX_FILTER_BYTES:
+            raise Forbidden("The filter is too large")
+        async with self._store.transaction() as tx:
+            return await tx.filters.add(user_id, text)
+
+    async def get(self, requester: Requester, user_id: str, filter_id: str) -> JsonDict:
+        _require_self(requester, user_id)
+        async with self._store.read() as tx:
+            text = await tx.filters.get(user_id, filter_id)
+        if text is None:
+            raise NotFound("No such filter")
+        value: JsonDict = orjson.loads(text)
+        return value
+
+    async def for_sync(self, requester: Requester, param: str | None) -> SyncFilter:
+        """The ``filter`` query parameter of /sync: a filter ID or inline JSON."""
+        if param is None:
+            return SyncFilter()
+        if param.lstrip().startswith("{"):
+            try:
+                return parse_filter(orjson.loads(param))
+            except orjson.JSONDecodeError:
+                from revier.errors import NotJson
+
+                raise NotJson("The inline filter is not valid JSON") from None
+        return parse_filter(await self.get(requester, requester.user_id, param))
+
+
+def _require_self(requester: Requester, user_id: str) -> None:
+    if requester.user_id != user_id:
+        raise Forbidden("You can only use your own filters")

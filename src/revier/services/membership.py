@@ -1,0 +1,140 @@
+"""Joining, inviting, leaving, kicking, banning, knocking, forgetting.
+
+Each is one membership event through the room's authorization rules; the
+rules decide who may do what (invite level, kick level, ban level, join
+rules), and this module only adds what the rules can't know: which tenant a
+room belongs to and whether the target account exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from revier.errors import BadJson, Forbidden, NotFound
+from revier.notify import Notifier
+from revier.services.requester import Requester
+from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
+from revier.storage import Store, Tx
+
+
+class MembershipService:
+    def __init__(self, store: Store, writer: RoomEventWriter, notifier: Notifier) -> None:
+        self._store = store
+        self._writer = writer
+        self._notifier = notifier
+
+    async def join(self, requester: Requester, room_id_or_alias: str, reason: str | None) -> str:
+        """POST /join/{roomIdOrAlias} and /rooms/{roomId}/join; returns the room ID."""
+        async with self._store.read() as tx:
+            room_id = await resolve_room(tx, room_id_or_alias)
+        await self._change(requester, room_id, requester.user_id, "join", reason)
+        return room_id
+
+    async def knock(self, requester: Requester, room_id_or_alias: str, reason: str | None) -> str:
+        async with self._store.read() as tx:
+            room_id = await resolve_room(tx, room_id_or_alias)
+        await self._change(requester, room_id, requester.user_id, "knock", reason)
+        return room_id
+
+    async def leave(self, requester: Requester, room_id: str, reason: str | None) -> None:
+        await self._change(requester, room_id, requester.user_id, "leave", reason)
+
+    async def invite(
+        self, requester: Requester, room_id: str, user_id: str, reason: str | None
+    ) -> None:
+        await self._change(requester, room_id, user_id, "invite", reason)
+
+    async def kick(
+        self, requester: Requester, room_id: str, user_id: str, reason: str | None
+    ) -> None:
+        await self._change(requester, room_id, user_id, "leave", reason)
+
+    async def ban(
+        self, requester: Requester, room_id: str, user_id: str, reason: str | None
+    ) -> None:
+        await self._change(requester, room_id, user_id, "ban", reason)
+
+    async def unban(
+        self, requester: Requester, room_id: str, user_id: str, reason: str | None
+    ) -> None:
+        async with self._store.read() as tx:
+            current = await tx.memberships.get(room_id, user_id)
+        if current is None or current.membership != "ban":
+            raise Forbidden(f"{user_id} is not banned from this room")
+        await self._change(requester, room_id, user_id, "leave", reason)
+
+    async def forget(self, requester: Requester, room_id: str) -> None:
+        """POST /rooms/{roomId}/forget: only once the user is no longer in the room."""
+        async with self._store.transaction() as tx:
+            current = await tx.memberships.get(room_id, requester.user_id)
+            if current is None:
+                raise NotFound("You were never in this room")
+            if current.membership in ("join", "invite", "knock"):
+                raise Forbidden("Leave the room before forgetting it")
+            await tx.memberships.forget(room_id, requester.user_id)
+
+    async def _change(
+        self,
+        requester: Requester,
+        room_id: str,
+        target: str,
+        membership: str,
+        reason: str | None,
+    ) -> None:
+        if reason is not None and not isinstance(reason, str):
+            raise BadJson("'reason' must be a string")
+        written = Written()
+        async with self._store.transaction() as tx:
+            room = await tx.rooms.get(room_id)
+            if room is None:
+                raise (
+                    NotFound("No such room")
+                    if membership == "join"
+                    else Forbidden("You are not in this room")
+                )
+            require_same_tenant(requester.tenant, room.tenant)
+            content: dict[str, Any] = {"membership": membership}
+            if target != requester.user_id:
+                await _require_account(tx, requester, target, membership)
+            if membership in ("join", "invite", "knock"):
+                content.update(await member_profile(tx, target))
+            if reason:
+                content["reason"] = reason
+            await self._writer.send(
+                tx,
+                requester.tenant,
+                room_id,
+                requester.user_id,
+                NewEvent("m.room.member", content, target),
+                written,
+            )
+        self._notifier.notify(rooms=written.rooms, users=written.users)
+
+
+async def resolve_room(tx: Tx, room_id_or_alias: str) -> str:
+    if room_id_or_alias.startswith("#"):
+        room_id = await tx.aliases.room_id_for(room_id_or_alias)
+        if room_id is None:
+            raise NotFound(f"No room is known as {room_id_or_alias}")
+        return room_id
+    if not room_id_or_alias.startswith("!"):
+        raise BadJson("Expected a room ID (!…) or a room alias (#…)")
+    return room_id_or_alias
+
+
+async def _require_account(tx: Tx, requester: Requester, user_id: str, membership: str) -> None:
+    user = await tx.users.get(user_id)
+    if user is None or user.tenant != requester.tenant.server_name:
+        raise NotFound(f"No user {user_id} in this organisation")
+    if user.deactivated and membership == "invite":
+        raise Forbidden(f"{user_id} has been deactivated")
+
+
+async def member_profile(tx: Tx, user_id: str) -> dict[str, str]:
+    user = await tx.users.get(user_id)
+    out: dict[str, str] = {}
+    if user is not None and user.displayname:
+        out["displayname"] = user.displayname
+    if user is not None and user.avatar_url:
+        out["avatar_url"] = user.avatar_url
+    return out

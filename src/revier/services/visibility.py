@@ -1,0 +1,65 @@
+"""Applying history visibility and membership to what a user reads."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from revier.errors import Forbidden
+from revier.events.visibility import VISIBILITIES, is_visible
+from revier.storage import Tx
+from revier.storage.events import StoredEvent
+
+HISTORY_VISIBILITY = ("m.room.history_visibility", "")
+
+
+class Visibility:
+    async def filter(
+        self, tx: Tx, user_id: str, room_id: str, events: Sequence[StoredEvent]
+    ) -> list[StoredEvent]:
+        """The subset of ``events`` (one room, oldest first) the user may see."""
+        if not events:
+            return []
+        history = await membership_history(tx, room_id, user_id)
+        visibilities = [
+            (position, str(content.get("history_visibility")))
+            for position, content in await tx.events.state_history(room_id, HISTORY_VISIBILITY)
+        ]
+        out = []
+        for event in events:
+            index = bisect.bisect_right(visibilities, (event.stream_ordering, "\uffff")) - 1
+            visibility = visibilities[index][1] if index >= 0 else "shared"
+            if visibility not in VISIBILITIES:
+                visibility = "shared"
+            own = event.pdu.type == "m.room.member" and event.pdu.state_key == user_id
+            if is_visible(visibility, history, event.stream_ordering, is_own_member=own):
+                out.append(event)
+        return out
+
+    async def state_position(self, tx: Tx, user_id: str, room_id: str) -> int | None:
+        """Where a user's view of the room's state ends: None while joined.
+
+        A user who left (or was kicked or banned) sees the state as it was when
+        they left; one who was never in the room sees nothing.
+        """
+        membership = await tx.memberships.get(room_id, user_id)
+        if membership is not None and membership.membership == "join":
+            return None
+        if membership is not None and membership.membership in ("leave", "ban"):
+            history = await membership_history(tx, room_id, user_id)
+            if any(m == "join" for _, m in history):
+                return membership.stream_ordering
+        raise Forbidden("You are not in this room")
+
+    async def require_joined(self, tx: Tx, user_id: str, room_id: str) -> None:
+        membership = await tx.memberships.get(room_id, user_id)
+        if membership is None or membership.membership != "join":
+            raise Forbidden("You are not in this room")
+
+
+async def membership_history(tx: Tx, room_id: str, user_id: str) -> list[tuple[int, str]]:
+    """The user's memberships in the room over time: (stream_ordering, membership)."""
+    return [
+        (position, str(content.get("membership", "leave")))
+        for position, content in await tx.events.state_history(room_id, ("m.room.member", user_id))
+    ]

@@ -1,0 +1,133 @@
+"""Account data (global and per room) and read receipts: small per-user streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.events.types import JsonDict
+from revier.storage.schema import account_data, receipts
+
+
+@dataclass(frozen=True, slots=True)
+class AccountData:
+    room_id: str  # "" for global
+    type: str
+    content: JsonDict
+    stream_ordering: int
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    room_id: str
+    receipt_type: str
+    user_id: str
+    thread_id: str
+    event_id: str
+    event_stream_ordering: int
+    ts: int
+    stream_ordering: int
+
+
+class AccountDataRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def put(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict, position: int
+    ) -> None:
+        where = and_(
+            account_data.c.user_id == user_id,
+            account_data.c.room_id == room_id,
+            account_data.c.type == data_type,
+        )
+        values = {"content": orjson.dumps(content).decode(), "stream_ordering": position}
+        result = await self._conn.execute(update(account_data).where(where).values(**values))
+        if result.rowcount == 0:
+            await self._conn.execute(
+                insert(account_data).values(
+                    user_id=user_id, room_id=room_id, type=data_type, **values
+                )
+            )
+
+    async def get(self, user_id: str, room_id: str, data_type: str) -> JsonDict | None:
+        stmt = select(account_data.c.content).where(
+            account_data.c.user_id == user_id,
+            account_data.c.room_id == room_id,
+            account_data.c.type == data_type,
+        )
+        value = (await self._conn.execute(stmt)).scalar()
+        return orjson.loads(value) if value is not None else None
+
+    async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
+        stmt = select(account_data).where(
+            account_data.c.user_id == user_id, account_data.c.stream_ordering <= upto
+        )
+        if after is not None:
+            stmt = stmt.where(account_data.c.stream_ordering > after)
+        return [
+            AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
+            for r in await self._conn.execute(stmt)
+        ]
+
+
+class ReceiptRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def put(self, receipt: Receipt) -> bool:
+        """Store a receipt unless the user's receipt already points later; True if stored."""
+        where = and_(
+            receipts.c.room_id == receipt.room_id,
+            receipts.c.receipt_type == receipt.receipt_type,
+            receipts.c.user_id == receipt.user_id,
+            receipts.c.thread_id == receipt.thread_id,
+        )
+        current = (
+            await self._conn.execute(select(receipts.c.event_stream_ordering).where(where))
+        ).scalar()
+        values = {
+            "event_id": receipt.event_id,
+            "event_stream_ordering": receipt.event_stream_ordering,
+            "ts": receipt.ts,
+            "stream_ordering": receipt.stream_ordering,
+        }
+        if current is None:
+            await self._conn.execute(
+                insert(receipts).values(
+                    room_id=receipt.room_id,
+                    receipt_type=receipt.receipt_type,
+                    user_id=receipt.user_id,
+                    thread_id=receipt.thread_id,
+                    **values,
+                )
+            )
+            return True
+        if current >= receipt.event_stream_ordering:
+            return False  # receipts only move forward
+        await self._conn.execute(update(receipts).where(where).values(**values))
+        return True
+
+    async def changed(self, room_ids: Sequence[str], after: int | None, upto: int) -> list[Receipt]:
+        if not room_ids:
+            return []
+        stmt = select(receipts).where(
+            receipts.c.room_id.in_(room_ids), receipts.c.stream_ordering <= upto
+        )
+        if after is not None:
+            stmt = stmt.where(receipts.c.stream_ordering > after)
+        return [Receipt(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def read_upto(self, user_id: str, room_id: str) -> int:
+        """The stream position the user has read to (m.read or m.read.private, unthreaded)."""
+        stmt = select(receipts.c.event_stream_ordering).where(
+            receipts.c.user_id == user_id,
+            receipts.c.room_id == room_id,
+            receipts.c.receipt_type.in_(("m.read", "m.read.private")),
+        )
+        values = [int(v) for v in (await self._conn.execute(stmt)).scalars()]
+        return max(values, default=0)

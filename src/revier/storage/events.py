@@ -1,0 +1,290 @@
+"""Room events: the PDUs, their graph, and the state they make up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.events.pdu import Pdu
+from revier.events.types import JsonDict, StateKey
+from revier.storage.schema import current_state, event_edges, events, forward_extremities
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A PDU with its place in the stream."""
+
+    pdu: Pdu
+    stream_ordering: int
+    redacted_by: str | None
+
+    @property
+    def event_id(self) -> str:
+        return self.pdu.event_id
+
+
+_COLUMNS = (events.c.event_id, events.c.json, events.c.stream_ordering, events.c.redacted_by)
+
+
+class EventRepository:
+    def __init__(self, conn: AsyncConnection, room_versions: dict[str, str]) -> None:
+        self._conn = conn
+        # room_id -> version, shared per transaction: parsing a PDU needs it.
+        self._room_versions = room_versions
+
+    async def append(self, pdu: Pdu, stream_ordering: int) -> None:
+        """Store a new event with its edges and make it the room's extremity."""
+        await self._conn.execute(
+            insert(events).values(
+                event_id=pdu.event_id,
+                stream_ordering=stream_ordering,
+                room_id=pdu.room_id,
+                type=pdu.type,
+                state_key=pdu.state_key,
+                sender=pdu.sender,
+                depth=pdu.depth,
+                origin_server_ts=pdu.origin_server_ts,
+                json=orjson.dumps(pdu.to_dict()).decode(),
+            )
+        )
+        if pdu.prev_events:
+            await self._conn.execute(
+                insert(event_edges),
+                [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
+            )
+        await self._conn.execute(
+            delete(forward_extremities).where(forward_extremities.c.room_id == pdu.room_id)
+        )
+        await self._conn.execute(
+            insert(forward_extremities).values(room_id=pdu.room_id, event_id=pdu.event_id)
+        )
+        if pdu.state_key is not None:
+            await self._set_current_state(pdu.room_id, (pdu.type, pdu.state_key), pdu.event_id)
+
+    async def _set_current_state(self, room_id: str, key: StateKey, event_id: str) -> None:
+        where = and_(
+            current_state.c.room_id == room_id,
+            current_state.c.type == key[0],
+            current_state.c.state_key == key[1],
+        )
+        result = await self._conn.execute(
+            update(current_state).where(where).values(event_id=event_id)
+        )
+        if result.rowcount == 0:
+            await self._conn.execute(
+                insert(current_state).values(
+                    room_id=room_id, type=key[0], state_key=key[1], event_id=event_id
+                )
+            )
+
+    async def replace_json(self, event_id: str, pdu: Pdu, redacted_by: str) -> None:
+        """Keep only the redacted form of an event (the content is gone for good)."""
+        await self._conn.execute(
+            update(events)
+            .where(events.c.event_id == event_id)
+            .values(json=orjson.dumps(pdu.to_dict()).decode(), redacted_by=redacted_by)
+        )
+
+    async def forward_extremities(self, room_id: str) -> list[str]:
+        stmt = select(forward_extremities.c.event_id).where(
+            forward_extremities.c.room_id == room_id
+        )
+        return [row.event_id for row in await self._conn.execute(stmt)]
+
+    async def max_depth(self, event_ids: Sequence[str]) -> int:
+        stmt = select(func.max(events.c.depth)).where(events.c.event_id.in_(event_ids))
+        return int((await self._conn.execute(stmt)).scalar() or 0)
+
+    async def get(self, event_id: str) -> StoredEvent | None:
+        row = (
+            await self._conn.execute(
+                select(events.c.room_id, *_COLUMNS).where(events.c.event_id == event_id)
+            )
+        ).first()
+        return await self._parse(row) if row else None
+
+    async def get_many(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        ids = list(set(event_ids))
+        if not ids:
+            return {}
+        out: dict[str, StoredEvent] = {}
+        for start in range(0, len(ids), 500):
+            stmt = select(events.c.room_id, *_COLUMNS).where(
+                events.c.event_id.in_(ids[start : start + 500])
+            )
+            for row in await self._conn.execute(stmt):
+                stored = await self._parse(row)
+                out[stored.event_id] = stored
+        return out
+
+    async def current_state_ids(
+        self, room_id: str, types: Iterable[StateKey] | None = None
+    ) -> dict[StateKey, str]:
+        stmt = select(
+            current_state.c.type, current_state.c.state_key, current_state.c.event_id
+        ).where(current_state.c.room_id == room_id)
+        wanted = list(types) if types is not None else None
+        if wanted is not None:
+            if not wanted:
+                return {}
+            stmt = stmt.where(current_state.c.type.in_({t for t, _ in wanted}))
+        result = {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
+        if wanted is not None:
+            keys = set(wanted)
+            result = {k: v for k, v in result.items() if k in keys}
+        return result
+
+    async def current_state(self, room_id: str) -> dict[StateKey, Pdu]:
+        ids = await self.current_state_ids(room_id)
+        loaded = await self.get_many(ids.values())
+        return {key: loaded[eid].pdu for key, eid in ids.items() if eid in loaded}
+
+    async def state_ids_at(self, room_id: str, stream_ordering: int) -> dict[StateKey, str]:
+        """The room's state after the event at ``stream_ordering`` (inclusive).
+
+        While a room lives on one server its events form a single chain in
+        stream order, so the state at an event is the newest state event per
+        key at or before it.
+        """
+        latest = (
+            select(
+                events.c.type, events.c.state_key, func.max(events.c.stream_ordering).label("so")
+            )
+            .where(
+                events.c.room_id == room_id,
+                events.c.state_key.isnot(None),
+                events.c.stream_ordering <= stream_ordering,
+            )
+            .group_by(events.c.type, events.c.state_key)
+            .subquery()
+        )
+        stmt = select(events.c.type, events.c.state_key, events.c.event_id).join(
+            latest,
+            and_(events.c.room_id == room_id, events.c.stream_ordering == latest.c.so),
+        )
+        return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
+
+    async def state_event_at(
+        self, room_id: str, key: StateKey, stream_ordering: int
+    ) -> StoredEvent | None:
+        """The state event for one key as it was at ``stream_ordering`` (inclusive)."""
+        stmt = (
+            select(events.c.room_id, *_COLUMNS)
+            .where(
+                events.c.room_id == room_id,
+                events.c.type == key[0],
+                events.c.state_key == key[1],
+                events.c.stream_ordering <= stream_ordering,
+            )
+            .order_by(events.c.stream_ordering.desc())
+            .limit(1)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return await self._parse(row) if row else None
+
+    async def state_history(self, room_id: str, key: StateKey) -> list[tuple[int, JsonDict]]:
+        """Every value one state key has had: (stream_ordering, content), oldest first."""
+        stmt = (
+            select(events.c.stream_ordering, events.c.json)
+            .where(
+                events.c.room_id == room_id,
+                events.c.type == key[0],
+                events.c.state_key == key[1],
+            )
+            .order_by(events.c.stream_ordering)
+        )
+        return [
+            (int(row.stream_ordering), orjson.loads(row.json).get("content", {}))
+            for row in await self._conn.execute(stmt)
+        ]
+
+    async def room_events(
+        self,
+        room_id: str,
+        *,
+        after: int | None = None,
+        upto: int | None = None,
+        limit: int,
+        backwards: bool = True,
+        types: Sequence[str] | None = None,
+        not_types: Sequence[str] | None = None,
+        senders: Sequence[str] | None = None,
+        not_senders: Sequence[str] | None = None,
+    ) -> list[StoredEvent]:
+        """Events with ``after < stream_ordering <= upto``, oldest first.
+
+        ``backwards`` takes the newest ``limit`` of that range (timelines,
+        /messages dir=b); otherwise the oldest (dir=f).
+        """
+        stmt = select(events.c.room_id, *_COLUMNS).where(events.c.room_id == room_id)
+        if after is not None:
+            stmt = stmt.where(events.c.stream_ordering > after)
+        if upto is not None:
+            stmt = stmt.where(events.c.stream_ordering <= upto)
+        if types:
+            stmt = stmt.where(_type_filter(list(types)))
+        if not_types:
+            stmt = stmt.where(~_type_filter(list(not_types)))
+        if senders:
+            stmt = stmt.where(events.c.sender.in_(senders))
+        if not_senders:
+            stmt = stmt.where(events.c.sender.not_in(not_senders))
+        order = events.c.stream_ordering.desc() if backwards else events.c.stream_ordering.asc()
+        rows = list(await self._conn.execute(stmt.order_by(order).limit(limit)))
+        if backwards:
+            rows.reverse()
+        return [await self._parse(row) for row in rows]
+
+    async def rooms_with_events(self, room_ids: Sequence[str], after: int, upto: int) -> set[str]:
+        """Which of ``room_ids`` have any event in ``(after, upto]``."""
+        if not room_ids:
+            return set()
+        stmt = (
+            select(events.c.room_id)
+            .where(
+                events.c.room_id.in_(room_ids),
+                events.c.stream_ordering > after,
+                events.c.stream_ordering <= upto,
+            )
+            .distinct()
+        )
+        return {row.room_id for row in await self._conn.execute(stmt)}
+
+    async def stream_ordering_of(self, event_id: str) -> int | None:
+        stmt = select(events.c.stream_ordering).where(events.c.event_id == event_id)
+        value = (await self._conn.execute(stmt)).scalar()
+        return int(value) if value is not None else None
+
+    async def room_version(self, room_id: str) -> str | None:
+        if room_id not in self._room_versions:
+            from revier.storage.schema import rooms
+
+            stmt = select(rooms.c.room_version).where(rooms.c.room_id == room_id)
+            version = (await self._conn.execute(stmt)).scalar()
+            if version is None:
+                return None
+            self._room_versions[room_id] = str(version)
+        return self._room_versions[room_id]
+
+    async def _parse(self, row: object) -> StoredEvent:
+        version = await self.room_version(row.room_id)  # type: ignore[attr-defined]
+        assert version is not None
+        pdu = Pdu(orjson.loads(row.json), version, event_id=row.event_id)  # type: ignore[attr-defined]
+        return StoredEvent(pdu, row.stream_ordering, row.redacted_by)  # type: ignore[attr-defined]
+
+
+def _type_filter(patterns: list[str]):  # type: ignore[no-untyped-def]
+    """The filter API's type patterns: exact names, or a trailing ``*`` wildcard."""
+    from sqlalchemy import or_
+
+    clauses = []
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            clauses.append(events.c.type.startswith(pattern[:-1], autoescape=True))
+        else:
+            clauses.append(events.c.type == pattern)
+    return or_(*clauses)

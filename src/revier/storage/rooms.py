@@ -1,0 +1,238 @@
+"""Rooms, memberships and send transaction IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.schema import event_txns, memberships, room_aliases, rooms
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    room_id: str
+    tenant: str
+    room_version: str
+    creator: str
+    created_ts: int
+    is_public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    room_id: str
+    user_id: str
+    membership: str
+    event_id: str
+    stream_ordering: int
+    forgotten: bool
+    displayname: str | None
+
+
+class RoomRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, room: Room) -> None:
+        await self._conn.execute(
+            insert(rooms).values(
+                room_id=room.room_id,
+                tenant=room.tenant,
+                room_version=room.room_version,
+                creator=room.creator,
+                created_ts=room.created_ts,
+                is_public=room.is_public,
+            )
+        )
+
+    async def get(self, room_id: str) -> Room | None:
+        row = (await self._conn.execute(select(rooms).where(rooms.c.room_id == room_id))).first()
+        return Room(**row._mapping) if row else None
+
+    async def set_public(self, room_id: str, is_public: bool) -> None:
+        await self._conn.execute(
+            update(rooms).where(rooms.c.room_id == room_id).values(is_public=is_public)
+        )
+
+    async def public_room_ids(self, tenant: str) -> list[str]:
+        stmt = select(rooms.c.room_id).where(rooms.c.tenant == tenant, rooms.c.is_public.is_(True))
+        return [row.room_id for row in await self._conn.execute(stmt)]
+
+
+class MembershipRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def record(
+        self,
+        room_id: str,
+        user_id: str,
+        membership: str,
+        event_id: str,
+        stream_ordering: int,
+        displayname: str | None,
+    ) -> None:
+        where = and_(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+        result = await self._conn.execute(
+            update(memberships)
+            .where(where)
+            .values(
+                membership=membership,
+                event_id=event_id,
+                stream_ordering=stream_ordering,
+                forgotten=False,
+                displayname=displayname,
+            )
+        )
+        if result.rowcount == 0:
+            await self._conn.execute(
+                insert(memberships).values(
+                    room_id=room_id,
+                    user_id=user_id,
+                    membership=membership,
+                    event_id=event_id,
+                    stream_ordering=stream_ordering,
+                    forgotten=False,
+                    displayname=displayname,
+                )
+            )
+
+    async def get(self, room_id: str, user_id: str) -> Membership | None:
+        stmt = select(memberships).where(
+            memberships.c.room_id == room_id, memberships.c.user_id == user_id
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return Membership(**row._mapping) if row else None
+
+    async def for_user(
+        self, user_id: str, kinds: Sequence[str] | None = None, *, include_forgotten: bool = False
+    ) -> list[Membership]:
+        stmt = select(memberships).where(memberships.c.user_id == user_id)
+        if kinds is not None:
+            stmt = stmt.where(memberships.c.membership.in_(kinds))
+        if not include_forgotten:
+            stmt = stmt.where(memberships.c.forgotten.is_(False))
+        return [Membership(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def changed_for_user(self, user_id: str, after: int, upto: int) -> list[Membership]:
+        stmt = select(memberships).where(
+            memberships.c.user_id == user_id,
+            memberships.c.stream_ordering > after,
+            memberships.c.stream_ordering <= upto,
+        )
+        return [Membership(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def members(self, room_id: str, kinds: Sequence[str] = ("join",)) -> list[str]:
+        stmt = select(memberships.c.user_id).where(
+            memberships.c.room_id == room_id, memberships.c.membership.in_(kinds)
+        )
+        return [row.user_id for row in await self._conn.execute(stmt)]
+
+    async def joined_with_names(self, room_id: str) -> list[tuple[str, str | None]]:
+        stmt = select(memberships.c.user_id, memberships.c.displayname).where(
+            memberships.c.room_id == room_id, memberships.c.membership == "join"
+        )
+        return [(row.user_id, row.displayname) for row in await self._conn.execute(stmt)]
+
+    async def count(self, room_id: str, membership: str = "join") -> int:
+        stmt = select(func.count()).where(
+            memberships.c.room_id == room_id, memberships.c.membership == membership
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def forget(self, room_id: str, user_id: str) -> None:
+        await self._conn.execute(
+            update(memberships)
+            .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+            .values(forgotten=True)
+        )
+
+    async def users_sharing_a_room(self, user_id: str) -> set[str]:
+        mine = select(memberships.c.room_id).where(
+            memberships.c.user_id == user_id, memberships.c.membership == "join"
+        )
+        stmt = (
+            select(memberships.c.user_id)
+            .where(memberships.c.room_id.in_(mine), memberships.c.membership == "join")
+            .distinct()
+        )
+        return {row.user_id for row in await self._conn.execute(stmt)}
+
+
+class EventTxnRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def event_id_for(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        stmt = select(event_txns.c.event_id).where(
+            event_txns.c.user_id == user_id,
+            event_txns.c.device_id == device_id,
+            event_txns.c.txn_id == txn_id,
+        )
+        value = (await self._conn.execute(stmt)).scalar()
+        return str(value) if value is not None else None
+
+    async def remember(
+        self, user_id: str, device_id: str, txn_id: str, event_id: str, created_ts: int
+    ) -> None:
+        await self._conn.execute(
+            insert(event_txns).values(
+                user_id=user_id,
+                device_id=device_id,
+                txn_id=txn_id,
+                event_id=event_id,
+                created_ts=created_ts,
+            )
+        )
+
+    async def for_events(
+        self, user_id: str, device_id: str, event_ids: list[str]
+    ) -> dict[str, str]:
+        """event_id -> txn_id for the events this device sent (clients match local echoes)."""
+        if not event_ids:
+            return {}
+        stmt = select(event_txns.c.event_id, event_txns.c.txn_id).where(
+            event_txns.c.user_id == user_id,
+            event_txns.c.device_id == device_id,
+            event_txns.c.event_id.in_(event_ids),
+        )
+        return {row.event_id: row.txn_id for row in await self._conn.execute(stmt)}
+
+    async def forget_device(self, user_id: str, device_id: str) -> None:
+        await self._conn.execute(
+            delete(event_txns).where(
+                event_txns.c.user_id == user_id, event_txns.c.device_id == device_id
+            )
+        )
+
+
+class AliasRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, room_alias: str, room_id: str, creator: str) -> None:
+        await self._conn.execute(
+            insert(room_aliases).values(room_alias=room_alias, room_id=room_id, creator=creator)
+        )
+
+    async def room_id_for(self, room_alias: str) -> str | None:
+        stmt = select(room_aliases.c.room_id).where(room_aliases.c.room_alias == room_alias)
+        value = (await self._conn.execute(stmt)).scalar()
+        return str(value) if value is not None else None
+
+    async def creator_of(self, room_alias: str) -> str | None:
+        stmt = select(room_aliases.c.creator).where(room_aliases.c.room_alias == room_alias)
+        value = (await self._conn.execute(stmt)).scalar()
+        return str(value) if value is not None else None
+
+    async def for_room(self, room_id: str) -> list[str]:
+        stmt = select(room_aliases.c.room_alias).where(room_aliases.c.room_id == room_id)
+        return [row.room_alias for row in await self._conn.execute(stmt)]
+
+    async def delete(self, room_alias: str) -> None:
+        await self._conn.execute(
+            delete(room_aliases).where(room_aliases.c.room_alias == room_alias)
+        )

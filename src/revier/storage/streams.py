@@ -1,0 +1,33 @@
+"""Stream positions: one counter for every change a client syncs."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.schema import stream_counter
+
+
+class StreamRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def next_position(self) -> int:
+        """Take the next position; call it last in a write transaction.
+
+        On PostgreSQL the UPDATE holds the counter row until commit, so
+        positions become visible strictly in order (a reader that has seen
+        position P has seen every position below it). SQLite has one writer.
+        """
+        stmt = (
+            update(stream_counter)
+            .where(stream_counter.c.id == 1)
+            .values(position=stream_counter.c.position + 1)
+            .returning(stream_counter.c.position)
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def current(self) -> int:
+        """The newest committed position."""
+        stmt = select(stream_counter.c.position).where(stream_counter.c.id == 1)
+        return int((await self._conn.execute(stmt)).scalar_one())

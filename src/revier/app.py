@@ -15,13 +15,21 @@ from revier.api.client import (
     account,
     account_data,
     devices,
+    directory,
     discovery,
     ephemeral,
+    key_backup,
+    keys,
     login,
     membership,
+    presence,
+    profiles,
+    push_rules,
     registration,
+    room_history,
     rooms,
     sync,
+    to_device,
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
 from revier.api.middleware import RevierMiddleware
@@ -48,8 +56,16 @@ def routes(settings: Settings) -> list[BaseRoute]:
         rooms,
         membership,
         sync,
+        room_history,
+        directory,
+        profiles,
         ephemeral,
         account_data,
+        push_rules,
+        presence,
+        keys,
+        to_device,
+        key_backup,
     ):
         out.extend(module.routes)
     return out

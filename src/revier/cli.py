@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revier import __version__
 from revier.config import ConfigError, Settings, load_settings
 from revier.errors import MatrixError
+
+if TYPE_CHECKING:
+    from revier.services.accounts import NewUser
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -94,6 +98,16 @@ def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParse
     create.add_argument("--admin", action="store_true", help="make the account a tenant admin")
     create.add_argument("--displayname", help="display name (default: the user name)")
     _password_options(create)
+
+    imp = add("import", _user_import, "create many accounts from a JSON-lines file")
+    imp.description = (
+        "Create many accounts at once. FILE holds one JSON object per line: "
+        '{"localpart": "anna.schmidt", "password": "...", "displayname": "Anna Schmidt", '
+        '"admin": false}; instead of "password", "password_hash" takes an Argon2id hash '
+        "from a former system. Refused lines are reported and skipped; progress goes to "
+        "standard error every 100 accounts. Exit status 1 if any line was refused."
+    )
+    imp.add_argument("file", metavar="FILE", help="JSON-lines file, or '-' for standard input")
 
     lst = add("list", _user_list, "list accounts")
     lst.add_argument("--search", help="only user IDs containing this text")
@@ -195,6 +209,64 @@ async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
         if generated:
             print(f"password: {password}")
         return 0
+
+    return await _with_services(settings, work)
+
+
+def _import_lines(lines: Iterable[str], bad: list[tuple[str, str]]) -> Iterator[NewUser]:
+    """The import file's accounts; unreadable lines go to ``bad`` as (line N, reason)."""
+    from revier.services.accounts import NewUser
+
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict) or not isinstance(entry.get("localpart"), str):
+                raise ValueError("needs a string 'localpart'")
+            for key in ("password", "password_hash", "displayname"):
+                if not isinstance(entry.get(key, ""), str):
+                    raise ValueError(f"'{key}' must be a string")
+            if not isinstance(entry.get("admin", False), bool):
+                raise ValueError("'admin' must be true or false")
+        except ValueError as e:  # json.JSONDecodeError is one
+            bad.append((f"line {number}", str(e)))
+            continue
+        yield NewUser(
+            localpart=entry["localpart"],
+            password=entry.get("password"),
+            password_hash=entry.get("password_hash"),
+            displayname=entry.get("displayname"),
+            admin=entry.get("admin", False),
+        )
+
+
+async def _user_import(args: argparse.Namespace, settings: Settings) -> int:
+    def read() -> list[str]:
+        if args.file == "-":
+            return sys.stdin.read().splitlines()
+        return Path(args.file).read_text(encoding="utf-8").splitlines()
+
+    try:
+        lines = await asyncio.to_thread(read)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"revier: cannot read {args.file}: {e}", file=sys.stderr)
+        return 2
+
+    def progress(report: Any) -> None:
+        done = len(report.created) + len(report.failed)
+        print(f"{done} processed, {len(report.created)} created", file=sys.stderr, flush=True)
+
+    async def work(svc: Any) -> int:
+        bad: list[tuple[str, str]] = []
+        report = await svc.accounts.create_users(
+            _tenant(svc, args), _import_lines(lines, bad), progress=progress
+        )
+        failed = bad + report.failed
+        for where, reason in failed:
+            print(f"refused {where}: {reason}", file=sys.stderr)
+        print(f"created {len(report.created)} accounts, refused {len(failed)}")
+        return 1 if failed else 0
 
     return await _with_services(settings, work)
 

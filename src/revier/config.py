@@ -97,9 +97,17 @@ class TenantPolicy(_Section):
 
     password_min_length: int = Field(12, ge=8, le=1024)
     max_devices_per_user: int = Field(3, ge=1, le=100)
-    # New rooms are encrypted; with False an unencrypted createRoom is refused.
-    allow_unencrypted_rooms: bool = False
+    # "default": the server adds end-to-end encryption to every new room;
+    # "required": a createRoom that doesn't ask for encryption is refused;
+    # "optional": rooms are encrypted only when the client asks.
+    room_encryption: Literal["default", "required", "optional"] = "default"
     presence_enabled: bool = True
+    # Who may publish rooms in the public room directory: with True only the
+    # tenant's admins (createRoom visibility=public, PUT /directory/list/room).
+    public_rooms_require_admin: bool = False
+    # Whom /user_directory/search finds: "organisation" = every active user of
+    # the tenant; "shared_rooms" = only users sharing a joined room with the searcher.
+    user_directory: Literal["organisation", "shared_rooms"] = "organisation"
 
 
 class TenantSettings(_Section):

@@ -95,6 +95,10 @@ class Unknown(MatrixError):
     errcode = "M_UNKNOWN"
 
 
+class AlreadyExists(Unknown):
+    """M_UNKNOWN with 409: the name is taken (PUT /directory/room for an existing alias)."""
+
+
 class MissingParam(MatrixError):
     errcode = "M_MISSING_PARAM"
 
@@ -165,6 +169,18 @@ class InvalidSignature(Forbidden):
 
 class AuthError(Forbidden):
     """An event rejected by the room version's authorization rules."""
+
+
+class KeySignatureInvalid(MatrixError):
+    """M_INVALID_SIGNATURE for a client's key upload: bad input (400), not a refusal."""
+
+    errcode = "M_INVALID_SIGNATURE"
+
+
+class WrongRoomKeysVersion(MatrixError):
+    """A key backup write to a version that is not the current one; names the current one."""
+
+    errcode = "M_WRONG_ROOM_KEYS_VERSION"
 
 
 class UserInteractiveAuthRequired(MatrixError):

@@ -55,12 +55,22 @@ def database_url(engine: str, request: pytest.FixtureRequest, data_dir: Path) ->
 
 
 def start_server(
-    engine: str, request: pytest.FixtureRequest, root: Path, name: str, *args: str, **sections: dict
+    engine: str,
+    request: pytest.FixtureRequest,
+    root: Path,
+    name: str,
+    *args: str,
+    tenant_policy: dict[str, object] | None = None,
+    **sections: dict[str, object],
 ) -> RevierProcess:
     data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{engine}-", dir=root))
     config = data_dir / "revier.toml"
     write_config(
-        config, data_dir=data_dir, database_url=database_url(engine, request, data_dir), **sections
+        config,
+        data_dir=data_dir,
+        database_url=database_url(engine, request, data_dir),
+        tenant_policy=tenant_policy,
+        **sections,
     )
     server = RevierProcess(data_dir=data_dir, config=config, env=server_env())
     server.start(*args)

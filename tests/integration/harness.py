@@ -99,7 +99,14 @@ class RevierProcess:
         return "localhost"
 
 
-def write_config(path: Path, *, data_dir: Path, database_url: str | None, **sections: Any) -> None:
+def write_config(
+    path: Path,
+    *,
+    data_dir: Path,
+    database_url: str | None,
+    tenant_policy: dict[str, Any] | None = None,
+    **sections: Any,
+) -> None:
     """A test configuration: loopback, ephemeral port, forwarded addresses trusted."""
     lines = [
         "[server]",
@@ -116,6 +123,9 @@ def write_config(path: Path, *, data_dir: Path, database_url: str | None, **sect
         lines.append(f"[{section.replace('__', '.')}]")
         for key, value in values.items():
             lines.append(f"{key} = {_toml(value)}")
+    if tenant_policy is not None:
+        lines += ["[[tenants]]", 'server_name = "localhost"', "[tenants.policy]"]
+        lines += [f"{key} = {_toml(value)}" for key, value in tenant_policy.items()]
     path.write_text("\n".join(lines) + "\n")
 
 

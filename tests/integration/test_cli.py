@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -87,6 +89,7 @@ def test_create_refuses_bad_names_weak_passwords_and_duplicates(server: RevierPr
         ["admin", "user", "deactivate"],
         ["admin", "user", "reset-password"],
         ["admin", "user", "make-admin"],
+        ["admin", "user", "import"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
@@ -112,3 +115,85 @@ def test_invalid_config_stops_with_a_clear_message(tmp_path) -> None:  # type: i
     assert result.returncode == 2
     assert "server.port" in result.stderr and "server.nonsense" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _import_file(server: RevierProcess, source: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "revier",
+            "admin",
+            "user",
+            "import",
+            str(source),
+            "-c",
+            str(server.config),
+        ],
+        capture_output=True,
+        text=True,
+        env=server.env,
+        cwd=server.data_dir,
+        timeout=240,
+    )
+
+
+async def test_bulk_import_creates_accounts_and_reports_refusals(
+    server: RevierProcess, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from argon2 import PasswordHasher
+
+    migrated = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
+        "from the old system"
+    )
+    lines = [json.dumps({"localpart": f"imp{i}", "password": PASSWORD}) for i in range(150)]
+    lines += [
+        json.dumps(
+            {
+                "localpart": "imp.boss",
+                "password": PASSWORD,
+                "admin": True,
+                "displayname": "Die Chefin",
+            }
+        ),
+        json.dumps({"localpart": "imp.migrated", "password_hash": migrated}),
+        json.dumps({"localpart": "imp3", "password": PASSWORD}),  # a duplicate
+        json.dumps({"localpart": "Bad Name", "password": PASSWORD}),
+        json.dumps({"localpart": "imp.weak", "password": "short"}),
+        json.dumps({"localpart": "imp.both", "password": PASSWORD, "password_hash": migrated}),
+        "not json at all",
+        "",
+    ]
+    source = tmp_path / "people.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+
+    result = _import_file(server, source)
+    assert result.returncode == 1, result.stderr  # some lines were refused
+    assert "created 152 accounts, refused 5" in result.stdout
+    assert "100 processed, 100 created" in result.stderr  # progress per batch
+    for fragment in (
+        "@imp3:localhost exists already",
+        "Bad Name",
+        "imp.weak",
+        "imp.both",
+        "line 157",
+    ):
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+    assert await login_status(http, "imp0", PASSWORD) == 200
+    assert await login_status(http, "imp149", PASSWORD) == 200
+    assert await login_status(http, "imp.migrated", "from the old system") == 200
+    assert await login_status(http, "imp.migrated", PASSWORD) == 403
+    shown = server.admin("user", "show", "imp.boss")
+    assert "admin:        yes" in shown and "Die Chefin" in shown
+
+    # Standard input works too, and a clean import exits 0.
+    out = server.admin(
+        "user",
+        "import",
+        "-",
+        input_text=json.dumps({"localpart": "imp.stdin", "password": PASSWORD}) + "\n",
+    )
+    assert "created 1 accounts, refused 0" in out
+    assert await login_status(http, "imp.stdin", PASSWORD) == 200

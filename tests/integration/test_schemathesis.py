@@ -23,7 +23,15 @@ from tests.integration.spec import client_server_bundle
 IMPLEMENTED = (
     r"^/_matrix/client/(versions|v3/(login|logout|logout/all|account/whoami|capabilities|"
     r"devices|devices/\{deviceId\}|delete_devices|register|register/available|"
-    r"account/password))$|^/\.well-known/matrix/client$"
+    r"account/password|pushrules/|pushrules/global/|"
+    r"pushrules/global/\{kind\}/\{ruleId\}(/enabled|/actions)?|presence/\{userId\}/status|"
+    r"rooms/\{roomId\}/(messages|context/\{eventId\}|members|joined_members|aliases)|"
+    r"directory/room/\{roomAlias\}|directory/list/room/\{roomId\}|publicRooms|"
+    r"profile/\{userId\}(/\{keyName\})?|user_directory/search|"
+    r"keys/(upload|query|claim|changes|device_signing/upload|signatures/upload)|"
+    r"sendToDevice/\{eventType\}/\{txnId\}|"
+    r"room_keys/version(/\{version\})?|room_keys/keys(/\{roomId\}(/\{sessionId\})?)?))$"
+    r"|^/\.well-known/matrix/client$"
 )
 # The spec gives some endpoints a 401 schema for user-interactive auth only;
 # a missing or wrong token is still 401 with the standard error body.

@@ -38,6 +38,8 @@ STATUS: dict[type[e.MatrixError], int] = {
     e.BadState: 400,
     e.NotYetUploaded: 504,
     e.CannotOverwriteMedia: 409,
+    e.WrongRoomKeysVersion: 403,
+    e.AlreadyExists: 409,
     e.Unknown: 400,
 }
 

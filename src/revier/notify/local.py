@@ -90,6 +90,15 @@ class LocalNotifier:
                 return True
         return False
 
+    def notify_all(self) -> None:
+        """Wake every waiter: they re-read and wait again (after a lost connection)."""
+        self._serial += 1
+        self._history.clear()
+        for waiters in self._waiters.values():
+            for future in waiters:
+                if not future.done():
+                    future.set_result(None)
+
     async def close(self) -> None:
         """Wake everyone (shutdown): long-polls answer at once instead of holding it up."""
         self._closed = True

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import islice
 
-from revier.errors import InvalidUsername, NotFound, UserInUse
+from revier.errors import InvalidParam, InvalidUsername, MatrixError, NotFound, UserInUse
+from revier.notify import Notifier
 from revier.policy.passwords import check_password
 from revier.services.clock import Clock
+from revier.services.device_lists import device_list_audience
 from revier.services.devices import remove_devices
-from revier.services.passwords import hash_password
+from revier.services.passwords import hash_password, is_argon2_hash
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant
 from revier.services.uia import UserInteractiveAuth
@@ -25,6 +31,25 @@ class NewAdmin:
     password: str | None  # set when it was generated and must be shown once
 
 
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """One account of a bulk import: a password, or an Argon2 hash from a former system."""
+
+    localpart: str
+    password: str | None = None
+    password_hash: str | None = None
+    displayname: str | None = None
+    admin: bool = False
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What a bulk import did so far: user IDs created, and (localpart, reason) refused."""
+
+    created: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
 def validate_localpart(tenant: Tenant, localpart: str) -> None:
     """The spec's user ID grammar for new accounts (appendix "User Identifiers")."""
     if not localpart or not set(localpart) <= _LOCALPART_CHARS:
@@ -36,10 +61,13 @@ def validate_localpart(tenant: Tenant, localpart: str) -> None:
 
 
 class AccountService:
-    def __init__(self, store: Store, clock: Clock, uia: UserInteractiveAuth) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, uia: UserInteractiveAuth, notifier: Notifier
+    ) -> None:
         self._store = store
         self._clock = clock
         self._uia = uia
+        self._notifier = notifier
 
     async def create_user(
         self,
@@ -71,6 +99,93 @@ class AccountService:
         except Conflict:
             raise UserInUse(f"{user.user_id} exists already") from None
         return user
+
+    async def create_users(
+        self,
+        tenant: Tenant,
+        new_users: Iterable[NewUser],
+        *,
+        batch_size: int = 100,
+        progress: Callable[[ImportReport], None] | None = None,
+    ) -> ImportReport:
+        """Create many accounts: one transaction per batch, hashes computed in parallel.
+
+        A refused entry (bad name, weak password, taken) is reported and skipped;
+        the others of its batch are still created. ``progress`` is called after
+        every batch.
+        """
+        report = ImportReport()
+        # Argon2 is CPU- and memory-bound (64 MiB each): more threads than cores
+        # only queue up and multiply the memory.
+        limit = asyncio.Semaphore(os.cpu_count() or 2)
+        it = iter(new_users)
+        while batch := list(islice(it, batch_size)):
+            await self._create_batch(tenant, batch, limit, report)
+            if progress is not None:
+                progress(report)
+        return report
+
+    async def _create_batch(
+        self,
+        tenant: Tenant,
+        batch: list[NewUser],
+        limit: asyncio.Semaphore,
+        report: ImportReport,
+    ) -> None:
+        accepted: list[NewUser] = []
+        for new in batch:
+            try:
+                accepted.append(_checked(tenant, new))
+            except MatrixError as e:
+                report.failed.append((new.localpart, e.error))
+
+        async def hashed(new: NewUser) -> str:
+            if new.password_hash is not None:
+                return new.password_hash
+            assert new.password is not None  # _checked requires one of the two
+            async with limit:
+                return await hash_password(new.password)
+
+        hashes = await asyncio.gather(*(hashed(new) for new in accepted))
+        now = self._clock.time_ms()
+        users = [
+            User(
+                user_id=tenant.user_id(new.localpart),
+                tenant=tenant.server_name,
+                localpart=new.localpart,
+                password_hash=password_hash,
+                is_admin=new.admin,
+                deactivated=False,
+                created_ts=now,
+                displayname=new.displayname if new.displayname is not None else new.localpart,
+                avatar_url=None,
+                max_devices=None,
+            )
+            for new, password_hash in zip(accepted, hashes, strict=True)
+        ]
+        try:
+            created = await self._insert_new(users, report)
+        except Conflict:  # someone else created one of them meanwhile: go one by one
+            created = []
+            for user in users:
+                try:
+                    created += await self._insert_new([user], report)
+                except Conflict:
+                    report.failed.append((user.localpart, f"{user.user_id} exists already"))
+        report.created += created
+
+    async def _insert_new(self, users: list[User], report: ImportReport) -> list[str]:
+        created: list[str] = []
+        refused: list[tuple[str, str]] = []
+        async with self._store.transaction() as tx:
+            for user in users:
+                if user.user_id in created or await tx.users.get(user.user_id) is not None:
+                    refused.append((user.localpart, f"{user.user_id} exists already"))
+                    continue
+                await tx.users.create(user)
+                created.append(user.user_id)
+        report.failed += refused  # only once the transaction committed
+        return created
 
     async def bootstrap_admin(self, tenant: Tenant, password: str | None) -> NewAdmin | None:
         """On a tenant's first start, create its first admin; None when users exist."""
@@ -109,7 +224,9 @@ class AccountService:
         async with self._store.transaction() as tx:
             await tx.users.set_password_hash(user_id, password_hash)
             devices = await tx.devices.for_user(user_id)
-            await remove_devices(tx, user_id, [d.device_id for d in devices])
+            removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
+            audience = await device_list_audience(tx, user_id, bool(removed))
+        self._notifier.notify(users=audience)
 
     async def change_password(
         self, requester: Requester, new_password: str, *, logout_devices: bool, auth: object
@@ -118,6 +235,7 @@ class AccountService:
         await self._uia.require_password(requester, auth, operation="change_password")
         check_password(requester.tenant.policy, new_password, localpart=requester.localpart)
         password_hash = await hash_password(new_password)
+        audience: set[str] = set()
         async with self._store.transaction() as tx:
             await tx.users.set_password_hash(requester.user_id, password_hash)
             if logout_devices:
@@ -126,7 +244,9 @@ class AccountService:
                     for d in await tx.devices.for_user(requester.user_id)
                     if d.device_id != requester.device_id
                 ]
-                await remove_devices(tx, requester.user_id, others)
+                removed = await remove_devices(tx, requester.user_id, others)
+                audience = await device_list_audience(tx, requester.user_id, bool(removed))
+        self._notifier.notify(users=audience)
 
     async def set_admin(self, user_id: str, is_admin: bool) -> None:
         await self.get_user(user_id)
@@ -143,4 +263,19 @@ class AccountService:
             await tx.users.set_deactivated(user_id, True)
             await tx.users.set_password_hash(user_id, None)
             devices = await tx.devices.for_user(user_id)
-            await remove_devices(tx, user_id, [d.device_id for d in devices])
+            removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
+            audience = await device_list_audience(tx, user_id, bool(removed))
+        self._notifier.notify(users=audience)
+
+
+def _checked(tenant: Tenant, new: NewUser) -> NewUser:
+    """The entry with its localpart normalised, or a MatrixError saying why not."""
+    localpart = new.localpart.lower()
+    validate_localpart(tenant, localpart)
+    if (new.password is None) == (new.password_hash is None):
+        raise InvalidParam("Give either a password or a password_hash")
+    if new.password is not None:
+        check_password(tenant.policy, new.password, localpart=localpart)
+    elif not is_argon2_hash(new.password_hash or ""):
+        raise InvalidParam("password_hash must be an Argon2id PHC string")
+    return NewUser(localpart, new.password, new.password_hash, new.displayname, new.admin)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
 from revier.services.clock import Clock
+from revier.services.device_lists import device_list_audience
 from revier.services.devices import remove_devices
 from revier.services.passwords import verify_password
 from revier.services.ratelimit import RateLimiter
@@ -38,6 +40,7 @@ class AuthService:
         *,
         login_per_address: RateLimiter,
         failed_login_per_user: RateLimiter,
+        notifier: Notifier,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -45,6 +48,7 @@ class AuthService:
         self._hasher = hasher
         self._per_address = login_per_address
         self._failed_per_user = failed_login_per_user
+        self._notifier = notifier
         self._last_seen: dict[tuple[str, str], int] = {}
 
     async def login_with_password(
@@ -134,12 +138,16 @@ class AuthService:
     async def logout(self, requester: Requester) -> None:
         """POST /logout: the token dies and its device with it (spec)."""
         async with self._store.transaction() as tx:
-            await remove_devices(tx, requester.user_id, [requester.device_id])
+            removed = await remove_devices(tx, requester.user_id, [requester.device_id])
+            audience = await device_list_audience(tx, requester.user_id, bool(removed))
+        self._notifier.notify(users=audience)
 
     async def logout_all(self, requester: Requester) -> None:
         async with self._store.transaction() as tx:
             devices = await tx.devices.for_user(requester.user_id)
-            await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
+            removed = await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
+            audience = await device_list_audience(tx, requester.user_id, bool(removed))
+        self._notifier.notify(users=audience)
 
     async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:
         now = self._clock.time_ms()

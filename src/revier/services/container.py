@@ -11,17 +11,27 @@ from revier.services.account_data import AccountDataService
 from revier.services.accounts import AccountService
 from revier.services.auth import AuthService
 from revier.services.clock import Clock, SystemClock
+from revier.services.cross_signing import CrossSigningService
 from revier.services.devices import DeviceService
+from revier.services.directory import DirectoryService
+from revier.services.e2e_keys import E2eKeyService
+from revier.services.e2e_sync import E2eSync
 from revier.services.filters import FilterService
+from revier.services.key_backup import KeyBackupService
 from revier.services.membership import MembershipService
+from revier.services.presence import PresenceService
+from revier.services.profiles import ProfileService
 from revier.services.push_actions import PushActions
+from revier.services.push_rules import PushRuleService
 from revier.services.ratelimit import RateLimiter
 from revier.services.receipts import ReceiptService
 from revier.services.room_events import RoomEventWriter
+from revier.services.room_reading import RoomReader
 from revier.services.rooms import RoomService
 from revier.services.sync import SyncService
 from revier.services.sync_rooms import RoomSyncBuilder
 from revier.services.tenants import TenantRegistry, load_tenants, read_or_create_secret
+from revier.services.to_device import ToDeviceService
 from revier.services.tokens import TokenHasher
 from revier.services.typing import TypingService
 from revier.services.uia import UserInteractiveAuth
@@ -42,12 +52,21 @@ class Services:
     rooms: RoomService
     membership: MembershipService
     visibility: Visibility
+    room_reader: RoomReader
+    directory: DirectoryService
+    profiles: ProfileService
     sync: SyncService
     filters: FilterService
     typing: TypingService
     receipts: ReceiptService
     account_data: AccountDataService
     push_actions: PushActions
+    push_rules: PushRuleService
+    presence: PresenceService
+    e2e_keys: E2eKeyService
+    cross_signing: CrossSigningService
+    to_device: ToDeviceService
+    key_backup: KeyBackupService
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -65,30 +84,53 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         TokenHasher(token_key),
         login_per_address=RateLimiter(rl.login_per_address, clock, enabled=rl.enabled),
         failed_login_per_user=failed_logins,
+        notifier=notifier,
     )
     push_actions = PushActions()
     writer = RoomEventWriter(clock, push_actions)
     visibility = Visibility()
     typing = TypingService(notifier, clock)
     account_data = AccountDataService(store, notifier)
+    push_rules = PushRuleService(store, push_actions, account_data)
+    presence = PresenceService(store, notifier, clock)
+    e2e_keys = E2eKeyService(store, notifier)
+    to_device = ToDeviceService(store, notifier, clock)
     return Services(
         settings=settings,
         store=store,
         clock=clock,
         notifier=notifier,
         tenants=tenants,
-        accounts=AccountService(store, clock, uia),
+        accounts=AccountService(store, clock, uia, notifier),
         auth=auth,
-        devices=DeviceService(store, uia),
+        devices=DeviceService(store, uia, notifier),
         rooms=RoomService(
             store, writer, notifier, clock, visibility, default_room_version=DEFAULT_ROOM_VERSION
         ),
         membership=MembershipService(store, writer, notifier),
         visibility=visibility,
-        sync=SyncService(store, notifier, clock, typing, RoomSyncBuilder(visibility)),
+        room_reader=RoomReader(store, clock, visibility),
+        directory=DirectoryService(store),
+        profiles=ProfileService(store, writer, notifier),
+        sync=SyncService(
+            store,
+            notifier,
+            clock,
+            typing,
+            RoomSyncBuilder(visibility),
+            presence,
+            push_rules,
+            E2eSync(e2e_keys, to_device),
+        ),
         filters=FilterService(store),
         typing=typing,
         receipts=ReceiptService(store, notifier, clock, account_data),
         account_data=account_data,
         push_actions=push_actions,
+        push_rules=push_rules,
+        presence=presence,
+        e2e_keys=e2e_keys,
+        cross_signing=CrossSigningService(store, notifier, uia),
+        to_device=to_device,
+        key_backup=KeyBackupService(store),
     )

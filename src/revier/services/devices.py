@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from revier.errors import NotFound
+from revier.notify import Notifier
+from revier.services.device_lists import device_list_audience, record_device_list_change
 from revier.services.requester import Requester
 from revier.services.uia import UserInteractiveAuth
 from revier.storage import Store, Tx
@@ -12,9 +14,10 @@ from revier.storage.devices import Device
 
 
 class DeviceService:
-    def __init__(self, store: Store, uia: UserInteractiveAuth) -> None:
+    def __init__(self, store: Store, uia: UserInteractiveAuth, notifier: Notifier) -> None:
         self._store = store
         self._uia = uia
+        self._notifier = notifier
 
     async def list_devices(self, requester: Requester) -> list[Device]:
         async with self._store.read() as tx:
@@ -31,12 +34,17 @@ class DeviceService:
         async with self._store.transaction() as tx:
             if not await tx.devices.set_display_name(requester.user_id, device_id, display_name):
                 raise NotFound("No such device")
+            # The name is part of the device's entry in /keys/query.
+            audience = await record_device_list_change(tx, requester.user_id)
+        self._notifier.notify(users=audience)
 
     async def delete_devices(self, requester: Requester, device_ids: list[str], auth: Any) -> None:
         """DELETE /devices/{id} and POST /delete_devices: behind the password."""
         await self._uia.require_password(requester, auth, operation="delete_devices")
         async with self._store.transaction() as tx:
-            await remove_devices(tx, requester.user_id, device_ids)
+            removed = await remove_devices(tx, requester.user_id, device_ids)
+            audience = await device_list_audience(tx, requester.user_id, bool(removed))
+        self._notifier.notify(users=audience)
 
     async def require_existing(self, requester: Requester, device_id: str) -> None:
         await self.get_device(requester, device_id)
@@ -46,9 +54,21 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[st
     """Delete devices and what hangs off them, inside the caller's transaction.
 
     The one place a device disappears (logout, delete, wipe, deactivation), so
-    none of them can forget a piece: its access tokens die with it.
+    none of them can forget a piece: its access tokens die with it, and its
+    keys. Callers notify ``device_list_audience(tx, user_id, bool(removed))``
+    after the commit.
     """
     if not device_ids:
         return []
     await tx.access_tokens.delete_for_devices(user_id, device_ids)
-    return await tx.devices.delete(user_id, device_ids)
+    # Its keys go too, and its unread to-device messages: nobody may claim a
+    # key of a device that can't answer, nor read what was sent to it.
+    await tx.e2e_keys.delete_for_devices(user_id, device_ids)
+    await tx.cross_signing.delete_signatures_on_devices(user_id, device_ids)
+    await tx.to_device.delete_for_devices(user_id, device_ids)
+    removed = await tx.devices.delete(user_id, device_ids)
+    if removed:
+        # Room-mates must stop encrypting for the removed devices. The caller
+        # wakes them after the commit: see device_list_audience.
+        await record_device_list_change(tx, user_id)
+    return removed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import anyio.to_thread
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory profile
@@ -14,6 +14,20 @@ _DUMMY_HASH = _hasher.hash("revier-timing-equaliser")
 
 async def hash_password(password: str) -> str:
     return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+def is_argon2_hash(value: str) -> bool:
+    """Whether ``value`` is an Argon2 PHC string that ``verify_password`` can check.
+
+    Bulk imports may bring hashes from the system an organisation migrates from.
+    """
+    if not value.startswith(("$argon2id$", "$argon2i$")):
+        return False
+    try:
+        extract_parameters(value)
+    except InvalidHashError:
+        return False
+    return True
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:

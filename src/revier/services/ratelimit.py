@@ -44,6 +44,8 @@ class RateLimiter:
 
     def peek(self, key: str) -> None:
         """Raise M_LIMIT_EXCEEDED if ``key`` has nothing left, without spending."""
+        if not self._enabled:  # check() made no bucket to give back to
+            return
         self.check(key, cost=0.999)
         self._buckets[key].tokens += 0.999
 

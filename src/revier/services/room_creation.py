@@ -19,20 +19,26 @@ MEGOLM = "m.megolm.v1.aes-sha2"
 
 PRESETS: dict[str, dict[str, str]] = {
     "private_chat": {
-        "join_rules": "invite",
+        "join_rule": "invite",
         "history_visibility": "shared",
         "guest_access": "can_join",
     },
     "trusted_private_chat": {
-        "join_rules": "invite",
+        "join_rule": "invite",
         "history_visibility": "shared",
         "guest_access": "can_join",
     },
     "public_chat": {
-        "join_rules": "public",
+        "join_rule": "public",
         "history_visibility": "shared",
         "guest_access": "forbidden",
     },
+}
+# The state event each preset key goes into (m.room.join_rules holds "join_rule").
+PRESET_EVENTS = {
+    "join_rule": "m.room.join_rules",
+    "history_visibility": "m.room.history_visibility",
+    "guest_access": "m.room.guest_access",
 }
 
 
@@ -130,8 +136,7 @@ async def create_room_events(
     if alias:
         await send("m.room.canonical_alias", {"alias": alias})
     initial_state = _initial_state(request.get("initial_state"))
-    for key in ("join_rules", "history_visibility", "guest_access"):
-        event_type = f"m.room.{key}"
+    for key, event_type in PRESET_EVENTS.items():
         if (event_type, "") not in initial_state:
             await send(event_type, {key: preset[key]})
     if encrypt and ("m.room.encryption", "") not in initial_state:
@@ -150,11 +155,18 @@ async def create_room_events(
     return room_id
 
 
-def is_encrypted_request(request: dict[str, Any]) -> bool:
-    for event in request.get("initial_state") or []:
-        if isinstance(event, dict) and event.get("type") == "m.room.encryption":
-            return True
-    return False
+def encryption_for(policy: str, request: dict[str, Any]) -> bool:
+    """Whether the server adds m.room.encryption itself, per the tenant's policy."""
+    initial = request.get("initial_state")
+    asked = isinstance(initial, list) and any(
+        isinstance(event, dict) and event.get("type") == "m.room.encryption" for event in initial
+    )
+    if policy == "required" and not asked:
+        raise Forbidden(
+            "This organisation requires end-to-end encryption: create the room with an "
+            "m.room.encryption event in initial_state (Element does this by default)"
+        )
+    return policy == "default" and not asked
 
 
 def _initial_state(raw: Any) -> dict[tuple[str, str], dict[str, Any]]:

@@ -6,12 +6,14 @@ from typing import Any
 
 from revier.errors import Forbidden, InvalidParam, NotFound
 from revier.events.pdu import Pdu
+from revier.events.power_levels import action_power_level, user_power_level
 from revier.events.redaction import redact
 from revier.notify import Notifier
+from revier.policy.directory import check_may_publish
 from revier.services.clock import Clock
 from revier.services.membership import member_profile
 from revier.services.requester import Requester
-from revier.services.room_creation import create_room_events, is_encrypted_request
+from revier.services.room_creation import create_room_events, encryption_for
 from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
 from revier.services.visibility import Visibility
 from revier.storage import Store, Tx
@@ -44,10 +46,9 @@ class RoomService:
     async def create_room(self, requester: Requester, request: dict[str, Any]) -> str:
         """POST /createRoom"""
         tenant = requester.tenant
-        encrypt = not tenant.policy.allow_unencrypted_rooms or is_encrypted_request(request)
-        if not tenant.policy.allow_unencrypted_rooms and request.get("preset") == "public_chat":
-            # Public channels are encrypted too under this policy; nothing to relax.
-            pass
+        encrypt = encryption_for(tenant.policy.room_encryption, request)
+        if request.get("visibility") == "public":
+            check_may_publish(tenant.policy, is_admin=requester.is_admin)
         version = request.get("room_version", self._default_room_version)
         if not isinstance(version, str):
             raise InvalidParam("'room_version' must be a string")
@@ -157,22 +158,27 @@ class RoomService:
         return stored.event_id
 
     async def _apply_redaction(self, tx: Tx, redaction: StoredEvent, target_id: str) -> None:
-        """Strip the target's content for good, if the redaction is allowed to apply."""
-        from revier.events.auth import should_apply_redaction
+        """Strip the target's content for good, if the redacter may redact it.
 
+        Client-server rule ("Redactions"): anyone may redact their own events;
+        redacting someone else's needs the room's ``redact`` power level.
+        """
         target = await tx.events.get(target_id)
         if target is None or target.pdu.room_id != redaction.pdu.room_id:
             return
         if target.redacted_by is not None:
             return
-        state = await tx.events.current_state(redaction.pdu.room_id)
-        create = state[("m.room.create", "")]
-        power = state.get(("m.room.power_levels", ""))
-        levels = dict(power.content) if power else None
-        if not should_apply_redaction(
-            redaction.pdu, target.pdu, levels, create, redaction.pdu.room_version
-        ):
-            raise Forbidden("You may not redact this event")
+        if target.pdu.sender != redaction.pdu.sender:
+            state = await tx.events.current_state_ids(
+                redaction.pdu.room_id, [("m.room.create", ""), ("m.room.power_levels", "")]
+            )
+            loaded = await tx.events.get_many(state.values())
+            create = loaded[state[("m.room.create", "")]].pdu
+            power_id = state.get(("m.room.power_levels", ""))
+            levels = dict(loaded[power_id].pdu.content) if power_id else None
+            level = user_power_level(redaction.pdu.sender, levels, create, create.room_version)
+            if level < action_power_level("redact", levels):
+                raise Forbidden("Redacting other people's messages needs the redact power level")
         version = redaction.pdu.room_version
         stripped = Pdu(redact(target.pdu.to_dict(), version), version, event_id=target.event_id)
         await tx.events.replace_json(target.event_id, stripped, redaction.event_id)

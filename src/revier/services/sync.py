@@ -16,6 +16,9 @@ from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.services.clock import Clock
+from revier.services.e2e_sync import E2eSync
+from revier.services.presence import PresenceService
+from revier.services.push_rules import PUSH_RULES, PushRuleService
 from revier.services.requester import Requester
 from revier.services.sync_rooms import RoomSyncBuilder, Window, receipt_events
 from revier.services.sync_token import SyncToken
@@ -49,16 +52,23 @@ class SyncService:
         clock: Clock,
         typing: TypingService,
         rooms: RoomSyncBuilder,
+        presence: PresenceService,
+        push_rules: PushRuleService,
+        e2e: E2eSync,
     ) -> None:
         self._store = store
         self._notifier = notifier
         self._clock = clock
         self._typing = typing
         self._rooms = rooms
+        self._presence = presence
+        self._push_rules = push_rules
+        self._e2e = e2e
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonDict:
         timeout_s = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
         deadline = self._clock.monotonic() + timeout_s
+        await self._e2e.acknowledge(requester, request.since)
         while True:
             serial = self._notifier.serial
             async with self._store.read() as tx:
@@ -111,13 +121,29 @@ class SyncService:
             for t, c in changes.global_account_data
             if flt.account_data.allows_type(t)
         ]
+        if (
+            window.since is None
+            and flt.account_data.allows_type(PUSH_RULES)
+            and all(e["type"] != PUSH_RULES for e in account_data)
+        ):
+            # Clients (Element) read push rules only from here; a user who never
+            # changed one has no stored copy, so the defaults are sent instead.
+            account_data.append(
+                {
+                    "type": PUSH_RULES,
+                    "content": await self._push_rules.account_data_content(tx, requester.user_id),
+                }
+            )
+        presence = await self._presence.events(tx, requester, window.after, upto, flt.presence)
+        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto)
         body: JsonDict = {
-            "next_batch": SyncToken(upto, self._typing.serial).encode(),
+            "next_batch": SyncToken(upto, self._typing.serial, e2e.to_device_position).encode(),
             "rooms": {k: v for k, v in rooms.items() if v},
             "account_data": {"events": account_data},
-            "presence": {"events": []},
+            "presence": {"events": presence},
         }
-        empty = not any(rooms.values()) and not account_data
+        body.update(e2e.body)
+        empty = not any(rooms.values()) and not account_data and not presence and not e2e.has_news
         return _Built(body, empty, [m.room_id for m in joined])
 
     async def _joined_room(

@@ -98,3 +98,14 @@ class PushRuleRepository:
             await self._conn.execute(
                 insert(push_rule_overrides).values(user_id=user_id, rule_id=rule_id, **values)
             )
+
+    async def delete_rule(self, user_id: str, kind: str, rule_id: str) -> bool:
+        """Remove one of the user's own rules; False if there was none."""
+        result = await self._conn.execute(
+            delete(push_rules).where(
+                push_rules.c.user_id == user_id,
+                push_rules.c.kind == kind,
+                push_rules.c.rule_id == rule_id,
+            )
+        )
+        return bool(result.rowcount)

@@ -11,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.account_data import AccountDataRepository, ReceiptRepository
 from revier.storage.accounts import UserRepository
+from revier.storage.cross_signing import CrossSigningRepository, DeviceListRepository
 from revier.storage.devices import AccessTokenRepository, DeviceRepository
+from revier.storage.e2e_keys import E2eKeyRepository
 from revier.storage.engine import Engines
 from revier.storage.events import EventRepository
 from revier.storage.filters import FilterRepository
+from revier.storage.key_backup import KeyBackupRepository
 from revier.storage.notifications import PushActionRepository
+from revier.storage.presence import PresenceRepository
 from revier.storage.push_rules import PushRuleRepository
 from revier.storage.rooms import (
     AliasRepository,
@@ -24,7 +28,9 @@ from revier.storage.rooms import (
     RoomRepository,
 )
 from revier.storage.streams import StreamRepository
+from revier.storage.to_device import ToDeviceRepository
 from revier.storage.uia import UiaSessionRepository
+from revier.storage.user_directory import UserDirectoryRepository
 
 
 class Conflict(Exception):
@@ -100,6 +106,34 @@ class Tx:
     @cached_property
     def push_actions(self) -> PushActionRepository:
         return PushActionRepository(self.conn)
+
+    @cached_property
+    def presence(self) -> PresenceRepository:
+        return PresenceRepository(self.conn)
+
+    @cached_property
+    def user_directory(self) -> UserDirectoryRepository:
+        return UserDirectoryRepository(self.conn)
+
+    @cached_property
+    def e2e_keys(self) -> E2eKeyRepository:
+        return E2eKeyRepository(self.conn, is_sqlite=self.is_sqlite)
+
+    @cached_property
+    def cross_signing(self) -> CrossSigningRepository:
+        return CrossSigningRepository(self.conn)
+
+    @cached_property
+    def device_lists(self) -> DeviceListRepository:
+        return DeviceListRepository(self.conn)
+
+    @cached_property
+    def to_device(self) -> ToDeviceRepository:
+        return ToDeviceRepository(self.conn)
+
+    @cached_property
+    def key_backup(self) -> KeyBackupRepository:
+        return KeyBackupRepository(self.conn)
 
 
 class Store:

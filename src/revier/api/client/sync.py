@@ -8,6 +8,8 @@ from starlette.routing import Route
 
 from revier.api.http import authenticate, query_bool, query_int, read_json_object, services
 from revier.api.responses import json_response
+from revier.errors import InvalidParam
+from revier.services.presence import PRESENCE_STATES, Presence
 from revier.services.sync import SyncRequest
 from revier.services.sync_token import SyncToken
 
@@ -20,16 +22,24 @@ async def sync(request: Request) -> Response:
     svc = services(request)
     since = request.query_params.get("since")
     flt = await svc.filters.for_sync(requester, request.query_params.get("filter"))
-    body = await svc.sync.sync(
-        requester,
-        SyncRequest(
-            since=SyncToken.parse(since) if since else None,
-            timeout_ms=query_int(request, "timeout", 0),
-            filter=flt,
-            full_state=query_bool(request, "full_state"),
-        ),
+    sync_request = SyncRequest(
+        since=SyncToken.parse(since) if since else None,
+        timeout_ms=query_int(request, "timeout", 0),
+        filter=flt,
+        full_state=query_bool(request, "full_state"),
     )
+    # Before the read, so the user's own change is in this very response.
+    await svc.presence.on_sync(requester, _set_presence(request))
+    body = await svc.sync.sync(requester, sync_request)
     return json_response(body)
+
+
+def _set_presence(request: Request) -> Presence:
+    value = request.query_params.get("set_presence", "online")
+    for state in PRESENCE_STATES:
+        if value == state:
+            return state
+    raise InvalidParam("'set_presence' must be one of online, unavailable, offline")
 
 
 async def define_filter(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""revier's benchmark suite: revier against the reference server, side by side."""

@@ -1,0 +1,205 @@
+"""``python -m bench run`` (the suite) and ``python -m bench soak`` (many idle connections).
+
+Run from the repository root with revier's virtual environment:
+``.venv/bin/python -m bench run``. See ``--help`` of each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import report, scenarios
+from bench.client import Matrix, connector
+from bench.idle import raise_fd_limit
+from bench.profile import profile_revier
+from bench.servers import Ceiling, Revier, Server, Synapse
+from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_synapse
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ALL = ["send", "fanout", "idle", "initial_sync", "big_room", "keys", "ceiling"]
+_t0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.monotonic() - _t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="the suite: revier and the reference side by side")
+    defaults = scenarios.Sizes()
+    for name, value in vars(defaults).items():
+        run.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    run.add_argument("--only", help=f"comma-separated scenarios out of {','.join(ALL)}")
+    run.add_argument("--no-reference", action="store_true", help="revier alone (no Synapse)")
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="afterwards, run send and fan-out once on revier under py-spy",
+    )
+    run.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
+    soak = sub.add_parser("soak", help="idle with very many connections, revier alone")
+    soak.add_argument("--users", type=int, default=25_000)
+    soak.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "soak":
+        return asyncio.run(_soak(args))
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    sizes = scenarios.Sizes(**{k: getattr(args, k) for k in vars(scenarios.Sizes())})
+    wanted = args.only.split(",") if args.only else ALL
+    hard = raise_fd_limit()
+    work = Path(tempfile.mkdtemp(prefix="revier-bench-"))
+    servers: dict[str, Server] = {"revier": Revier("revier", work / "revier")}
+    notes: dict[str, str] = {}
+    ref_name = f"synapse {SYNAPSE_VERSION}"
+    if not args.no_reference:
+        try:
+            ensure_synapse(log)
+            servers["reference"] = Synapse("reference", work / "synapse")
+        except ReferenceUnavailable as e:
+            log(f"REFERENCE UNAVAILABLE: {e}")
+            ref_name = "reference (unavailable)"
+    if "reference" not in servers:
+        ref_name = "reference (not run)" if args.no_reference else ref_name
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    ceiling: Ceiling | None = None
+    try:
+        for name, server in servers.items():
+            server.workdir.mkdir(parents=True)
+            log(f"starting {name}")
+            server.start()  # type: ignore[attr-defined]
+            names = sizes.localparts()
+            log(f"{name}: creating and logging in {len(names)} users")
+            await server.create_users(names)
+        async with aiohttp.ClientSession(connector=connector()) as http:
+            rv = Matrix(servers["revier"].url, http)
+            if "keys" in wanted and not await scenarios.keys_supported(
+                rv, servers["revier"].sessions["s0"]
+            ):
+                notes["keys"] = "n/a: revier answers 404 on /keys/upload"
+                wanted = [w for w in wanted if w != "keys"]
+            for scenario in wanted:
+                if scenario == "ceiling":
+                    ceiling = Ceiling("ceiling", work)
+                    ceiling.start()
+                    for run in range(sizes.runs):
+                        log(f"ceiling run {run + 1}/{sizes.runs}")
+                        m = await scenarios.ceiling_send(ceiling.url, sizes)
+                        results.setdefault("ceiling", {}).setdefault("ceiling", []).append(m)
+                    continue
+                fn = getattr(scenarios, scenario)
+                for run in range(sizes.runs):
+                    order = list(servers) if run % 2 == 0 else list(reversed(servers))
+                    for name in order:  # the servers alternate
+                        log(f"{scenario} run {run + 1}/{sizes.runs} on {name}")
+                        m = Matrix(servers[name].url, http)
+                        kwargs = {"log": log} if scenario == "idle" else {}
+                        try:
+                            metrics = await fn(m, servers[name], sizes, run, **kwargs)
+                        except Exception as e:  # one failed scenario must not end the suite
+                            log(f"  {scenario} on {name} FAILED: {e!r}")
+                            metrics = {"error": repr(e)}
+                        log(f"  {metrics}")
+                        results.setdefault(scenario, {}).setdefault(name, []).append(metrics)
+        profile = None
+        if args.profile:
+            profile = await profile_revier(servers["revier"], sizes, log)
+    finally:
+        for server in [*servers.values(), *([ceiling] if ceiling else [])]:
+            server.stop()
+    medians = {
+        scenario: {
+            name: scenarios.median_metrics(ok)
+            for name, runs in per.items()
+            if (ok := [r for r in runs if "error" not in r])
+        }
+        for scenario, per in results.items()
+    }
+    text, rows = report.table(medians, notes, ref_name)
+    print(text)
+    out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "machine": report.machine(),
+                "versions": {
+                    "revier": servers["revier"].version,
+                    "reference": servers["reference"].version if "reference" in servers else None,
+                    "reference_name": ref_name,
+                },
+                "sizes": vars(sizes),
+                "fd_hard_limit": hard,
+                "notes": notes,
+                "runs": results,
+                "medians": medians,
+                "table": rows,
+                "profile": profile,
+                "seconds": time.monotonic() - _t0,
+            },
+            indent=1,
+            default=str,
+        )
+    )
+    print(f"\nresults: {out}  ({time.monotonic() - _t0:.0f} s)")
+    return 0
+
+
+async def _soak(args: argparse.Namespace) -> int:
+    hard = raise_fd_limit()
+    # The server holds one socket per connection (plus its database and a margin).
+    users = min(args.users, hard - 1000)
+    if users < args.users:
+        log(
+            f"fd hard limit is {hard} and cannot be raised without privileges: "
+            f"soaking with {users} connections instead of {args.users}"
+        )
+    sizes = scenarios.Sizes(
+        runs=1, senders=1, receivers=0, idle_users=users, big_room=0, key_devices=0, key_claimers=0
+    )
+    work = Path(tempfile.mkdtemp(prefix="revier-soak-"))
+    server = Revier("revier", work / "revier")
+    server.workdir.mkdir(parents=True)
+    server.start()
+    try:
+        log(f"creating and logging in {users} users")
+        await server.create_users(sizes.localparts())
+        async with aiohttp.ClientSession(connector=connector()) as http:
+            log("joining rooms of 100")
+            metrics = await scenarios.idle(Matrix(server.url, http), server, sizes, 0, log=log)
+    finally:
+        server.stop()
+    print(json.dumps(metrics, indent=1))
+    out = args.json or RESULTS / time.strftime("soak-%Y%m%d-%H%M%S.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "machine": report.machine(),
+                "requested": args.users,
+                "fd_hard_limit": hard,
+                "revier": server.version,
+                "idle": metrics,
+            },
+            indent=1,
+        )
+    )
+    print(f"results: {out}")
+    return 0 if metrics["all_woken"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

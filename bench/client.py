@@ -1,0 +1,133 @@
+"""The one client both servers are driven with: the standard client-server API over aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+PASSWORD = "bench-password-1234"
+_txn = itertools.count()
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass
+class Session:
+    user_id: str
+    access_token: str
+    device_id: str = ""
+
+
+def connector(limit: int = 0) -> aiohttp.TCPConnector:
+    """No pool limit: scenarios bound their own concurrency."""
+    return aiohttp.TCPConnector(limit=limit, force_close=False, enable_cleanup_closed=True)
+
+
+class Matrix:
+    """A thin async wrapper: one HTTP session shared by many logged-in users."""
+
+    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+        self.base = base_url.rstrip("/")
+        self.http = http
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: float = 120,  # noqa: ASYNC109  # per request, passed to aiohttp
+        ok: tuple[int, ...] = (200,),
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.request(
+            method,
+            self.base + path,
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as r:
+            data = await r.json(content_type=None)
+            if r.status not in ok:
+                raise BenchError(f"{method} {path} -> {r.status}: {str(data)[:300]}")
+            return data
+
+    async def status(self, method: str, path: str, token: str, body: Any = None) -> int:
+        async with self.http.request(
+            method, self.base + path, json=body, headers={"Authorization": f"Bearer {token}"}
+        ) as r:
+            await r.read()
+            return r.status
+
+    async def login(self, localpart: str, password: str = PASSWORD) -> Session:
+        data = await self.call(
+            "POST",
+            "/_matrix/client/v3/login",
+            body={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": localpart},
+                "password": password,
+                "initial_device_display_name": "bench",
+            },
+        )
+        return Session(data["user_id"], data["access_token"], data["device_id"])
+
+    async def create_room(self, s: Session, name: str) -> str:
+        data = await self.call(
+            "POST",
+            "/_matrix/client/v3/createRoom",
+            s.access_token,
+            # Public and unencrypted on both servers: anyone may join, content is plain.
+            {"preset": "public_chat", "name": name, "visibility": "private"},
+        )
+        return str(data["room_id"])
+
+    async def join(self, s: Session, room_id: str) -> None:
+        await self.call("POST", f"/_matrix/client/v3/join/{room_id}", s.access_token, {})
+
+    async def send(self, s: Session, room_id: str, content: dict[str, Any]) -> str:
+        txn = f"b{time.time_ns()}.{next(_txn)}"
+        data = await self.call(
+            "PUT",
+            f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{txn}",
+            s.access_token,
+            content,
+        )
+        return str(data["event_id"])
+
+    async def sync(
+        self, s: Session, since: str | None = None, timeout_ms: int = 0, http_timeout: float = 600
+    ) -> dict[str, Any]:
+        params = {"timeout": str(timeout_ms)}
+        if since:
+            params["since"] = since
+        data: dict[str, Any] = await self.call(
+            "GET", "/_matrix/client/v3/sync", s.access_token, params=params, timeout=http_timeout
+        )
+        return data
+
+
+def timeline(sync: dict[str, Any], room_id: str) -> list[dict[str, Any]]:
+    room = sync.get("rooms", {}).get("join", {}).get(room_id, {})
+    events: list[dict[str, Any]] = room.get("timeline", {}).get("events", [])
+    return events
+
+
+async def gather_limited(n: int, coros: list[Any]) -> list[Any]:
+    """Run coroutines with at most ``n`` in flight; results in order."""
+    sem = asyncio.Semaphore(n)
+
+    async def one(c: Any) -> Any:
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(one(c) for c in coros))

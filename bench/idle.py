@@ -1,0 +1,140 @@
+"""Many users each holding an open /sync long-poll; then one message wakes them all.
+
+The clients live in worker processes (a few thousand connections each) so that
+the client side neither runs out of file descriptors nor of CPU time in one
+event loop. The server's RSS (with its children) is read while they all wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import resource
+import time
+from typing import Any
+
+import aiohttp
+
+from bench.client import Matrix, Session, connector, gather_limited, timeline
+from bench.servers import Server, rss_bytes
+
+PER_WORKER = 5000
+
+
+def raise_fd_limit() -> int:
+    """Soft limit up to the hard one (raising the hard limit needs privileges)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def _worker(url: str, items: list[tuple[str, str]], marker: str, q: Any, go: Any) -> None:
+    raise_fd_limit()
+    asyncio.run(_hold(url, items, marker, q, go))
+
+
+async def _hold(url: str, items: list[tuple[str, str]], marker: str, q: Any, go: Any) -> None:
+    async with aiohttp.ClientSession(connector=connector()) as http:
+        m = Matrix(url, http)
+        sessions = [Session("", token) for token, _ in items]
+        first = await gather_limited(32, [m.sync(s) for s in sessions])
+        q.put(("synced", len(items)))
+        await asyncio.get_running_loop().run_in_executor(None, go.wait)
+
+        async def wait_wake(s: Session, room: str, since: str) -> bool:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                try:
+                    r = await m.sync(s, since, timeout_ms=280_000)
+                except (aiohttp.ClientError, TimeoutError):
+                    await asyncio.sleep(1)
+                    continue
+                if any(
+                    ev.get("content", {}).get("bench_wake") == marker for ev in timeline(r, room)
+                ):
+                    return True
+                since = r["next_batch"]
+            return False
+
+        tasks = [
+            asyncio.create_task(wait_wake(s, room, f["next_batch"]))
+            for s, (_, room), f in zip(sessions, items, first, strict=True)
+        ]
+        await asyncio.sleep(0.5)
+        q.put(("opened", len(items)))
+        woken = await asyncio.gather(*tasks)
+        q.put(("done", sum(woken)))
+
+
+async def hold_open(
+    m: Matrix, server: Server, users: list[Session], rooms: list[str], run: int, log: Any = None
+) -> dict[str, Any]:
+    marker = f"wake-{run}-{time.time_ns()}"
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    go = ctx.Event()
+    items = [(s.access_token, room) for s, room in zip(users, rooms, strict=True)]
+    chunks = [items[i : i + PER_WORKER] for i in range(0, len(items), PER_WORKER)]
+    procs = [ctx.Process(target=_worker, args=(m.base, c, marker, q, go)) for c in chunks]
+    for p in procs:
+        p.start()
+    loop = asyncio.get_running_loop()
+    try:
+        await _collect(loop, q, "synced", len(items), log)
+        baseline = rss_bytes(server.pid)
+        go.set()
+        await _collect(loop, q, "opened", len(items), log)
+        # Requests are on their way; wait until the server's memory stops growing.
+        await asyncio.sleep(2 + len(items) / 2000)
+        held = await _settled_rss(server.pid)
+        t_wake = time.perf_counter()
+        owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
+        for room in dict.fromkeys(rooms):
+            await m.send(
+                owners[room], room, {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
+            )
+        woken = await _collect(loop, q, "done", len(procs), log, count_messages=True)
+        wake_s = time.perf_counter() - t_wake
+    finally:
+        go.set()
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    return {
+        "users": len(items),
+        "rss_mb": held / 2**20,
+        "baseline_rss_mb": baseline / 2**20,
+        "kib_per_user": (held - baseline) / 1024 / len(items),
+        "woken": f"{woken}/{len(items)}",
+        "all_woken": woken == len(items),
+        "wake_all_s": wake_s,
+    }
+
+
+async def _collect(
+    loop: Any, q: Any, kind: str, expected: int, log: Any, count_messages: bool = False
+) -> int:
+    """Wait for workers' ``kind`` reports; sum their numbers."""
+    total = messages = 0
+    while (messages if count_messages else total) < expected:
+        what, n = await loop.run_in_executor(None, q.get, True, 900)
+        if what != kind:
+            raise RuntimeError(f"idle worker said {what} while waiting for {kind}")
+        total += n
+        messages += 1
+        if log and not count_messages and expected >= 2000:
+            log(f"  idle: {total}/{expected} {kind}")
+    return total
+
+
+async def _settled_rss(pid: int) -> int:
+    last = rss_bytes(pid)
+    for _ in range(20):
+        await asyncio.sleep(1)
+        now = rss_bytes(pid)
+        if abs(now - last) < 0.01 * last:
+            return now
+        last = now
+    return last

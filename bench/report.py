@@ -1,0 +1,140 @@
+"""The table and the JSON file: what was measured, on what machine, with which versions."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+from typing import Any
+
+import psutil
+
+# (scenario, metric key, label, better, target factor or None)
+ROWS: list[tuple[str, str, str, str, float | None]] = [
+    ("send", "msgs_per_s", "send msgs/s", "higher", 5),
+    ("send", "p50_ms", "send latency p50 ms", "lower", None),
+    ("send", "p95_ms", "send latency p95 ms", "lower", None),
+    ("send", "p99_ms", "send latency p99 ms", "lower", None),
+    ("fanout", "p50_ms", "fan-out delivery p50 ms", "lower", None),
+    ("fanout", "p99_ms", "fan-out delivery p99 ms", "lower", 5),
+    ("fanout", "max_ms", "fan-out delivery max ms", "lower", None),
+    ("fanout", "delivered", "fan-out delivered (all?)", "", None),
+    ("idle", "rss_mb", "idle RSS MiB (all users waiting)", "lower", None),
+    ("idle", "kib_per_user", "idle KiB per connected user", "lower", 5),
+    ("idle", "woken", "idle woken by a message", "", None),
+    ("initial_sync", "ms", "initial sync ms", "lower", 5),
+    ("big_room", "joins_per_s", "big room joins/s", "higher", 5),
+    ("big_room", "newcomer_join_ms", "big room newcomer join ms", "lower", None),
+    ("big_room", "newcomer_sync_ms", "big room newcomer 1st sync ms", "lower", None),
+    ("keys", "requests_per_s", "keys requests/s", "higher", None),
+]
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu_model": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(),
+        "python": sys.version.split()[0],
+    }
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "n/a"
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return str(v)
+
+
+def ratio(a: Any, b: Any) -> float | None:
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and b
+        and not isinstance(a, bool)
+    ):
+        return float(a) / float(b)
+    return None
+
+
+def table(
+    medians: dict[str, dict[str, dict[str, Any]]], notes: dict[str, str], ref_name: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """Rows: label, revier, reference, ratio (revier ÷ reference), target."""
+    rows: list[dict[str, Any]] = []
+    for scenario, key, label, better, target in ROWS:
+        per = medians.get(scenario, {})
+        rv = per.get("revier", {}).get(key) if scenario not in notes else None
+        rf = per.get("reference", {}).get(key) if scenario not in notes else None
+        r = ratio(rv, rf)
+        goal = ""
+        if target:
+            goal = f"≥ {target}x" if better == "higher" else f"≤ 1/{target}"
+        rows.append(
+            {
+                "metric": label,
+                "revier": rv,
+                "reference": rf,
+                "ratio": r,
+                "target": goal,
+                "met": None
+                if r is None or not target
+                else (r >= target if better == "higher" else r <= 1 / target),
+                "note": notes.get(scenario, ""),
+            }
+        )
+    ceiling = medians.get("ceiling", {}).get("ceiling", {}).get("msgs_per_s")
+    revier_send = medians.get("send", {}).get("revier", {}).get("msgs_per_s")
+    rows.append(
+        {
+            "metric": "send msgs/s: revier vs bare ASGI ceiling",
+            "revier": revier_send,
+            "reference": ceiling,
+            "ratio": ratio(revier_send, ceiling),
+            "target": "≥ 0.5",
+            "met": None
+            if ratio(revier_send, ceiling) is None
+            else (ratio(revier_send, ceiling) or 0) >= 0.5,
+            "note": "reference column = ceiling",
+        }
+    )
+    head = ["scenario / metric", "revier", ref_name, "ratio", "target", ""]
+    body = []
+    for row in rows:
+        mark = "" if row["met"] is None else ("met" if row["met"] else "missed")
+        body.append(
+            [
+                row["metric"],
+                _fmt(row["revier"]),
+                _fmt(row["reference"]),
+                "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}",
+                row["target"],
+                row["note"] or mark,
+            ]
+        )
+    widths = [max(len(str(r[i])) for r in [head, *body]) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w) if i < 4 else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in [head, *body]
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines), rows

@@ -1,0 +1,271 @@
+"""The scenarios, identical for every server: standard client-server API calls only."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from canonicaljson import encode_canonical_json
+from nacl.signing import SigningKey
+
+from bench.client import Matrix, Session, connector, gather_limited, timeline
+from bench.idle import hold_open
+from bench.servers import Server
+
+Metrics = dict[str, Any]
+
+
+@dataclass
+class Sizes:
+    runs: int = 3
+    senders: int = 20
+    messages: int = 200
+    receivers: int = 50
+    fanout_messages: int = 30
+    fanout_interval: float = 0.05
+    idle_users: int = 2000
+    init_rooms: int = 100
+    init_messages: int = 20
+    big_room: int = 1000
+    key_devices: int = 200
+    key_claimers: int = 100
+
+    def localparts(self) -> list[str]:
+        """Every account a server needs; the same names on both servers."""
+        names = [f"s{i}" for i in range(self.senders)]
+        names += [f"f{i}" for i in range(self.receivers + 1)]
+        names += [f"i{i}" for i in range(self.idle_users)]
+        names += ["init0", "bowner"] + [f"b{i}" for i in range(self.big_room)]
+        names += [f"bn{r}" for r in range(self.runs)]
+        names += [f"k{i}" for i in range(self.key_devices + self.key_claimers)]
+        return names
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def send_load(m: Matrix, senders: list[Session], room_id: str, per_sender: int) -> Metrics:
+    async def one(s: Session) -> list[float]:
+        latencies = []
+        for j in range(per_sender):
+            t = time.perf_counter()
+            await m.send(s, room_id, {"msgtype": "m.text", "body": f"bench message {j}"})
+            latencies.append(time.perf_counter() - t)
+        return latencies
+
+    t0 = time.perf_counter()
+    per = await asyncio.gather(*(one(s) for s in senders))
+    wall = time.perf_counter() - t0
+    lat = [x * 1000 for xs in per for x in xs]
+    return {
+        "msgs_per_s": len(lat) / wall,
+        "p50_ms": pct(lat, 50),
+        "p95_ms": pct(lat, 95),
+        "p99_ms": pct(lat, 99),
+    }
+
+
+async def send(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    senders = [server.sessions[f"s{i}"] for i in range(sz.senders)]
+    room = await m.create_room(senders[0], f"send {run}")
+    await gather_limited(16, [m.join(s, room) for s in senders[1:]])
+    return await send_load(m, senders, room, sz.messages)
+
+
+async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    sender = server.sessions["f0"]
+    receivers = [server.sessions[f"f{i}"] for i in range(1, sz.receivers + 1)]
+    room = await m.create_room(sender, f"fan-out {run}")
+    await gather_limited(16, [m.join(s, room) for s in receivers])
+    first = await gather_limited(16, [m.sync(s) for s in receivers])
+    sent: dict[int, float] = {}
+    got: list[dict[int, float]] = [{} for _ in receivers]
+    done = asyncio.Event()
+
+    async def receive(k: int, s: Session, since: str) -> None:
+        while len(got[k]) < sz.fanout_messages and not done.is_set():
+            r = await m.sync(s, since, timeout_ms=30_000)
+            now = time.time()
+            for ev in timeline(r, room):
+                seq = ev.get("content", {}).get("bench_seq")
+                if isinstance(seq, int):
+                    got[k].setdefault(seq, now)
+            since = r["next_batch"]
+
+    tasks = [
+        asyncio.create_task(receive(k, s, f["next_batch"]))
+        for k, (s, f) in enumerate(zip(receivers, first, strict=True))
+    ]
+    await asyncio.sleep(1.0)  # let every long-poll reach the server
+    for j in range(sz.fanout_messages):
+        sent[j] = time.time()
+        await m.send(sender, room, {"msgtype": "m.text", "body": f"fan {j}", "bench_seq": j})
+        await asyncio.sleep(sz.fanout_interval)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    done.set()
+    for t in tasks:
+        t.cancel()
+    lat = [(g[seq] - sent[seq]) * 1000 for g in got for seq in g if seq in sent]
+    expected = len(receivers) * sz.fanout_messages
+    return {
+        "p50_ms": pct(lat, 50),
+        "p99_ms": pct(lat, 99),
+        "max_ms": max(lat) if lat else float("nan"),
+        "delivered": f"{len(lat)}/{expected}",
+        "all_delivered": len(lat) == expected,
+    }
+
+
+async def idle_setup(m: Matrix, server: Server, users: list[Session]) -> list[str]:
+    """Rooms of 100 idle users each (made once); returns each user's room."""
+    rooms: list[str] = []
+    for start in range(0, len(users), 100):
+        group = users[start : start + 100]
+        room = await m.create_room(group[0], f"idle {start}")
+        await gather_limited(32, [m.join(s, room) for s in group[1:]])
+        rooms += [room] * len(group)
+    return rooms
+
+
+async def idle(m: Matrix, server: Server, sz: Sizes, run: int, log: Any = None) -> Metrics:
+    users = [server.sessions[f"i{i}"] for i in range(sz.idle_users)]
+    if "idle_rooms" not in server.state:
+        server.state["idle_rooms"] = await idle_setup(m, server, users)
+    rooms: list[str] = server.state["idle_rooms"]
+    return await hold_open(m, server, users, rooms, run, log=log)
+
+
+async def initial_sync(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    user = server.sessions["init0"]
+    if "init_rooms" not in server.state:
+
+        async def fill(k: int) -> None:
+            room = await m.create_room(user, f"history {k}")
+            for j in range(sz.init_messages):
+                await m.send(user, room, {"msgtype": "m.text", "body": f"history {k}/{j}"})
+
+        await gather_limited(8, [fill(k) for k in range(sz.init_rooms)])
+        server.state["init_rooms"] = True
+    t = time.perf_counter()
+    r = await m.sync(user)
+    ms = (time.perf_counter() - t) * 1000
+    return {"ms": ms, "rooms": len(r.get("rooms", {}).get("join", {}))}
+
+
+async def big_room(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    room = await m.create_room(server.sessions["bowner"], f"big {run}")
+    joiners = [server.sessions[f"b{i}"] for i in range(sz.big_room)]
+    t0 = time.perf_counter()
+    await gather_limited(50, [m.join(s, room) for s in joiners])
+    wall = time.perf_counter() - t0
+    newcomer = server.sessions[f"bn{run}"]
+    t = time.perf_counter()
+    await m.join(newcomer, room)
+    join_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    await m.sync(newcomer)
+    sync_ms = (time.perf_counter() - t) * 1000
+    return {
+        "joins_per_s": sz.big_room / wall,
+        "newcomer_join_ms": join_ms,
+        "newcomer_sync_ms": sync_ms,
+    }
+
+
+def _unpadded(raw: bytes) -> str:
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def _b64(n: int = 32) -> str:
+    return _unpadded(os.urandom(n))
+
+
+async def keys_supported(m: Matrix, s: Session) -> bool:
+    return await m.status("POST", "/_matrix/client/v3/keys/upload", s.access_token, {}) != 404
+
+
+async def keys(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    # Fresh devices every run: device keys can be uploaded only once per device.
+    uploaders = await gather_limited(16, [m.login(f"k{i}") for i in range(sz.key_devices)])
+    claimers = [server.sessions[f"k{sz.key_devices + i}"] for i in range(sz.key_claimers)]
+    otks = 20
+
+    def upload_body(s: Session) -> dict[str, Any]:
+        # Real Ed25519 self-signatures: servers may (and revier does) check them.
+        key = SigningKey.generate()
+        ed = _unpadded(bytes(key.verify_key))
+
+        def signed(obj: dict[str, Any]) -> dict[str, Any]:
+            sig = _unpadded(key.sign(encode_canonical_json(obj)).signature)
+            return {**obj, "signatures": {s.user_id: {f"ed25519:{s.device_id}": sig}}}
+
+        device_keys = {
+            "user_id": s.user_id,
+            "device_id": s.device_id,
+            "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+            "keys": {f"curve25519:{s.device_id}": _b64(), f"ed25519:{s.device_id}": ed},
+        }
+        return {
+            "device_keys": signed(device_keys),
+            "one_time_keys": {
+                f"signed_curve25519:{run}x{j}": signed({"key": _b64()}) for j in range(otks)
+            },
+        }
+
+    requests = 0
+
+    async def upload(s: Session) -> None:
+        nonlocal requests
+        await m.call("POST", "/_matrix/client/v3/keys/upload", s.access_token, upload_body(s))
+        requests += 1
+
+    async def claim_and_query(k: int, s: Session) -> None:
+        nonlocal requests
+        for step in range(2):
+            targets = [uploaders[(k * 2 + step * 7 + t) % len(uploaders)] for t in range(4)]
+            body = {
+                "one_time_keys": {u.user_id: {u.device_id: "signed_curve25519"} for u in targets}
+            }
+            await m.call("POST", "/_matrix/client/v3/keys/claim", s.access_token, body)
+            requests += 1
+        query = {"device_keys": {u.user_id: [] for u in uploaders[k % 10 :: 20]}}
+        await m.call("POST", "/_matrix/client/v3/keys/query", s.access_token, query)
+        requests += 1
+
+    t0 = time.perf_counter()
+    await gather_limited(50, [upload(s) for s in uploaders])
+    await gather_limited(50, [claim_and_query(k, s) for k, s in enumerate(claimers)])
+    wall = time.perf_counter() - t0
+    return {"requests_per_s": requests / wall, "requests": requests}
+
+
+async def ceiling_send(url: str, sz: Sizes) -> Metrics:
+    async with aiohttp.ClientSession(connector=connector()) as http:
+        m = Matrix(url, http)
+        senders = [Session(f"@s{i}:localhost", "t") for i in range(sz.senders)]
+        return await send_load(m, senders, "!ceiling:localhost", sz.messages)
+
+
+def median_metrics(runs: list[Metrics]) -> Metrics:
+    out: Metrics = {}
+    for key in runs[0]:
+        values = [r[key] for r in runs if key in r]
+        if all(isinstance(v, bool) for v in values):
+            out[key] = all(values)
+        elif all(isinstance(v, (int, float)) for v in values):
+            out[key] = statistics.median(values)
+        else:
+            out[key] = values[-1]
+    return out

@@ -1,0 +1,79 @@
+"""The device-list stream: who must re-fetch whose keys.
+
+Spec: "Tracking the device list for a user".
+
+A change (new or changed device keys, a removed device, new cross-signing
+keys) takes a stream position and is recorded for the user. A client learns
+of it through ``device_lists.changed`` in /sync and ``/keys/changes``: the
+users sharing a joined room with it whose devices changed in the window, and
+the users who newly share a room with it (their devices are news to it).
+``left`` names the users it no longer shares any room with, so it can stop
+tracking them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from revier.storage import Tx
+
+_GONE = ("leave", "ban")
+
+
+async def record_device_list_change(tx: Tx, user_id: str) -> set[str]:
+    """Record a change of ``user_id``'s devices; returns whom to wake after the commit.
+
+    Takes a stream position: call it last in the write transaction.
+    """
+    audience = await device_list_audience(tx, user_id)
+    position = await tx.streams.next_position()
+    await tx.device_lists.record(user_id, position)
+    return audience
+
+
+async def device_list_audience(tx: Tx, user_id: str, changed: bool = True) -> set[str]:
+    """Everyone whose /sync must wake for a change of ``user_id``'s devices (if ``changed``)."""
+    if not changed:
+        return set()
+    return await tx.memberships.users_sharing_a_room(user_id) | {user_id}
+
+
+@dataclass
+class DeviceListChanges:
+    changed: set[str] = field(default_factory=set)
+    left: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"changed": sorted(self.changed), "left": sorted(self.left)}
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.left)
+
+
+async def device_list_changes(tx: Tx, user_id: str, after: int, upto: int) -> DeviceListChanges:
+    """``device_lists`` for ``user_id`` over the window (after, upto] of one read snapshot."""
+    mates = await tx.memberships.users_sharing_a_room(user_id)
+    tracked = mates | {user_id}
+    changed = await tx.device_lists.changed(sorted(tracked), after, upto)
+    left_candidates: set[str] = set()
+    # My own joins and leaves: a room joined brings its members' devices, a
+    # room left may take the last room I shared with some of them.
+    for m in await tx.memberships.changed_for_user(user_id, after, upto):
+        if m.membership != "join" and m.membership not in _GONE:
+            continue
+        members = await tx.device_lists.joined_members([m.room_id])
+        if m.membership == "join":
+            changed |= members
+        elif m.membership in _GONE:
+            left_candidates |= members
+    # Others joining or leaving the rooms I'm in.
+    rooms = [m.room_id for m in await tx.memberships.for_user(user_id, ("join",))]
+    for other, membership in await tx.device_lists.membership_changes(rooms, after, upto):
+        if membership == "join":
+            changed.add(other)
+        elif membership in _GONE:
+            left_candidates.add(other)
+    return DeviceListChanges(
+        changed=changed & tracked,
+        left=left_candidates - tracked,
+    )

@@ -1,0 +1,63 @@
+"""The benchmark suite itself, run with tiny sizes: it must start both servers and print its table.
+
+Synapse is installed (once, cached in bench/.venv-synapse) when it can be; if not,
+the suite still runs revier and says plainly that the reference is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = [
+    "--runs", "1", "--senders", "2", "--messages", "5", "--receivers", "3",
+    "--fanout-messages", "3", "--idle-users", "20", "--init-rooms", "3",
+    "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
+]  # fmt: skip
+
+
+def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", *TINY, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    table = result.stdout
+    assert "scenario / metric" in table and "send msgs/s" in table
+    data = json.loads(out.read_text())
+    assert data["machine"]["cores"] and data["versions"]["revier"]
+    medians = data["medians"]
+    assert medians["send"]["revier"]["msgs_per_s"] > 0
+    assert medians["fanout"]["revier"]["all_delivered"] is True
+    assert medians["idle"]["revier"]["all_woken"] is True
+    assert medians["ceiling"]["ceiling"]["msgs_per_s"] > 0
+    ceiling_row = next(r for r in data["table"] if "ceiling" in r["metric"])
+    assert isinstance(ceiling_row["ratio"], float)
+
+    if data["versions"]["reference"] is None:
+        # Said loudly, never silently skipped.
+        assert "REFERENCE UNAVAILABLE" in result.stderr
+        assert "reference (unavailable)" in table
+        return
+    for scenario, key, label in [
+        ("send", "msgs_per_s", "send msgs/s"),
+        ("fanout", "p99_ms", "fan-out delivery p99 ms"),
+        ("idle", "rss_mb", "idle RSS MiB"),
+        ("initial_sync", "ms", "initial sync ms"),
+        ("big_room", "joins_per_s", "big room joins/s"),
+    ]:
+        row = next(r for r in data["table"] if r["metric"].startswith(label))
+        assert isinstance(row["ratio"], float), (scenario, row)
+        assert isinstance(medians[scenario]["reference"][key], float)
+    assert medians["fanout"]["reference"]["all_delivered"] is True
+    assert medians["idle"]["reference"]["all_woken"] is True
+    ratio_cells = re.findall(r"send msgs/s\s+\S+\s+\S+\s+(\d+\.\d\d)", table)
+    assert ratio_cells, table

@@ -1,0 +1,219 @@
+"""Push rules: the API, the m.push_rules account data in /sync, and unread counts."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from nio import (
+    AsyncClient,
+    DeletePushRuleResponse,
+    EnablePushRuleResponse,
+    PushRulesEvent,
+    SetPushRuleActionsResponse,
+    SetPushRuleResponse,
+    SyncResponse,
+)
+from nio.api import PushRuleKind
+from nio.events.account_data import PushNotify, PushSetTweak
+
+from tests.integration.conftest import nio_login
+from tests.integration.harness import RevierProcess
+from tests.integration.matrix import shared_room, sync_until
+
+RULES = "/_matrix/client/v3/pushrules"
+
+
+@pytest.fixture
+async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
+    client = await nio_login(server, make_user("bob"))
+    yield client
+    await client.close()
+
+
+def auth(client: AsyncClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {client.access_token}"}
+
+
+def push_rules_in(response: SyncResponse) -> PushRulesEvent | None:
+    for event in response.account_data_events:
+        if isinstance(event, PushRulesEvent):
+            return event
+    return None
+
+
+async def test_defaults_are_served_and_sent_on_the_first_sync(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    response = await http.get(f"{RULES}/", headers=auth(alice))
+    assert response.status_code == 200
+    ruleset = response.json()["global"]
+    assert set(ruleset) == {"override", "content", "room", "sender", "underride"}
+    assert ruleset["override"][0]["rule_id"] == ".m.rule.master"
+    assert (await http.get(f"{RULES}/global/", headers=auth(alice))).json() == ruleset
+
+    first = await alice.sync(timeout=0)
+    assert isinstance(first, SyncResponse)
+    event = push_rules_in(first)
+    assert event is not None, first.account_data_events
+    assert [r.id for r in event.global_rules.override] == [
+        r["rule_id"] for r in ruleset["override"]
+    ]
+
+
+async def test_add_order_disable_change_and_delete_a_rule(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    await alice.sync(timeout=0)
+    content = PushRuleKind.content
+    added = await alice.set_pushrule(
+        "global", content, "cake", actions=[PushNotify()], pattern="cake*"
+    )
+    assert isinstance(added, SetPushRuleResponse), added
+    before = await alice.set_pushrule(
+        "global", content, "pie", before="cake", actions=[PushNotify()], pattern="pie"
+    )
+    assert isinstance(before, SetPushRuleResponse), before
+    ruleset = (await http.get(f"{RULES}/global/", headers=auth(alice))).json()
+    assert [r["rule_id"] for r in ruleset["content"]] == ["pie", "cake"]
+    assert ruleset["content"][1] == {
+        "rule_id": "cake",
+        "default": False,
+        "enabled": True,
+        "actions": ["notify"],
+        "pattern": "cake*",
+    }
+
+    disabled = await alice.enable_pushrule("global", content, "cake", False)
+    assert isinstance(disabled, EnablePushRuleResponse), disabled
+    enabled = await http.get(f"{RULES}/global/content/cake/enabled", headers=auth(alice))
+    assert enabled.json() == {"enabled": False}
+    tweak = PushSetTweak("highlight", True)
+    changed = await alice.set_pushrule_actions("global", content, "cake", [PushNotify(), tweak])
+    assert isinstance(changed, SetPushRuleActionsResponse), changed
+    actions = await http.get(f"{RULES}/global/content/cake/actions", headers=auth(alice))
+    assert actions.json() == {"actions": ["notify", {"set_tweak": "highlight", "value": True}]}
+
+    def rules_with_cake(response: SyncResponse) -> Any:
+        event = push_rules_in(response)
+        rules = {r.id: r for r in event.global_rules.content} if event else {}
+        return rules if "cake" in rules and not rules["cake"].enabled else None
+
+    synced = await sync_until(alice, rules_with_cake)
+    assert list(synced) == ["pie", "cake"]
+
+    deleted = await alice.delete_pushrule("global", content, "pie")
+    assert isinstance(deleted, DeletePushRuleResponse), deleted
+    gone = await http.get(f"{RULES}/global/content/pie", headers=auth(alice))
+    assert (gone.status_code, gone.json()["errcode"]) == (404, "M_NOT_FOUND")
+    again = await http.delete(f"{RULES}/global/content/pie", headers=auth(alice))
+    assert again.status_code == 404
+    await sync_until(
+        alice,
+        lambda r: (e := push_rules_in(r)) and [x.id for x in e.global_rules.content] == ["cake"],
+    )
+
+
+async def test_server_default_rules_can_be_switched_but_not_deleted(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    rule = f"{RULES}/global/override/.m.rule.suppress_notices"
+    off = await http.put(f"{rule}/enabled", json={"enabled": False}, headers=auth(alice))
+    assert off.status_code == 200, off.text
+    got = (await http.get(rule, headers=auth(alice))).json()
+    assert (got["default"], got["enabled"]) == (True, False)
+    delete = await http.delete(rule, headers=auth(alice))
+    assert (delete.status_code, delete.json()["errcode"]) == (403, "M_FORBIDDEN")
+    replace = await http.put(rule, json={"actions": [], "conditions": []}, headers=auth(alice))
+    assert replace.status_code == 400
+    # A server-default rule exists under its own kind only.
+    wrong_kind = await http.get(
+        f"{RULES}/global/content/.m.rule.suppress_notices", headers=auth(alice)
+    )
+    assert wrong_kind.status_code == 404
+
+
+# (method, path under /pushrules/, body, expected status)
+BAD_REQUESTS: list[tuple[str, str, Any, int]] = [
+    ("GET", "global/nonsense/x", None, 400),
+    ("PUT", "global/nonsense/x", {"actions": []}, 400),
+    ("PUT", "global/content/.mine", {"actions": [], "pattern": "x"}, 400),
+    ("PUT", "global/content/a/b", {"actions": [], "pattern": "x"}, 400),
+    ("PUT", "global/content/x", {"actions": ["explode"], "pattern": "x"}, 400),
+    ("PUT", "global/content/x", {"actions": "notify", "pattern": "x"}, 400),
+    ("PUT", "global/content/x", {"actions": ["notify"]}, 400),
+    ("PUT", "global/override/x", {"actions": ["notify"]}, 400),
+    ("PUT", "global/room/not-a-room", {"actions": ["notify"]}, 400),
+    ("PUT", "global/content/x?before=nope", {"actions": [], "pattern": "x"}, 400),
+    ("PUT", "global/content/x?after=.m.rule.master", {"actions": [], "pattern": "x"}, 400),
+    ("PUT", "global/content/missing/enabled", {"enabled": True}, 404),
+    ("PUT", "global/content/missing/actions", {"actions": []}, 404),
+    ("GET", "global/content/missing/actions", None, 404),
+    ("PUT", "global/override/.m.rule.master/enabled", {"enabled": "yes"}, 400),
+    ("PUT", "global/override/.m.rule.master/actions", {"actions": [7]}, 400),
+    ("PUT", "global/override/.m.rule.nope/actions", {"actions": []}, 404),
+]
+
+
+async def test_bad_requests_are_refused(alice: AsyncClient, http: httpx.AsyncClient) -> None:
+    # One user for the whole table: creating one per case would dominate the run time.
+    for method, path, body, status in BAD_REQUESTS:
+        response = await http.request(method, f"{RULES}/{path}", json=body, headers=auth(alice))
+        assert response.status_code == status, (method, path, response.text)
+        assert response.json()["errcode"].startswith("M_")
+
+
+async def test_a_keyword_rule_highlights_and_a_receipt_resets_the_counts(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    room_id = await shared_room(alice, bob)
+    added = await bob.set_pushrule(
+        "global",
+        PushRuleKind.content,
+        "lage",
+        pattern="lagebericht",
+        actions=[PushNotify(), PushSetTweak("highlight", True)],
+    )
+    assert isinstance(added, SetPushRuleResponse), added
+
+    async def send(body: str) -> str:
+        # Plain m.room.message on purpose: only unencrypted content can match a keyword.
+        response = await http.put(
+            f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{secrets.token_hex(8)}",
+            json={"msgtype": "m.text", "body": body},
+            headers=auth(alice),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["event_id"])
+
+    def counts(response: SyncResponse) -> tuple[int, int] | None:
+        room = response.rooms.join.get(room_id)
+        if room is None:
+            return None
+        unread = room.unread_notifications
+        return (unread.notification_count, unread.highlight_count)
+
+    await send("guten Morgen")
+    last = await send("Der Lagebericht kommt um 14:00")
+    await sync_until(bob, lambda r: counts(r) == (2, 1))
+
+    # The rule switched off: a keyword message notifies like any other, no highlight.
+    await bob.enable_pushrule("global", PushRuleKind.content, "lage", False)
+    last = await send("noch ein Lagebericht")
+    await sync_until(bob, lambda r: counts(r) == (3, 1))
+
+    await bob.room_read_markers(room_id, last, last)
+    await sync_until(bob, lambda r: counts(r) == (0, 0))
+
+
+async def test_rules_are_private_to_their_user(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    await alice.set_pushrule("global", PushRuleKind.content, "secret", actions=[], pattern="secret")
+    theirs = await http.get(f"{RULES}/global/content/secret", headers=auth(bob))
+    assert theirs.status_code == 404
+    no_token = await http.get(f"{RULES}/")
+    assert no_token.status_code == 401

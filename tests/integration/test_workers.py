@@ -1,0 +1,87 @@
+"""Several worker processes on one PostgreSQL database, woken across through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import PASSWORD
+from tests.integration.harness import RevierProcess, server_env, write_config
+from tests.integration.postgres import create_database
+from tests.integration.redis_server import redis_server
+
+V3 = "/_matrix/client/v3"
+
+
+@pytest.fixture
+def workers(
+    engine: str, request: pytest.FixtureRequest, tmp_root: Path
+) -> Iterator[list[RevierProcess]]:
+    if engine != "postgresql":
+        pytest.skip("scale-out runs on PostgreSQL")
+    dsn = create_database(request.getfixturevalue("pg_dsn"), "revier_workers")
+    data_dir = tmp_root / "workers"
+    data_dir.mkdir()
+    with redis_server() as redis_url:
+        config = data_dir / "revier.toml"
+        write_config(
+            config,
+            data_dir=data_dir,
+            database_url=dsn,
+            tenant_policy={"room_encryption": "optional"},
+            notify={"redis_url": redis_url},
+        )
+        procs = []
+        for _ in range(2):
+            proc = RevierProcess(data_dir=data_dir, config=config, env=server_env())
+            proc.start()
+            procs.append(proc)
+        yield procs
+        for proc in procs:
+            proc.stop()
+
+
+async def login(http: httpx.AsyncClient, user: str) -> dict[str, str]:
+    r = await http.post(
+        f"{V3}/login", json={"type": "m.login.password", "user": user, "password": PASSWORD}
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_a_send_on_one_worker_wakes_a_sync_on_the_other(
+    workers: list[RevierProcess],
+) -> None:
+    a, b = workers
+    a.create_user("wa", PASSWORD)
+    a.create_user("wb", PASSWORD)
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
+    ):
+        alice = await login(on_a, "wa")
+        bob = await login(on_b, "wb")
+        r = await on_a.post(f"{V3}/createRoom", json={"preset": "public_chat"}, headers=alice)
+        room_id = r.json()["room_id"]
+        assert (await on_b.post(f"{V3}/join/{room_id}", json={}, headers=bob)).status_code == 200
+        token = (await on_b.get(f"{V3}/sync", headers=bob)).json()["next_batch"]
+        waiting = asyncio.create_task(
+            on_b.get(f"{V3}/sync", params={"since": token, "timeout": 30000}, headers=bob)
+        )
+        await asyncio.sleep(0.3)  # let the long-poll reach worker B
+        started = time.monotonic()
+        r = await on_a.put(
+            f"{V3}/rooms/{room_id}/send/m.room.message/1",
+            json={"msgtype": "m.text", "body": "across"},
+            headers=alice,
+        )
+        assert r.status_code == 200
+        body = (await asyncio.wait_for(waiting, 20)).json()
+        assert time.monotonic() - started < 5
+        events = body["rooms"]["join"][room_id]["timeline"]["events"]
+        assert "across" in [e["content"].get("body") for e in events]

@@ -1,0 +1,632 @@
+// matrix-js-sdk, driven over JSON lines for revier's integration tests.
+//
+// One request per line on stdin:   {"id": 1, "cmd": "login", "params": {...}}
+// One response per line on stdout: {"id": 1, "ok": true, "result": ...}
+//                               or {"id": 1, "ok": false, "error": "..."}
+// Requests run concurrently (a test may wait for an event while it sends
+// another command); responses come back in completion order, matched by id.
+//
+// stdout carries protocol lines only. Everything else — the SDK's logging,
+// console output, our own diagnostics — goes to stderr.
+//
+// Commands (params → result; see `commands` below for the details):
+//   login {baseUrl, userId, password, deviceName?} → {userId, deviceId, accessToken}
+//   useSession {baseUrl, userId, deviceId, accessToken}   whoami {} → {userId, deviceId, isGuest}
+//   initCrypto {}   startClient {initialSyncLimit?, crypto?}   waitForSync {timeoutMs?} → {state}
+//   createRoom {options, timeoutMs?} → {roomId, encrypted}   joinRoom {roomIdOrAlias}
+//   leaveRoom {roomId}   invite {roomId, userId}   waitForMembership {roomId, membership?}
+//   sendText {roomId, body} → {eventId, encrypted}   sendEvent {roomId, type, content}
+//   waitForEvent {roomId, type?, body?, sender?, eventId?, timeoutMs?} → event, decrypted
+//   userDevices {userId}   waitForDevice {userId, deviceId}   ownDeviceKeys {}
+//   crossSigningBootstrap {password?}   keyBackupBootstrap {} → {version, privateKey}
+//   waitForKeyBackup {minSessions?}   restoreKeyBackup {privateKey, version} → {total, imported}
+//   logout {}   stop {} (answers, then exits 0)
+// Every wait has a timeout (timeoutMs, default 30 s) and every other command
+// is bounded too (60 s, or commandTimeoutMs): the driver always answers.
+//
+// Environment:
+//   REVIER_JS_LOG   SDK log level on stderr: trace|debug|info|warn|error|silent
+//                   (default warn)
+
+import { createInterface } from "node:readline";
+import { format } from "node:util";
+
+// --- logging: must be in place before the SDK is loaded -------------------
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "silent"];
+const logLevel = LEVELS.includes(process.env.REVIER_JS_LOG) ? process.env.REVIER_JS_LOG : "warn";
+const threshold = LEVELS.indexOf(logLevel);
+
+function stderrWriter(level) {
+    const enabled = LEVELS.indexOf(level) >= threshold;
+    return (...args) => {
+        if (enabled) process.stderr.write(`[${level}] ${format(...args)}\n`);
+    };
+}
+
+// The SDK's loglevel factory looks up console[method] on every call, and
+// child loggers start at DEBUG whatever the root's level, so redirecting
+// console itself is what really keeps stdout clean.
+console.trace = stderrWriter("trace");
+console.debug = stderrWriter("debug");
+console.log = stderrWriter("info");
+console.info = stderrWriter("info");
+console.warn = stderrWriter("warn");
+console.error = stderrWriter("error");
+
+// Node 20 lacks Promise.withResolvers, which recent SDKs use. The pinned
+// Node 22 from node_modules has it; this only matters for a fallback node.
+if (typeof Promise.withResolvers !== "function") {
+    Promise.withResolvers = function withResolvers() {
+        let resolve;
+        let reject;
+        const promise = new this((res, rej) => {
+            resolve = res;
+            reject = rej;
+        });
+        return { promise, resolve, reject };
+    };
+}
+
+const sdk = await import("matrix-js-sdk");
+const { ClientEvent, RoomEvent, RoomMemberEvent, MatrixEventEvent, SyncState, createClient } = sdk;
+
+// The SDK's module-level logger (loglevel-based) is not exported from the
+// package index in recent versions; its module has no exports map, so reach it
+// directly. Child loggers made later copy this methodFactory.
+const { logger: sdkLogger } = await import("matrix-js-sdk/lib/logger.js");
+sdkLogger.methodFactory = (methodName) => stderrWriter(methodName === "log" ? "info" : methodName);
+sdkLogger.setLevel(logLevel);
+
+// --- protocol ---------------------------------------------------------------
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+class CommandError extends Error {}
+
+function send(message) {
+    process.stdout.write(JSON.stringify(message) + "\n");
+}
+
+function describeError(err) {
+    if (err instanceof CommandError) return err.message;
+    // MatrixError: HTTP status and errcode from the server are what a test needs.
+    if (err && typeof err === "object" && "errcode" in err && err.errcode) {
+        const status = err.httpStatus ? `HTTP ${err.httpStatus} ` : "";
+        const where = err.url ? ` (${String(err.url).replace(/\?.*$/, "")})` : "";
+        return `${status}${err.errcode}: ${err.data?.error ?? err.message}${where}`;
+    }
+    if (err instanceof Error) return `${err.name}: ${err.message}`;
+    return String(err);
+}
+
+/** Resolve with `promise`, or reject after `ms` with a message naming `what`. */
+function withTimeout(promise, ms, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new CommandError(`timed out after ${ms} ms: ${what}`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// --- state ------------------------------------------------------------------
+
+let client = null; // the logged-in MatrixClient
+let password = null; // kept for user-interactive auth (cross-signing upload)
+let started = false;
+let lastSyncError = null; // the error behind the latest failed sync, for messages
+
+function requireClient() {
+    if (!client) throw new CommandError("not logged in: call login first");
+    return client;
+}
+
+function requireCrypto() {
+    const crypto = requireClient().getCrypto();
+    if (!crypto) throw new CommandError("crypto is off: call startClient with crypto: true");
+    return crypto;
+}
+
+function newClient({ baseUrl, userId, deviceId, accessToken }) {
+    return createClient({
+        baseUrl,
+        userId,
+        deviceId,
+        accessToken,
+        timelineSupport: true,
+        logger: sdkLogger,
+    });
+}
+
+/** The event as a test sees it: clear type and content if it was encrypted. */
+function eventSummary(event) {
+    return {
+        eventId: event.getId(),
+        roomId: event.getRoomId(),
+        type: event.getType(),
+        sender: event.getSender(),
+        stateKey: event.getStateKey(),
+        content: event.getContent(),
+        originServerTs: event.getTs(),
+        encrypted: event.isEncrypted(),
+        decryptionFailure: event.isDecryptionFailure(),
+    };
+}
+
+/**
+ * Wait until `check()` returns a value other than undefined, re-checking when
+ * any of the client's `triggers` fire and every `pollMs` as a backstop.
+ */
+function waitUntil(check, { timeoutMs, what, triggers = [], pollMs = 250, describe = () => "" }) {
+    const cli = requireClient();
+    return new Promise((resolve, reject) => {
+        let done = false;
+        let checking = false;
+        let again = false;
+        const finish = (fn, value) => {
+            if (done) return;
+            done = true;
+            clearInterval(poll);
+            clearTimeout(timer);
+            for (const t of triggers) cli.off(t, onTrigger);
+            fn(value);
+        };
+        const run = async () => {
+            if (done) return;
+            if (checking) {
+                again = true;
+                return;
+            }
+            checking = true;
+            try {
+                do {
+                    again = false;
+                    const value = await check();
+                    if (value !== undefined) return finish(resolve, value);
+                } while (again && !done);
+            } catch (err) {
+                finish(reject, err);
+            } finally {
+                checking = false;
+            }
+        };
+        const onTrigger = () => void run();
+        for (const t of triggers) cli.on(t, onTrigger);
+        const poll = setInterval(onTrigger, pollMs);
+        const timer = setTimeout(() => {
+            const detail = describe();
+            finish(reject, new CommandError(`timed out after ${timeoutMs} ms: ${what}${detail ? `; ${detail}` : ""}`));
+        }, timeoutMs);
+        void run();
+    });
+}
+
+/** Wait until sync shows this client joined to `roomId` (so its state is known). */
+function joinedRoom(roomId, timeoutMs) {
+    const cli = requireClient();
+    if (cli.getRoom(roomId)?.getMyMembership() === "join") return Promise.resolve();
+    if (!started) throw new CommandError(`room ${roomId} not known: call startClient first`);
+    return waitUntil(() => (cli.getRoom(roomId)?.getMyMembership() === "join" ? true : undefined), {
+        timeoutMs,
+        what: `sync to show ${roomId} joined before sending`,
+        triggers: [ClientEvent.Room, RoomEvent.MyMembership],
+        describe: () => `membership is ${cli.getRoom(roomId)?.getMyMembership() ?? "unknown (room not in sync)"}`,
+    });
+}
+
+/** Whether the client will encrypt what it sends to `roomId` (crypto on and room encrypted). */
+async function isEncrypted(roomId) {
+    const crypto = requireClient().getCrypto();
+    return crypto ? await crypto.isEncryptionEnabledInRoom(roomId) : false;
+}
+
+/** Wait until the client has taken in the room's m.room.encryption state. */
+function encryptionKnown(roomId, timeoutMs) {
+    const cli = requireClient();
+    const crypto = cli.getCrypto();
+    const check = crypto
+        ? async () => ((await crypto.isEncryptionEnabledInRoom(roomId)) ? true : undefined)
+        : () => (cli.getRoom(roomId)?.currentState.getStateEvents("m.room.encryption", "") ? true : undefined);
+    return waitUntil(check, {
+        timeoutMs,
+        what: `sync to show ${roomId} encrypted`,
+        triggers: [ClientEvent.Sync, RoomEvent.Timeline],
+    });
+}
+
+// --- commands ---------------------------------------------------------------
+
+const commands = {
+    /** Password login; the driver keeps the session for later commands. */
+    async login({ baseUrl, userId, password: pw, deviceName, deviceId }) {
+        if (!baseUrl || !userId || pw === undefined) {
+            throw new CommandError("login needs baseUrl, userId and password");
+        }
+        const anonymous = createClient({ baseUrl, logger: sdkLogger });
+        const response = await anonymous.loginRequest({
+            type: "m.login.password",
+            identifier: { type: "m.id.user", user: userId },
+            password: pw,
+            ...(deviceName ? { initial_device_display_name: deviceName } : {}),
+            ...(deviceId ? { device_id: deviceId } : {}),
+        });
+        await stopClient();
+        client = newClient({
+            baseUrl,
+            userId: response.user_id,
+            deviceId: response.device_id,
+            accessToken: response.access_token,
+        });
+        password = pw;
+        return { userId: response.user_id, deviceId: response.device_id, accessToken: response.access_token };
+    },
+
+    /** Use an existing session (e.g. one made by another client) instead of logging in. */
+    async useSession({ baseUrl, userId, deviceId, accessToken, password: pw }) {
+        if (!baseUrl || !userId || !accessToken) {
+            throw new CommandError("useSession needs baseUrl, userId and accessToken");
+        }
+        await stopClient();
+        client = newClient({ baseUrl, userId, deviceId, accessToken });
+        password = pw ?? null;
+        return { userId, deviceId: deviceId ?? null };
+    },
+
+    async whoami() {
+        const r = await requireClient().whoami();
+        return { userId: r.user_id, deviceId: r.device_id ?? null, isGuest: r.is_guest ?? false };
+    },
+
+    /** Bring up the Rust crypto stack (WASM, in-memory store) without syncing yet. */
+    async initCrypto() {
+        const cli = requireClient();
+        if (!cli.getCrypto()) await cli.initRustCrypto({ useIndexedDB: false });
+        return { crypto: true };
+    },
+
+    /** Start syncing; with crypto, the Rust crypto stack (in memory) comes up first. */
+    async startClient({ initialSyncLimit = 20, crypto = false } = {}) {
+        const cli = requireClient();
+        if (started) throw new CommandError("client already started");
+        if (crypto && !cli.getCrypto()) await cli.initRustCrypto({ useIndexedDB: false });
+        lastSyncError = null;
+        cli.on(ClientEvent.Sync, (_state, _prev, data) => {
+            if (data?.error) lastSyncError = data.error;
+        });
+        await cli.startClient({ initialSyncLimit });
+        started = true;
+        return { crypto: Boolean(cli.getCrypto()) };
+    },
+
+    /** Resolve once the first sync has been processed (PREPARED or SYNCING). */
+    async waitForSync({ timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+        const cli = requireClient();
+        if (!started) throw new CommandError("client not started: call startClient first");
+        const why = () => (lastSyncError ? describeError(lastSyncError) : "no error reported");
+        const state = await waitUntil(
+            () => {
+                const s = cli.getSyncState();
+                if (s === SyncState.Prepared || s === SyncState.Syncing) return s;
+                if (s === SyncState.Error) throw new CommandError(`sync failed: ${why()}`);
+                return undefined;
+            },
+            {
+                timeoutMs,
+                what: "initial sync",
+                triggers: [ClientEvent.Sync],
+                describe: () => `sync state ${cli.getSyncState()}, last error: ${why()}`,
+            },
+        );
+        return { state };
+    },
+
+    /**
+     * Create a room (options as in POST /createRoom). If the client is syncing,
+     * wait until sync shows the room joined and — when the options ask for
+     * encryption — until the client knows the room is encrypted: sync can show
+     * a new room before all of its initial state, and the SDK sends in the clear
+     * to a room whose m.room.encryption it hasn't seen yet.
+     */
+    async createRoom({ options = {}, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+        const cli = requireClient();
+        const r = await cli.createRoom(options);
+        const roomId = r.room_id;
+        const wantsEncryption =
+            (options.initial_state ?? []).some((e) => e.type === "m.room.encryption" && (e.state_key ?? "") === "");
+        if (started) {
+            await joinedRoom(roomId, timeoutMs);
+            if (wantsEncryption) await encryptionKnown(roomId, timeoutMs);
+        }
+        return { roomId, encrypted: started ? await isEncrypted(roomId) : wantsEncryption };
+    },
+
+    async joinRoom({ roomIdOrAlias }) {
+        const room = await requireClient().joinRoom(roomIdOrAlias);
+        return { roomId: room.roomId };
+    },
+
+    async leaveRoom({ roomId }) {
+        await requireClient().leave(roomId);
+        return {};
+    },
+
+    async invite({ roomId, userId }) {
+        await requireClient().invite(roomId, userId);
+        return {};
+    },
+
+    /** Wait until this client's membership in a room (from sync) is `membership`. */
+    async waitForMembership({ roomId, membership = "join", timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const cli = requireClient();
+        await waitUntil(() => (cli.getRoom(roomId)?.getMyMembership() === membership ? true : undefined), {
+            timeoutMs,
+            what: `membership ${membership} in ${roomId}`,
+            triggers: [ClientEvent.Room, RoomEvent.MyMembership, RoomMemberEvent.Membership],
+            describe: () => `membership is ${cli.getRoom(roomId)?.getMyMembership() ?? "unknown (room not in sync)"}`,
+        });
+        return { roomId, membership };
+    },
+
+    /**
+     * Sends m.room.message/m.text; encrypted automatically in an encrypted room
+     * with crypto on. Waits first until sync has shown the room joined: the SDK
+     * decides whether to encrypt from the room state it has, and would send in
+     * the clear to a room it doesn't know yet (e.g. just after createRoom).
+     */
+    async sendText({ roomId, body, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        await joinedRoom(roomId, timeoutMs);
+        const encrypted = await isEncrypted(roomId);
+        const r = await requireClient().sendTextMessage(roomId, body);
+        return { eventId: r.event_id, encrypted };
+    },
+
+    async sendEvent({ roomId, type, content = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        await joinedRoom(roomId, timeoutMs);
+        const encrypted = await isEncrypted(roomId);
+        const r = await requireClient().sendEvent(roomId, type, content);
+        return { eventId: r.event_id, encrypted };
+    },
+
+    /**
+     * Wait for an event in a room's live timeline — already there or arriving
+     * later — matching every given filter (type defaults to m.room.message).
+     * Encrypted events are matched and returned on their decrypted content.
+     */
+    async waitForEvent({ roomId, type = "m.room.message", body, sender, eventId, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const cli = requireClient();
+        if (!roomId) throw new CommandError("waitForEvent needs roomId");
+        // An event that failed to decrypt carries a placeholder m.room.message
+        // ("Unable to decrypt"); it matches nothing, and the SDK retries it
+        // when the keys arrive (a to-device room key, a backup restore).
+        const matches = (ev) =>
+            !ev.isDecryptionFailure() &&
+            !ev.isBeingDecrypted() &&
+            (eventId === undefined || ev.getId() === eventId) &&
+            (type === undefined || type === null || ev.getType() === type) &&
+            (sender === undefined || ev.getSender() === sender) &&
+            (body === undefined || ev.getContent()?.body === body);
+        const seen = () => cli.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+        const event = await waitUntil(
+            async () => {
+                for (const ev of seen()) {
+                    if (ev.isEncrypted() && !ev.getClearContent() && !ev.isBeingDecrypted()) {
+                        await cli.decryptEventIfNeeded(ev);
+                    }
+                    if (matches(ev)) return ev;
+                }
+                return undefined;
+            },
+            {
+                timeoutMs,
+                what: `event ${JSON.stringify({ type, body, sender, eventId })} in ${roomId}`,
+                triggers: [RoomEvent.Timeline, MatrixEventEvent.Decrypted, ClientEvent.Room],
+                describe: () => {
+                    const room = cli.getRoom(roomId);
+                    if (!room) return "room not known from sync";
+                    const events = seen();
+                    const undecryptable = events.filter((e) => e.isDecryptionFailure()).length;
+                    const recent = events
+                        .slice(-5)
+                        .map((e) => `${e.getType()} from ${e.getSender()}`)
+                        .join(", ");
+                    return `membership ${room.getMyMembership()}, ${events.length} events in timeline (${undecryptable} undecryptable); last: ${recent}`;
+                },
+            },
+        );
+        return eventSummary(event);
+    },
+
+    /** The device keys of `userId` as this client knows them (downloads if needed). */
+    async userDevices({ userId }) {
+        const map = await requireCrypto().getUserDeviceInfo([userId], true);
+        const devices = map.get(userId) ?? new Map();
+        return { deviceIds: [...devices.keys()].sort() };
+    },
+
+    /** Wait until this client's crypto knows device `deviceId` of `userId` (from /keys/query). */
+    async waitForDevice({ userId, deviceId, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const crypto = requireCrypto();
+        let known = [];
+        await waitUntil(
+            async () => {
+                const map = await crypto.getUserDeviceInfo([userId], true);
+                known = [...(map.get(userId)?.keys() ?? [])];
+                return known.includes(deviceId) ? true : undefined;
+            },
+            {
+                timeoutMs,
+                what: `device ${deviceId} of ${userId}`,
+                pollMs: 500,
+                describe: () => `known devices: ${known.join(", ") || "none"}`,
+            },
+        );
+        return { userId, deviceId };
+    },
+
+    /** This device's identity keys (needs crypto). */
+    async ownDeviceKeys() {
+        const keys = await requireCrypto().getOwnDeviceKeys();
+        return { ed25519: keys.ed25519, curve25519: keys.curve25519 };
+    },
+
+    // --- end-to-end encryption extras --------------------------------------
+    // Wanted by the E2E issue. They use documented CryptoApi calls but need
+    // server endpoints (keys/device_signing/upload, room_keys/*) that revier
+    // does not have yet, so they have not run against revier.
+
+    /** Create and upload cross-signing keys, answering UIA with the login password. */
+    async crossSigningBootstrap({ password: pw } = {}) {
+        const crypto = requireCrypto();
+        const cli = requireClient();
+        const secret = pw ?? password;
+        await crypto.bootstrapCrossSigning({
+            setupNewCrossSigning: true,
+            authUploadDeviceSigningKeys: async (makeRequest) => {
+                try {
+                    // Servers may accept the upload without UIA the first time.
+                    return await makeRequest(null);
+                } catch (err) {
+                    if (!err?.data?.flows || secret == null) throw err;
+                    return makeRequest({
+                        type: "m.login.password",
+                        identifier: { type: "m.id.user", user: cli.getUserId() },
+                        password: secret,
+                        session: err.data.session,
+                    });
+                }
+            },
+        });
+        const status = await crypto.getCrossSigningStatus();
+        return { ready: await crypto.isCrossSigningReady(), status };
+    },
+
+    /**
+     * Create a new server-side key backup; returns its version and the backup
+     * decryption key (base64) so another device can restore from it.
+     */
+    async keyBackupBootstrap() {
+        const crypto = requireCrypto();
+        await crypto.resetKeyBackup();
+        const version = await crypto.getActiveSessionBackupVersion();
+        const key = await crypto.getSessionBackupPrivateKey();
+        return { version, privateKey: key ? Buffer.from(key).toString("base64") : null };
+    },
+
+    /**
+     * Wait until the server's current key backup holds at least `minSessions`
+     * room-key sessions (the SDK uploads them in the background, after a random
+     * delay of up to ~10 s).
+     */
+    async waitForKeyBackup({ minSessions = 1, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+        const cli = requireClient();
+        const crypto = requireCrypto();
+        let count = 0;
+        let version = null;
+        await waitUntil(
+            async () => {
+                version = await crypto.getActiveSessionBackupVersion();
+                if (!version) return undefined;
+                const r = await cli.http.authedRequest(sdk.Method.Get, "/room_keys/keys", { version });
+                count = Object.values(r.rooms ?? {}).reduce(
+                    (n, room) => n + Object.keys(room.sessions ?? {}).length,
+                    0,
+                );
+                return count >= minSessions ? true : undefined;
+            },
+            {
+                timeoutMs,
+                what: `${minSessions} session(s) in key backup`,
+                pollMs: 1000,
+                describe: () => `backup version ${version ?? "none active"} holds ${count}`,
+            },
+        );
+        return { version, sessions: count };
+    },
+
+    /** Restore room keys from the server-side backup with a key from keyBackupBootstrap. */
+    async restoreKeyBackup({ privateKey, version }) {
+        const crypto = requireCrypto();
+        if (privateKey && version) {
+            await crypto.storeSessionBackupPrivateKey(Buffer.from(privateKey, "base64"), version);
+        }
+        await crypto.checkKeyBackupAndEnable();
+        const r = await crypto.restoreKeyBackup();
+        return { total: r.total, imported: r.imported };
+    },
+
+    // --- session end ------------------------------------------------------
+
+    async logout() {
+        const cli = requireClient();
+        await cli.logout(true);
+        await stopClient();
+        client = null;
+        password = null;
+        return {};
+    },
+
+    async stop() {
+        await stopClient();
+        // Answer first, then leave once stdout has drained.
+        setImmediate(() => process.stdout.write("", () => process.exit(0)));
+        return {};
+    },
+};
+
+async function stopClient() {
+    if (client && started) {
+        client.stopClient();
+        started = false;
+    }
+}
+
+// Commands that wait on a server may take a while; every other command is
+// bounded too, so the driver always answers.
+const WAITS = new Set(["waitForSync", "waitForEvent", "waitForMembership", "waitForDevice", "waitForKeyBackup"]);
+
+async function handle(line) {
+    let request;
+    try {
+        request = JSON.parse(line);
+    } catch (err) {
+        send({ id: null, ok: false, error: `bad request line: ${err.message}` });
+        return;
+    }
+    const { id = null, cmd, params = {} } = request;
+    const command = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
+    if (!command) {
+        send({ id, ok: false, error: `unknown command ${JSON.stringify(cmd)}` });
+        return;
+    }
+    const limit = WAITS.has(cmd)
+        ? (params.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 5_000
+        : (params.commandTimeoutMs ?? 2 * DEFAULT_TIMEOUT_MS);
+    try {
+        const result = await withTimeout(Promise.resolve().then(() => command(params)), limit, cmd);
+        send({ id, ok: true, result: result ?? null });
+    } catch (err) {
+        console.error(`command ${cmd} failed:`, err instanceof CommandError ? err.message : err);
+        send({ id, ok: false, error: describeError(err) });
+    }
+}
+
+process.on("unhandledRejection", (reason) => {
+    console.error("unhandled rejection:", reason);
+});
+
+const inFlight = new Set();
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+rl.on("line", (line) => {
+    if (!line.trim()) return;
+    const p = handle(line).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+});
+rl.on("close", async () => {
+    // stdin closed: the test is gone. Give commands already running a moment
+    // to answer, then stop syncing and leave.
+    await withTimeout(Promise.allSettled([...inFlight]), 2_000, "pending commands").catch(() => {});
+    await stopClient();
+    process.stdout.write("", () => process.exit(0));
+});
+
+send({ id: null, ok: true, result: { ready: true, node: process.version } });

@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = await start_services(settings)
+        await svc.notifier.start()
         app.state.services = svc
         await _bootstrap_admins(svc)
         try:

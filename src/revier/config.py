@@ -79,6 +79,13 @@ class MetricsSettings(_Section):
     path: str = "/_revier/metrics"
 
 
+class NotifySettings(_Section):
+    # Several worker processes behind one load balancer share one PostgreSQL
+    # database and wake each other's /sync requests through Redis pub/sub.
+    # None: a single process, wake-ups stay in memory.
+    redis_url: str | None = None
+
+
 class RateLimit(_Section):
     """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
 
@@ -135,6 +142,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     ratelimit: RateLimitSettings = RateLimitSettings()
+    notify: NotifySettings = NotifySettings()
     tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]
     # Only from the environment (REVIER_ADMIN_PASSWORD): the first admin's password.
     initial_admin_password: SecretStr | None = None

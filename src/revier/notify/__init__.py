@@ -2,4 +2,13 @@
 
 from revier.notify.local import LocalNotifier, Notifier
 
-__all__ = ["LocalNotifier", "Notifier"]
+
+def create_notifier(redis_url: str | None) -> Notifier:
+    if redis_url:
+        from revier.notify.redis import RedisNotifier
+
+        return RedisNotifier(redis_url)
+    return LocalNotifier()
+
+
+__all__ = ["LocalNotifier", "Notifier", "create_notifier"]

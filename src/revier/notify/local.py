@@ -28,6 +28,8 @@ class Notifier(Protocol):
         self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
     ) -> bool: ...
 
+    async def start(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -89,6 +91,9 @@ class LocalNotifier:
             if not changed.isdisjoint(keys):
                 return True
         return False
+
+    async def start(self) -> None:
+        """Nothing to connect to."""
 
     def notify_all(self) -> None:
         """Wake every waiter: they re-read and wait again (after a lost connection)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from revier.config import Settings
 from revier.events.room_versions import DEFAULT_ROOM_VERSION
-from revier.notify import LocalNotifier, Notifier
+from revier.notify import Notifier, create_notifier
 from revier.services.account_data import AccountDataService
 from revier.services.accounts import AccountService
 from revier.services.auth import AuthService
@@ -71,7 +71,7 @@ class Services:
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    notifier = LocalNotifier()
+    notifier = create_notifier(settings.notify.redis_url)
     tenants = load_tenants(settings)
     rl = settings.ratelimit
     token_key = read_or_create_secret(settings.server.data_dir / "keys" / "access_token.key")

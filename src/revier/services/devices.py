@@ -34,8 +34,10 @@ class DeviceService:
         async with self._store.transaction() as tx:
             if not await tx.devices.set_display_name(requester.user_id, device_id, display_name):
                 raise NotFound("No such device")
-            # The name is part of the device's entry in /keys/query.
-            audience = await record_device_list_change(tx, requester.user_id)
+            audience: set[str] = set()
+            if await tx.e2e_keys.device_keys(requester.user_id, device_id) is not None:
+                # The name is part of the device's entry in /keys/query.
+                audience = await record_device_list_change(tx, requester.user_id)
         self._notifier.notify(users=audience)
 
     async def delete_devices(self, requester: Requester, device_ids: list[str], auth: Any) -> None:
@@ -63,12 +65,13 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[st
     await tx.access_tokens.delete_for_devices(user_id, device_ids)
     # Its keys go too, and its unread to-device messages: nobody may claim a
     # key of a device that can't answer, nor read what was sent to it.
-    await tx.e2e_keys.delete_for_devices(user_id, device_ids)
+    had_keys = await tx.e2e_keys.delete_for_devices(user_id, device_ids)
     await tx.cross_signing.delete_signatures_on_devices(user_id, device_ids)
     await tx.to_device.delete_for_devices(user_id, device_ids)
     removed = await tx.devices.delete(user_id, device_ids)
-    if removed:
+    if had_keys:
         # Room-mates must stop encrypting for the removed devices. The caller
-        # wakes them after the commit: see device_list_audience.
+        # wakes them after the commit: see device_list_audience. (A device
+        # that never published keys was never known to them.)
         await record_device_list_change(tx, user_id)
     return removed

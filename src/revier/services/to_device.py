@@ -25,6 +25,7 @@ from revier.storage import Conflict, Store, Tx
 from revier.storage.to_device import ToDeviceMessage
 
 MAX_PER_SYNC = 100
+TXN_MEMORY_MS = 24 * 60 * 60 * 1000
 _MAX_ID = 255
 
 
@@ -56,9 +57,12 @@ class ToDeviceService:
             async with self._store.transaction() as tx:
                 if await tx.to_device.seen_txn(requester.user_id, requester.device_id, txn_id):
                     return  # a retry: sent the first time
-                await tx.to_device.remember_txn(
-                    requester.user_id, requester.device_id, txn_id, self._clock.time_ms()
+                now = self._clock.time_ms()
+                # Retries come within minutes; a day of memory bounds the table.
+                await tx.to_device.forget_txns_before(
+                    requester.user_id, requester.device_id, now - TXN_MEMORY_MS
                 )
+                await tx.to_device.remember_txn(requester.user_id, requester.device_id, txn_id, now)
                 out = await self._expand(tx, requester, event_type, local)
                 if out:
                     await tx.to_device.add(out, await tx.streams.next_position())

@@ -252,10 +252,14 @@ class E2eKeyRepository:
 
     # --- device removal ------------------------------------------------------
 
-    async def delete_for_devices(self, user_id: str, device_ids: Sequence[str]) -> None:
+    async def delete_for_devices(self, user_id: str, device_ids: Sequence[str]) -> bool:
+        """Delete every key of these devices; True if one of them had published device keys."""
+        had_keys = False
         for table in (e2e_device_keys, e2e_one_time_keys, e2e_fallback_keys, e2e_key_claims):
-            await self._conn.execute(
+            result = await self._conn.execute(
                 delete(table).where(
                     table.c.user_id == user_id, table.c.device_id.in_(list(device_ids))
                 )
             )
+            had_keys = had_keys or (table is e2e_device_keys and result.rowcount > 0)
+        return had_keys

@@ -42,6 +42,15 @@ class ToDeviceRepository:
         )
         return (await self._conn.execute(stmt)).first() is not None
 
+    async def forget_txns_before(self, user_id: str, device_id: str, ts: int) -> None:
+        await self._conn.execute(
+            delete(to_device_txns).where(
+                to_device_txns.c.user_id == user_id,
+                to_device_txns.c.device_id == device_id,
+                to_device_txns.c.created_ts < ts,
+            )
+        )
+
     async def remember_txn(self, user_id: str, device_id: str, txn_id: str, ts: int) -> None:
         await self._conn.execute(
             insert(to_device_txns).values(

@@ -1,7 +1,7 @@
 """End-to-end encryption: device and one-time keys, fallback keys, cross-signing,
 the device-list stream, to-device messages, server-side key backups.
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

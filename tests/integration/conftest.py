@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from nio import AsyncClient, LoginResponse
 
 from tests.integration.harness import RevierProcess, server_env, write_config
@@ -98,12 +99,36 @@ class Account:
     password: str
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One Argon2id hash of PASSWORD: accounts are imported with it instead of
+    hashing the same password again for each of the suite's users."""
+    return PasswordHasher().hash(PASSWORD)
+
+
+# Accounts imported ahead, per server and name prefix: one admin process per
+# batch instead of one per account.
+_pools: dict[tuple[str, str], list[str]] = {}
+_BATCH = 6
+
+
 @pytest.fixture
-def make_user(server: RevierProcess):  # type: ignore[no-untyped-def]
-    def make(prefix: str = "user", *extra: str) -> Account:
-        localpart = f"{prefix}-{secrets.token_hex(4)}"
-        user_id = server.create_user(localpart, PASSWORD, *extra)
-        return Account(user_id, localpart, PASSWORD)
+def make_user(server: RevierProcess, password_hash: str):  # type: ignore[no-untyped-def]
+    def make(prefix: str = "user", *extra: str, solo: bool = False) -> Account:
+        """A fresh account named ``<prefix>-<random>``; ``solo``: made alone, so that
+        no pooled sibling with the same prefix exists (for searches by name)."""
+        if extra or solo:
+            localpart = f"{prefix}-{secrets.token_hex(4)}"
+            return Account(server.create_user(localpart, PASSWORD, *extra), localpart, PASSWORD)
+        pool = _pools.setdefault((server.url, prefix), [])
+        if not pool:
+            pool.extend(
+                server.import_users(
+                    [f"{prefix}-{secrets.token_hex(4)}" for _ in range(_BATCH)], password_hash
+                )
+            )
+        user_id = pool.pop()
+        return Account(user_id, user_id[1:].split(":")[0], PASSWORD)
 
     return make
 

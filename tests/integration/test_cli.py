@@ -146,7 +146,8 @@ async def test_bulk_import_creates_accounts_and_reports_refusals(
     migrated = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
         "from the old system"
     )
-    lines = [json.dumps({"localpart": f"imp{i}", "password": PASSWORD}) for i in range(150)]
+    # Most lines carry a ready hash (cheap); the real hashing path is covered by imp.boss.
+    lines = [json.dumps({"localpart": f"imp{i}", "password_hash": migrated}) for i in range(120)]
     lines += [
         json.dumps(
             {
@@ -169,20 +170,21 @@ async def test_bulk_import_creates_accounts_and_reports_refusals(
 
     result = _import_file(server, source)
     assert result.returncode == 1, result.stderr  # some lines were refused
-    assert "created 152 accounts, refused 5" in result.stdout
+    assert "created 122 accounts, refused 5" in result.stdout
     assert "100 processed, 100 created" in result.stderr  # progress per batch
     for fragment in (
         "@imp3:localhost exists already",
         "Bad Name",
         "imp.weak",
         "imp.both",
-        "line 157",
+        "line 127",
     ):
         assert fragment in result.stderr
     assert "Traceback" not in result.stderr
 
-    assert await login_status(http, "imp0", PASSWORD) == 200
-    assert await login_status(http, "imp149", PASSWORD) == 200
+    assert await login_status(http, "imp0", "from the old system") == 200
+    assert await login_status(http, "imp119", "from the old system") == 200
+    assert await login_status(http, "imp.boss", PASSWORD) == 200
     assert await login_status(http, "imp.migrated", "from the old system") == 200
     assert await login_status(http, "imp.migrated", PASSWORD) == 403
     shown = server.admin("user", "show", "imp.boss")

@@ -218,8 +218,8 @@ async def test_user_directory_finds_colleagues_by_name(
     server: RevierProcess, make_user, alice: AsyncClient, http: httpx.AsyncClient
 ) -> None:  # type: ignore[no-untyped-def]
     tag = secrets.token_hex(3)
-    found = make_user(f"kommissar-{tag}")
-    gone = make_user(f"ehemalig-{tag}")
+    found = make_user(f"kommissar-{tag}", solo=True)
+    gone = make_user(f"ehemalig-{tag}", solo=True)
     server.admin("user", "deactivate", gone.user_id)
     client = await nio_login(server, found)
     try:

@@ -86,7 +86,6 @@ async def test_js_sdk_rust_crypto_loads(server: RevierProcess, make_user) -> Non
 
 
 @pytest.mark.parametrize("crypto", [False, True], ids=["plain", "rust-crypto"])
-@pytest.mark.xfail(reason="needs /sync", strict=False)
 async def test_js_sdk_initial_sync(server: RevierProcess, make_user, crypto: bool) -> None:
     user = make_user("jssync")
     async with JsClient.start() as js:
@@ -250,7 +249,6 @@ async def js_and_nio_exchange(
         await nio.close()
 
 
-@pytest.mark.xfail(reason="needs rooms and sync", strict=False)
 async def test_js_sdk_and_nio_talk_in_one_room(
     server: RevierProcess, make_user, tmp_path: Path
 ) -> None:
@@ -258,7 +256,6 @@ async def test_js_sdk_and_nio_talk_in_one_room(
     await js_and_nio_exchange(server, make_user, tmp_path, ask_encryption=False)
 
 
-@pytest.mark.xfail(reason="needs rooms, sync and the E2E key endpoints", strict=False)
 async def test_js_sdk_and_nio_talk_encrypted(
     server: RevierProcess, make_user, tmp_path: Path
 ) -> None:
@@ -282,9 +279,6 @@ async def test_driver_answers_bad_commands_and_bounds_its_waits(
         assert (await js.call("whoami"))["userId"].startswith("@jseve-")
 
 
-@pytest.mark.xfail(
-    reason="needs rooms, sync, cross-signing upload and key backup endpoints", strict=False
-)
 async def test_js_sdk_cross_signing_and_key_backup_restore(
     server: RevierProcess, make_user
 ) -> None:

@@ -59,7 +59,7 @@ def fuzz_token(server: RevierProcess) -> str:
 def matrix_schema(server: RevierProcess) -> Any:
     schema = schemathesis.openapi.from_path(client_server_bundle())
     schema.config.update(base_url=server.url)
-    schema.config.generation.update(max_examples=25)
+    schema.config.generation.update(max_examples=10)
     return schema
 
 

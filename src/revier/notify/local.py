@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
+
+# Told the keys of every change (None: "anything may have changed"); used to
+# drop caches such as validated access tokens, in this worker and, through
+# Redis, in every other.
+Listener = Callable[[frozenset[str] | None], None]
 
 _HISTORY = 4096
 
@@ -28,6 +33,8 @@ class Notifier(Protocol):
         self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
     ) -> bool: ...
 
+    def add_listener(self, listener: Listener) -> None: ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -41,6 +48,10 @@ class LocalNotifier:
             maxlen=_HISTORY
         )
         self._closed = False
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
 
     @property
     def serial(self) -> int:
@@ -52,6 +63,8 @@ class LocalNotifier:
             return
         self._serial += 1
         self._history.append((self._serial, keys))
+        for listener in self._listeners:
+            listener(keys)
         for key in keys:
             for future in self._waiters.get(key, ()):
                 if not future.done():
@@ -99,6 +112,8 @@ class LocalNotifier:
         """Wake every waiter: they re-read and wait again (after a lost connection)."""
         self._serial += 1
         self._history.clear()
+        for listener in self._listeners:
+            listener(None)
         for waiters in self._waiters.values():
             for future in waiters:
                 if not future.done():

@@ -19,7 +19,7 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 
-from revier.notify.local import LocalNotifier
+from revier.notify.local import Listener, LocalNotifier
 
 CHANNEL = "revier:notify"
 log = structlog.get_logger("revier.notify")
@@ -37,6 +37,9 @@ class RedisNotifier:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen())
         await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._local.add_listener(listener)
 
     @property
     def serial(self) -> int:

@@ -252,6 +252,7 @@ class AccountService:
         await self.get_user(user_id)
         async with self._store.transaction() as tx:
             await tx.users.set_admin(user_id, is_admin)
+        self._notifier.notify(users=[user_id])  # cached sessions pick up the new flag
 
     async def deactivate(self, user_id: str) -> None:
         """Close an account: no password, no devices, no sessions.

@@ -14,7 +14,7 @@ from revier.services.passwords import verify_password
 from revier.services.ratelimit import RateLimiter
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant, TenantRegistry
-from revier.services.tokens import TokenHasher, new_device_id
+from revier.services.tokens import TokenCache, TokenHasher, new_device_id
 from revier.storage import Store
 from revier.storage.devices import Device
 
@@ -50,6 +50,8 @@ class AuthService:
         self._failed_per_user = failed_login_per_user
         self._notifier = notifier
         self._last_seen: dict[tuple[str, str], int] = {}
+        self._tokens = TokenCache(clock)
+        notifier.add_listener(self._tokens.on_change)
 
     async def login_with_password(
         self,
@@ -123,12 +125,18 @@ class AuthService:
                 tenant=tenant.server_name,
                 created_ts=now,
             )
+        if existing is not None:
+            self._notifier.notify(users=[user_id])  # the replaced token dies everywhere
         return LoginResult(user_id, device_id, token)
 
     async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
         token_hash = self._hasher.hash(token)
-        async with self._store.read() as tx:
-            owner = await tx.access_tokens.owner_with_account(token_hash)
+        owner = self._tokens.get(token_hash)
+        if owner is None:
+            async with self._store.read() as tx:
+                owner = await tx.access_tokens.owner_with_account(token_hash)
+            if owner is not None:
+                self._tokens.put(token_hash, owner)
         # A token of another tenant is as unknown here as a made-up one.
         if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)

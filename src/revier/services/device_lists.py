@@ -32,9 +32,13 @@ async def record_device_list_change(tx: Tx, user_id: str) -> set[str]:
 
 
 async def device_list_audience(tx: Tx, user_id: str, changed: bool = True) -> set[str]:
-    """Everyone whose /sync must wake for a change of ``user_id``'s devices (if ``changed``)."""
+    """Everyone whose /sync must wake for a change of ``user_id``'s devices (if ``changed``).
+
+    The user is always in it: their other devices must learn of the change,
+    and every worker drops cached access tokens of users it is told about.
+    """
     if not changed:
-        return set()
+        return {user_id}
     return await tx.memberships.users_sharing_a_room(user_id) | {user_id}
 
 
@@ -51,21 +55,21 @@ class DeviceListChanges:
 
 
 async def device_list_changes(tx: Tx, user_id: str, after: int, upto: int) -> DeviceListChanges:
-    """``device_lists`` for ``user_id`` over the window (after, upto] of one read snapshot."""
-    mates = await tx.memberships.users_sharing_a_room(user_id)
-    tracked = mates | {user_id}
-    changed = await tx.device_lists.changed(sorted(tracked), after, upto)
+    """``device_lists`` for ``user_id`` over the window (after, upto] of one read snapshot.
+
+    Starts from what changed in the window (usually nothing, /sync windows are
+    short) and only then asks who of those shares a room with the user, so a
+    member of big rooms doesn't load every room-mate on every sync.
+    """
+    changed = await tx.device_lists.changed_in_window(after, upto)
     left_candidates: set[str] = set()
     # My own joins and leaves: a room joined brings its members' devices, a
     # room left may take the last room I shared with some of them.
     for m in await tx.memberships.changed_for_user(user_id, after, upto):
-        if m.membership != "join" and m.membership not in _GONE:
-            continue
-        members = await tx.device_lists.joined_members([m.room_id])
         if m.membership == "join":
-            changed |= members
+            changed |= await tx.device_lists.joined_members([m.room_id])
         elif m.membership in _GONE:
-            left_candidates |= members
+            left_candidates |= await tx.device_lists.joined_members([m.room_id])
     # Others joining or leaving the rooms I'm in.
     rooms = [m.room_id for m in await tx.memberships.for_user(user_id, ("join",))]
     for other, membership in await tx.device_lists.membership_changes(rooms, after, upto):
@@ -73,7 +77,8 @@ async def device_list_changes(tx: Tx, user_id: str, after: int, upto: int) -> De
             changed.add(other)
         elif membership in _GONE:
             left_candidates.add(other)
-    return DeviceListChanges(
-        changed=changed & tracked,
-        left=left_candidates - tracked,
-    )
+    if not changed and not left_candidates:
+        return DeviceListChanges()
+    sharing = await tx.memberships.sharing_a_room_among(user_id, changed | left_candidates)
+    sharing.add(user_id)
+    return DeviceListChanges(changed=changed & sharing, left=left_candidates - sharing)

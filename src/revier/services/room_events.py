@@ -56,11 +56,11 @@ class RoomEventWriter:
         if version is None:
             raise NotFound("No such room")
         keys = auth_types_for_event(version, new.event_type, sender, new.state_key, new.content)
-        state_ids = await tx.events.current_state_ids(room_id, [CREATE, POWER_LEVELS, *keys])
-        loaded = await tx.events.get_many(state_ids.values())
-        state = {key: loaded[eid].pdu for key, eid in state_ids.items()}
-        create = state[CREATE]
-        prev_events = await tx.events.forward_extremities(room_id)
+        state = await tx.events.current_state_events(room_id, [CREATE, POWER_LEVELS, *keys])
+        create = state.get(CREATE)
+        if create is None:  # a room whose creation was rolled back
+            raise NotFound("No such room")
+        prev_events, prev_depth = await tx.events.extremities_and_depth(room_id)
         pdu = build_pdu(
             version,
             room_id=room_id,
@@ -70,7 +70,7 @@ class RoomEventWriter:
             state_key=new.state_key,
             prev_events=prev_events,
             auth_events=[state[k].event_id for k in keys if k in state],
-            depth=await tx.events.max_depth(prev_events) + 1,
+            depth=prev_depth + 1,
             origin_server_ts=self._clock.time_ms(),
             origin_server_name=tenant.server_name,
             signing_key=tenant.signing_key,

@@ -137,10 +137,10 @@ class RoomService:
                 )
                 if seen is not None:
                     return seen
-            room = await tx.rooms.get(room_id)
-            if room is None:
+            room_tenant = await tx.events.room_tenant(room_id)
+            if room_tenant is None:
                 raise Forbidden("You are not in this room")
-            require_same_tenant(requester.tenant, room.tenant)
+            require_same_tenant(requester.tenant, room_tenant)
             stored = await self._writer.send(
                 tx, requester.tenant, room_id, requester.user_id, new, written
             )

@@ -182,7 +182,9 @@ class SyncService:
             "notification_count": counts.notification_count,
             "highlight_count": counts.highlight_count,
         }
-        if fresh or parts is not None:
+        # The summary may be left out when it can't have changed (spec): only
+        # membership events change it.
+        if fresh or (parts is not None and _has_member_events(parts)):
             entry["summary"] = await self._rooms.summary(tx, room_id, requester.user_id)
         return entry
 
@@ -230,6 +232,10 @@ class SyncService:
             else:
                 changes.global_account_data.append((data.type, data.content))
         return changes
+
+
+def _has_member_events(parts: tuple[JsonDict, JsonDict]) -> bool:
+    return any(event.get("type") == "m.room.member" for part in parts for event in part["events"])
 
 
 class _Changes:

@@ -68,7 +68,10 @@ class RoomSyncBuilder:
                 not_senders=flt.timeline.not_senders,
             )
             limited = len(fetched) > limit
-            events = await self._visibility.filter(tx, requester.user_id, room_id, fetched[-limit:])
+            joined_at = membership.stream_ordering if membership.membership == "join" else None
+            events = await self._visibility.filter(
+                tx, requester.user_id, room_id, fetched[-limit:], joined_at=joined_at
+            )
         if not fresh and not events:
             return None
         start = events[0].stream_ordering - 1 if events else upto
@@ -138,13 +141,12 @@ class RoomSyncBuilder:
         return {"events": events}
 
     async def summary(self, tx: Tx, room_id: str, user_id: str) -> JsonDict:
-        joined = await tx.memberships.members(room_id, ("join",))
-        invited = await tx.memberships.members(room_id, ("invite",))
-        heroes = sorted(u for u in [*joined, *invited] if u != user_id)[:5]
+        """Member counts and up to five heroes, without loading the member list."""
+        joined, invited = await tx.memberships.counts(room_id)
         return {
-            "m.heroes": heroes,
-            "m.joined_member_count": len(joined),
-            "m.invited_member_count": len(invited),
+            "m.heroes": await tx.memberships.heroes(room_id, user_id, 5),
+            "m.joined_member_count": joined,
+            "m.invited_member_count": invited,
         }
 
 

@@ -6,6 +6,9 @@ import hashlib
 import hmac
 import secrets
 
+from revier.services.clock import Clock
+from revier.storage.devices import TokenAccount
+
 TOKEN_PREFIX = "rvat_"
 
 
@@ -31,3 +34,55 @@ def new_device_id() -> str:
     # Upper-case letters like other servers: easy to read out to the help desk.
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class TokenCache:
+    """Recently validated access tokens, so most requests skip the token query.
+
+    An entry lives at most ``ttl_s`` seconds, and is dropped as soon as this
+    worker hears of any change to its user (logout, device deletion, wipe,
+    password reset, deactivation all notify the user, across workers through
+    Redis). The TTL bounds what no notification reaches: changes made by the
+    admin command line in another process.
+    """
+
+    def __init__(self, clock: Clock, ttl_s: float = 10.0, max_entries: int = 100_000) -> None:
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[bytes, tuple[float, TokenAccount]] = {}
+        self._by_user: dict[str, set[bytes]] = {}
+
+    def get(self, token_hash: bytes) -> TokenAccount | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        if entry[0] < self._clock.monotonic():
+            self._drop(token_hash)
+            return None
+        return entry[1]
+
+    def put(self, token_hash: bytes, account: TokenAccount) -> None:
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+            self._by_user.clear()
+        self._entries[token_hash] = (self._clock.monotonic() + self._ttl_s, account)
+        self._by_user.setdefault(account.user_id, set()).add(token_hash)
+
+    def on_change(self, keys: frozenset[str] | None) -> None:
+        """Notifier listener: forget the tokens of every user a change names."""
+        if keys is None:
+            self._entries.clear()
+            self._by_user.clear()
+            return
+        for key in keys:
+            if key.startswith("u:"):
+                for token_hash in self._by_user.pop(key[2:], ()):
+                    self._entries.pop(token_hash, None)
+
+    def _drop(self, token_hash: bytes) -> None:
+        entry = self._entries.pop(token_hash, None)
+        if entry is not None:
+            hashes = self._by_user.get(entry[1].user_id)
+            if hashes is not None:
+                hashes.discard(token_hash)

@@ -140,6 +140,18 @@ class DeviceListRepository:
         )
         return {row.user_id for row in await self._conn.execute(stmt)}
 
+    async def changed_in_window(self, after: int, upto: int) -> set[str]:
+        """Everyone with a change in (after, upto]: small for the short windows of /sync."""
+        stmt = (
+            select(device_list_changes.c.user_id)
+            .where(
+                device_list_changes.c.stream_ordering > after,
+                device_list_changes.c.stream_ordering <= upto,
+            )
+            .distinct()
+        )
+        return {row.user_id for row in await self._conn.execute(stmt)}
+
     async def joined_members(self, room_ids: Sequence[str]) -> set[str]:
         stmt = (
             select(memberships.c.user_id)

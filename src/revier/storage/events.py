@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
-from revier.storage.schema import current_state, event_edges, events, forward_extremities
+from revier.storage.schema import current_state, event_edges, events, forward_extremities, rooms
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +31,9 @@ _COLUMNS = (events.c.event_id, events.c.json, events.c.stream_ordering, events.c
 
 
 class EventRepository:
-    def __init__(self, conn: AsyncConnection, room_versions: dict[str, str]) -> None:
+    def __init__(self, conn: AsyncConnection, room_versions: dict[str, tuple[str, str]]) -> None:
         self._conn = conn
-        # room_id -> version, shared per transaction: parsing a PDU needs it.
+        # room_id -> (version, tenant), shared by all transactions: neither ever changes.
         self._room_versions = room_versions
 
     async def append(self, pdu: Pdu, stream_ordering: int) -> None:
@@ -56,12 +56,17 @@ class EventRepository:
                 insert(event_edges),
                 [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
             )
-        await self._conn.execute(
-            delete(forward_extremities).where(forward_extremities.c.room_id == pdu.room_id)
+        # A room on one server has one extremity: move it (one statement on
+        # the hot path), or create it for the room's first event.
+        moved = await self._conn.execute(
+            update(forward_extremities)
+            .where(forward_extremities.c.room_id == pdu.room_id)
+            .values(event_id=pdu.event_id)
         )
-        await self._conn.execute(
-            insert(forward_extremities).values(room_id=pdu.room_id, event_id=pdu.event_id)
-        )
+        if moved.rowcount == 0:
+            await self._conn.execute(
+                insert(forward_extremities).values(room_id=pdu.room_id, event_id=pdu.event_id)
+            )
         if pdu.state_key is not None:
             await self._set_current_state(pdu.room_id, (pdu.type, pdu.state_key), pdu.event_id)
 
@@ -94,6 +99,36 @@ class EventRepository:
             forward_extremities.c.room_id == room_id
         )
         return [row.event_id for row in await self._conn.execute(stmt)]
+
+    async def extremities_and_depth(self, room_id: str) -> tuple[list[str], int]:
+        """The room's forward extremities and the greatest depth among them."""
+        stmt = (
+            select(forward_extremities.c.event_id, events.c.depth)
+            .join(events, events.c.event_id == forward_extremities.c.event_id)
+            .where(forward_extremities.c.room_id == room_id)
+        )
+        rows = list(await self._conn.execute(stmt))
+        return [row.event_id for row in rows], max((int(row.depth) for row in rows), default=0)
+
+    async def current_state_events(
+        self, room_id: str, keys: Iterable[StateKey]
+    ) -> dict[StateKey, Pdu]:
+        """Some of the room's current state, loaded in one query."""
+        wanted = set(keys)
+        stmt = (
+            select(current_state.c.type, current_state.c.state_key, events.c.room_id, *_COLUMNS)
+            .join(events, events.c.event_id == current_state.c.event_id)
+            .where(
+                current_state.c.room_id == room_id,
+                current_state.c.type.in_({t for t, _ in wanted}),
+            )
+        )
+        out: dict[StateKey, Pdu] = {}
+        for row in await self._conn.execute(stmt):
+            key = (row.type, row.state_key)
+            if key in wanted:
+                out[key] = (await self._parse(row)).pdu
+        return out
 
     async def max_depth(self, event_ids: Sequence[str]) -> int:
         stmt = select(func.max(events.c.depth)).where(events.c.event_id.in_(event_ids))
@@ -260,14 +295,21 @@ class EventRepository:
         return int(value) if value is not None else None
 
     async def room_version(self, room_id: str) -> str | None:
-        if room_id not in self._room_versions:
-            from revier.storage.schema import rooms
+        known = await self._room(room_id)
+        return known[0] if known else None
 
-            stmt = select(rooms.c.room_version).where(rooms.c.room_id == room_id)
-            version = (await self._conn.execute(stmt)).scalar()
-            if version is None:
+    async def room_tenant(self, room_id: str) -> str | None:
+        """The tenant a room belongs to (None: no such room); never changes, so cached."""
+        known = await self._room(room_id)
+        return known[1] if known else None
+
+    async def _room(self, room_id: str) -> tuple[str, str] | None:
+        if room_id not in self._room_versions:
+            stmt = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == room_id)
+            row = (await self._conn.execute(stmt)).first()
+            if row is None:
                 return None
-            self._room_versions[room_id] = str(version)
+            self._room_versions[room_id] = (str(row.room_version), str(row.tenant))
         return self._room_versions[room_id]
 
     async def _parse(self, row: object) -> StoredEvent:

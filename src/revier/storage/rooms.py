@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -137,6 +137,33 @@ class MembershipRepository:
         )
         return [(row.user_id, row.displayname) for row in await self._conn.execute(stmt)]
 
+    async def counts(self, room_id: str) -> tuple[int, int]:
+        """(joined, invited) member counts."""
+        stmt = (
+            select(memberships.c.membership, func.count())
+            .where(
+                memberships.c.room_id == room_id,
+                memberships.c.membership.in_(("join", "invite")),
+            )
+            .group_by(memberships.c.membership)
+        )
+        counted = {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
+        return counted.get("join", 0), counted.get("invite", 0)
+
+    async def heroes(self, room_id: str, user_id: str, limit: int) -> list[str]:
+        """A few other joined or invited members, in a stable order."""
+        stmt = (
+            select(memberships.c.user_id)
+            .where(
+                memberships.c.room_id == room_id,
+                memberships.c.membership.in_(("join", "invite")),
+                memberships.c.user_id != user_id,
+            )
+            .order_by(memberships.c.user_id)
+            .limit(limit)
+        )
+        return [row.user_id for row in await self._conn.execute(stmt)]
+
     async def count(self, room_id: str, membership: str = "join") -> int:
         stmt = select(func.count()).where(
             memberships.c.room_id == room_id, memberships.c.membership == membership
@@ -149,6 +176,28 @@ class MembershipRepository:
             .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
             .values(forgotten=True)
         )
+
+    async def sharing_a_room_among(self, user_id: str, candidates: Iterable[str]) -> set[str]:
+        """Those of ``candidates`` who share a joined room with ``user_id``."""
+        wanted = list(set(candidates))
+        if not wanted:
+            return set()
+        mine = select(memberships.c.room_id).where(
+            memberships.c.user_id == user_id, memberships.c.membership == "join"
+        )
+        out: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            stmt = (
+                select(memberships.c.user_id)
+                .where(
+                    memberships.c.room_id.in_(mine),
+                    memberships.c.membership == "join",
+                    memberships.c.user_id.in_(wanted[start : start + 500]),
+                )
+                .distinct()
+            )
+            out |= {row.user_id for row in await self._conn.execute(stmt)}
+        return out
 
     async def users_sharing_a_room(self, user_id: str) -> set[str]:
         mine = select(memberships.c.room_id).where(

@@ -41,7 +41,11 @@ class Tx:
     """Repositories bound to one connection (and so to one transaction)."""
 
     def __init__(
-        self, conn: AsyncConnection, *, is_sqlite: bool, room_versions: dict[str, str]
+        self,
+        conn: AsyncConnection,
+        *,
+        is_sqlite: bool,
+        room_versions: dict[str, tuple[str, str]],
     ) -> None:
         self.conn = conn
         self.is_sqlite = is_sqlite
@@ -140,7 +144,7 @@ class Store:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         # A room's version never changes: remembered for the life of the process.
-        self._room_versions: dict[str, str] = {}
+        self._room_versions: dict[str, tuple[str, str]] = {}
 
     @property
     def is_sqlite(self) -> bool:

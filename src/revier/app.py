@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from revier.api.admin import server_info
 from revier.api.client import (
     account,
     account_data,
@@ -21,6 +22,7 @@ from revier.api.client import (
     key_backup,
     keys,
     login,
+    media,
     membership,
     presence,
     profiles,
@@ -66,6 +68,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         keys,
         to_device,
         key_backup,
+        media,
+        server_info,
     ):
         out.extend(module.routes)
     return out

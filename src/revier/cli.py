@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revier import __version__
+from revier.cli_media import add_media_commands
+from revier.cli_registration import registration_token_commands
 from revier.config import ConfigError, Settings, load_settings
 from revier.errors import MatrixError
 
@@ -69,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="listen address (overrides server.bind_address)")
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    serve.add_argument(
+        "--conformance-mode",
+        action="store_true",
+        help="for protocol test suites only: open registration, guests, no rate limits; "
+        "needs a [testing] section with conformance = true as well",
+    )
     serve.set_defaults(handler=_serve)
 
     admin = sub.add_parser(
@@ -78,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     admin_sub = admin.add_subparsers(title="objects")
     _user_commands(admin_sub.add_parser("user", help="user accounts", parents=[]), common)
+    registration_token_commands(
+        admin_sub.add_parser(
+            "registration-token",
+            help="registration tokens for self-service sign-up",
+            description="Tokens with which newcomers create their own account "
+            '(tenant policy registration = "token").',
+        ),
+        common,
+    )
+    add_media_commands(admin_sub, common, _with_services)
     return parser
 
 
@@ -142,7 +160,13 @@ def _password_options(p: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from revier.conformance import startup_problem
     from revier.server import run
+
+    problem = startup_problem(settings, flag=args.conformance_mode)
+    if problem is not None:
+        print(f"revier: {problem}", file=sys.stderr)
+        return 2
 
     overrides: dict[str, Any] = {}
     if args.host:
@@ -153,7 +177,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(
             update={"server": settings.server.model_copy(update=overrides)}
         )
-    return run(settings)
+    return run(settings, conformance_mode=args.conformance_mode)
 
 
 async def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:

@@ -72,6 +72,8 @@ class LoggingSettings(_Section):
     format: Literal["console", "json"] = "console"
     # One line per request (method, path without query, status, duration).
     access_log: bool = True
+    # Also write the log to this file (appended); None: standard error only.
+    file: Path | None = None
 
 
 class MetricsSettings(_Section):
@@ -97,6 +99,30 @@ class RateLimitSettings(_Section):
     enabled: bool = True
     login_per_address: RateLimit = RateLimit(per_second=0.2, burst=10)
     login_per_user: RateLimit = RateLimit(per_second=0.05, burst=5)
+    # POST /register, GET /register/available and the registration token
+    # validity check, per address: tokens and user names can't be guessed in bulk.
+    registration_per_address: RateLimit = RateLimit(per_second=0.1, burst=10)
+    # Uploads and POST /media/v1/create per user.
+    media_upload: RateLimit = RateLimit(per_second=1.0, burst=30)
+
+
+class MediaSettings(_Section):
+    """Where uploaded files live: under <data_dir>/media, or in an S3-compatible bucket."""
+
+    backend: Literal["file", "s3"] = "file"
+    # None: <data_dir>/media. Only for backend = "file".
+    path: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "revier-media"
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    # Path-style URLs (http://host/bucket/key) for MinIO, SeaweedFS and most on-site stores.
+    s3_path_style: bool = True
+    # Created media IDs must receive their upload within this many seconds.
+    unused_expires_seconds: int = Field(24 * 3600, ge=1)
+    # Images with more pixels than this are not thumbnailed (decompression bombs).
+    max_thumbnail_pixels: int = Field(40_000_000, ge=1)
 
 
 class TenantPolicy(_Section):
@@ -115,6 +141,20 @@ class TenantPolicy(_Section):
     # Whom /user_directory/search finds: "organisation" = every active user of
     # the tenant; "shared_rooms" = only users sharing a joined room with the searcher.
     user_directory: Literal["organisation", "shared_rooms"] = "organisation"
+    # Who may create an account through POST /register: "closed" = nobody (the
+    # help desk creates accounts); "token" = whoever has a registration token.
+    registration: Literal["closed", "token"] = "closed"
+    # User names POST /register never hands out (the help desk still can).
+    reserved_usernames: list[str] = ["admin", "root", "support", "helpdesk"]
+    # True: POST /register?kind=guest creates guest accounts (spec module
+    # "Guest access"): read-only-ish, they join only rooms that allow guests.
+    guest_access: bool = False
+    # One upload may be at most this big (advertised as m.upload.size).
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
+    # All of one user's uploads together (thumbnails not counted).
+    media_quota_bytes_per_user: int = Field(5 * 1024 * 1024 * 1024, ge=1024)
+    # Link previews make the server fetch URLs seen in messages: off unless wanted.
+    url_previews: bool = False
 
 
 class TenantSettings(_Section):
@@ -136,6 +176,26 @@ class TenantSettings(_Section):
         return name
 
 
+class TestingSettings(_Section):
+    """Settings for conformance suites (SyTest, Complement-like); never production.
+
+    They take effect only when ``revier serve --conformance-mode`` is given as
+    well: a section copied into a production file by mistake refuses to start
+    instead of opening registration.
+    """
+
+    # Open registration with m.login.dummy, guest registration, no rate limits.
+    conformance: bool = False
+    # The version of rooms created without an explicit room_version.
+    default_room_version: str = "10"
+
+    @field_validator("default_room_version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        # REVIER_TESTING__DEFAULT_ROOM_VERSION=10 arrives as the number 10.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -143,6 +203,8 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     ratelimit: RateLimitSettings = RateLimitSettings()
     notify: NotifySettings = NotifySettings()
+    testing: TestingSettings | None = None
+    media: MediaSettings = MediaSettings()
     tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]
     # Only from the environment (REVIER_ADMIN_PASSWORD): the first admin's password.
     initial_admin_password: SecretStr | None = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 import socket
 import sys
 
+import structlog
 import uvicorn
 
 from revier.app import create_app
 from revier.config import Settings
+from revier.conformance import WARNING, startup_problem
 from revier.logs import configure_logging
 
 
@@ -27,8 +29,17 @@ class _Server(uvicorn.Server):
             print(f"revier ready on http://{host}:{port} (tenants: {names})", flush=True)
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, *, conformance_mode: bool = False) -> int:
+    """Serve until stopped: 0 after a clean stop, 1 if start-up failed, 2 if refused."""
+    problem = startup_problem(settings, flag=conformance_mode)
+    if problem is not None:
+        print(f"revier: {problem}", file=sys.stderr)
+        return 2
     configure_logging(settings.logging)
+    if conformance_mode:
+        log = structlog.get_logger("revier")
+        for _ in range(3):  # hard to miss in a scrolling log
+            log.warning(WARNING)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.server.bind_address,

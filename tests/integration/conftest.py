@@ -151,3 +151,17 @@ async def alice(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:
     client = await nio_login(server, make_user("alice"))
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
+    client = await nio_login(server, make_user("bob"))
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def eve(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
+    client = await nio_login(server, make_user("eve"))
+    yield client
+    await client.close()

@@ -9,6 +9,11 @@ from typing import Any
 from nio import AsyncClient, RoomCreateResponse, SyncResponse
 
 
+def auth(client: AsyncClient) -> dict[str, str]:
+    """The Authorization header of a logged-in client, for raw HTTP calls."""
+    return {"Authorization": f"Bearer {client.access_token}"}
+
+
 async def sync_until(
     client: AsyncClient, found: Callable[[SyncResponse], Any], *, timeout_s: float = 10
 ) -> Any:
@@ -47,7 +52,7 @@ async def shared_room(alice: AsyncClient, bob: AsyncClient, **options: Any) -> s
     """Alice creates a room, invites Bob, Bob joins; both clients are synced past it."""
     created = await alice.room_create(invite=[bob.user_id], **options)
     assert isinstance(created, RoomCreateResponse), created
-    room_id = created.room_id
+    room_id: str = created.room_id
     await sync_until(bob, lambda r: room_id in r.rooms.invite)
     joined = await bob.join(room_id)
     assert getattr(joined, "room_id", None) == room_id, joined

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,27 +23,9 @@ from nio import (
 
 from tests.integration.conftest import PASSWORD, nio_login, start_server
 from tests.integration.harness import RevierProcess
-from tests.integration.matrix import shared_room, sync_until
+from tests.integration.matrix import auth, shared_room, sync_until
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def eve(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("eve"))
-    yield client
-    await client.close()
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 def alias_path(alias: str) -> str:

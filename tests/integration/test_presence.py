@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,29 +12,11 @@ import httpx
 import pytest
 from nio import AsyncClient, PresenceEvent, PresenceGetResponse, SyncResponse
 
-from tests.integration.conftest import PASSWORD, nio_login, start_server
+from tests.integration.conftest import PASSWORD, start_server
 from tests.integration.harness import RevierProcess
-from tests.integration.matrix import shared_room, sync_until
+from tests.integration.matrix import auth, shared_room, sync_until
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def eve(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("eve"))
-    yield client
-    await client.close()
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 def presence_of(user_id: str, response: SyncResponse) -> PresenceEvent | None:

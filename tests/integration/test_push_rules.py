@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from nio import (
     AsyncClient,
     DeletePushRuleResponse,
@@ -20,22 +18,9 @@ from nio import (
 from nio.api import PushRuleKind
 from nio.events.account_data import PushNotify, PushSetTweak
 
-from tests.integration.conftest import nio_login
-from tests.integration.harness import RevierProcess
-from tests.integration.matrix import shared_room, sync_until
+from tests.integration.matrix import auth, shared_room, sync_until
 
 RULES = "/_matrix/client/v3/pushrules"
-
-
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 def push_rules_in(response: SyncResponse) -> PushRulesEvent | None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from nio import (
     AsyncClient,
     JoinedMembersResponse,
@@ -17,29 +15,9 @@ from nio import (
     RoomSendResponse,
 )
 
-from tests.integration.conftest import nio_login
-from tests.integration.harness import RevierProcess
-from tests.integration.matrix import shared_room, sync_until
+from tests.integration.matrix import auth, shared_room, sync_until
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def eve(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("eve"))
-    yield client
-    await client.close()
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 async def send_texts(client: AsyncClient, room_id: str, bodies: list[str]) -> list[str]:

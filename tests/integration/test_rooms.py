@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
-import pytest
 from nio import (
     AsyncClient,
     ErrorResponse,
@@ -16,33 +14,13 @@ from nio import (
     TypingNoticeEvent,
 )
 
-from tests.integration.conftest import nio_login
-from tests.integration.harness import RevierProcess
-from tests.integration.matrix import next_timeline_event, shared_room, sync_until
+from tests.integration.matrix import auth, next_timeline_event, shared_room, sync_until
 
 V3 = "/_matrix/client/v3"
 
 
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def eve(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("eve"))
-    yield client
-    await client.close()
-
-
 def text(body: str) -> dict[str, str]:
     return {"msgtype": "m.text", "body": body}
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 async def test_messages_both_ways_in_one_long_poll(alice: AsyncClient, bob: AsyncClient) -> None:

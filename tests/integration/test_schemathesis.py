@@ -21,7 +21,10 @@ from tests.integration.harness import RevierProcess
 from tests.integration.spec import client_server_bundle
 
 IMPLEMENTED = (
-    r"^/_matrix/client/(versions|v3/(login|logout|logout/all|account/whoami|capabilities|"
+    r"^/_matrix/client/(versions|v1/register/m\.login\.registration_token/validity|"
+    r"v1/media/(config|preview_url|"
+    r"download/\{serverName\}/\{mediaId\}|thumbnail/\{serverName\}/\{mediaId\})|"
+    r"v3/(login|logout|logout/all|account/whoami|capabilities|"
     r"devices|devices/\{deviceId\}|delete_devices|register|register/available|"
     r"account/password|pushrules/|pushrules/global/|"
     r"pushrules/global/\{kind\}/\{ruleId\}(/enabled|/actions)?|presence/\{userId\}/status|"

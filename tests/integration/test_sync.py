@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from nio import AsyncClient
 
-from tests.integration.conftest import nio_login
-from tests.integration.harness import RevierProcess
-from tests.integration.matrix import shared_room
+from tests.integration.matrix import auth, shared_room
 
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture
-async def bob(server: RevierProcess, make_user) -> AsyncIterator[AsyncClient]:  # type: ignore[no-untyped-def]
-    client = await nio_login(server, make_user("bob"))
-    yield client
-    await client.close()
-
-
-def auth(client: AsyncClient) -> dict[str, str]:
-    return {"Authorization": f"Bearer {client.access_token}"}
 
 
 async def sync(http: httpx.AsyncClient, client: AsyncClient, **params: Any) -> dict[str, Any]:

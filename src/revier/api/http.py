@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from starlette.requests import Request
 
+from revier.api.guests import require_guest_allowed
 from revier.errors import BadJson, InvalidParam, MissingParam, MissingToken, NotJson, TooLarge
 from revier.services.container import Services
 from revier.services.requester import Requester
@@ -49,6 +50,8 @@ async def authenticate(request: Request) -> Requester:
         tenant(request), token.strip(), address=client_address(request)
     )
     request.scope["revier.user_id"] = requester.user_id  # for the access log
+    if requester.is_guest:
+        require_guest_allowed(request)
     return requester
 
 

@@ -90,6 +90,22 @@ class AuthService:
             address,
         )
 
+    async def start_session(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        *,
+        max_devices: int | None,
+        device_id: str | None,
+        display_name: str | None,
+        address: str,
+    ) -> LoginResult:
+        """A new device and access token for an account that just proved itself
+        another way (registration)."""
+        return await self._start_session(
+            tenant, user_id, max_devices, device_id, display_name, address
+        )
+
     async def _start_session(
         self,
         tenant: Tenant,
@@ -141,7 +157,9 @@ class AuthService:
         if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
         await self._note_last_seen(owner.user_id, owner.device_id, address)
-        return Requester(owner.user_id, owner.device_id, tenant, owner.is_admin, token_hash)
+        return Requester(
+            owner.user_id, owner.device_id, tenant, owner.is_admin, token_hash, owner.is_guest
+        )
 
     async def logout(self, requester: Requester) -> None:
         """POST /logout: the token dies and its device with it (spec)."""

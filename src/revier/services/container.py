@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revier.config import Settings
+from revier.conformance import conformance_mode
 from revier.events.room_versions import DEFAULT_ROOM_VERSION
 from revier.notify import Notifier, create_notifier
 from revier.services.account_data import AccountDataService
@@ -18,6 +19,7 @@ from revier.services.e2e_keys import E2eKeyService
 from revier.services.e2e_sync import E2eSync
 from revier.services.filters import FilterService
 from revier.services.key_backup import KeyBackupService
+from revier.services.media import MediaService
 from revier.services.membership import MembershipService
 from revier.services.presence import PresenceService
 from revier.services.profiles import ProfileService
@@ -25,6 +27,8 @@ from revier.services.push_actions import PushActions
 from revier.services.push_rules import PushRuleService
 from revier.services.ratelimit import RateLimiter
 from revier.services.receipts import ReceiptService
+from revier.services.registration import RegistrationService
+from revier.services.registration_tokens import RegistrationTokens
 from revier.services.room_events import RoomEventWriter
 from revier.services.room_reading import RoomReader
 from revier.services.rooms import RoomService
@@ -35,8 +39,10 @@ from revier.services.to_device import ToDeviceService
 from revier.services.tokens import TokenHasher
 from revier.services.typing import TypingService
 from revier.services.uia import UserInteractiveAuth
+from revier.services.url_preview import UrlPreviewService
 from revier.services.visibility import Visibility
 from revier.storage import Store
+from revier.storage.media_store import create_media_store
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Services:
     cross_signing: CrossSigningService
     to_device: ToDeviceService
     key_backup: KeyBackupService
+    registration: RegistrationService
+    registration_tokens: RegistrationTokens
+    media: MediaService
+    url_previews: UrlPreviewService
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -74,18 +84,23 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     notifier = create_notifier(settings.notify.redis_url)
     tenants = load_tenants(settings)
     rl = settings.ratelimit
+    conformance = conformance_mode(settings)
+    if conformance:  # conformance suites hammer login and registration
+        rl = rl.model_copy(update={"enabled": False})
     token_key = read_or_create_secret(settings.server.data_dir / "keys" / "access_token.key")
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
     uia = UserInteractiveAuth(store, clock, failed_logins)
+    hasher = TokenHasher(token_key)
     auth = AuthService(
         store,
         clock,
         tenants,
-        TokenHasher(token_key),
+        hasher,
         login_per_address=RateLimiter(rl.login_per_address, clock, enabled=rl.enabled),
         failed_login_per_user=failed_logins,
         notifier=notifier,
     )
+    registration_tokens = RegistrationTokens(store, clock, hasher)
     push_actions = PushActions()
     writer = RoomEventWriter(clock, push_actions)
     visibility = Visibility()
@@ -95,6 +110,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     presence = PresenceService(store, notifier, clock)
     e2e_keys = E2eKeyService(store, notifier)
     to_device = ToDeviceService(store, notifier, clock)
+    media = MediaService(
+        store,
+        create_media_store(settings.media, settings.server.data_dir),
+        clock,
+        settings.media,
+        RateLimiter(rl.media_upload, clock, enabled=rl.enabled),
+    )
     return Services(
         settings=settings,
         store=store,
@@ -105,7 +127,16 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         auth=auth,
         devices=DeviceService(store, uia, notifier),
         rooms=RoomService(
-            store, writer, notifier, clock, visibility, default_room_version=DEFAULT_ROOM_VERSION
+            store,
+            writer,
+            notifier,
+            clock,
+            visibility,
+            default_room_version=(
+                settings.testing.default_room_version
+                if conformance and settings.testing
+                else DEFAULT_ROOM_VERSION
+            ),
         ),
         membership=MembershipService(store, writer, notifier),
         visibility=visibility,
@@ -133,4 +164,16 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         cross_signing=CrossSigningService(store, notifier, uia),
         to_device=to_device,
         key_backup=KeyBackupService(store),
+        registration=RegistrationService(
+            store,
+            clock,
+            auth,
+            registration_tokens,
+            notifier,
+            per_address=RateLimiter(rl.registration_per_address, clock, enabled=rl.enabled),
+            conformance=conformance,
+        ),
+        registration_tokens=registration_tokens,
+        media=media,
+        url_previews=UrlPreviewService(media),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from revier.errors import BadJson, Forbidden, NotFound
+from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
 from revier.notify import Notifier
 from revier.services.requester import Requester
 from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
@@ -93,6 +93,8 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
+            if requester.is_guest and membership == "join":
+                await _require_guest_access(tx, room_id)
             content: dict[str, Any] = {"membership": membership}
             if target != requester.user_id:
                 await _require_account(tx, requester, target, membership)
@@ -120,6 +122,14 @@ async def resolve_room(tx: Tx, room_id_or_alias: str) -> str:
     if not room_id_or_alias.startswith("!"):
         raise BadJson("Expected a room ID (!…) or a room alias (#…)")
     return room_id_or_alias
+
+
+async def _require_guest_access(tx: Tx, room_id: str) -> None:
+    """Spec (Guest access): guests join only rooms whose m.room.guest_access is can_join."""
+    state = await tx.events.current_state_events(room_id, [("m.room.guest_access", "")])
+    event = state.get(("m.room.guest_access", ""))
+    if event is None or event.content.get("guest_access") != "can_join":
+        raise GuestAccessForbidden("This room does not allow guests to join")
 
 
 async def _require_account(tx: Tx, requester: Requester, user_id: str, membership: str) -> None:

@@ -15,6 +15,8 @@ class Requester:
     is_admin: bool
     # Hash of the access token used, so /logout can end exactly this session.
     token_hash: bytes
+    # Guests reach only the endpoints of the spec's guest access module.
+    is_guest: bool = False
 
     @property
     def localpart(self) -> str:

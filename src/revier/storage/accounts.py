@@ -22,6 +22,7 @@ class User:
     displayname: str | None
     avatar_url: str | None
     max_devices: int | None
+    is_guest: bool = False
 
 
 class UserRepository:
@@ -41,6 +42,7 @@ class UserRepository:
                 displayname=user.displayname,
                 avatar_url=user.avatar_url,
                 max_devices=user.max_devices,
+                is_guest=user.is_guest,
             )
         )
 
@@ -73,6 +75,14 @@ class UserRepository:
     async def set_password_hash(self, user_id: str, password_hash: str | None) -> None:
         await self._conn.execute(
             update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
+        )
+
+    async def upgrade_guest(self, user_id: str, *, password_hash: str) -> None:
+        """A guest account becomes a full one (spec: guest_access_token at /register)."""
+        await self._conn.execute(
+            update(users)
+            .where(users.c.user_id == user_id)
+            .values(is_guest=False, password_hash=password_hash)
         )
 
     async def set_admin(self, user_id: str, is_admin: bool) -> None:

@@ -34,6 +34,7 @@ class TokenAccount:
     tenant: str
     is_admin: bool
     deactivated: bool
+    is_guest: bool = False
 
 
 class DeviceRepository:
@@ -123,6 +124,7 @@ class AccessTokenRepository:
                 access_tokens.c.tenant,
                 users.c.is_admin,
                 users.c.deactivated,
+                users.c.is_guest,
             )
             .join(users, users.c.user_id == access_tokens.c.user_id)
             .where(access_tokens.c.token_hash == token_hash)

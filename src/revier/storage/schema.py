@@ -38,6 +38,8 @@ users = Table(
     Column("avatar_url", Text),
     # Overrides the tenant's max_devices_per_user for this user when set.
     Column("max_devices", Integer),
+    # A guest account (spec module "Guest access"): few endpoints, no password.
+    Column("is_guest", Boolean, nullable=False, default=False),
 )
 Index("users_tenant_localpart", users.c.tenant, users.c.localpart, unique=True)
 
@@ -76,7 +78,32 @@ uia_sessions = Table(
     Column("operation", Text, nullable=False),
     Column("completed", Text, nullable=False, default="[]"),
     Column("created_ts", BigInteger, nullable=False),
+    # A registration session that completed m.login.registration_token: which
+    # token, so the final request (which doesn't repeat it) can spend a use.
+    Column("registration_token_id", Text),
 )
+
+registration_tokens = Table(
+    "registration_tokens",
+    metadata,
+    # A public handle for the help desk (list, show, update, delete): the
+    # token itself is shown once and stored only as a keyed hash.
+    Column("token_id", Text, primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("tenant", Text, nullable=False),
+    # NULL: unlimited.
+    Column("uses_allowed", Integer),
+    # Registrations that hold a use right now but haven't finished.
+    Column("pending", Integer, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+    # NULL: never expires.
+    Column("expiry_time", BigInteger),
+    Column("created_ts", BigInteger, nullable=False),
+    # Defaults for accounts made with the token: "{localpart}" is replaced.
+    Column("displayname_pattern", Text),
+    Column("max_devices", Integer),
+)
+Index("registration_tokens_hash", registration_tokens.c.token_hash, unique=True)
 
 # --- Rooms and the streams a client syncs -----------------------------------
 
@@ -431,4 +458,41 @@ e2e_room_keys = Table(
     Column("is_verified", Boolean, nullable=False),
     Column("session_data", Text, nullable=False),
     PrimaryKeyConstraint("user_id", "version", "room_id", "session_id"),
+)
+
+# Uploaded media (the bytes live in the media store under ``storage_key``). A
+# row with ``size`` NULL is an ID reserved by POST /media/v1/create whose
+# content has not arrived yet; it expires at ``unused_expires_ts``.
+media = Table(
+    "media",
+    metadata,
+    Column("server_name", Text, nullable=False),
+    Column("media_id", Text, nullable=False),
+    Column("uploader", Text, nullable=False),
+    Column("content_type", Text),
+    Column("upload_name", Text),
+    Column("size", BigInteger),
+    Column("sha256", Text),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("unused_expires_ts", BigInteger),
+    # Quarantined media is served to nobody (an admin decision; the bytes are kept as evidence).
+    Column("quarantined", Boolean, nullable=False, default=False),
+    Column("storage_key", Text, nullable=False),
+    PrimaryKeyConstraint("server_name", "media_id"),
+)
+Index("media_uploader", media.c.uploader)
+
+# Thumbnails, generated once per (size, method) and kept like media.
+media_thumbnails = Table(
+    "media_thumbnails",
+    metadata,
+    Column("server_name", Text, nullable=False),
+    Column("media_id", Text, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("storage_key", Text, nullable=False),
+    PrimaryKeyConstraint("server_name", "media_id", "width", "height", "method"),
 )

@@ -18,9 +18,11 @@ from revier.storage.engine import Engines
 from revier.storage.events import EventRepository
 from revier.storage.filters import FilterRepository
 from revier.storage.key_backup import KeyBackupRepository
+from revier.storage.media import MediaRepository
 from revier.storage.notifications import PushActionRepository
 from revier.storage.presence import PresenceRepository
 from revier.storage.push_rules import PushRuleRepository
+from revier.storage.registration_tokens import RegistrationTokenRepository
 from revier.storage.rooms import (
     AliasRepository,
     EventTxnRepository,
@@ -66,6 +68,10 @@ class Tx:
     @cached_property
     def uia_sessions(self) -> UiaSessionRepository:
         return UiaSessionRepository(self.conn)
+
+    @cached_property
+    def registration_tokens(self) -> RegistrationTokenRepository:
+        return RegistrationTokenRepository(self.conn)
 
     @cached_property
     def streams(self) -> StreamRepository:
@@ -138,6 +144,10 @@ class Tx:
     @cached_property
     def key_backup(self) -> KeyBackupRepository:
         return KeyBackupRepository(self.conn)
+
+    @cached_property
+    def media(self) -> MediaRepository:
+        return MediaRepository(self.conn)
 
 
 class Store:

@@ -14,7 +14,11 @@ async def get_token_owner(request: Request) -> Response:
     """GET /_matrix/client/v3/account/whoami"""
     requester = await authenticate(request)
     return json_response(
-        {"user_id": requester.user_id, "device_id": requester.device_id, "is_guest": False}
+        {
+            "user_id": requester.user_id,
+            "device_id": requester.device_id,
+            "is_guest": requester.is_guest,
+        }
     )
 
 

@@ -1,0 +1,1 @@
+"""The organisation's admin HTTP API (``/_revier/admin/v1``), admins only."""

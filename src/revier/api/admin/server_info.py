@@ -1,0 +1,31 @@
+"""What is running here: version, tenants, whether conformance mode is on."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from revier import __version__
+from revier.api.http import authenticate, services
+from revier.api.responses import json_response
+from revier.conformance import conformance_mode
+from revier.errors import Forbidden
+
+
+async def server_info(request: Request) -> Response:
+    """GET /_revier/admin/v1/server_info"""
+    requester = await authenticate(request)
+    if not requester.is_admin:
+        raise Forbidden("Only the organisation's admins may see this")
+    svc = services(request)
+    return json_response(
+        {
+            "version": __version__,
+            "tenants": [t.server_name for t in svc.tenants],
+            "conformance_mode": conformance_mode(svc.settings),
+        }
+    )
+
+
+routes = [Route("/_revier/admin/v1/server_info", server_info, methods=["GET"])]

@@ -1,0 +1,76 @@
+"""``revier admin media …``: quarantine, list and delete uploads (never their content)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from revier.config import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
+
+
+def add_media_commands(
+    admin_sub: Any, common: argparse.ArgumentParser, with_services: WithServices
+) -> None:
+    media = admin_sub.add_parser("media", help="uploaded files (pictures, videos, files)")
+    media.set_defaults(handler=None)
+    cmds = media.add_subparsers(title="commands", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = cmds.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    async def quarantine(args: argparse.Namespace, settings: Settings) -> int:
+        server_name, media_id = _parse_mxc(args.mxc)
+
+        async def work(svc: Any) -> int:
+            await svc.media.set_quarantined(server_name, media_id, not args.release)
+            state = "released from quarantine" if args.release else "quarantined"
+            print(f"mxc://{server_name}/{media_id} {state}")
+            return 0
+
+        return await with_services(settings, work)
+
+    async def list_user_media(args: argparse.Namespace, settings: Settings) -> int:
+        async def work(svc: Any) -> int:
+            records = await svc.media.list_user_media(args.user)
+            total = 0
+            for r in records:
+                total += r.size or 0
+                flags = " [quarantined]" if r.quarantined else ""
+                size = "pending" if r.size is None else f"{r.size} bytes"
+                print(f"mxc://{r.server_name}/{r.media_id}  {size}  {r.content_type or '-'}{flags}")
+            print(f"{len(records)} items, {total} bytes")
+            return 0
+
+        return await with_services(settings, work)
+
+    async def delete_user_media(args: argparse.Namespace, settings: Settings) -> int:
+        async def work(svc: Any) -> int:
+            count = await svc.media.delete_user_media(args.user)
+            print(f"deleted {count} items of {args.user}")
+            return 0
+
+        return await with_services(settings, work)
+
+    q = add("quarantine", quarantine, "make one upload unavailable to everyone (kept on disk)")
+    q.add_argument("mxc", help="mxc://server/media_id")
+    q.add_argument("--release", action="store_true", help="serve it again")
+    lst = add("list-user-media", list_user_media, "list one user's uploads with their sizes")
+    lst.add_argument("user", help="full user ID, e.g. @anna:police.example")
+    rm = add("delete-user-media", delete_user_media, "delete all uploads of one user")
+    rm.add_argument("user", help="full user ID, e.g. @anna:police.example")
+
+
+def _parse_mxc(value: str) -> tuple[str, str]:
+    rest = value.removeprefix("mxc://")
+    server_name, _, media_id = rest.partition("/")
+    if not server_name or not media_id:
+        raise SystemExit(f"revier: {value!r} is not an mxc:// URI")
+    return server_name, media_id

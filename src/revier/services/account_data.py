@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from revier.errors import BadJson, Forbidden, NotFound
+from revier.errors import BadJson, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.requester import Requester
+from revier.services.requester import Requester, require_self
 from revier.storage import Store
 
 # Managed by the server through its own endpoints, never set directly.
@@ -21,7 +21,7 @@ class AccountDataService:
         self, requester: Requester, user_id: str, room_id: str, data_type: str, content: JsonDict
     ) -> None:
         """PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}"""
-        _require_self(requester, user_id)
+        require_self(requester, user_id, "access your own account data")
         if data_type in _SERVER_MANAGED:
             raise BadJson(f"{data_type} is managed by the server; use its own endpoint")
         async with self._store.transaction() as tx:
@@ -41,14 +41,9 @@ class AccountDataService:
     async def get(
         self, requester: Requester, user_id: str, room_id: str, data_type: str
     ) -> JsonDict:
-        _require_self(requester, user_id)
+        require_self(requester, user_id, "access your own account data")
         async with self._store.read() as tx:
             content = await tx.account_data.get(user_id, room_id, data_type)
         if content is None:
             raise NotFound(f"No {data_type} account data")
         return content
-
-
-def _require_self(requester: Requester, user_id: str) -> None:
-    if requester.user_id != user_id:
-        raise Forbidden("You can only access your own account data")

@@ -19,7 +19,7 @@ from revier.services.passwords import hash_password, is_argon2_hash
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant
 from revier.services.uia import UserInteractiveAuth
-from revier.storage import Conflict, Store
+from revier.storage import Conflict, Store, Tx
 from revier.storage.accounts import User
 
 _LOCALPART_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._=-/+")
@@ -58,6 +58,19 @@ def validate_localpart(tenant: Tenant, localpart: str) -> None:
         )
     if len(tenant.user_id(localpart).encode("utf-8")) > 255:
         raise InvalidUsername("The user ID would be longer than 255 bytes")
+
+
+async def local_user(tx: Tx, tenant: Tenant, user_id: str, *, deactivated_ok: bool = False) -> User:
+    """An account of this tenant (active unless ``deactivated_ok``); anything else is
+    "no such user", so nothing about other tenants or closed accounts leaks."""
+    user = await tx.users.get(user_id)
+    if (
+        user is None
+        or user.tenant != tenant.server_name
+        or (user.deactivated and not deactivated_ok)
+    ):
+        raise NotFound(f"No user {user_id} in this organisation")
+    return user
 
 
 class AccountService:

@@ -17,7 +17,7 @@ from revier.events.power_levels import required_power_level, user_power_level
 from revier.events.types import JsonDict
 from revier.policy.directory import check_may_publish
 from revier.services.requester import Requester
-from revier.services.room_reading import is_world_readable
+from revier.services.visibility import is_world_readable
 from revier.storage import Conflict, Store, Tx
 
 CANONICAL_ALIAS = "m.room.canonical_alias"

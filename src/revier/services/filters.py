@@ -7,7 +7,7 @@ import orjson
 from revier.errors import Forbidden, NotFound
 from revier.events.filters import SyncFilter, parse_filter
 from revier.events.types import JsonDict
-from revier.services.requester import Requester
+from revier.services.requester import Requester, require_self
 from revier.storage import Store
 
 MAX_FILTER_BYTES = 64 * 1024
@@ -19,7 +19,7 @@ class FilterService:
 
     async def create(self, requester: Requester, user_id: str, definition: JsonDict) -> str:
         """POST /user/{userId}/filter"""
-        _require_self(requester, user_id)
+        require_self(requester, user_id, "use your own filters")
         parse_filter(definition)  # refuse what can't be applied later
         text = orjson.dumps(definition).decode()
         if len(text) > MAX_FILTER_BYTES:
@@ -28,7 +28,7 @@ class FilterService:
             return await tx.filters.add(user_id, text)
 
     async def get(self, requester: Requester, user_id: str, filter_id: str) -> JsonDict:
-        _require_self(requester, user_id)
+        require_self(requester, user_id, "use your own filters")
         async with self._store.read() as tx:
             text = await tx.filters.get(user_id, filter_id)
         if text is None:
@@ -48,8 +48,3 @@ class FilterService:
 
                 raise NotJson("The inline filter is not valid JSON") from None
         return parse_filter(await self.get(requester, requester.user_id, param))
-
-
-def _require_self(requester: Requester, user_id: str) -> None:
-    if requester.user_id != user_id:
-        raise Forbidden("You can only use your own filters")

@@ -12,6 +12,7 @@ from typing import Any
 
 from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
 from revier.notify import Notifier
+from revier.services.accounts import local_user
 from revier.services.requester import Requester
 from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
 from revier.storage import Store, Tx
@@ -97,7 +98,10 @@ class MembershipService:
                 await _require_guest_access(tx, room_id)
             content: dict[str, Any] = {"membership": membership}
             if target != requester.user_id:
-                await _require_account(tx, requester, target, membership)
+                # Inviting needs an active account; kicking or banning a closed one still works.
+                await local_user(
+                    tx, requester.tenant, target, deactivated_ok=membership != "invite"
+                )
             if membership in ("join", "invite", "knock"):
                 content.update(await member_profile(tx, target))
             if reason:
@@ -130,14 +134,6 @@ async def _require_guest_access(tx: Tx, room_id: str) -> None:
     event = state.get(("m.room.guest_access", ""))
     if event is None or event.content.get("guest_access") != "can_join":
         raise GuestAccessForbidden("This room does not allow guests to join")
-
-
-async def _require_account(tx: Tx, requester: Requester, user_id: str, membership: str) -> None:
-    user = await tx.users.get(user_id)
-    if user is None or user.tenant != requester.tenant.server_name:
-        raise NotFound(f"No user {user_id} in this organisation")
-    if user.deactivated and membership == "invite":
-        raise Forbidden(f"{user_id} has been deactivated")
 
 
 async def member_profile(tx: Tx, user_id: str) -> dict[str, str]:

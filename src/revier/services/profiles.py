@@ -15,7 +15,8 @@ import structlog
 from revier.errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.requester import Requester
+from revier.services.accounts import local_user
+from revier.services.requester import Requester, require_self
 from revier.services.room_events import NewEvent, RoomEventWriter, Written
 from revier.storage import Store
 from revier.storage.accounts import User
@@ -51,8 +52,7 @@ class ProfileService:
 
     async def set_field(self, requester: Requester, user_id: str, key: str, body: JsonDict) -> None:
         """PUT /profile/{userId}/{keyName}: only your own; null or "" clears the field."""
-        if requester.user_id != user_id:
-            raise Forbidden("You can only change your own profile")
+        require_self(requester, user_id, "change your own profile")
         if key not in PROFILE_FIELDS:
             raise Forbidden(f"Only {' and '.join(PROFILE_FIELDS)} can be set on this server")
         if key not in body:
@@ -71,17 +71,13 @@ class ProfileService:
     async def delete_field(self, requester: Requester, user_id: str, key: str) -> None:
         """DELETE /profile/{userId}/{keyName}"""
         if key not in PROFILE_FIELDS:
-            if requester.user_id != user_id:
-                raise Forbidden("You can only change your own profile")
+            require_self(requester, user_id, "change your own profile")
             return  # no other fields are stored, so there is nothing to delete
         await self.set_field(requester, user_id, key, {key: None})
 
     async def _visible_user(self, requester: Requester, user_id: str) -> User:
         async with self._store.read() as tx:
-            user = await tx.users.get(user_id)
-        if user is None or user.tenant != requester.tenant.server_name or user.deactivated:
-            raise NotFound(f"No user {user_id} in this organisation")
-        return user
+            return await local_user(tx, requester.tenant, user_id)
 
     async def _propagate(self, requester: Requester) -> None:
         """A fresh join event with the new profile in each joined room, one room at a time.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from revier.errors import Forbidden
 from revier.services.tenants import Tenant
 
 
@@ -21,3 +22,9 @@ class Requester:
     @property
     def localpart(self) -> str:
         return self.user_id[1:].split(":", 1)[0]
+
+
+def require_self(requester: Requester, user_id: str, what: str) -> None:
+    """Per-user data (account data, filters, profile, presence) is its owner's alone."""
+    if requester.user_id != user_id:
+        raise Forbidden(f"You can only {what}")

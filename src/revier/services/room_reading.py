@@ -19,14 +19,14 @@ from typing import Literal, TypedDict
 
 import orjson
 
-from revier.errors import BadJson, Forbidden, NotFound, NotJson
+from revier.errors import BadJson, NotFound, NotJson
 from revier.events.filters import EventFilter, parse_filter
 from revier.events.types import JsonDict, StateKey
 from revier.services.clock import Clock
 from revier.services.event_format import client_events
 from revier.services.requester import Requester
 from revier.services.sync_token import SyncToken
-from revier.services.visibility import HISTORY_VISIBILITY, Visibility, membership_history
+from revier.services.visibility import Visibility
 from revier.storage import Store, Tx
 from revier.storage.events import StoredEvent
 
@@ -48,31 +48,6 @@ class MessagesQuery:
     filter: EventFilter = field(default_factory=EventFilter)
 
 
-async def read_access(tx: Tx, requester: Requester, room_id: str) -> int | None:
-    """Where the requester's view of the room ends: None for "now", else the leave position."""
-    room = await tx.rooms.get(room_id)
-    if room is None or room.tenant != requester.tenant.server_name:
-        raise Forbidden("You are not in this room")
-    membership = await tx.memberships.get(room_id, requester.user_id)
-    if membership is not None and membership.membership == "join":
-        return None
-    if membership is not None and membership.membership in ("leave", "ban"):
-        history = await membership_history(tx, room_id, requester.user_id)
-        if any(m == "join" for _, m in history):
-            return membership.stream_ordering
-    if await is_world_readable(tx, room_id):
-        return None
-    raise Forbidden("You are not in this room")
-
-
-async def is_world_readable(tx: Tx, room_id: str) -> bool:
-    ids = await tx.events.current_state_ids(room_id, [HISTORY_VISIBILITY])
-    if HISTORY_VISIBILITY not in ids:
-        return False
-    event = await tx.events.get(ids[HISTORY_VISIBILITY])
-    return event is not None and event.pdu.content.get("history_visibility") == "world_readable"
-
-
 class RoomReader:
     def __init__(self, store: Store, clock: Clock, visibility: Visibility) -> None:
         self._store = store
@@ -86,7 +61,7 @@ class RoomReader:
         to_pos = SyncToken.parse(query.to_token).position if query.to_token else None
         limit = min(query.limit, MAX_LIMIT)
         async with self._store.read() as tx:
-            cap = await read_access(tx, requester, room_id)
+            cap = await self._visibility.read_position(tx, requester, room_id)
             ceiling = await tx.streams.current()
             if cap is not None:
                 ceiling = min(ceiling, cap)
@@ -157,7 +132,7 @@ class RoomReader:
         """GET /rooms/{roomId}/context/{eventId}: ``limit`` split between before and after."""
         limit = min(limit, MAX_LIMIT)
         async with self._store.read() as tx:
-            cap = await read_access(tx, requester, room_id)
+            cap = await self._visibility.read_position(tx, requester, room_id)
             event = await tx.events.get(event_id)
             if (
                 event is None
@@ -210,7 +185,7 @@ class RoomReader:
         """GET /rooms/{roomId}/members: the m.room.member events, at ``at`` if given."""
         position = SyncToken.parse(at).position if at else None
         async with self._store.read() as tx:
-            cap = await read_access(tx, requester, room_id)
+            cap = await self._visibility.read_position(tx, requester, room_id)
             if cap is not None:
                 position = cap if position is None else min(position, cap)
             if position is None:

@@ -10,6 +10,7 @@ from revier.events.power_levels import action_power_level, user_power_level
 from revier.events.redaction import redact
 from revier.notify import Notifier
 from revier.policy.directory import check_may_publish
+from revier.services.accounts import local_user
 from revier.services.clock import Clock
 from revier.services.membership import member_profile
 from revier.services.requester import Requester
@@ -58,7 +59,7 @@ class RoomService:
         written = Written()
         async with self._store.transaction() as tx:
             for invitee in invitees:
-                await _require_local_user(tx, requester, invitee)
+                await local_user(tx, requester.tenant, invitee)
             alias = await self._alias_for(tx, requester, request.get("room_alias_name"))
             profile = await member_profile(tx, requester.user_id)
             room_id = await create_room_events(
@@ -186,7 +187,7 @@ class RoomService:
     async def get_state(self, requester: Requester, room_id: str) -> list[dict[str, Any]]:
         """GET /rooms/{roomId}/state: current state, or as it was when the user left."""
         async with self._store.read() as tx:
-            upto = await self._visibility.state_position(tx, requester.user_id, room_id)
+            upto = await self._visibility.read_position(tx, requester, room_id)
             if upto is None:
                 ids = await tx.events.current_state_ids(room_id)
             else:
@@ -199,7 +200,7 @@ class RoomService:
     ) -> Pdu:
         """GET /rooms/{roomId}/state/{eventType}/{stateKey}"""
         async with self._store.read() as tx:
-            upto = await self._visibility.state_position(tx, requester.user_id, room_id)
+            upto = await self._visibility.read_position(tx, requester, room_id)
             if upto is None:
                 ids = await tx.events.current_state_ids(room_id, [(event_type, state_key)])
                 event = await tx.events.get(ids[(event_type, state_key)]) if ids else None
@@ -224,9 +225,3 @@ class RoomService:
         async with self._store.read() as tx:
             joined = await tx.memberships.for_user(requester.user_id, ["join"])
         return [m.room_id for m in joined]
-
-
-async def _require_local_user(tx: Tx, requester: Requester, user_id: str) -> None:
-    user = await tx.users.get(user_id)
-    if user is None or user.tenant != requester.tenant.server_name or user.deactivated:
-        raise NotFound(f"No user {user_id} in this organisation")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from revier.errors import Forbidden
 from revier.events.visibility import VISIBILITIES, is_visible
+from revier.services.requester import Requester
 from revier.storage import Tx
 from revier.storage.events import StoredEvent
 
@@ -50,19 +51,24 @@ class Visibility:
                 out.append(event)
         return out
 
-    async def state_position(self, tx: Tx, user_id: str, room_id: str) -> int | None:
-        """Where a user's view of the room's state ends: None while joined.
+    async def read_position(self, tx: Tx, requester: Requester, room_id: str) -> int | None:
+        """Where the requester's view of the room ends: None for "now", else their leave.
 
-        A user who left (or was kicked or banned) sees the state as it was when
-        they left; one who was never in the room sees nothing.
+        Members read up to now; who left (or was kicked or banned) reads up to
+        that moment; anyone of the room's tenant may read a world_readable
+        room; everyone else nothing — an unknown room looks the same.
         """
-        membership = await tx.memberships.get(room_id, user_id)
+        if await tx.events.room_tenant(room_id) != requester.tenant.server_name:
+            raise Forbidden("You are not in this room")
+        membership = await tx.memberships.get(room_id, requester.user_id)
         if membership is not None and membership.membership == "join":
             return None
         if membership is not None and membership.membership in ("leave", "ban"):
-            history = await membership_history(tx, room_id, user_id)
+            history = await membership_history(tx, room_id, requester.user_id)
             if any(m == "join" for _, m in history):
                 return membership.stream_ordering
+        if await is_world_readable(tx, room_id):
+            return None
         raise Forbidden("You are not in this room")
 
     async def require_joined(self, tx: Tx, user_id: str, room_id: str) -> None:
@@ -77,3 +83,10 @@ async def membership_history(tx: Tx, room_id: str, user_id: str) -> list[tuple[i
         (position, str(content.get("membership", "leave")))
         for position, content in await tx.events.state_history(room_id, ("m.room.member", user_id))
     ]
+
+
+async def is_world_readable(tx: Tx, room_id: str) -> bool:
+    event = (await tx.events.current_state_events(room_id, [HISTORY_VISIBILITY])).get(
+        HISTORY_VISIBILITY
+    )
+    return event is not None and event.content.get("history_visibility") == "world_readable"

@@ -107,11 +107,7 @@ async def _run(args: argparse.Namespace) -> int:
                         log(f"{scenario} run {run + 1}/{sizes.runs} on {name}")
                         m = Matrix(servers[name].url, http)
                         kwargs = {"log": log} if scenario == "idle" else {}
-                        try:
-                            metrics = await fn(m, servers[name], sizes, run, **kwargs)
-                        except Exception as e:  # one failed scenario must not end the suite
-                            log(f"  {scenario} on {name} FAILED: {e!r}")
-                            metrics = {"error": repr(e)}
+                        metrics = await _attempt(fn, m, servers[name], sizes, run, kwargs)
                         log(f"  {metrics}")
                         results.setdefault(scenario, {}).setdefault(name, []).append(metrics)
         profile = None
@@ -156,6 +152,22 @@ async def _run(args: argparse.Namespace) -> int:
     )
     print(f"\nresults: {out}  ({time.monotonic() - _t0:.0f} s)")
     return 0
+
+
+async def _attempt(
+    fn: Any, m: Matrix, server: Server, sizes: scenarios.Sizes, run: int, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """One scenario run; a failure is logged and the run tried once more (a busy CI
+    machine can time a request out), then recorded as an error. One failed
+    scenario must not end the suite."""
+    for attempt in (1, 2):
+        try:
+            metrics: dict[str, Any] = await fn(m, server, sizes, run, **kwargs)
+            return metrics
+        except Exception as e:
+            log(f"  {fn.__name__} on {server.name} FAILED (attempt {attempt}/2): {e!r}")
+            error = repr(e)
+    return {"error": error}
 
 
 async def _soak(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
-from revier.api.admin import server_info
+from revier.api.admin import openapi, server_info
 from revier.api.client import (
     account,
     account_data,
@@ -70,6 +71,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         key_backup,
         media,
         server_info,
+        openapi,
     ):
         out.extend(module.routes)
     return out
@@ -90,9 +92,14 @@ def create_app(settings: Settings) -> Starlette:
         await svc.notifier.start()
         app.state.services = svc
         await _bootstrap_admins(svc)
+        await svc.audit.note_policies()
+        background = [asyncio.create_task(svc.audit.run_pseudonymiser())]
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await svc.notifier.close()
             await svc.store.close()
 

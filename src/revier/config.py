@@ -155,6 +155,9 @@ class TenantPolicy(_Section):
     media_quota_bytes_per_user: int = Field(5 * 1024 * 1024 * 1024, ge=1024)
     # Link previews make the server fetch URLs seen in messages: off unless wanted.
     url_previews: bool = False
+    # The audit log keeps who did what for good; the source IP address of each
+    # entry is personal data and is replaced by a keyed pseudonym after this many days.
+    audit_pseudonymise_after_days: int = Field(30, ge=1, le=3650)
 
 
 class TenantSettings(_Section):

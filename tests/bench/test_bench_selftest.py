@@ -55,7 +55,7 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
         ("big_room", "joins_per_s", "big room joins/s"),
     ]:
         row = next(r for r in data["table"] if r["metric"].startswith(label))
-        assert isinstance(row["ratio"], float), (scenario, row)
+        assert isinstance(row["ratio"], float), (scenario, row, result.stderr[-4000:])
         assert isinstance(medians[scenario]["reference"][key], float)
     assert medians["fanout"]["reference"]["all_delivered"] is True
     assert medians["idle"]["reference"]["all_woken"] is True

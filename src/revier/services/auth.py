@@ -158,7 +158,13 @@ class AuthService:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
         await self._note_last_seen(owner.user_id, owner.device_id, address)
         return Requester(
-            owner.user_id, owner.device_id, tenant, owner.is_admin, token_hash, owner.is_guest
+            owner.user_id,
+            owner.device_id,
+            tenant,
+            owner.is_admin,
+            token_hash,
+            owner.is_guest,
+            address,
         )
 
     async def logout(self, requester: Requester) -> None:

@@ -10,6 +10,7 @@ from revier.events.room_versions import DEFAULT_ROOM_VERSION
 from revier.notify import Notifier, create_notifier
 from revier.services.account_data import AccountDataService
 from revier.services.accounts import AccountService
+from revier.services.audit import AuditLog
 from revier.services.auth import AuthService
 from revier.services.clock import Clock, SystemClock
 from revier.services.cross_signing import CrossSigningService
@@ -52,6 +53,7 @@ class Services:
     clock: Clock
     notifier: Notifier
     tenants: TenantRegistry
+    audit: AuditLog
     accounts: AccountService
     auth: AuthService
     devices: DeviceService
@@ -87,7 +89,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     conformance = conformance_mode(settings)
     if conformance:  # conformance suites hammer login and registration
         rl = rl.model_copy(update={"enabled": False})
-    token_key = read_or_create_secret(settings.server.data_dir / "keys" / "access_token.key")
+    keys = settings.server.data_dir / "keys"
+    token_key = read_or_create_secret(keys / "access_token.key")
+    audit = AuditLog(store, clock, tenants, read_or_create_secret(keys / "audit_pseudonym.key"))
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
     uia = UserInteractiveAuth(store, clock, failed_logins)
     hasher = TokenHasher(token_key)
@@ -123,6 +127,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         clock=clock,
         notifier=notifier,
         tenants=tenants,
+        audit=audit,
         accounts=AccountService(store, clock, uia, notifier),
         auth=auth,
         devices=DeviceService(store, uia, notifier),

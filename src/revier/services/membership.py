@@ -15,6 +15,7 @@ from revier.notify import Notifier
 from revier.services.accounts import local_user
 from revier.services.requester import Requester
 from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
+from revier.services.tenants import Tenant
 from revier.storage import Store, Tx
 
 
@@ -115,6 +116,36 @@ class MembershipService:
                 written,
             )
         self._notifier.notify(rooms=written.rooms, users=written.users)
+
+
+async def leave_on_behalf(
+    writer: RoomEventWriter,
+    tx: Tx,
+    tenant: Tenant,
+    room_id: str,
+    user_id: str,
+    reason: str,
+    written: Written,
+) -> bool:
+    """The server takes a user out of a room (deactivation, closing a room).
+
+    The event is the leave the user could have sent themselves: leaving (or
+    rejecting an invite, or withdrawing a knock) is the one membership change
+    the authorization rules allow anyone for themselves, whatever their power
+    level. False when the user wasn't in the room.
+    """
+    current = await tx.memberships.get(room_id, user_id)
+    if current is None or current.membership not in ("join", "invite", "knock"):
+        return False
+    await writer.send(
+        tx,
+        tenant,
+        room_id,
+        user_id,
+        NewEvent("m.room.member", {"membership": "leave", "reason": reason}, user_id),
+        written,
+    )
+    return True
 
 
 async def resolve_room(tx: Tx, room_id_or_alias: str) -> str:

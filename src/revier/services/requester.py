@@ -18,6 +18,8 @@ class Requester:
     token_hash: bytes
     # Guests reach only the endpoints of the spec's guest access module.
     is_guest: bool = False
+    # Where the request came from (for the audit log).
+    address: str = ""
 
     @property
     def localpart(self) -> str:

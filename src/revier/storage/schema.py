@@ -496,3 +496,66 @@ media_thumbnails = Table(
     Column("storage_key", Text, nullable=False),
     PrimaryKeyConstraint("server_name", "media_id", "width", "height", "method"),
 )
+
+# Who did what to accounts, devices, rooms and policy — never message content.
+# Append-only: triggers (migration 0006) refuse deletes and any change but the
+# pseudonymisation of ``source`` once the tenant's audit period has passed.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("tenant", Text, nullable=False),
+    # A user ID, "cli:<os user>" for the admin command line, or NULL for the server itself.
+    Column("actor", Text),
+    # Dotted names: "login.failed", "device.wiped", "room.closed", ...
+    Column("action", Text, nullable=False),
+    # What was acted on: a user ID, "<user_id>/<device_id>", a room ID.
+    Column("target", Text),
+    # The client's IP address; a keyed pseudonym ("p:…") once pseudonymised.
+    Column("source", Text),
+    Column("source_pseudonymised", Boolean, nullable=False, default=False),
+    # JSON object with what else matters (device count, reason, changed keys).
+    Column("details", Text),
+)
+Index("audit_log_tenant_id", audit_log.c.tenant, audit_log.c.id)
+Index("audit_log_tenant_ts", audit_log.c.tenant, audit_log.c.ts)
+Index("audit_log_target", audit_log.c.tenant, audit_log.c.target)
+Index("audit_log_actor", audit_log.c.tenant, audit_log.c.actor)
+
+# A deactivation in progress: the account is closed at once (in the same
+# transaction that inserts the row); leaving its rooms follows, and a restart
+# resumes every row still here. Deleted when the deactivation is complete.
+user_deactivations = Table(
+    "user_deactivations",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("actor", Text),
+    Column("requested_ts", BigInteger, nullable=False),
+)
+
+# Closed rooms (a row = closed: nobody may join again). ``completed_ts`` is NULL
+# while members are still being removed (or, with ``purge``, the room's data
+# deleted); a restart resumes those.
+room_closures = Table(
+    "room_closures",
+    metadata,
+    Column("room_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("closed_by", Text, nullable=False),
+    Column("closed_ts", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("purge", Boolean, nullable=False, default=False),
+    Column("completed_ts", BigInteger),
+)
+
+# The policy each tenant last started with (canonical JSON), so a changed
+# configuration is audited as a policy change.
+tenant_policies = Table(
+    "tenant_policies",
+    metadata,
+    Column("tenant", Text, primary_key=True),
+    Column("policy", Text, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.account_data import AccountDataRepository, ReceiptRepository
 from revier.storage.accounts import UserRepository
+from revier.storage.audit import AuditRepository, TenantPolicyRepository
 from revier.storage.cross_signing import CrossSigningRepository, DeviceListRepository
 from revier.storage.devices import AccessTokenRepository, DeviceRepository
 from revier.storage.e2e_keys import E2eKeyRepository
@@ -56,6 +57,14 @@ class Tx:
     @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.conn)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self.conn)
+
+    @cached_property
+    def tenant_policies(self) -> TenantPolicyRepository:
+        return TenantPolicyRepository(self.conn)
 
     @cached_property
     def devices(self) -> DeviceRepository:

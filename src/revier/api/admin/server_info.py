@@ -7,17 +7,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from revier import __version__
-from revier.api.http import authenticate, services
+from revier.api.admin.base import require_admin
+from revier.api.http import services
 from revier.api.responses import json_response
 from revier.conformance import conformance_mode
-from revier.errors import Forbidden
 
 
 async def server_info(request: Request) -> Response:
     """GET /_revier/admin/v1/server_info"""
-    requester = await authenticate(request)
-    if not requester.is_admin:
-        raise Forbidden("Only the organisation's admins may see this")
+    await require_admin(request)
     svc = services(request)
     return json_response(
         {

@@ -29,6 +29,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames:
         choice = metafunc.config.getoption("--db")
         engines = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        if metafunc.definition.get_closest_marker("one_engine"):
+            # What it tests doesn't depend on the database: once is enough.
+            engines = engines[:1]
         metafunc.parametrize("engine", engines, scope="session")
 
 
@@ -62,6 +65,7 @@ def start_server(
     name: str,
     *args: str,
     tenant_policy: dict[str, object] | None = None,
+    extra_tenants: tuple[str, ...] = (),
     **sections: dict[str, object],
 ) -> RevierProcess:
     data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{engine}-", dir=root))
@@ -71,6 +75,7 @@ def start_server(
         data_dir=data_dir,
         database_url=database_url(engine, request, data_dir),
         tenant_policy=tenant_policy,
+        extra_tenants=extra_tenants,
         **sections,
     )
     server = RevierProcess(data_dir=data_dir, config=config, env=server_env())
@@ -86,6 +91,27 @@ def server(engine: str, request: pytest.FixtureRequest, tmp_root: Path) -> Itera
         request,
         tmp_root,
         "main",
+        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
+    )
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def org_server(
+    engine: str, request: pytest.FixtureRequest, tmp_root: Path
+) -> Iterator[RevierProcess]:
+    """A server with two tenants, ``localhost`` and ``other.test``, for the tests of
+    organisation control: an admin of one must not reach the other. Each tenant's
+    first admin (``@admin:<tenant>``) has the password ``INITIAL_ADMIN_PASSWORD``;
+    tests make their own admins (``create_user(..., "--admin")``) so that none of
+    them runs into the device limit of another's logins."""
+    srv = start_server(
+        engine,
+        request,
+        tmp_root,
+        "org",
+        extra_tenants=("other.test",),
         ratelimit__login_per_address={"per_second": 100, "burst": 1000},
     )
     yield srv

@@ -115,6 +115,7 @@ def write_config(
     data_dir: Path,
     database_url: str | None,
     tenant_policy: dict[str, Any] | None = None,
+    extra_tenants: tuple[str, ...] = (),
     **sections: Any,
 ) -> None:
     """A test configuration: loopback, ephemeral port, forwarded addresses trusted."""
@@ -133,9 +134,11 @@ def write_config(
         lines.append(f"[{section.replace('__', '.')}]")
         for key, value in values.items():
             lines.append(f"{key} = {_toml(value)}")
-    if tenant_policy is not None:
+    if tenant_policy is not None or extra_tenants:
         lines += ["[[tenants]]", 'server_name = "localhost"', "[tenants.policy]"]
-        lines += [f"{key} = {_toml(value)}" for key, value in tenant_policy.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in (tenant_policy or {}).items()]
+    for name in extra_tenants:  # with the default policy
+        lines += ["[[tenants]]", f"server_name = {_toml(name)}"]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -151,7 +154,10 @@ def _toml(value: Any) -> str:
     return str(value)
 
 
+INITIAL_ADMIN_PASSWORD = "initial-password-for-tests"
+
+
 def server_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REVIER_")}
-    env["REVIER_ADMIN_PASSWORD"] = "initial-password-for-tests"
+    env["REVIER_ADMIN_PASSWORD"] = INITIAL_ADMIN_PASSWORD
     return env

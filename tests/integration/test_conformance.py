@@ -13,6 +13,9 @@ import pytest
 from tests.integration.conftest import start_server
 from tests.integration.harness import RevierProcess, server_env, write_config
 
+# Protocol behaviour, not storage: once, on SQLite, even with --db=both.
+pytestmark = pytest.mark.one_engine
+
 V3 = "/_matrix/client/v3"
 TESTING = {"conformance": True, "default_room_version": "10"}
 

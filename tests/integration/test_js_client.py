@@ -24,6 +24,9 @@ from tests.integration.conftest import Account
 from tests.integration.harness import RevierProcess
 from tests.integration.jsclient import JS_DIR, JsClient, JsClientError, node_binary
 
+# Protocol behaviour, not storage: once, on SQLite, even with --db=both.
+pytestmark = pytest.mark.one_engine
+
 SYNC_TIMEOUT_MS = 20_000
 
 

@@ -20,6 +20,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.integration.harness import RevierProcess
 from tests.integration.spec import client_server_bundle
 
+# Protocol behaviour, not storage: once, on SQLite, even with --db=both.
+pytestmark = pytest.mark.one_engine
+
 IMPLEMENTED = (
     r"^/_matrix/client/(versions|v1/register/m\.login\.registration_token/validity|"
     r"v1/media/(config|preview_url|"

@@ -12,7 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from revier.api.admin import audit as admin_audit
+from revier.api.admin import devices as admin_devices
+from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
+from revier.api.admin import registration_tokens as admin_registration_tokens
+from revier.api.admin import rooms as admin_rooms
+from revier.api.admin import users as admin_users
 from revier.api.client import (
     account,
     account_data,
@@ -37,6 +43,7 @@ from revier.api.client import (
 from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics
+from revier.api.web import wipe as wipe_page
 from revier.config import Settings
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
@@ -71,7 +78,14 @@ def routes(settings: Settings) -> list[BaseRoute]:
         key_backup,
         media,
         server_info,
+        admin_audit,
+        admin_registration_tokens,
+        admin_media,
+        admin_devices,
+        admin_rooms,
+        admin_users,
         openapi,
+        wipe_page,
     ):
         out.extend(module.routes)
     return out
@@ -93,13 +107,18 @@ def create_app(settings: Settings) -> Starlette:
         app.state.services = svc
         await _bootstrap_admins(svc)
         await svc.audit.note_policies()
-        background = [asyncio.create_task(svc.audit.run_pseudonymiser())]
+        background = [
+            asyncio.create_task(svc.audit.run_pseudonymiser()),
+            asyncio.create_task(svc.deactivation.resume_pending()),
+            asyncio.create_task(svc.room_admin.run()),
+        ]
         try:
             yield
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await svc.deactivation.close()
             await svc.notifier.close()
             await svc.store.close()
 

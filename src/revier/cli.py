@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revier import __version__
+from revier.cli_audit import add_audit_commands
+from revier.cli_devices import add_device_commands
 from revier.cli_media import add_media_commands
 from revier.cli_registration import registration_token_commands
+from revier.cli_rooms import add_room_commands
+from revier.cli_users import add_account_state_commands, resolve_user
 from revier.config import ConfigError, Settings, load_settings
 from revier.errors import MatrixError
 
@@ -96,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
         common,
     )
     add_media_commands(admin_sub, common, _with_services)
+    add_audit_commands(admin_sub, common, _with_services)
+    add_device_commands(admin_sub, common, _with_services)
+    add_room_commands(admin_sub, common, _with_services)
     return parser
 
 
@@ -128,15 +135,11 @@ def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParse
     imp.add_argument("file", metavar="FILE", help="JSON-lines file, or '-' for standard input")
 
     lst = add("list", _user_list, "list accounts")
-    lst.add_argument("--search", help="only user IDs containing this text")
+    lst.add_argument("--search", help="only accounts whose user ID or display name contains this")
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--offset", type=int, default=0)
 
-    show = add("show", _user_show, "show one account (no message content, ever)")
-    show.add_argument("user", help="user ID or user name")
-
-    deact = add("deactivate", _user_deactivate, "deactivate an account and end all its sessions")
-    deact.add_argument("user", help="user ID or user name")
+    add_account_state_commands(add, _with_services, _read_password, _password_options)
 
     reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
     reset.add_argument("user", help="user ID or user name")
@@ -201,9 +204,11 @@ def _tenant(svc: Any, args: argparse.Namespace) -> Any:
     return next(iter(svc.tenants))
 
 
-def _user_id(svc: Any, args: argparse.Namespace) -> str:
-    user: str = args.user
-    return user if user.startswith("@") else _tenant(svc, args).user_id(user.lower())
+def _cli_actor() -> Any:
+    """Who the audit log names for this command: ``cli:<os user>`` from ``local``."""
+    from revier.services.audit import Actor
+
+    return Actor.command_line()
 
 
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -228,6 +233,7 @@ async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
             password,
             admin=args.admin,
             displayname=args.displayname,
+            actor=_cli_actor(),
         )
         print(f"created {user.user_id}" + (" (admin)" if user.is_admin else ""))
         if generated:
@@ -284,7 +290,10 @@ async def _user_import(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         bad: list[tuple[str, str]] = []
         report = await svc.accounts.create_users(
-            _tenant(svc, args), _import_lines(lines, bad), progress=progress
+            _tenant(svc, args),
+            _import_lines(lines, bad),
+            progress=progress,
+            actor=_cli_actor(),
         )
         failed = bad + report.failed
         for where, reason in failed:
@@ -308,39 +317,12 @@ async def _user_list(args: argparse.Namespace, settings: Settings) -> int:
     return await _with_services(settings, work)
 
 
-async def _user_show(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(svc: Any) -> int:
-        user = await svc.accounts.get_user(_user_id(svc, args))
-        async with svc.store.read() as tx:
-            devices = await tx.devices.for_user(user.user_id)
-        print(f"user_id:      {user.user_id}")
-        print(f"displayname:  {user.displayname or ''}")
-        print(f"admin:        {'yes' if user.is_admin else 'no'}")
-        print(f"deactivated:  {'yes' if user.deactivated else 'no'}")
-        print(f"devices:      {len(devices)}")
-        for d in devices:
-            print(f"  {d.device_id}  {d.display_name or ''}  last seen {d.last_seen_ts or '-'}")
-        return 0
-
-    return await _with_services(settings, work)
-
-
-async def _user_deactivate(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(svc: Any) -> int:
-        user_id = _user_id(svc, args)
-        await svc.accounts.deactivate(user_id)
-        print(f"deactivated {user_id}")
-        return 0
-
-    return await _with_services(settings, work)
-
-
 async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> int:
     password, generated = _read_password(args)
 
     async def work(svc: Any) -> int:
-        user_id = _user_id(svc, args)
-        await svc.accounts.reset_password(_tenant(svc, args), user_id, password)
+        tenant, user_id = resolve_user(svc, args)
+        await svc.accounts.reset_password(tenant, user_id, password, _cli_actor())
         print(f"new password set for {user_id}; all its sessions ended")
         if generated:
             print(f"password: {password}")
@@ -351,8 +333,8 @@ async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> 
 
 async def _user_make_admin(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
-        user_id = _user_id(svc, args)
-        await svc.accounts.set_admin(user_id, not args.revoke)
+        tenant, user_id = resolve_user(svc, args)
+        await svc.accounts.set_admin(tenant, user_id, not args.revoke, _cli_actor())
         print(f"{user_id} is {'no longer ' if args.revoke else ''}an admin")
         return 0
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from revier.config import Settings
+from revier.services.audit import Actor
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
@@ -30,7 +31,13 @@ def add_media_commands(
         server_name, media_id = _parse_mxc(args.mxc)
 
         async def work(svc: Any) -> int:
-            await svc.media.set_quarantined(server_name, media_id, not args.release)
+            await svc.media.set_quarantined(
+                _local_tenant(svc, server_name),
+                Actor.command_line(),
+                server_name,
+                media_id,
+                not args.release,
+            )
             state = "released from quarantine" if args.release else "quarantined"
             print(f"mxc://{server_name}/{media_id} {state}")
             return 0
@@ -39,10 +46,10 @@ def add_media_commands(
 
     async def list_user_media(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
-            records = await svc.media.list_user_media(args.user)
-            total = 0
+            records, total = await svc.media.list_user_media(
+                _user_tenant(svc, args.user), args.user
+            )
             for r in records:
-                total += r.size or 0
                 flags = " [quarantined]" if r.quarantined else ""
                 size = "pending" if r.size is None else f"{r.size} bytes"
                 print(f"mxc://{r.server_name}/{r.media_id}  {size}  {r.content_type or '-'}{flags}")
@@ -53,7 +60,9 @@ def add_media_commands(
 
     async def delete_user_media(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
-            count = await svc.media.delete_user_media(args.user)
+            count = await svc.media.delete_user_media(
+                _user_tenant(svc, args.user), Actor.command_line(), args.user
+            )
             print(f"deleted {count} items of {args.user}")
             return 0
 
@@ -74,3 +83,14 @@ def _parse_mxc(value: str) -> tuple[str, str]:
     if not server_name or not media_id:
         raise SystemExit(f"revier: {value!r} is not an mxc:// URI")
     return server_name, media_id
+
+
+def _user_tenant(svc: Any, user_id: str) -> Any:
+    return _local_tenant(svc, user_id.partition(":")[2])
+
+
+def _local_tenant(svc: Any, server_name: str) -> Any:
+    tenant = svc.tenants.get(server_name)
+    if tenant is None:
+        raise SystemExit(f"revier: {server_name!r} is not a tenant of this installation")
+    return tenant

@@ -1,7 +1,7 @@
 """``revier admin registration-token …``: the help desk's registration tokens.
 
-(The admin HTTP API doesn't exist yet; when it does, it gets the same
-operations on ``RegistrationTokens``.)
+The admin HTTP API has the same operations (``api/admin/registration_tokens.py``);
+both go through ``RegistrationTokens``, which audits every change.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from revier.config import Settings
+from revier.services.audit import Actor
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -109,6 +110,7 @@ async def _create(args: argparse.Namespace, settings: Settings) -> int:
         now = svc.clock.time_ms()
         new = await svc.registration_tokens.create(
             tenant,
+            Actor.command_line(),
             uses_allowed=args.uses,
             expiry_time=parse_expiry(args.expires, now) if args.expires else None,
             token=args.token,
@@ -174,7 +176,7 @@ async def _update(args: argparse.Namespace, settings: Settings) -> int:
         elif args.expires:
             expiry = parse_expiry(args.expires, svc.clock.time_ms())
         info = await svc.registration_tokens.update(
-            tenant, current.token_id, uses_allowed=uses, expiry_time=expiry
+            tenant, Actor.command_line(), current.token_id, uses_allowed=uses, expiry_time=expiry
         )
         print("\n".join(_describe(info)))
         return 0
@@ -188,7 +190,7 @@ async def _delete(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         tenant = _tenant(svc, args)
         info = await svc.registration_tokens.get(tenant, args.token)
-        await svc.registration_tokens.delete(tenant, info.token_id)
+        await svc.registration_tokens.delete(tenant, Actor.command_line(), info.token_id)
         print(f"deleted registration token {info.token_id}")
         return 0
 

@@ -178,6 +178,14 @@ class TenantSettings(_Section):
             raise ValueError(f"{name!r} is not a valid Matrix server name")
         return name
 
+    @field_validator("hostnames")
+    @classmethod
+    def _valid_hostnames(cls, hostnames: list[str]) -> list[str]:
+        for host in hostnames:
+            if not _SERVER_NAME.match(host) or len(host) > 255:
+                raise ValueError(f"{host!r} is not a valid host name")
+        return hostnames
+
 
 class TestingSettings(_Section):
     """Settings for conformance suites (SyTest, Complement-like); never production.
@@ -220,6 +228,17 @@ class Settings(_Section):
         names = [t.server_name for t in tenants]
         if len(set(names)) != len(names):
             raise ValueError("tenant server_names must be distinct")
+        # The Host header picks the tenant (case-insensitively): a host of two
+        # tenants would silently send one organisation's users to the other.
+        owner: dict[str, str] = {}
+        for tenant in tenants:
+            for host in {h.lower() for h in [tenant.server_name, *tenant.hostnames]}:
+                if host in owner:
+                    raise ValueError(
+                        f"host {host!r} would reach two tenants, "
+                        f"{owner[host]} and {tenant.server_name}"
+                    )
+                owner[host] = tenant.server_name
         return tenants
 
     @property
@@ -252,10 +271,28 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     try:
         return Settings.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
-        )
+        problems = "; ".join(_describe(err, raw) for err in e.errors())
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _describe(err: Any, raw: dict[str, Any]) -> str:
+    """One problem as ``where: what``; a tenant's setting names the tenant (its
+    index in a list of several says little), with the value found for policies."""
+    loc = list(err["loc"])
+    what = err["msg"]
+    if err["type"] == "extra_forbidden":
+        what = "unknown setting (a typo?)"
+    elif err["type"] == "value_error":
+        what = str(err["ctx"]["error"])
+    if len(loc) > 2 and loc[0] == "tenants" and isinstance(loc[1], int):
+        tenants = raw.get("tenants")
+        tenant = tenants[loc[1]] if isinstance(tenants, list) else None
+        name = tenant.get("server_name") if isinstance(tenant, dict) else None
+        key = ".".join(str(p) for p in loc[2:])
+        if loc[2] == "policy" and err["type"] != "extra_forbidden":
+            what += f" (found {err['input']!r})"
+        return f"tenant {name or '#' + str(loc[1] + 1)!r}: {key}: {what}"
+    return f"{'.'.join(str(p) for p in loc)}: {what}"
 
 
 def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:

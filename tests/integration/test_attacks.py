@@ -76,8 +76,10 @@ async def test_unknown_user_and_wrong_password_look_the_same(
     wrong = await login(http, user.user_id, "not the password")
     unknown = await login(http, "@nobody-here:localhost", "not the password")
     foreign = await login(http, "@someone:elsewhere.example", "not the password")
-    assert wrong.status_code == unknown.status_code == foreign.status_code == 403
-    assert wrong.json() == unknown.json() == foreign.json()
+    # A NUL can't be stored in PostgreSQL text: such a name is no one's, not a 500.
+    nul = await login(http, "nobody\u0000here", "not the password")
+    assert wrong.status_code == unknown.status_code == foreign.status_code == nul.status_code == 403
+    assert wrong.json() == unknown.json() == foreign.json() == nul.json()
     assert wrong.json()["errcode"] == "M_FORBIDDEN"
 
 

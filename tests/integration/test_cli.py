@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,13 @@ async def login_status(http: httpx.AsyncClient, user: str, password: str) -> int
     return r.status_code
 
 
+def shown_field(shown: str, name: str) -> str:
+    """A field of ``revier admin user show``."""
+    match = re.search(rf"^{name}:\s+(.*)$", shown, re.MULTILINE)
+    assert match, shown
+    return match.group(1).strip()
+
+
 async def test_user_lifecycle(server: RevierProcess, http: httpx.AsyncClient) -> None:
     out = server.admin("user", "create", "hanna.cli", "--generate-password")
     password = out.split("password: ")[1].split()[0]
@@ -34,12 +42,12 @@ async def test_user_lifecycle(server: RevierProcess, http: httpx.AsyncClient) ->
 
     assert "@hanna.cli:localhost" in server.admin("user", "list", "--search", "hanna")
     shown = server.admin("user", "show", "hanna.cli")
-    assert "admin:        no" in shown and "devices:      1" in shown
+    assert shown_field(shown, "admin") == "no" and shown_field(shown, "devices") == "1"
 
     assert "is an admin" in server.admin("user", "make-admin", "@hanna.cli:localhost")
-    assert "admin:        yes" in server.admin("user", "show", "hanna.cli")
+    assert shown_field(server.admin("user", "show", "hanna.cli"), "admin") == "yes"
     server.admin("user", "make-admin", "hanna.cli", "--revoke")
-    assert "admin:        no" in server.admin("user", "show", "hanna.cli")
+    assert shown_field(server.admin("user", "show", "hanna.cli"), "admin") == "no"
 
     server.admin(
         "user",
@@ -51,9 +59,15 @@ async def test_user_lifecycle(server: RevierProcess, http: httpx.AsyncClient) ->
     assert await login_status(http, "hanna.cli", password) == 403
     assert await login_status(http, "hanna.cli", "a brand new passphrase") == 200
 
-    server.admin("user", "deactivate", "hanna.cli")
+    assert "left 0 rooms" in server.admin("user", "deactivate", "hanna.cli")
     assert await login_status(http, "hanna.cli", "a brand new passphrase") == 403
     assert "[deactivated]" in server.admin("user", "list", "--search", "hanna.cli")
+
+    server.admin(
+        "user", "reactivate", "hanna.cli", "--password-stdin", input_text="back from leave\n"
+    )
+    assert await login_status(http, "hanna.cli", "back from leave") == 200
+    assert shown_field(server.admin("user", "show", "hanna.cli"), "deactivated") == "no"
 
 
 def test_create_refuses_bad_names_weak_passwords_and_duplicates(server: RevierProcess) -> None:
@@ -87,6 +101,7 @@ def test_create_refuses_bad_names_weak_passwords_and_duplicates(server: RevierPr
         ["admin", "user", "list"],
         ["admin", "user", "show"],
         ["admin", "user", "deactivate"],
+        ["admin", "user", "reactivate"],
         ["admin", "user", "reset-password"],
         ["admin", "user", "make-admin"],
         ["admin", "user", "import"],
@@ -188,7 +203,7 @@ async def test_bulk_import_creates_accounts_and_reports_refusals(
     assert await login_status(http, "imp.migrated", "from the old system") == 200
     assert await login_status(http, "imp.migrated", PASSWORD) == 403
     shown = server.admin("user", "show", "imp.boss")
-    assert "admin:        yes" in shown and "Die Chefin" in shown
+    assert shown_field(shown, "admin") == "yes" and "Die Chefin" in shown
 
     # Standard input works too, and a clean import exits 0.
     out = server.admin(

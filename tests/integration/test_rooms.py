@@ -180,6 +180,19 @@ async def test_unsupported_room_versions_get_the_spec_error(
         assert create.json()["room_version"] == version
 
 
+async def test_identical_rooms_created_at_once_are_distinct_rooms(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    # In room version 12 the room ID is the create event's hash: the same user
+    # creating the same room twice in one millisecond must still get two rooms.
+    body = {"preset": "private_chat", "room_version": "12"}
+    replies = await asyncio.gather(
+        *(http.post(f"{V3}/createRoom", json=body, headers=auth(alice)) for _ in range(8))
+    )
+    assert [r.status_code for r in replies] == [200] * 8, [r.text for r in replies]
+    assert len({r.json()["room_id"] for r in replies}) == 8
+
+
 async def test_create_room_options(
     alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
 ) -> None:

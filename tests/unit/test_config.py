@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,76 @@ def test_invalid_configuration_says_what_is_wrong(tmp_path: Path, toml: str, mes
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(Path("/nonexistent/revier.toml"), environ={})
+
+
+TENANT = '[[tenants]]\nserver_name = "police.example"\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            TENANT + "[tenants.policy]\nmax_devices_per_user = 0",
+            "tenant 'police.example': policy.max_devices_per_user: "
+            "Input should be greater than or equal to 1 (found 0)",
+        ),
+        (
+            TENANT + "[tenants.policy]\nmax_devices_per_user = 101",
+            "tenant 'police.example': policy.max_devices_per_user",
+        ),
+        (
+            TENANT + '[tenants.policy]\nroom_encryption = "sometimes"',
+            "tenant 'police.example': policy.room_encryption: "
+            "Input should be 'default', 'required' or 'optional' (found 'sometimes')",
+        ),
+        (
+            TENANT + "[tenants.policy]\naudit_pseudonymise_after_days = 0",
+            "tenant 'police.example': policy.audit_pseudonymise_after_days",
+        ),
+        (
+            TENANT + '[tenants.policy]\npublic_rooms_require_admin = "perhaps"',
+            "tenant 'police.example': policy.public_rooms_require_admin",
+        ),
+        (
+            TENANT + "[tenants.policy]\nmax_devices = 2",
+            "tenant 'police.example': policy.max_devices: unknown setting (a typo?)",
+        ),
+        (
+            '[[tenants]]\nserver_name = "a.example"\n' + TENANT + "typo = 1",
+            "tenant 'police.example': typo: unknown setting",
+        ),
+        (
+            TENANT + '[[tenants]]\nserver_name = "Police.Example"',
+            "host 'police.example' would reach two tenants, police.example and Police.Example",
+        ),
+        (
+            TENANT + 'hostnames = ["matrix.example"]\n'
+            '[[tenants]]\nserver_name = "b.example"\nhostnames = ["MATRIX.example"]',
+            "host 'matrix.example' would reach two tenants, police.example and b.example",
+        ),
+        (
+            TENANT + '[[tenants]]\nserver_name = "b.example"\nhostnames = ["police.example"]',
+            "host 'police.example' would reach two tenants",
+        ),
+        (
+            TENANT + 'hostnames = ["not a host"]',
+            "tenant 'police.example': hostnames: 'not a host' is not a valid host name",
+        ),
+    ],
+)
+def test_an_invalid_tenant_policy_names_the_tenant_and_the_key(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(path, environ={})
+
+
+def test_environment_overrides_of_a_policy_are_checked_too() -> None:
+    env = {
+        "REVIER_TENANTS__0__SERVER_NAME": "police.example",
+        "REVIER_TENANTS__0__POLICY__MAX_DEVICES_PER_USER": "1000",
+    }
+    with pytest.raises(ConfigError, match=re.escape("tenant 'police.example': policy.max_dev")):
+        load_settings(environ=env)

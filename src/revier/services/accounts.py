@@ -9,9 +9,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
-from revier.errors import InvalidParam, InvalidUsername, MatrixError, NotFound, UserInUse
+from revier.errors import (
+    Forbidden,
+    InvalidParam,
+    InvalidUsername,
+    MatrixError,
+    NotFound,
+    UserInUse,
+)
+from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
+from revier.policy.devices import device_limit
 from revier.policy.passwords import check_password
+from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
 from revier.services.device_lists import device_list_audience
 from revier.services.devices import remove_devices
@@ -21,8 +31,10 @@ from revier.services.tenants import Tenant
 from revier.services.uia import UserInteractiveAuth
 from revier.storage import Conflict, Store, Tx
 from revier.storage.accounts import User
+from revier.storage.devices import Device
 
 _LOCALPART_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._=-/+")
+MAX_DISPLAYNAME_LENGTH = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,16 @@ class NewUser:
     password_hash: str | None = None
     displayname: str | None = None
     admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetails:
+    """What an admin sees of one account: never content, never addresses."""
+
+    user: User
+    devices: list[Device]
+    joined_rooms_count: int
+    device_limit: int  # the effective one: the user's own, else the tenant's
 
 
 @dataclass(slots=True)
@@ -60,10 +82,20 @@ def validate_localpart(tenant: Tenant, localpart: str) -> None:
         raise InvalidUsername("The user ID would be longer than 255 bytes")
 
 
+def validate_displayname(displayname: str | None) -> None:
+    if displayname is None:
+        return
+    if len(displayname) > MAX_DISPLAYNAME_LENGTH:
+        raise InvalidParam(f"A display name may be at most {MAX_DISPLAYNAME_LENGTH} characters")
+    if "\x00" in displayname:  # PostgreSQL text can't hold it, and no name needs it
+        raise InvalidParam("A display name must not contain NUL characters")
+
+
 async def local_user(tx: Tx, tenant: Tenant, user_id: str, *, deactivated_ok: bool = False) -> User:
     """An account of this tenant (active unless ``deactivated_ok``); anything else is
     "no such user", so nothing about other tenants or closed accounts leaks."""
-    user = await tx.users.get(user_id)
+    # A malformed ID (a NUL byte, which PostgreSQL text can't hold) is no one's.
+    user = await tx.users.get(user_id) if is_valid_user_id(user_id) else None
     if (
         user is None
         or user.tenant != tenant.server_name
@@ -75,12 +107,18 @@ async def local_user(tx: Tx, tenant: Tenant, user_id: str, *, deactivated_ok: bo
 
 class AccountService:
     def __init__(
-        self, store: Store, clock: Clock, uia: UserInteractiveAuth, notifier: Notifier
+        self,
+        store: Store,
+        clock: Clock,
+        uia: UserInteractiveAuth,
+        notifier: Notifier,
+        audit: AuditLog,
     ) -> None:
         self._store = store
         self._clock = clock
         self._uia = uia
         self._notifier = notifier
+        self._audit = audit
 
     async def create_user(
         self,
@@ -90,9 +128,12 @@ class AccountService:
         *,
         admin: bool = False,
         displayname: str | None = None,
+        actor: Actor | None = None,
     ) -> User:
+        """One account; ``actor`` None is the server itself (the first admin)."""
         localpart = localpart.lower()
         validate_localpart(tenant, localpart)
+        validate_displayname(displayname)
         check_password(tenant.policy, password, localpart=localpart)
         user = User(
             user_id=tenant.user_id(localpart),
@@ -109,6 +150,7 @@ class AccountService:
         try:
             async with self._store.transaction() as tx:
                 await tx.users.create(user)
+                await self._audit_created(tx, tenant, user, actor)
         except Conflict:
             raise UserInUse(f"{user.user_id} exists already") from None
         return user
@@ -120,6 +162,7 @@ class AccountService:
         *,
         batch_size: int = 100,
         progress: Callable[[ImportReport], None] | None = None,
+        actor: Actor | None = None,
     ) -> ImportReport:
         """Create many accounts: one transaction per batch, hashes computed in parallel.
 
@@ -133,7 +176,7 @@ class AccountService:
         limit = asyncio.Semaphore(os.cpu_count() or 2)
         it = iter(new_users)
         while batch := list(islice(it, batch_size)):
-            await self._create_batch(tenant, batch, limit, report)
+            await self._create_batch(tenant, batch, limit, report, actor)
             if progress is not None:
                 progress(report)
         return report
@@ -144,6 +187,7 @@ class AccountService:
         batch: list[NewUser],
         limit: asyncio.Semaphore,
         report: ImportReport,
+        actor: Actor | None,
     ) -> None:
         accepted: list[NewUser] = []
         for new in batch:
@@ -177,17 +221,19 @@ class AccountService:
             for new, password_hash in zip(accepted, hashes, strict=True)
         ]
         try:
-            created = await self._insert_new(users, report)
+            created = await self._insert_new(tenant, users, report, actor)
         except Conflict:  # someone else created one of them meanwhile: go one by one
             created = []
             for user in users:
                 try:
-                    created += await self._insert_new([user], report)
+                    created += await self._insert_new(tenant, [user], report, actor)
                 except Conflict:
                     report.failed.append((user.localpart, f"{user.user_id} exists already"))
         report.created += created
 
-    async def _insert_new(self, users: list[User], report: ImportReport) -> list[str]:
+    async def _insert_new(
+        self, tenant: Tenant, users: list[User], report: ImportReport, actor: Actor | None
+    ) -> list[str]:
         created: list[str] = []
         refused: list[tuple[str, str]] = []
         async with self._store.transaction() as tx:
@@ -196,6 +242,7 @@ class AccountService:
                     refused.append((user.localpart, f"{user.user_id} exists already"))
                     continue
                 await tx.users.create(user)
+                await self._audit_created(tx, tenant, user, actor)
                 created.append(user.user_id)
         report.failed += refused  # only once the transaction committed
         return created
@@ -222,24 +269,69 @@ class AccountService:
         return user
 
     async def list_users(
-        self, tenant: Tenant, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        tenant: Tenant,
+        *,
+        search: str | None = None,
+        deactivated: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[User]:
         async with self._store.read() as tx:
             return await tx.users.search(
-                tenant.server_name, search=search, limit=limit, offset=offset
+                tenant.server_name,
+                search=search,
+                deactivated=deactivated,
+                limit=limit,
+                offset=offset,
             )
 
-    async def reset_password(self, tenant: Tenant, user_id: str, password: str) -> None:
-        """The help desk sets a new password; every session of the user ends."""
-        user = await self.get_user(user_id)
+    async def details(self, tenant: Tenant, user_id: str) -> UserDetails:
+        async with self._store.read() as tx:
+            user = await local_user(tx, tenant, user_id, deactivated_ok=True)
+            devices = await tx.devices.for_user(user_id)
+            joined = await tx.memberships.for_user(user_id, ("join",))
+        return UserDetails(
+            user, devices, len(joined), device_limit(tenant.policy, user.max_devices)
+        )
+
+    async def reset_password(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        password: str,
+        actor: Actor,
+        *,
+        logout_devices: bool = True,
+    ) -> int:
+        """The help desk sets a new password and (by default) ends every session of
+        the user; how many devices were removed."""
+        async with self._store.read() as tx:
+            user = await local_user(tx, tenant, user_id, deactivated_ok=True)
+        if user.deactivated:
+            raise Forbidden("The account is deactivated: reactivate it with a new password")
         check_password(tenant.policy, password, localpart=user.localpart)
         password_hash = await hash_password(password)
+        audience: set[str] = set()
         async with self._store.transaction() as tx:
+            await tx.users.lock(user_id)
+            await local_user(tx, tenant, user_id)  # not deactivated meanwhile
             await tx.users.set_password_hash(user_id, password_hash)
-            devices = await tx.devices.for_user(user_id)
-            removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
-            audience = await device_list_audience(tx, user_id, bool(removed))
+            removed: list[str] = []
+            if logout_devices:
+                devices = await tx.devices.for_user(user_id)
+                removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
+                audience = await device_list_audience(tx, user_id, bool(removed))
+            await self._audit.record_as(
+                tx,
+                tenant,
+                actor,
+                "password.reset",
+                target=user_id,
+                details={"logout_devices": logout_devices, "devices_removed": len(removed)},
+            )
         self._notifier.notify(users=audience)
+        return len(removed)
 
     async def change_password(
         self, requester: Requester, new_password: str, *, logout_devices: bool, auth: object
@@ -251,6 +343,7 @@ class AccountService:
         audience: set[str] = set()
         async with self._store.transaction() as tx:
             await tx.users.set_password_hash(requester.user_id, password_hash)
+            removed: list[str] = []
             if logout_devices:
                 others = [
                     d.device_id
@@ -259,33 +352,46 @@ class AccountService:
                 ]
                 removed = await remove_devices(tx, requester.user_id, others)
                 audience = await device_list_audience(tx, requester.user_id, bool(removed))
+            await self._audit.record_by(
+                tx,
+                requester,
+                "password.changed",
+                target=requester.user_id,
+                details={"logout_devices": logout_devices, "devices_removed": len(removed)},
+            )
         self._notifier.notify(users=audience)
 
-    async def set_admin(self, user_id: str, is_admin: bool) -> None:
-        await self.get_user(user_id)
+    async def set_admin(self, tenant: Tenant, user_id: str, is_admin: bool, actor: Actor) -> None:
+        """Grant or take a tenant's admin rights; an admin can't take their own (the
+        last admin could lock the organisation out)."""
+        if actor.name == user_id and not is_admin:
+            raise Forbidden("You can't revoke your own admin rights; ask another admin")
         async with self._store.transaction() as tx:
+            user = await local_user(tx, tenant, user_id, deactivated_ok=True)
+            if user.is_admin == is_admin:
+                return
             await tx.users.set_admin(user_id, is_admin)
+            action = "user.admin_granted" if is_admin else "user.admin_revoked"
+            await self._audit.record_as(tx, tenant, actor, action, target=user_id)
         self._notifier.notify(users=[user_id])  # cached sessions pick up the new flag
 
-    async def deactivate(self, user_id: str) -> None:
-        """Close an account: no password, no devices, no sessions.
-
-        Leaving rooms and dropping keys join this once those exist.
-        """
-        await self.get_user(user_id)
-        async with self._store.transaction() as tx:
-            await tx.users.set_deactivated(user_id, True)
-            await tx.users.set_password_hash(user_id, None)
-            devices = await tx.devices.for_user(user_id)
-            removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
-            audience = await device_list_audience(tx, user_id, bool(removed))
-        self._notifier.notify(users=audience)
+    async def _audit_created(self, tx: Tx, tenant: Tenant, user: User, actor: Actor | None) -> None:
+        await self._audit.record(
+            tx,
+            tenant,
+            "user.created",
+            actor=actor.name if actor else None,
+            target=user.user_id,
+            source=actor.source if actor else None,
+            details={"admin": user.is_admin},
+        )
 
 
 def _checked(tenant: Tenant, new: NewUser) -> NewUser:
     """The entry with its localpart normalised, or a MatrixError saying why not."""
     localpart = new.localpart.lower()
     validate_localpart(tenant, localpart)
+    validate_displayname(new.displayname)
     if (new.password is None) == (new.password_hash is None):
         raise InvalidParam("Give either a password or a password_hash")
     if new.password is not None:

@@ -11,7 +11,8 @@ and counts. Actions are dotted names, one family per object:
 - ``room.closed``, ``room.close_completed``, ``room.purged``
 - ``policy.changed`` (the tenant's configured policy differs from the last start)
 - ``registration_token.created`` / ``.updated`` / ``.deleted``,
-  ``media.quarantined``, ``media.deleted``
+  ``media.quarantined``, ``media.released`` (from quarantine), ``media.deleted``
+- ``audit.exported`` (someone downloaded entries of this log)
 
 The source address is personal data: after the tenant's
 ``audit_pseudonymise_after_days`` it is replaced by a keyed pseudonym, so the
@@ -21,9 +22,11 @@ same address still links entries but can't be read back.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -40,6 +43,23 @@ log = structlog.get_logger(__name__)
 _DAY_MS = 86_400_000
 _PSEUDONYMISE_EVERY_S = 3600
 _BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does an audited action, for services an admin reaches both through the
+    API and the command line."""
+
+    name: str  # a user ID, or "cli:<os user>"
+    source: str | None  # the client address, or "local"
+
+    @classmethod
+    def of(cls, requester: Requester) -> Actor:
+        return cls(requester.user_id, requester.address or None)
+
+    @classmethod
+    def command_line(cls) -> Actor:
+        return cls("cli:" + getpass.getuser(), "local")
 
 
 class AuditLog:
@@ -91,6 +111,26 @@ class AuditLog:
             actor=requester.user_id,
             target=target,
             source=requester.address,
+            details=details,
+        )
+
+    async def record_as(
+        self,
+        tx: Tx,
+        tenant: Tenant | str,
+        actor: Actor,
+        action: str,
+        *,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        await self.record(
+            tx,
+            tenant,
+            action,
+            actor=actor.name,
+            target=target,
+            source=actor.source,
             details=details,
         )
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
+from revier.services.audit import AuditLog
 from revier.services.clock import Clock
 from revier.services.device_lists import device_list_audience
-from revier.services.devices import remove_devices
+from revier.services.devices import audit_removed, remove_devices
 from revier.services.passwords import verify_password
 from revier.services.ratelimit import RateLimiter
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant, TenantRegistry
 from revier.services.tokens import TokenCache, TokenHasher, new_device_id
 from revier.storage import Store
-from revier.storage.devices import Device
+from revier.storage.accounts import User
+from revier.storage.devices import Device, TokenAccount
 
 _BAD_CREDENTIALS = "Invalid username or password"
 # Writing last_seen on every request would turn each read into a write.
@@ -41,6 +44,7 @@ class AuthService:
         login_per_address: RateLimiter,
         failed_login_per_user: RateLimiter,
         notifier: Notifier,
+        audit: AuditLog,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -49,6 +53,7 @@ class AuthService:
         self._per_address = login_per_address
         self._failed_per_user = failed_login_per_user
         self._notifier = notifier
+        self._audit = audit
         self._last_seen: dict[tuple[str, str], int] = {}
         self._tokens = TokenCache(clock)
         notifier.add_listener(self._tokens.on_change)
@@ -68,19 +73,9 @@ class AuthService:
         An unknown user and a wrong password get the same answer after the
         same amount of work, so accounts can't be enumerated.
         """
-        self._per_address.check(address)
-        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
-        self._failed_per_user.peek(user_id)
-        async with self._store.read() as tx:
-            account = await tx.users.get(user_id)
-        if account is not None and account.tenant != tenant.server_name:
-            account = None
-        ok = await verify_password(account.password_hash if account else None, password)
-        if not ok or account is None:
-            self._failed_per_user.check(user_id)
-            raise Forbidden(_BAD_CREDENTIALS)
-        if account.deactivated:
-            raise UserDeactivated("This account has been deactivated")
+        account = await self.verify_credentials(
+            tenant, user=user, password=password, address=address
+        )
         return await self._start_session(
             tenant,
             account.user_id,
@@ -88,6 +83,21 @@ class AuthService:
             device_id,
             initial_device_display_name,
             address,
+            login=True,
+        )
+
+    async def _record_failed_login(
+        self, tenant: Tenant, user_id: str | None, address: str, reason: str
+    ) -> None:
+        """Audit ``login.failed``. What was typed as the user name is kept only when
+        it names an account of this tenant: people type passwords into that field."""
+        await self._audit.record_now(
+            tenant,
+            "login.failed",
+            actor=None,
+            target=user_id,
+            source=address,
+            details={"reason": reason} if user_id else {"unknown_user": True},
         )
 
     async def start_session(
@@ -103,7 +113,7 @@ class AuthService:
         """A new device and access token for an account that just proved itself
         another way (registration)."""
         return await self._start_session(
-            tenant, user_id, max_devices, device_id, display_name, address
+            tenant, user_id, max_devices, device_id, display_name, address, login=False
         )
 
     async def _start_session(
@@ -114,45 +124,67 @@ class AuthService:
         device_id: str | None,
         display_name: str | None,
         address: str,
+        *,
+        login: bool,
     ) -> LoginResult:
+        """``login``: a password login (audited as one), else a registration."""
         if device_id is not None and not (0 < len(device_id) <= 255):
             raise InvalidParam("device_id must be 1 to 255 characters")
         token = self._hasher.new_token()
         now = self._clock.time_ms()
-        async with self._store.transaction() as tx:
-            await tx.users.lock(user_id)
-            existing = await tx.devices.get(user_id, device_id) if device_id else None
-            if existing is not None:
-                # Logging in again as a known device replaces its session.
-                await tx.access_tokens.delete_for_devices(user_id, [existing.device_id])
-            else:
-                limit = device_limit(tenant.policy, max_devices)
-                check_new_device(limit, await tx.devices.count(user_id))
-                device_id = device_id or new_device_id()
-                # Some clients (matrix-nio) require a name on every device;
-                # the ID is what the user would see anyway.
-                name = display_name or device_id
-                await tx.devices.create(Device(user_id, device_id, name, now, now, address))
-            assert device_id is not None
-            await tx.access_tokens.create(
-                self._hasher.hash(token),
-                user_id=user_id,
-                device_id=device_id,
-                tenant=tenant.server_name,
-                created_ts=now,
-            )
+        try:
+            async with self._store.transaction() as tx:
+                await tx.users.lock(user_id)
+                existing = await tx.devices.get(user_id, device_id) if device_id else None
+                if existing is not None:
+                    # Logging in again as a known device replaces its session.
+                    await tx.access_tokens.delete_for_devices(user_id, [existing.device_id])
+                else:
+                    limit = device_limit(tenant.policy, max_devices)
+                    check_new_device(limit, await tx.devices.count(user_id))
+                    device_id = device_id or new_device_id()
+                    # Some clients (matrix-nio) require a name on every device;
+                    # the ID is what the user would see anyway.
+                    name = display_name or device_id
+                    await tx.devices.create(Device(user_id, device_id, name, now, now, address))
+                    await self._audit.record(
+                        tx,
+                        tenant,
+                        "device.added",
+                        actor=user_id,
+                        target=f"{user_id}/{device_id}",
+                        source=address,
+                        details={"via": "login" if login else "registration"},
+                    )
+                assert device_id is not None
+                await tx.access_tokens.create(
+                    self._hasher.hash(token),
+                    user_id=user_id,
+                    device_id=device_id,
+                    tenant=tenant.server_name,
+                    created_ts=now,
+                )
+                if login:
+                    await self._audit.record(
+                        tx,
+                        tenant,
+                        "login.succeeded",
+                        actor=user_id,
+                        target=user_id,
+                        source=address,
+                        details={"device_id": device_id, "new_device": existing is None},
+                    )
+        except Forbidden:  # the device limit: the help desk wants to see these
+            if login:
+                await self._record_failed_login(tenant, user_id, address, "device_limit")
+            raise
         if existing is not None:
             self._notifier.notify(users=[user_id])  # the replaced token dies everywhere
         return LoginResult(user_id, device_id, token)
 
     async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
         token_hash = self._hasher.hash(token)
-        owner = self._tokens.get(token_hash)
-        if owner is None:
-            async with self._store.read() as tx:
-                owner = await tx.access_tokens.owner_with_account(token_hash)
-            if owner is not None:
-                self._tokens.put(token_hash, owner)
+        owner = await self._token_account(token_hash)
         # A token of another tenant is as unknown here as a made-up one.
         if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
@@ -167,10 +199,66 @@ class AuthService:
             address,
         )
 
+    async def session_alive(self, requester: Requester) -> bool:
+        """Whether the requester's access token still works: a /sync that waited
+        may have outlived it (a wipe, a logout elsewhere).
+
+        Answered from the token cache unless the user changed meanwhile (any
+        notification naming the user drops their entries); then one query,
+        which refills the cache for the client's next request.
+        """
+        owner = await self._token_account(requester.token_hash)
+        return owner is not None and not owner.deactivated
+
+    async def _token_account(self, token_hash: bytes) -> TokenAccount | None:
+        owner = self._tokens.get(token_hash)
+        if owner is None:
+            read_at = self._tokens.mark()
+            async with self._store.read() as tx:
+                owner = await tx.access_tokens.owner_with_account(token_hash)
+            if owner is not None:
+                self._tokens.put(token_hash, owner, read_at=read_at)
+        return owner
+
+    async def verify_credentials(
+        self, tenant: Tenant, *, user: str, password: str, address: str
+    ) -> User:
+        """The password proof of POST /login without a new session, for pages that
+        ask for the same proof (the self-service wipe page).
+
+        The same limits as /login (attempts per address, failed attempts per
+        user, shared with it), the same ``login.failed`` audit, and the same
+        answer after the same work for an unknown user and a wrong password.
+        ``login_with_password`` is this check followed by a new session.
+        """
+        self._per_address.check(address)
+        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
+        self._failed_per_user.peek(user_id)
+        account = None
+        # A malformed name (a NUL, which PostgreSQL text can't hold) is no one's.
+        if is_valid_user_id(user_id):
+            async with self._store.read() as tx:
+                account = await tx.users.get(user_id)
+        if account is not None and account.tenant != tenant.server_name:
+            account = None
+        ok = await verify_password(account.password_hash if account else None, password)
+        if account is not None and account.deactivated:
+            # A closed account has no password left to check; the spec's own
+            # errcode tells its owner to ask the help desk rather than retry.
+            await self._record_failed_login(tenant, account.user_id, address, "deactivated")
+            raise UserDeactivated("This account has been deactivated")
+        if not ok or account is None:
+            known = account.user_id if account else None
+            await self._record_failed_login(tenant, known, address, "wrong_password")
+            self._failed_per_user.check(user_id)
+            raise Forbidden(_BAD_CREDENTIALS)
+        return account
+
     async def logout(self, requester: Requester) -> None:
         """POST /logout: the token dies and its device with it (spec)."""
         async with self._store.transaction() as tx:
             removed = await remove_devices(tx, requester.user_id, [requester.device_id])
+            await audit_removed(self._audit, tx, requester, removed, {"logout": True})
             audience = await device_list_audience(tx, requester.user_id, bool(removed))
         self._notifier.notify(users=audience)
 
@@ -178,6 +266,7 @@ class AuthService:
         async with self._store.transaction() as tx:
             devices = await tx.devices.for_user(requester.user_id)
             removed = await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
+            await audit_removed(self._audit, tx, requester, removed, {"logout": True})
             audience = await device_list_audience(tx, requester.user_id, bool(removed))
         self._notifier.notify(users=audience)
 

@@ -14,6 +14,8 @@ from revier.services.audit import AuditLog
 from revier.services.auth import AuthService
 from revier.services.clock import Clock, SystemClock
 from revier.services.cross_signing import CrossSigningService
+from revier.services.deactivation import DeactivationService
+from revier.services.device_admin import DeviceAdminService
 from revier.services.devices import DeviceService
 from revier.services.directory import DirectoryService
 from revier.services.e2e_keys import E2eKeyService
@@ -30,6 +32,8 @@ from revier.services.ratelimit import RateLimiter
 from revier.services.receipts import ReceiptService
 from revier.services.registration import RegistrationService
 from revier.services.registration_tokens import RegistrationTokens
+from revier.services.room_admin import RoomAdminService
+from revier.services.room_closing import RoomCloser
 from revier.services.room_events import RoomEventWriter
 from revier.services.room_reading import RoomReader
 from revier.services.rooms import RoomService
@@ -55,12 +59,15 @@ class Services:
     tenants: TenantRegistry
     audit: AuditLog
     accounts: AccountService
+    deactivation: DeactivationService
     auth: AuthService
     devices: DeviceService
+    device_admin: DeviceAdminService
     rooms: RoomService
     membership: MembershipService
     visibility: Visibility
     room_reader: RoomReader
+    room_admin: RoomAdminService
     directory: DirectoryService
     profiles: ProfileService
     sync: SyncService
@@ -103,8 +110,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         login_per_address=RateLimiter(rl.login_per_address, clock, enabled=rl.enabled),
         failed_login_per_user=failed_logins,
         notifier=notifier,
+        audit=audit,
     )
-    registration_tokens = RegistrationTokens(store, clock, hasher)
+    registration_tokens = RegistrationTokens(store, clock, hasher, audit)
     push_actions = PushActions()
     writer = RoomEventWriter(clock, push_actions)
     visibility = Visibility()
@@ -120,6 +128,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         clock,
         settings.media,
         RateLimiter(rl.media_upload, clock, enabled=rl.enabled),
+        audit,
     )
     return Services(
         settings=settings,
@@ -128,9 +137,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         tenants=tenants,
         audit=audit,
-        accounts=AccountService(store, clock, uia, notifier),
+        accounts=AccountService(store, clock, uia, notifier, audit),
+        deactivation=DeactivationService(store, writer, notifier, clock, audit, tenants),
         auth=auth,
-        devices=DeviceService(store, uia, notifier),
+        devices=DeviceService(store, uia, notifier, audit),
+        device_admin=DeviceAdminService(store, notifier, audit, auth),
         rooms=RoomService(
             store,
             writer,
@@ -146,6 +157,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         membership=MembershipService(store, writer, notifier),
         visibility=visibility,
         room_reader=RoomReader(store, clock, visibility),
+        room_admin=RoomAdminService(
+            store,
+            RoomCloser(store, writer, notifier, clock, audit, tenants, typing),
+            tenants,
+        ),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         sync=SyncService(
@@ -157,6 +173,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             presence,
             push_rules,
             E2eSync(e2e_keys, to_device),
+            session_alive=auth.session_alive,
         ),
         filters=FilterService(store),
         typing=typing,
@@ -177,6 +194,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             notifier,
             per_address=RateLimiter(rl.registration_per_address, clock, enabled=rl.enabled),
             conformance=conformance,
+            audit=audit,
         ),
         registration_tokens=registration_tokens,
         media=media,

@@ -6,6 +6,7 @@ from typing import Any
 
 from revier.errors import NotFound
 from revier.notify import Notifier
+from revier.services.audit import AuditLog
 from revier.services.device_lists import device_list_audience, record_device_list_change
 from revier.services.requester import Requester
 from revier.services.uia import UserInteractiveAuth
@@ -14,10 +15,13 @@ from revier.storage.devices import Device
 
 
 class DeviceService:
-    def __init__(self, store: Store, uia: UserInteractiveAuth, notifier: Notifier) -> None:
+    def __init__(
+        self, store: Store, uia: UserInteractiveAuth, notifier: Notifier, audit: AuditLog
+    ) -> None:
         self._store = store
         self._uia = uia
         self._notifier = notifier
+        self._audit = audit
 
     async def list_devices(self, requester: Requester) -> list[Device]:
         async with self._store.read() as tx:
@@ -45,6 +49,7 @@ class DeviceService:
         await self._uia.require_password(requester, auth, operation="delete_devices")
         async with self._store.transaction() as tx:
             removed = await remove_devices(tx, requester.user_id, device_ids)
+            await audit_removed(self._audit, tx, requester, removed)
             audience = await device_list_audience(tx, requester.user_id, bool(removed))
         self._notifier.notify(users=audience)
 
@@ -75,3 +80,22 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[st
         # that never published keys was never known to them.)
         await record_device_list_change(tx, user_id)
     return removed
+
+
+async def audit_removed(
+    audit: AuditLog,
+    tx: Tx,
+    requester: Requester,
+    device_ids: list[str],
+    details: dict[str, Any] | None = None,
+) -> None:
+    """``device.removed`` for each device its owner removed (an admin's or the wipe
+    page's removal is ``device.wiped``)."""
+    for device_id in device_ids:
+        await audit.record_by(
+            tx,
+            requester,
+            "device.removed",
+            target=f"{requester.user_id}/{device_id}",
+            details=details,
+        )

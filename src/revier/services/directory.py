@@ -16,6 +16,7 @@ from revier.events.identifiers import is_valid_room_alias, server_name_of
 from revier.events.power_levels import required_power_level, user_power_level
 from revier.events.types import JsonDict
 from revier.policy.directory import check_may_publish
+from revier.services.closed_rooms import require_open
 from revier.services.requester import Requester
 from revier.services.visibility import is_world_readable
 from revier.storage import Conflict, Store, Tx
@@ -51,6 +52,7 @@ class DirectoryService:
         try:
             async with self._store.transaction() as tx:
                 await _require_joined_room(tx, requester, room_id)
+                await require_open(tx, room_id)
                 if await tx.aliases.room_id_for(room_alias) is not None:
                     raise AlreadyExists(f"Room alias {room_alias} already exists")
                 await tx.aliases.create(room_alias, room_id, requester.user_id)
@@ -128,6 +130,8 @@ class DirectoryService:
                 tx, requester, room_id
             ):
                 raise Forbidden("You need the power to change the room's aliases to do this")
+            if visibility == "public":
+                await require_open(tx, room_id)
             await tx.rooms.set_public(room_id, visibility == "public")
 
     async def public_rooms(self, requester: Requester, query: PublicRoomsQuery) -> JsonDict:

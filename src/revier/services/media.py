@@ -27,9 +27,12 @@ from revier.errors import (
     Unknown,
 )
 from revier.policy.media import THUMBNAIL_TYPES, base_type, pick_thumbnail_size, valid_media_id
+from revier.services.accounts import local_user
+from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
 from revier.services.ratelimit import RateLimiter
 from revier.services.requester import Requester
+from revier.services.tenants import Tenant
 from revier.services.thumbnails import make_thumbnail
 from revier.storage import Store
 from revier.storage.media import MediaRecord, ThumbnailRecord
@@ -76,8 +79,10 @@ class MediaService:
         clock: Clock,
         settings: MediaSettings,
         upload_limiter: RateLimiter,
+        audit: AuditLog,
     ) -> None:
         self._store = store
+        self._audit = audit
         self._files = media_store
         self._clock = clock
         self._settings = settings
@@ -345,27 +350,56 @@ class MediaService:
     def config(self, requester: Requester) -> dict[str, int]:
         return {"m.upload.size": requester.tenant.policy.max_upload_bytes}
 
-    async def set_quarantined(self, server_name: str, media_id: str, quarantined: bool) -> None:
+    async def set_quarantined(
+        self, tenant: Tenant, actor: Actor, server_name: str, media_id: str, quarantined: bool
+    ) -> None:
+        """Quarantine (or release) one upload of this tenant: it stays stored but is
+        served to nobody."""
+        missing = NotFound(f"No media mxc://{server_name}/{media_id} in this organisation")
+        if server_name != tenant.server_name or not valid_media_id(media_id):
+            raise missing
         async with self._store.transaction() as tx:
             if not await tx.media.set_quarantined(server_name, media_id, quarantined):
-                raise NotFound(f"No media mxc://{server_name}/{media_id}")
+                raise missing
+            await self._audit.record_as(
+                tx,
+                tenant,
+                actor,
+                "media.quarantined" if quarantined else "media.released",
+                target=f"mxc://{server_name}/{media_id}",
+            )
 
-    async def list_user_media(self, user_id: str) -> list[MediaRecord]:
+    async def list_user_media(
+        self, tenant: Tenant, user_id: str, *, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[MediaRecord], int]:
+        """The uploads of a user of this tenant, oldest first, and their total bytes."""
         async with self._store.read() as tx:
-            return await tx.media.for_uploader(user_id)
+            await local_user(tx, tenant, user_id, deactivated_ok=True)
+            records = await tx.media.for_uploader(user_id, offset=offset, limit=limit)
+            return records, await tx.media.bytes_used(user_id)
 
-    async def delete_user_media(self, user_id: str) -> int:
+    async def delete_user_media(self, tenant: Tenant, actor: Actor, user_id: str) -> int:
         """Delete every upload of ``user_id`` (bytes and thumbnails); returns how many."""
-        records = await self.list_user_media(user_id)
-        for record in records:
-            async with self._store.read() as tx:
+        async with self._store.transaction() as tx:
+            await local_user(tx, tenant, user_id, deactivated_ok=True)
+            records = await tx.media.for_uploader(user_id)
+            keys: list[str] = []
+            for record in records:
                 thumbs = await tx.media.thumbnails(record.server_name, record.media_id)
-            async with self._store.transaction() as tx:
+                keys += [record.storage_key, *(t.storage_key for t in thumbs)]
                 await tx.media.remove(record.server_name, record.media_id)
-            # Rows first: a crash in between leaves unreachable bytes, never a
-            # row pointing at nothing.
-            for key in [record.storage_key, *(t.storage_key for t in thumbs)]:
-                await self._files.delete(key)
+            await self._audit.record_as(
+                tx,
+                tenant,
+                actor,
+                "media.deleted",
+                target=user_id,
+                details={"count": len(records), "bytes": sum(r.size or 0 for r in records)},
+            )
+        # Rows first: a crash in between leaves unreachable bytes, never a row
+        # pointing at nothing.
+        for key in keys:
+            await self._files.delete(key)
         return len(records)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
 from revier.notify import Notifier
 from revier.services.accounts import local_user
+from revier.services.closed_rooms import require_open
 from revier.services.requester import Requester
 from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
 from revier.services.tenants import Tenant
@@ -95,6 +96,9 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
+            opening = membership in ("join", "invite", "knock")
+            if opening:
+                await require_open(tx, room_id)
             if requester.is_guest and membership == "join":
                 await _require_guest_access(tx, room_id)
             content: dict[str, Any] = {"membership": membership}
@@ -115,6 +119,10 @@ class MembershipService:
                 NewEvent("m.room.member", content, target),
                 written,
             )
+            if opening:
+                # Again, now that the event holds the stream lock: on PostgreSQL a
+                # room closed while this transaction ran is only visible from here.
+                await require_open(tx, room_id)
         self._notifier.notify(rooms=written.rooms, users=written.users)
 
 

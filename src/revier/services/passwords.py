@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import secrets
+
 import anyio.to_thread
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from revier.config import TenantPolicy
+from revier.errors import WeakPassword
+from revier.policy.passwords import check_password
 
 _hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory profile
 # Verified when the user does not exist, so "no such user" takes as long as
 # "wrong password" and the two can't be told apart by timing.
 _DUMMY_HASH = _hasher.hash("revier-timing-equaliser")
+
+
+def generate_password(policy: TenantPolicy, localpart: str) -> str:
+    """A random password the tenant's policy accepts, for an admin to hand over once.
+
+    At least 24 characters of 6 random bits each; drawn again in the rare case
+    that it happens to contain the user name (short localparts).
+    """
+    length = max(24, policy.password_min_length)
+    while True:
+        password = secrets.token_urlsafe(length)[:length]
+        try:
+            check_password(policy, password, localpart=localpart)
+        except WeakPassword:
+            continue
+        return password
 
 
 async def hash_password(password: str) -> str:

@@ -15,7 +15,7 @@ import structlog
 from revier.errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.accounts import local_user
+from revier.services.accounts import MAX_DISPLAYNAME_LENGTH, local_user
 from revier.services.requester import Requester, require_self
 from revier.services.room_events import NewEvent, RoomEventWriter, Written
 from revier.storage import Store
@@ -23,7 +23,6 @@ from revier.storage.accounts import User
 
 log = structlog.get_logger("revier.profiles")
 
-MAX_DISPLAYNAME_LENGTH = 256
 MAX_AVATAR_URL_LENGTH = 1024
 PROFILE_FIELDS = ("displayname", "avatar_url")
 MAX_DIRECTORY_LIMIT = 100

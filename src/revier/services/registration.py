@@ -31,6 +31,7 @@ from revier.errors import (
 from revier.notify import Notifier
 from revier.policy.passwords import check_password
 from revier.services.accounts import validate_localpart
+from revier.services.audit import AuditLog
 from revier.services.auth import AuthService
 from revier.services.clock import Clock
 from revier.services.passwords import hash_password
@@ -75,6 +76,7 @@ class RegistrationService:
         *,
         per_address: RateLimiter,
         conformance: bool,
+        audit: AuditLog,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -83,6 +85,7 @@ class RegistrationService:
         self._notifier = notifier
         self._per_address = per_address
         self._conformance = conformance
+        self._audit = audit
 
     def flows(self, tenant: Tenant) -> list[list[str]]:
         if self._conformance:
@@ -292,6 +295,18 @@ class RegistrationService:
                     await tx.users.create(user)
                 if token_id is not None:
                     await tx.registration_tokens.complete(token_id)
+                await self._audit.record(
+                    tx,
+                    tenant,
+                    "user.created",
+                    actor=user.user_id,  # self-service: the newcomer
+                    target=user.user_id,
+                    source=address,
+                    details={
+                        "via": "guest_upgrade" if guest else "registration",
+                        "registration_token": token_id,
+                    },
+                )
         except Conflict:
             await self._release(token_id)
             raise UserInUse("This user name is taken") from None

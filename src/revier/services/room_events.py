@@ -48,6 +48,7 @@ class RoomEventWriter:
     def __init__(self, clock: Clock, push_actions: PushActions) -> None:
         self._clock = clock
         self._push_actions = push_actions
+        self._last_create_ts = 0
 
     async def send(
         self, tx: Tx, tenant: Tenant, room_id: str, sender: str, new: NewEvent, written: Written
@@ -91,21 +92,33 @@ class RoomEventWriter:
         written: Written,
         room_id: str | None,
     ) -> StoredEvent:
-        """The m.room.create event: no prev or auth events; v12 derives the room ID from it."""
-        pdu = build_pdu(
-            version,
-            room_id=room_id,
-            sender=sender,
-            event_type="m.room.create",
-            content=content,
-            state_key="",
-            prev_events=[],
-            auth_events=[],
-            depth=1,
-            origin_server_ts=self._clock.time_ms(),
-            origin_server_name=tenant.server_name,
-            signing_key=tenant.signing_key,
-        )
+        """The m.room.create event: no prev or auth events; v12 derives the room ID from it.
+
+        Two identical create events (same sender and content in the same
+        millisecond: a client creating rooms concurrently) would be one room ID
+        in v12, so each create of this process gets its own timestamp, and one
+        that exists already (another worker's) is moved on by a millisecond.
+        """
+        ts = self._clock.time_ms()
+        while True:
+            ts = max(ts, self._last_create_ts + 1)
+            self._last_create_ts = ts
+            pdu = build_pdu(
+                version,
+                room_id=room_id,
+                sender=sender,
+                event_type="m.room.create",
+                content=content,
+                state_key="",
+                prev_events=[],
+                auth_events=[],
+                depth=1,
+                origin_server_ts=ts,
+                origin_server_name=tenant.server_name,
+                signing_key=tenant.signing_key,
+            )
+            if room_id is not None or await tx.events.get(pdu.event_id) is None:
+                break
         check_auth_rules(version, pdu, {}, pdu)
         return await self.store(tx, pdu, written, create=pdu, power_levels=None)
 

@@ -4,14 +4,21 @@ A response is built from one consistent read: the stream position is read
 first, and everything up to it is included. When nothing is new the request
 waits on the notifier (never a polling loop) for a change on one of the
 user's rooms or on the user, then reads again.
+
+A wait can outlive the access token it was started with: when a device is
+wiped or logged out, its pending /sync wakes (the change names the user) and
+is answered 401 ``M_UNKNOWN_TOKEN`` with ``soft_logout: false`` at once, so the
+client erases its local data now rather than after the long-poll timeout.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from revier.errors import UnknownToken
 from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict
 from revier.notify import Notifier
@@ -27,6 +34,9 @@ from revier.storage import Store, Tx
 from revier.storage.rooms import Membership
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
+
+# Whether the requester's access token still works (AuthService.session_alive).
+SessionCheck = Callable[[Requester], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class SyncService:
         presence: PresenceService,
         push_rules: PushRuleService,
         e2e: E2eSync,
+        *,
+        session_alive: SessionCheck,
     ) -> None:
         self._store = store
         self._notifier = notifier
@@ -64,6 +76,7 @@ class SyncService:
         self._presence = presence
         self._push_rules = push_rules
         self._e2e = e2e
+        self._session_alive = session_alive
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonDict:
         timeout_s = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
@@ -71,6 +84,14 @@ class SyncService:
         await self._e2e.acknowledge(requester, request.since)
         while True:
             serial = self._notifier.serial
+            # After taking the serial: a wipe after this check wakes the wait
+            # below, and one since the request was authenticated (or during the
+            # last wait) is caught here. Answered from the token cache unless
+            # the user changed.
+            if not await self._session_alive(requester):
+                raise UnknownToken(
+                    "This device has been signed out; log in again", soft_logout=False
+                )
             async with self._store.read() as tx:
                 built = await self._build(tx, requester, request)
             remaining = deadline - self._clock.monotonic()

@@ -52,6 +52,11 @@ class TypingService:
         now = self._clock.time_ms()
         return users is not None and any(e <= now for e in users.values())
 
+    def forget_room(self, room_id: str) -> None:
+        """A purged room: nobody is left to type or to be told."""
+        self._typing.pop(room_id, None)
+        self._changed.pop(room_id, None)
+
     def _bump(self, room_id: str) -> None:
         self._serial += 1
         self._changed[room_id] = self._serial

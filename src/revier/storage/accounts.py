@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import users
@@ -60,11 +60,29 @@ class UserRepository:
         )
 
     async def search(
-        self, tenant: str, *, search: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        tenant: str,
+        *,
+        search: str | None = None,
+        deactivated: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[User]:
+        """A page of the tenant's accounts by user ID; ``search`` matches the user ID
+        or the display name, case-insensitively."""
         stmt = select(users).where(users.c.tenant == tenant)
         if search:
-            stmt = stmt.where(users.c.user_id.contains(search, autoescape=True))
+            needle = search.lower()
+            stmt = stmt.where(
+                or_(
+                    func.lower(users.c.user_id).contains(needle, autoescape=True),
+                    func.lower(func.coalesce(users.c.displayname, "")).contains(
+                        needle, autoescape=True
+                    ),
+                )
+            )
+        if deactivated is not None:
+            stmt = stmt.where(users.c.deactivated.is_(deactivated))
         stmt = stmt.order_by(users.c.user_id).limit(limit).offset(offset)
         return [User(**row._mapping) for row in await self._conn.execute(stmt)]
 
@@ -88,6 +106,12 @@ class UserRepository:
     async def set_admin(self, user_id: str, is_admin: bool) -> None:
         await self._conn.execute(
             update(users).where(users.c.user_id == user_id).values(is_admin=is_admin)
+        )
+
+    async def set_max_devices(self, user_id: str, max_devices: int | None) -> None:
+        """The user's own device limit; None falls back to the tenant's."""
+        await self._conn.execute(
+            update(users).where(users.c.user_id == user_id).values(max_devices=max_devices)
         )
 
     async def set_deactivated(self, user_id: str, deactivated: bool) -> None:

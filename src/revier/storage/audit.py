@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
@@ -47,6 +47,10 @@ class AuditQuery:
     action: str | None = None
     since_ts: int | None = None
     until_ts: int | None = None
+
+    def filters(self) -> dict[str, Any]:
+        """The filters that are set (to record what an export selected)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class AuditRepository:

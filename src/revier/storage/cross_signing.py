@@ -113,6 +113,19 @@ class CrossSigningRepository:
             delete(t).where(t.c.target_user_id == user_id, t.c.target_key_id.in_(list(device_ids)))
         )
 
+    async def delete_for_user(self, user_id: str) -> bool:
+        """Drop a user's cross-signing keys and every signature made by or on them
+        (deactivation); whether the user had any keys."""
+        keys = e2e_cross_signing_keys
+        sigs = e2e_cross_signing_signatures
+        await self._conn.execute(
+            delete(sigs).where(
+                or_(sigs.c.signer_user_id == user_id, sigs.c.target_user_id == user_id)
+            )
+        )
+        result = await self._conn.execute(delete(keys).where(keys.c.user_id == user_id))
+        return bool(result.rowcount)
+
 
 class DeviceListRepository:
     """The device-list stream: who changed their devices or cross-signing keys, when."""

@@ -88,6 +88,13 @@ class KeyBackupRepository:
         )
         await self.delete_keys(user_id, version, None, None)
 
+    async def delete_all(self, user_id: str) -> None:
+        """Every backup of the user goes (deactivation); the version rows stay, marked
+        deleted, so a later backup never reuses a number a client still remembers."""
+        v = e2e_room_keys_versions
+        await self._conn.execute(update(v).where(v.c.user_id == user_id).values(deleted=True))
+        await self._conn.execute(delete(e2e_room_keys).where(e2e_room_keys.c.user_id == user_id))
+
     async def bump_etag(self, user_id: str, version: int) -> None:
         v = e2e_room_keys_versions
         await self._conn.execute(

@@ -136,8 +136,16 @@ class MediaRepository:
         )
         return [_record(r) for r in (await self._conn.execute(stmt)).mappings()]
 
-    async def for_uploader(self, uploader: str) -> list[MediaRecord]:
-        stmt = select(media).where(media.c.uploader == uploader).order_by(media.c.created_ts)
+    async def for_uploader(
+        self, uploader: str, *, offset: int = 0, limit: int | None = None
+    ) -> list[MediaRecord]:
+        stmt = (
+            select(media)
+            .where(media.c.uploader == uploader)
+            .order_by(media.c.created_ts, media.c.server_name, media.c.media_id)
+            .offset(offset)
+            .limit(limit)
+        )
         return [_record(r) for r in (await self._conn.execute(stmt)).mappings()]
 
     async def set_quarantined(self, server_name: str, media_id: str, quarantined: bool) -> bool:

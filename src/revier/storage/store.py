@@ -13,6 +13,7 @@ from revier.storage.account_data import AccountDataRepository, ReceiptRepository
 from revier.storage.accounts import UserRepository
 from revier.storage.audit import AuditRepository, TenantPolicyRepository
 from revier.storage.cross_signing import CrossSigningRepository, DeviceListRepository
+from revier.storage.deactivations import DeactivationRepository
 from revier.storage.devices import AccessTokenRepository, DeviceRepository
 from revier.storage.e2e_keys import E2eKeyRepository
 from revier.storage.engine import Engines
@@ -24,6 +25,9 @@ from revier.storage.notifications import PushActionRepository
 from revier.storage.presence import PresenceRepository
 from revier.storage.push_rules import PushRuleRepository
 from revier.storage.registration_tokens import RegistrationTokenRepository
+from revier.storage.room_closures import RoomClosureRepository
+from revier.storage.room_overview import RoomOverviewRepository
+from revier.storage.room_purge import RoomPurgeRepository
 from revier.storage.rooms import (
     AliasRepository,
     EventTxnRepository,
@@ -157,6 +161,22 @@ class Tx:
     @cached_property
     def media(self) -> MediaRepository:
         return MediaRepository(self.conn)
+
+    @cached_property
+    def room_closures(self) -> RoomClosureRepository:
+        return RoomClosureRepository(self.conn)
+
+    @cached_property
+    def room_overview(self) -> RoomOverviewRepository:
+        return RoomOverviewRepository(self.conn)
+
+    @cached_property
+    def room_purge(self) -> RoomPurgeRepository:
+        return RoomPurgeRepository(self.conn)
+
+    @cached_property
+    def user_deactivations(self) -> DeactivationRepository:
+        return DeactivationRepository(self.conn)
 
 
 class Store:

@@ -17,7 +17,9 @@ depends_on = None
 
 # The audit log is append-only, enforced by the database itself: rows can't be
 # deleted, and of a row only the source address may change (pseudonymisation).
-_PG_GUARD = """
+# (Two statements: asyncpg prepares each, and a prepared statement holds one.)
+_PG_GUARDS = [
+    """
 CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -30,10 +32,11 @@ BEGIN
     END IF;
     RETURN NEW;
 END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-"""
+$$ LANGUAGE plpgsql
+""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+]
 _SQLITE_GUARDS = [
     """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
@@ -62,11 +65,9 @@ def upgrade() -> None:
     op.create_index("audit_log_tenant_ts", "audit_log", ["tenant", "ts"])
     op.create_index("audit_log_target", "audit_log", ["tenant", "target"])
     op.create_index("audit_log_actor", "audit_log", ["tenant", "actor"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_GUARD)
-    else:
-        for statement in _SQLITE_GUARDS:
-            op.execute(statement)
+    guards = _PG_GUARDS if op.get_bind().dialect.name == "postgresql" else _SQLITE_GUARDS
+    for statement in guards:
+        op.execute(statement)
 
     op.create_table(
         "user_deactivations",

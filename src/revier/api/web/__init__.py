@@ -1,0 +1,1 @@
+"""Pages for people in a browser (not Matrix clients): the self-service wipe."""

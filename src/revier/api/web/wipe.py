@@ -1,0 +1,182 @@
+"""The self-service wipe page: an owner who has lost every device signs them all
+out with their password, out of hours, without waiting for the help desk.
+
+A plain HTML form: no script, no template engine, every echoed value escaped.
+The password travels only in the POST body (never in a URL, so never in a
+log or the browser history), the body is small and bounded, and the page
+can't be framed, cached or leak its address onward.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from html import escape
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from revier.api.errors import status_for
+from revier.api.http import client_address, services, tenant
+from revier.errors import InvalidParam, LimitExceeded, MatrixError, MissingParam, TooLarge
+from revier.services.device_admin import OwnerProof, OwnWipe
+from revier.storage.devices import Device
+
+PATH = "/_revier/wipe"
+# A user name and a password fit many times over; anything bigger is not this form.
+MAX_BODY_BYTES = 4096
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;"
+    "line-height:1.5;color:#1b1b1b}"
+    "label{display:block;margin-top:1rem;font-weight:600}"
+    "input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;"
+    "box-sizing:border-box}"
+    ".confirm{font-weight:normal}"
+    "button{margin-top:1.5rem;padding:.6rem 1rem;font-size:1rem;background:#b00020;"
+    "color:#fff;border:0;border-radius:4px}"
+    ".error{background:#fdecea;border-left:4px solid #b00020;padding:.5rem 1rem}"
+    ".done{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5rem 1rem}"
+)
+# The one inline style is allowed by its hash: no 'unsafe-inline' anywhere.
+_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        f"style-src 'sha256-{_CSS_HASH}'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_TITLE = "Sign out all devices"
+
+
+async def wipe_form(_request: Request) -> Response:
+    """GET /_revier/wipe"""
+    return _page(_form())
+
+
+async def wipe_devices(request: Request) -> Response:
+    """POST /_revier/wipe"""
+    user = ""
+    try:
+        fields = await _read_form(request)
+        user = fields.get("user", "").strip()
+        # Two-factor login will read its code field here, into OwnerProof.
+        proof = OwnerProof(user=user, password=fields.get("password", ""))
+        if not proof.user or not proof.password:
+            raise MissingParam("Enter your user name and your password.")
+        if fields.get("confirm") != "yes":
+            raise InvalidParam(
+                "Tick the box to confirm that all your devices are to be signed out."
+            )
+        result = await services(request).device_admin.wipe_own_devices(
+            tenant(request), proof, address=client_address(request)
+        )
+    except MatrixError as e:
+        headers = {}
+        if isinstance(e, LimitExceeded):
+            headers["Retry-After"] = str(max(1, (e.retry_after_ms + 999) // 1000))
+        return _page(_form(error=e.error, user=user), status=status_for(e), headers=headers)
+    return _page(_done(result))
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """The form's fields (the first of each name), from a bounded body."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise InvalidParam("Send the form from this page.")
+    size = 0
+    chunks = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise TooLarge("The form data is too large.")
+        chunks.append(chunk)
+    try:
+        text = b"".join(chunks).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=16)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidParam("The form data could not be read.") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    return fields
+
+
+def _form(*, error: str | None = None, user: str = "") -> str:
+    problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return f"""<h1>{_TITLE}</h1>
+<p>Lost your phone or laptop, and no other device is still logged in to your
+account? Here you can sign out <strong>all</strong> devices of your account at once.</p>
+<p>Each device is logged out and erases its local data (messages and
+encryption keys) as soon as it next connects. This can't be undone: to use
+the account again, log in anew.</p>
+<p>If one of your devices is still logged in, remove the lost one there
+instead, under Settings → Sessions.</p>
+{problem}
+<form method="post" action="wipe" autocomplete="on">
+<label for="user">User name</label>
+<input type="text" id="user" name="user" value="{escape(user)}" required maxlength="255"
+ autocomplete="username" autocapitalize="none" spellcheck="false">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" required maxlength="1024"
+ autocomplete="current-password">
+<label class="confirm"><input type="checkbox" name="confirm" value="yes" required>
+Sign out all my devices and erase their data</label>
+<button type="submit">Sign out all devices</button>
+</form>"""
+
+
+def _done(result: OwnWipe) -> str:
+    user = escape(result.user_id)
+    if not result.wiped:
+        return (
+            f'<h1>{_TITLE}</h1><p class="done" role="status">No device was logged in to '
+            f"{user}; nothing needed signing out.</p>"
+        )
+    items = "\n".join(f"<li>{_device_label(d)}</li>" for d in result.wiped)
+    return f"""<h1>{_TITLE}</h1>
+<p class="done" role="status">All devices of {user} were signed out. Each one
+erases its local data as soon as it next connects.</p>
+<p>Signed out:</p>
+<ul id="wiped">
+{items}
+</ul>"""
+
+
+def _device_label(device: Device) -> str:
+    name = device.display_name
+    if name and name != device.device_id:
+        return f"{escape(name)} ({escape(device.device_id)})"
+    return escape(device.device_id)
+
+
+def _page(body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    html = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{_TITLE}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
+routes = [
+    Route(PATH, wipe_form, methods=["GET"]),
+    Route(PATH, wipe_devices, methods=["POST"]),
+]

@@ -1,0 +1,61 @@
+"""The access-token cache: a change of the user drops their tokens, and a token
+read before such a change is not cached after it (it may have been wiped)."""
+
+from __future__ import annotations
+
+from revier.services.tokens import TokenCache
+from revier.storage.devices import TokenAccount
+
+ANNA = TokenAccount("@anna:p.example", "PHONE", "p.example", is_admin=False, deactivated=False)
+BEN = TokenAccount("@ben:p.example", "LAPTOP", "p.example", is_admin=False, deactivated=False)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time_ms(self) -> int:
+        return int(self.now * 1000)
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_a_change_of_the_user_drops_only_their_tokens() -> None:
+    cache = TokenCache(FakeClock())
+    cache.put(b"a", ANNA, read_at=cache.mark())
+    cache.put(b"b", BEN, read_at=cache.mark())
+    cache.on_change(frozenset({f"u:{ANNA.user_id}", "r:!room:p.example"}))
+    assert cache.get(b"a") is None
+    assert cache.get(b"b") == BEN
+
+
+def test_entries_expire() -> None:
+    clock = FakeClock()
+    cache = TokenCache(clock, ttl_s=10)
+    cache.put(b"a", ANNA, read_at=cache.mark())
+    clock.now = 10.5
+    assert cache.get(b"a") is None
+
+
+def test_a_token_read_before_a_wipe_is_not_cached_after_it() -> None:
+    cache = TokenCache(FakeClock())
+    read_at = cache.mark()  # a request reads the token from the database...
+    cache.on_change(frozenset({f"u:{ANNA.user_id}"}))  # ...a wipe commits and notifies...
+    cache.put(b"a", ANNA, read_at=read_at)  # ...then the stale row would be cached
+    assert cache.get(b"a") is None
+    # Another user's change in between doesn't matter.
+    read_at = cache.mark()
+    cache.on_change(frozenset({f"u:{BEN.user_id}"}))
+    cache.put(b"a", ANNA, read_at=read_at)
+    assert cache.get(b"a") == ANNA
+
+
+def test_forgetting_everything_refuses_older_reads() -> None:
+    cache = TokenCache(FakeClock())
+    read_at = cache.mark()
+    cache.on_change(None)  # e.g. the Redis connection was lost
+    cache.put(b"a", ANNA, read_at=read_at)
+    assert cache.get(b"a") is None
+    cache.put(b"a", ANNA, read_at=cache.mark())
+    assert cache.get(b"a") == ANNA

@@ -192,6 +192,7 @@ async def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int
     try:
         return await work(svc)
     finally:
+        await svc.notifier.close()  # sends the wake-ups for the serving workers
         await svc.store.close()
 
 

@@ -18,7 +18,7 @@ from tests.integration.redis_server import redis_server
 V3 = "/_matrix/client/v3"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # two workers and a Redis, shared by this module's tests
 def workers(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path
 ) -> Iterator[list[RevierProcess]]:
@@ -85,3 +85,27 @@ async def test_a_send_on_one_worker_wakes_a_sync_on_the_other(
         assert time.monotonic() - started < 5
         events = body["rooms"]["join"][room_id]["timeline"]["events"]
         assert "across" in [e["content"].get("body") for e in events]
+
+
+async def test_a_wipe_from_the_command_line_ends_a_waiting_sync_at_once(
+    workers: list[RevierProcess],
+) -> None:
+    # The CLI is a process of its own: its wake-up must reach the workers
+    # through Redis before it exits, or the wiped device syncs on for a while.
+    a, _ = workers
+    a.create_user("wlost", PASSWORD)
+    async with httpx.AsyncClient(base_url=a.url, timeout=60) as http:
+        lost = await login(http, "wlost")
+        device_id = (await http.get(f"{V3}/account/whoami", headers=lost)).json()["device_id"]
+        token = (await http.get(f"{V3}/sync", headers=lost)).json()["next_batch"]
+        waiting = asyncio.create_task(
+            http.get(f"{V3}/sync", params={"since": token, "timeout": 30000}, headers=lost)
+        )
+        await asyncio.sleep(0.3)  # let the long-poll start waiting
+        started = time.monotonic()
+        await asyncio.to_thread(a.admin, "device", "wipe", "wlost", device_id)
+        r = await asyncio.wait_for(waiting, 25)
+        assert (r.status_code, r.json()["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+        assert r.json()["soft_logout"] is False
+        # The CLI's own start-up takes seconds; the wait must not run its 30 s.
+        assert time.monotonic() - started < 20

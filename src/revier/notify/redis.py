@@ -86,6 +86,10 @@ class RedisNotifier:
             self._local.notify(rooms=message.get("r", ()), users=message.get("u", ()))
 
     async def close(self) -> None:
+        # Publishes still under way go out first: a short-lived process (the
+        # admin CLI wiping a device) must reach the serving workers before it exits.
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)
         await self._local.close()
         if self._task is not None:
             self._task.cancel()

@@ -177,6 +177,7 @@ async def test_only_the_tenants_admins_read_its_log(
     assert other_admin.user_id not in mine.text
 
 
+@pytest.mark.one_engine  # the command line on PostgreSQL is covered by test_cli.py
 async def test_the_command_line_lists_exports_and_pseudonymises(
     org_server: RevierProcess, admin: Admin, tmp_path: Path
 ) -> None:

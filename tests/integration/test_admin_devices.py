@@ -349,6 +349,7 @@ async def test_only_the_tenants_admins_manage_devices(
     assert r.json() == {"max_devices": None, "effective_max_devices": 3, "device_count": 1}
 
 
+@pytest.mark.one_engine  # the command line on PostgreSQL is covered by test_cli.py
 async def test_the_command_line_lists_wipes_and_limits(
     org_server: RevierProcess, people: People, http: httpx.AsyncClient
 ) -> None:
@@ -372,6 +373,8 @@ async def test_the_command_line_lists_wipes_and_limits(
     assert str(found[0]["actor"]).startswith("cli:")
 
 
+# A measurement; test_device_limit_and_remote_wipe checks the behaviour on both engines.
+@pytest.mark.one_engine
 async def test_a_wipe_ends_a_waiting_sync_at_once(
     org_server: RevierProcess,
     people: People,

@@ -399,6 +399,7 @@ async def test_paging(http: httpx.AsyncClient, admin: Caller, login: Login) -> N
     assert created == sorted(created, reverse=True)
 
 
+@pytest.mark.one_engine  # the command line on PostgreSQL is covered by test_cli.py
 async def test_the_command_line(
     org_server: RevierProcess, http: httpx.AsyncClient, admin: Caller, login: Login
 ) -> None:

@@ -183,6 +183,7 @@ async def test_media_of_a_user_listed_quarantined_and_deleted(
     ]
 
 
+@pytest.mark.one_engine  # the command line on PostgreSQL is covered by test_cli.py
 async def test_the_command_line_is_audited_too(
     org_server: RevierProcess, admin: Admin, http: httpx.AsyncClient
 ) -> None:

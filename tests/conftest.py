@@ -12,3 +12,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="sqlite",
         help="database engine(s) the integration tests run revier on (default: sqlite)",
     )
+    parser.addoption(
+        "--engine-tests-only",
+        action="store_true",
+        help="collect only the tests that run on a database engine (for a second "
+        "process that runs the PostgreSQL pass beside the SQLite one)",
+    )

@@ -37,13 +37,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The S3 media backend is tested on SQLite only: where the bytes go doesn't
-    depend on where the metadata is, and the file backend covers PostgreSQL."""
+    depend on where the metadata is, and the file backend covers PostgreSQL.
+    With ``--engine-tests-only``, tests that don't run on an engine are left out."""
+    engine_tests_only = config.getoption("--engine-tests-only")
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None)
         p = params.params if params else {}
         s3_on_postgresql = p.get("engine") == "postgresql" and p.get("media_server") == "s3"
-        (drop if s3_on_postgresql else keep).append(item)
+        engine_less = "engine" not in p
+        (drop if s3_on_postgresql or (engine_tests_only and engine_less) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

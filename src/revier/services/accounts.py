@@ -352,9 +352,10 @@ class AccountService:
                 ]
                 removed = await remove_devices(tx, requester.user_id, others)
                 audience = await device_list_audience(tx, requester.user_id, bool(removed))
-            await self._audit.record_by(
+            await self._audit.record_as(
                 tx,
-                requester,
+                requester.tenant,
+                Actor.of(requester),
                 "password.changed",
                 target=requester.user_id,
                 details={"logout_devices": logout_devices, "devices_removed": len(removed)},

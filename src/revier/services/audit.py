@@ -94,26 +94,6 @@ class AuditLog:
             details=details,
         )
 
-    async def record_by(
-        self,
-        tx: Tx,
-        requester: Requester,
-        action: str,
-        *,
-        target: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        """An entry for what an authenticated user did through the API."""
-        await self.record(
-            tx,
-            requester.tenant,
-            action,
-            actor=requester.user_id,
-            target=target,
-            source=requester.address,
-            details=details,
-        )
-
     async def record_as(
         self,
         tx: Tx,

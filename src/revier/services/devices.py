@@ -6,7 +6,7 @@ from typing import Any
 
 from revier.errors import NotFound
 from revier.notify import Notifier
-from revier.services.audit import AuditLog
+from revier.services.audit import Actor, AuditLog
 from revier.services.device_lists import device_list_audience, record_device_list_change
 from revier.services.requester import Requester
 from revier.services.uia import UserInteractiveAuth
@@ -92,9 +92,10 @@ async def audit_removed(
     """``device.removed`` for each device its owner removed (an admin's or the wipe
     page's removal is ``device.wiped``)."""
     for device_id in device_ids:
-        await audit.record_by(
+        await audit.record_as(
             tx,
-            requester,
+            requester.tenant,
+            Actor.of(requester),
             "device.removed",
             target=f"{requester.user_id}/{device_id}",
             details=details,

@@ -24,8 +24,7 @@ from revier.api.http import (
     services,
 )
 from revier.api.responses import json_response
-from revier.errors import InvalidParam, MissingParam, NotFound
-from revier.events.identifiers import is_valid_user_id
+from revier.errors import InvalidParam, MissingParam
 from revier.services.audit import Actor
 from revier.services.passwords import generate_password
 from revier.services.tenants import Tenant
@@ -49,14 +48,13 @@ def _summary(user: User) -> dict[str, Any]:
 
 
 def _target(request: Request) -> str:
-    """The path's user ID; what can't be a user ID is no user of this tenant either."""
+    """The path's user ID (the services answer "not found" for anything that is
+    no user of the admin's tenant, a malformed ID included)."""
     user_id: str = request.path_params["userId"]
-    if not is_valid_user_id(user_id):
-        raise NotFound("No such user in this organisation")
     return user_id
 
 
-def _new_password(body: dict[str, Any], tenant: Tenant, localpart: str) -> tuple[str, bool]:
+def _new_password(body: dict[str, Any], tenant: Tenant, user_id: str) -> tuple[str, bool]:
     """The body's ``password``, or a generated one with ``generate_password: true``;
     and whether it was generated (then it is returned once, and never again)."""
     password = optional_str(body, "password")
@@ -67,7 +65,13 @@ def _new_password(body: dict[str, Any], tenant: Tenant, localpart: str) -> tuple
         return password, False
     if not generate:
         raise MissingParam("'password' is required (or 'generate_password': true)")
+    localpart = user_id[1:].partition(":")[0]  # a generated password must not contain it
     return generate_password(tenant.policy, localpart), True
+
+
+def _with_password(reply: dict[str, Any], password: str, generated: bool) -> dict[str, Any]:
+    """A generated password goes into the reply, the only time it is shown."""
+    return {**reply, "password": password} if generated else reply
 
 
 async def list_users(request: Request) -> Response:
@@ -94,7 +98,9 @@ async def create_user(request: Request) -> Response:
     requester = await require_admin(request)
     body = await read_json_object(request)
     localpart = required(body, "localpart", str)
-    password, generated = _new_password(body, requester.tenant, localpart.lower())
+    password, generated = _new_password(
+        body, requester.tenant, requester.tenant.user_id(localpart.lower())
+    )
     user = await services(request).accounts.create_user(
         requester.tenant,
         localpart,
@@ -103,10 +109,7 @@ async def create_user(request: Request) -> Response:
         displayname=optional_str(body, "displayname"),
         actor=Actor.of(requester),
     )
-    reply: dict[str, Any] = {"user_id": user.user_id}
-    if generated:
-        reply["password"] = password
-    return json_response(reply, status=201)
+    return json_response(_with_password({"user_id": user.user_id}, password, generated), status=201)
 
 
 async def get_user(request: Request) -> Response:
@@ -153,13 +156,9 @@ async def reactivate_user(request: Request) -> Response:
     body = await read_json_object(request)
     svc = services(request)
     user_id = _target(request)
-    user = (await svc.accounts.details(requester.tenant, user_id)).user
-    password, generated = _new_password(body, requester.tenant, user.localpart)
+    password, generated = _new_password(body, requester.tenant, user_id)
     await svc.deactivation.reactivate(requester.tenant, user_id, password, Actor.of(requester))
-    reply: dict[str, Any] = {"user_id": user_id}
-    if generated:
-        reply["password"] = password
-    return json_response(reply)
+    return json_response(_with_password({"user_id": user_id}, password, generated))
 
 
 async def reset_password(request: Request) -> Response:
@@ -168,8 +167,7 @@ async def reset_password(request: Request) -> Response:
     body = await read_json_object(request)
     svc = services(request)
     user_id = _target(request)
-    user = (await svc.accounts.details(requester.tenant, user_id)).user
-    password, generated = _new_password(body, requester.tenant, user.localpart)
+    password, generated = _new_password(body, requester.tenant, user_id)
     logout_devices = field(body, "logout_devices", bool, required=False)
     removed = await svc.accounts.reset_password(
         requester.tenant,
@@ -178,10 +176,8 @@ async def reset_password(request: Request) -> Response:
         Actor.of(requester),
         logout_devices=logout_devices is not False,
     )
-    reply: dict[str, Any] = {"user_id": user_id, "devices_removed": removed}
-    if generated:
-        reply["password"] = password
-    return json_response(reply)
+    reply = {"user_id": user_id, "devices_removed": removed}
+    return json_response(_with_password(reply, password, generated))
 
 
 async def set_admin(request: Request) -> Response:

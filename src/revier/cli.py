@@ -8,24 +8,23 @@ import getpass
 import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revier import __version__
 from revier.cli_audit import add_audit_commands
+from revier.cli_common import Handler, cli_actor, pick_tenant, resolve_user, with_services
 from revier.cli_devices import add_device_commands
 from revier.cli_media import add_media_commands
 from revier.cli_registration import registration_token_commands
 from revier.cli_rooms import add_room_commands
-from revier.cli_users import add_account_state_commands, resolve_user
+from revier.cli_users import add_account_state_commands
 from revier.config import ConfigError, Settings, load_settings
 from revier.errors import MatrixError
 
 if TYPE_CHECKING:
     from revier.services.accounts import NewUser
-
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,10 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         ),
         common,
     )
-    add_media_commands(admin_sub, common, _with_services)
-    add_audit_commands(admin_sub, common, _with_services)
-    add_device_commands(admin_sub, common, _with_services)
-    add_room_commands(admin_sub, common, _with_services)
+    add_media_commands(admin_sub, common, with_services)
+    add_audit_commands(admin_sub, common, with_services)
+    add_device_commands(admin_sub, common, with_services)
+    add_room_commands(admin_sub, common, with_services)
     return parser
 
 
@@ -139,7 +138,7 @@ def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParse
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--offset", type=int, default=0)
 
-    add_account_state_commands(add, _with_services, _read_password, _password_options)
+    add_account_state_commands(add, with_services, _read_password, _password_options)
 
     reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
     reset.add_argument("user", help="user ID or user name")
@@ -183,35 +182,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, conformance_mode=args.conformance_mode)
 
 
-async def _with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    from revier.app import start_services
-    from revier.logs import configure_logging
-
-    configure_logging(settings.logging.model_copy(update={"level": "WARNING"}))
-    svc = await start_services(settings)
-    try:
-        return await work(svc)
-    finally:
-        await svc.notifier.close()  # sends the wake-ups for the serving workers
-        await svc.store.close()
-
-
-def _tenant(svc: Any, args: argparse.Namespace) -> Any:
-    if args.tenant:
-        tenant = svc.tenants.get(args.tenant)
-        if tenant is None:
-            raise SystemExit(f"revier: no tenant {args.tenant!r} in the configuration")
-        return tenant
-    return next(iter(svc.tenants))
-
-
-def _cli_actor() -> Any:
-    """Who the audit log names for this command: ``cli:<os user>`` from ``local``."""
-    from revier.services.audit import Actor
-
-    return Actor.command_line()
-
-
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
     """The new password, and whether it was generated (and so must be printed)."""
     if args.generate_password:
@@ -229,19 +199,19 @@ async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(svc: Any) -> int:
         user = await svc.accounts.create_user(
-            _tenant(svc, args),
+            pick_tenant(svc, args.tenant),
             args.localpart,
             password,
             admin=args.admin,
             displayname=args.displayname,
-            actor=_cli_actor(),
+            actor=cli_actor(),
         )
         print(f"created {user.user_id}" + (" (admin)" if user.is_admin else ""))
         if generated:
             print(f"password: {password}")
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 def _import_lines(lines: Iterable[str], bad: list[tuple[str, str]]) -> Iterator[NewUser]:
@@ -291,10 +261,10 @@ async def _user_import(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         bad: list[tuple[str, str]] = []
         report = await svc.accounts.create_users(
-            _tenant(svc, args),
+            pick_tenant(svc, args.tenant),
             _import_lines(lines, bad),
             progress=progress,
-            actor=_cli_actor(),
+            actor=cli_actor(),
         )
         failed = bad + report.failed
         for where, reason in failed:
@@ -302,20 +272,20 @@ async def _user_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"created {len(report.created)} accounts, refused {len(failed)}")
         return 1 if failed else 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _user_list(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         users = await svc.accounts.list_users(
-            _tenant(svc, args), search=args.search, limit=args.limit, offset=args.offset
+            pick_tenant(svc, args.tenant), search=args.search, limit=args.limit, offset=args.offset
         )
         for u in users:
             flags = [f for f, on in (("admin", u.is_admin), ("deactivated", u.deactivated)) if on]
             print(u.user_id + (f"  [{', '.join(flags)}]" if flags else ""))
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> int:
@@ -323,20 +293,20 @@ async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> 
 
     async def work(svc: Any) -> int:
         tenant, user_id = resolve_user(svc, args)
-        await svc.accounts.reset_password(tenant, user_id, password, _cli_actor())
+        await svc.accounts.reset_password(tenant, user_id, password, cli_actor())
         print(f"new password set for {user_id}; all its sessions ended")
         if generated:
             print(f"password: {password}")
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _user_make_admin(args: argparse.Namespace, settings: Settings) -> int:
     async def work(svc: Any) -> int:
         tenant, user_id = resolve_user(svc, args)
-        await svc.accounts.set_admin(tenant, user_id, not args.revoke, _cli_actor())
+        await svc.accounts.set_admin(tenant, user_id, not args.revoke, cli_actor())
         print(f"{user_id} is {'no longer ' if args.revoke else ''}an admin")
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from revier.cli_common import Handler, WithServices, cli_actor, pick_tenant
 from revier.config import Settings
-from revier.storage.audit import AuditEntry, AuditQuery
 
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
+if TYPE_CHECKING:
+    from revier.storage.audit import AuditEntry, AuditQuery
 
 _PAGE = 500
 # An export says how far it got every this many entries (on stderr, so that
@@ -44,7 +43,7 @@ def add_audit_commands(
 
     async def list_entries(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
-            tenant = _tenant(svc, args)
+            tenant = pick_tenant(svc, args.tenant)
             query = _query(args)
             entries: list[AuditEntry] = []
             # One more than asked for tells whether there are more.
@@ -67,12 +66,10 @@ def add_audit_commands(
         return await with_services(settings, work)
 
     async def export(args: argparse.Namespace, settings: Settings) -> int:
-        from revier.services.audit import Actor
-
         async def work(svc: Any) -> int:
-            tenant = _tenant(svc, args)
+            tenant = pick_tenant(svc, args.tenant)
             query = _query(args)
-            actor = Actor.command_line()
+            actor = cli_actor()
             await svc.audit.record_now(
                 tenant,
                 "audit.exported",
@@ -126,13 +123,9 @@ def _filter_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _tenant(svc: Any, args: argparse.Namespace) -> Any:
-    from revier.cli import _tenant
-
-    return _tenant(svc, args)
-
-
 def _query(args: argparse.Namespace) -> AuditQuery:
+    from revier.storage.audit import AuditQuery
+
     return AuditQuery(
         actor=args.actor,
         target=args.target,

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
-from revier.cli_users import resolve_user
+from revier.cli_common import USER_HELP, Handler, WithServices, cli_actor, resolve_user, when
 from revier.config import Settings
 
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
-
-_USER_HELP = "user ID (@anna.schmidt:police.example) or user name"
 _WIPE_HELP = (
     "sign devices out: each erases its local data (messages, keys) once the server "
     "refuses it. The admin API does that on the device's very next request; from this "
@@ -46,7 +40,7 @@ def add_device_commands(
         p: argparse.ArgumentParser = cmds.add_parser(
             name, parents=[common], help=help_text, description=help_text
         )
-        p.add_argument("user", metavar="USER", help=_USER_HELP)
+        p.add_argument("user", metavar="USER", help=USER_HELP)
         p.add_argument("--tenant", help="server_name of the tenant of a bare user name")
         p.set_defaults(handler=handler)
         return p
@@ -56,7 +50,7 @@ def add_device_commands(
             tenant, user_id = resolve_user(svc, args)
             devices = await svc.device_admin.list_devices(tenant, user_id)
             for d in devices:
-                print(f"{d.device_id}  {d.display_name or '-'}  last seen {_when(d.last_seen_ts)}")
+                print(f"{d.device_id}  {d.display_name or '-'}  last seen {when(d.last_seen_ts)}")
             print(f"{len(devices)} devices")
             return 0
 
@@ -68,13 +62,11 @@ def add_device_commands(
             return 2
 
         async def work(svc: Any) -> int:
-            from revier.services.audit import Actor
-
             tenant, user_id = resolve_user(svc, args)
             wanted = None if args.all else list(args.device_ids)
             details = {"all_devices": True} if args.all else None
             wiped = await svc.device_admin.wipe(
-                tenant, Actor.command_line(), user_id, wanted, details=details
+                tenant, cli_actor(), user_id, wanted, details=details
             )
             for d in wiped:
                 print(f"wiped {d.device_id}  {d.display_name or '-'}")
@@ -93,11 +85,9 @@ def add_device_commands(
             return 2
 
         async def work(svc: Any) -> int:
-            from revier.services.audit import Actor
-
             tenant, user_id = resolve_user(svc, args)
             result = await svc.device_admin.set_max_devices(
-                tenant, Actor.command_line(), user_id, args.max_devices
+                tenant, cli_actor(), user_id, args.max_devices
             )
             own = "the tenant's default" if result.max_devices is None else "its own limit"
             print(
@@ -121,9 +111,3 @@ def add_device_commands(
     lim.add_argument(
         "--default", action="store_true", help="drop the user's own limit: the tenant's applies"
     )
-
-
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from revier.cli_common import Handler, WithServices, cli_actor
 from revier.config import Settings
-from revier.services.audit import Actor
-
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
 
 
 def add_media_commands(
@@ -33,7 +29,7 @@ def add_media_commands(
         async def work(svc: Any) -> int:
             await svc.media.set_quarantined(
                 _local_tenant(svc, server_name),
-                Actor.command_line(),
+                cli_actor(),
                 server_name,
                 media_id,
                 not args.release,
@@ -61,7 +57,7 @@ def add_media_commands(
     async def delete_user_media(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
             count = await svc.media.delete_user_media(
-                _user_tenant(svc, args.user), Actor.command_line(), args.user
+                _user_tenant(svc, args.user), cli_actor(), args.user
             )
             print(f"deleted {count} items of {args.user}")
             return 0
@@ -86,7 +82,10 @@ def _parse_mxc(value: str) -> tuple[str, str]:
 
 
 def _user_tenant(svc: Any, user_id: str) -> Any:
-    return _local_tenant(svc, user_id.partition(":")[2])
+    tenant = svc.tenants.owning(user_id)
+    if tenant is None:
+        raise SystemExit(f"revier: {user_id} is not a user of a tenant of this installation")
+    return tenant
 
 
 def _local_tenant(svc: Any, server_name: str) -> Any:

@@ -12,8 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from revier.cli_common import cli_actor, pick_tenant, with_services
 from revier.config import Settings
-from revier.services.audit import Actor
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -103,14 +103,12 @@ def _describe(info: Any) -> list[str]:
 
 
 async def _create(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.cli import _tenant, _with_services
-
     async def work(svc: Any) -> int:
-        tenant = _tenant(svc, args)
+        tenant = pick_tenant(svc, args.tenant)
         now = svc.clock.time_ms()
         new = await svc.registration_tokens.create(
             tenant,
-            Actor.command_line(),
+            cli_actor(),
             uses_allowed=args.uses,
             expiry_time=parse_expiry(args.expires, now) if args.expires else None,
             token=args.token,
@@ -128,15 +126,13 @@ async def _create(args: argparse.Namespace, settings: Settings) -> int:
         print(f"token:         {new.token}")
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.cli import _tenant, _with_services
-
     async def work(svc: Any) -> int:
         now = svc.clock.time_ms()
-        for info in await svc.registration_tokens.list(_tenant(svc, args)):
+        for info in await svc.registration_tokens.list(pick_tenant(svc, args.tenant)):
             uses = "∞" if info.uses_allowed is None else str(info.uses_allowed)
             state = "valid" if info.usable(now) else "invalid"
             print(
@@ -145,25 +141,21 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             )
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _show(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.cli import _tenant, _with_services
-
     async def work(svc: Any) -> int:
-        info = await svc.registration_tokens.get(_tenant(svc, args), args.token)
+        info = await svc.registration_tokens.get(pick_tenant(svc, args.tenant), args.token)
         print("\n".join(_describe(info)))
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _update(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.cli import _tenant, _with_services
-
     async def work(svc: Any) -> int:
-        tenant = _tenant(svc, args)
+        tenant = pick_tenant(svc, args.tenant)
         current = await svc.registration_tokens.get(tenant, args.token)
         uses = current.uses_allowed
         if args.unlimited:
@@ -176,22 +168,20 @@ async def _update(args: argparse.Namespace, settings: Settings) -> int:
         elif args.expires:
             expiry = parse_expiry(args.expires, svc.clock.time_ms())
         info = await svc.registration_tokens.update(
-            tenant, Actor.command_line(), current.token_id, uses_allowed=uses, expiry_time=expiry
+            tenant, cli_actor(), current.token_id, uses_allowed=uses, expiry_time=expiry
         )
         print("\n".join(_describe(info)))
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)
 
 
 async def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.cli import _tenant, _with_services
-
     async def work(svc: Any) -> int:
-        tenant = _tenant(svc, args)
+        tenant = pick_tenant(svc, args.tenant)
         info = await svc.registration_tokens.get(tenant, args.token)
-        await svc.registration_tokens.delete(tenant, Actor.command_line(), info.token_id)
+        await svc.registration_tokens.delete(tenant, cli_actor(), info.token_id)
         print(f"deleted registration token {info.token_id}")
         return 0
 
-    return await _with_services(settings, work)
+    return await with_services(settings, work)

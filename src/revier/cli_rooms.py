@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from revier.cli_common import Handler, WithServices, cli_actor, pick_tenant
 from revier.config import Settings
-
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
 
 
 def add_room_commands(
@@ -40,7 +37,7 @@ def add_room_commands(
 
     async def list_rooms(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
-            tenant = _tenant(svc, args.tenant)
+            tenant = pick_tenant(svc, args.tenant)
             page = await svc.room_admin.list_rooms(
                 tenant, search=args.search, offset=args.offset, limit=args.limit
             )
@@ -109,15 +106,13 @@ def add_room_commands(
 
 
 async def _close(svc: Any, args: argparse.Namespace, *, purge: bool) -> int:
-    from revier.services.audit import Actor
-
     def progress(step: str, done: int) -> None:
         what = "members taken out" if step == "members" else "events deleted"
         print(f"{what}: {done}", file=sys.stderr, flush=True)
 
     result = await svc.room_admin.close_locally(
         args.room,
-        Actor.command_line(),
+        cli_actor(),
         getattr(args, "reason", None),
         purge=purge,
         progress=progress,
@@ -132,15 +127,6 @@ def _confirm(room: str) -> bool:
         return False
     answer = input(f"Delete every message and all state of {room} for good? Type 'purge': ")
     return answer.strip() == "purge"
-
-
-def _tenant(svc: Any, name: str | None) -> Any:
-    if name:
-        tenant = svc.tenants.get(name)
-        if tenant is None:
-            raise SystemExit(f"revier: no tenant {name!r} in the configuration")
-        return tenant
-    return next(iter(svc.tenants))
 
 
 def _line(entry: dict[str, Any]) -> str:

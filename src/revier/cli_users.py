@@ -7,18 +7,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
+from revier.cli_common import USER_HELP, Handler, WithServices, cli_actor, resolve_user, when
 from revier.config import Settings
 
-Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
 ReadPassword = Callable[[argparse.Namespace], tuple[str, bool]]
 
-_USER_HELP = "user ID (@anna.schmidt:police.example) or user name"
 _DEACTIVATE_HELP = (
     "deactivate an account for good: it can't log in, its devices, keys and key "
     "backups are deleted at once, then it leaves every room (progress on standard "
@@ -50,12 +47,10 @@ def add_account_state_commands(
         return await with_services(settings, work)
 
     async def deactivate(args: argparse.Namespace, settings: Settings) -> int:
-        from revier.services.audit import Actor
-
         async def work(svc: Any) -> int:
             tenant, user_id = resolve_user(svc, args)
             rooms_left = await svc.deactivation.deactivate(
-                tenant, user_id, Actor.command_line(), progress=_ProgressPrinter()
+                tenant, user_id, cli_actor(), progress=_ProgressPrinter()
             )
             print(f"deactivated {user_id}; it left {rooms_left} rooms")
             return 0
@@ -63,13 +58,11 @@ def add_account_state_commands(
         return await with_services(settings, work)
 
     async def reactivate(args: argparse.Namespace, settings: Settings) -> int:
-        from revier.services.audit import Actor
-
         password, generated = read_password(args)
 
         async def work(svc: Any) -> int:
             tenant, user_id = resolve_user(svc, args)
-            await svc.deactivation.reactivate(tenant, user_id, password, Actor.command_line())
+            await svc.deactivation.reactivate(tenant, user_id, password, cli_actor())
             print(f"reactivated {user_id}")
             if generated:
                 print(f"password: {password}")
@@ -78,30 +71,12 @@ def add_account_state_commands(
         return await with_services(settings, work)
 
     p = add("show", show, "show one account: flags, devices, rooms (never message content)")
-    p.add_argument("user", metavar="USER", help=_USER_HELP)
+    p.add_argument("user", metavar="USER", help=USER_HELP)
     p = add("deactivate", deactivate, _DEACTIVATE_HELP)
-    p.add_argument("user", metavar="USER", help=_USER_HELP)
+    p.add_argument("user", metavar="USER", help=USER_HELP)
     p = add("reactivate", reactivate, _REACTIVATE_HELP)
-    p.add_argument("user", metavar="USER", help=_USER_HELP)
+    p.add_argument("user", metavar="USER", help=USER_HELP)
     password_options(p)
-
-
-def resolve_user(svc: Any, args: argparse.Namespace) -> tuple[Any, str]:
-    """The tenant and user ID that USER (and --tenant) name: a full user ID picks
-    its own tenant."""
-    user: str = args.user
-    if user.startswith("@"):
-        tenant = svc.tenants.owning(user)
-        if tenant is None or (args.tenant and args.tenant != tenant.server_name):
-            raise SystemExit(f"revier: {user} is not a user of a tenant of this installation")
-        return tenant, user
-    if args.tenant:
-        tenant = svc.tenants.get(args.tenant)
-        if tenant is None:
-            raise SystemExit(f"revier: no tenant {args.tenant!r} in the configuration")
-    else:
-        tenant = next(iter(svc.tenants))
-    return tenant, tenant.user_id(user.lower())
 
 
 def format_details(details: Any, deactivation_pending: bool) -> str:
@@ -116,13 +91,13 @@ def format_details(details: Any, deactivation_pending: bool) -> str:
         f"guest:                {_yes(user.is_guest)}",
         f"deactivated:          {_yes(user.deactivated)}",
         f"deactivation_pending: {_yes(deactivation_pending)}",
-        f"created:              {_when(user.created_ts)}",
+        f"created:              {when(user.created_ts)}",
         f"device_limit:         {limit}",
         f"joined_rooms_count:   {details.joined_rooms_count}",
         f"devices:              {len(details.devices)}",
     ]
     lines += [
-        f"  {d.device_id}  {d.display_name or '-'}  last seen {_when(d.last_seen_ts)}"
+        f"  {d.device_id}  {d.display_name or '-'}  last seen {when(d.last_seen_ts)}"
         for d in details.devices
     ]
     return "\n".join(lines)
@@ -145,9 +120,3 @@ class _ProgressPrinter:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
-
-
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -162,13 +162,7 @@ def _password_options(p: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from revier.conformance import startup_problem
-    from revier.server import run
-
-    problem = startup_problem(settings, flag=args.conformance_mode)
-    if problem is not None:
-        print(f"revier: {problem}", file=sys.stderr)
-        return 2
+    from revier.server import run  # it refuses a conformance mode half switched on
 
     overrides: dict[str, Any] = {}
     if args.host:

@@ -20,9 +20,7 @@ GUEST_HANDLERS = frozenset(
         "get_one_room_event",
         "get_room_events",
         "get_members_by_room",
-        "room_initial_sync",
         "sync",
-        "get_events",
         "get_content_authed",
         "get_content_thumbnail_authed",
         # Sending events.

@@ -12,17 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from revier.api.admin.base import require_admin
+from revier.api.admin.base import int_or_null, require_admin
 from revier.api.http import read_json_object, services
 from revier.api.responses import json_response
-from revier.errors import BadJson, MissingParam
+from revier.errors import MissingParam
 from revier.services.audit import Actor
 from revier.storage.devices import Device
 
 USERS = "/_revier/admin/v1/users/{userId}"
 
 
-def _device_json(device: Device) -> dict[str, Any]:
+def device_json(device: Device) -> dict[str, Any]:
     return {
         "device_id": device.device_id,
         "display_name": device.display_name,
@@ -36,7 +36,7 @@ async def list_user_devices(request: Request) -> Response:
     devices = await services(request).device_admin.list_devices(
         requester.tenant, request.path_params["userId"]
     )
-    return json_response({"devices": [_device_json(d) for d in devices]})
+    return json_response({"devices": [device_json(d) for d in devices]})
 
 
 async def wipe_user_device(request: Request) -> Response:
@@ -68,10 +68,7 @@ async def set_max_devices(request: Request) -> Response:
     body = await read_json_object(request)
     if "max_devices" not in body:
         raise MissingParam("'max_devices' is required (an integer, or null for the default)")
-    value = body["max_devices"]
-    # bool is an int in Python, but never a JSON integer.
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise BadJson("'max_devices' must be an integer or null")
+    value = int_or_null(body, "max_devices")
     limit = await services(request).device_admin.set_max_devices(
         requester.tenant, Actor.of(requester), request.path_params["userId"], value
     )

@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from revier.api.admin.base import require_admin
+from revier.api.admin.base import int_or_null, require_admin
 from revier.api.http import field, optional_str, read_json_object, services
 from revier.api.responses import json_response
-from revier.errors import BadJson
 from revier.services.audit import Actor
 from revier.storage.registration_tokens import RegistrationToken
 
@@ -70,10 +69,10 @@ async def update_registration_token(request: Request) -> Response:
     current = await svc.registration_tokens.by_id(requester.tenant, token_id)
     uses = current.uses_allowed
     if "uses_allowed" in body:
-        uses = _int_or_null(body, "uses_allowed")
+        uses = int_or_null(body, "uses_allowed")
     expiry = current.expiry_time
     if "expiry_time" in body:
-        expiry = _int_or_null(body, "expiry_time")
+        expiry = int_or_null(body, "expiry_time")
     info = await svc.registration_tokens.update(
         requester.tenant, Actor.of(requester), token_id, uses_allowed=uses, expiry_time=expiry
     )
@@ -87,14 +86,6 @@ async def delete_registration_token(request: Request) -> Response:
         requester.tenant, Actor.of(requester), request.path_params["tokenId"]
     )
     return json_response({})
-
-
-def _int_or_null(body: dict[str, Any], name: str) -> int | None:
-    value = body[name]
-    # bool is an int in Python, but never a JSON integer.
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise BadJson(f"'{name}' must be an integer or null")
-    return value
 
 
 def _token_json(info: RegistrationToken, now_ms: int) -> dict[str, Any]:

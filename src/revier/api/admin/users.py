@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from revier.api.admin.base import next_token, page_params, require_admin
+from revier.api.admin.devices import device_json
 from revier.api.http import (
     field,
     optional_str,
@@ -126,14 +127,7 @@ async def get_user(request: Request) -> Response:
             "deactivation_pending": await svc.deactivation.is_pending(user_id),
             "max_devices": user.max_devices,
             "device_limit": details.device_limit,
-            "devices": [
-                {
-                    "device_id": d.device_id,
-                    "display_name": d.display_name,
-                    "last_seen_ts": d.last_seen_ts,
-                }
-                for d in details.devices
-            ],
+            "devices": [device_json(d) for d in details.devices],
             "joined_rooms_count": details.joined_rooms_count,
         }
     )

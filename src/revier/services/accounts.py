@@ -261,13 +261,6 @@ class AccountService:
             return None
         return NewAdmin(user.user_id, password if generated else None)
 
-    async def get_user(self, user_id: str) -> User:
-        async with self._store.read() as tx:
-            user = await tx.users.get(user_id)
-        if user is None:
-            raise NotFound(f"No user {user_id}")
-        return user
-
     async def list_users(
         self,
         tenant: Tenant,

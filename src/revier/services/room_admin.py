@@ -87,7 +87,7 @@ class RoomAdminService:
             entry["aliases"] = (await tx.room_overview.aliases([room.room_id])).get(
                 room.room_id, []
             )
-            entry["joined_member_ids"] = await tx.room_overview.members(room.room_id)
+            entry["joined_member_ids"] = await tx.memberships.members(room.room_id)
         return entry
 
     async def close_as(self, requester: Requester, room_id: str, reason: str | None) -> JsonDict:

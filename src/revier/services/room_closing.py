@@ -182,8 +182,8 @@ class RoomCloser:
             aliases = await tx.aliases.for_room(room_id)
             for alias in aliases:
                 await tx.aliases.delete(alias)
-            members = await tx.room_overview.members(room_id, IN_ROOM)
-            details = {"members": len(members), "reason": reason, "aliases_deleted": aliases}
+            members = sum((await tx.room_overview.member_counts([room_id]))[room_id].values())
+            details = {"members": members, "reason": reason, "aliases_deleted": aliases}
             await self._audit.record_as(
                 tx, tenant, actor, "room.closed", target=room_id, details=details
             )
@@ -201,9 +201,7 @@ class RoomCloser:
         state = await tx.events.current_state_events(room_id, [CREATE, POWER_LEVELS])
         create = state.get(CREATE)
         local = [
-            u
-            for u in await tx.room_overview.members(room_id)
-            if u.endswith(":" + tenant.server_name)
+            u for u in await tx.memberships.members(room_id) if u.endswith(":" + tenant.server_name)
         ]
         power = state.get(POWER_LEVELS)
         sender = (
@@ -263,7 +261,7 @@ class RoomCloser:
                 await tx.room_closures.lock(closure.room_id)
                 batch = [
                     u
-                    for u in await tx.room_overview.members(
+                    for u in await tx.memberships.members(
                         closure.room_id, IN_ROOM, limit=MEMBER_BATCH + len(failed)
                     )
                     if u not in failed

@@ -138,21 +138,6 @@ class DeviceListRepository:
             insert(device_list_changes).values(user_id=user_id, stream_ordering=position)
         )
 
-    async def changed(self, user_ids: Sequence[str], after: int, upto: int) -> set[str]:
-        """Those of ``user_ids`` with a change in (after, upto]."""
-        if not user_ids:
-            return set()
-        stmt = (
-            select(device_list_changes.c.user_id)
-            .where(
-                device_list_changes.c.user_id.in_(list(user_ids)),
-                device_list_changes.c.stream_ordering > after,
-                device_list_changes.c.stream_ordering <= upto,
-            )
-            .distinct()
-        )
-        return {row.user_id for row in await self._conn.execute(stmt)}
-
     async def changed_in_window(self, after: int, upto: int) -> set[str]:
         """Everyone with a change in (after, upto]: small for the short windows of /sync."""
         stmt = (

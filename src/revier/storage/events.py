@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
@@ -94,12 +94,6 @@ class EventRepository:
             .values(json=orjson.dumps(pdu.to_dict()).decode(), redacted_by=redacted_by)
         )
 
-    async def forward_extremities(self, room_id: str) -> list[str]:
-        stmt = select(forward_extremities.c.event_id).where(
-            forward_extremities.c.room_id == room_id
-        )
-        return [row.event_id for row in await self._conn.execute(stmt)]
-
     async def extremities_and_depth(self, room_id: str) -> tuple[list[str], int]:
         """The room's forward extremities and the greatest depth among them."""
         stmt = (
@@ -115,24 +109,22 @@ class EventRepository:
     ) -> dict[StateKey, Pdu]:
         """Some of the room's current state, loaded in one query."""
         wanted = set(keys)
+        if not wanted:
+            return {}
+        # By exact (type, state_key): by type alone, the sender's membership
+        # check on every send would load every member event of the room.
         stmt = (
             select(current_state.c.type, current_state.c.state_key, events.c.room_id, *_COLUMNS)
             .join(events, events.c.event_id == current_state.c.event_id)
             .where(
                 current_state.c.room_id == room_id,
-                current_state.c.type.in_({t for t, _ in wanted}),
+                tuple_(current_state.c.type, current_state.c.state_key).in_(wanted),
             )
         )
-        out: dict[StateKey, Pdu] = {}
-        for row in await self._conn.execute(stmt):
-            key = (row.type, row.state_key)
-            if key in wanted:
-                out[key] = (await self._parse(row)).pdu
-        return out
-
-    async def max_depth(self, event_ids: Sequence[str]) -> int:
-        stmt = select(func.max(events.c.depth)).where(events.c.event_id.in_(event_ids))
-        return int((await self._conn.execute(stmt)).scalar() or 0)
+        return {
+            (row.type, row.state_key): (await self._parse(row)).pdu
+            for row in await self._conn.execute(stmt)
+        }
 
     async def get(self, event_id: str) -> StoredEvent | None:
         row = (

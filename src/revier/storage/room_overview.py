@@ -110,19 +110,6 @@ class RoomOverviewRepository:
         for row in await self._conn.execute(stmt):
             out[row.room_id].append(row.room_alias)
 
-    async def members(
-        self, room_id: str, kinds: Sequence[str] = ("join",), *, limit: int | None = None
-    ) -> list[str]:
-        """Member user IDs in a stable order (so batches of a big room make progress)."""
-        stmt = (
-            select(memberships.c.user_id)
-            .where(memberships.c.room_id == room_id, memberships.c.membership.in_(kinds))
-            .order_by(memberships.c.user_id)
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        return [row.user_id for row in await self._conn.execute(stmt)]
-
 
 def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
     values = list(items)

@@ -125,10 +125,17 @@ class MembershipRepository:
         )
         return [Membership(**row._mapping) for row in await self._conn.execute(stmt)]
 
-    async def members(self, room_id: str, kinds: Sequence[str] = ("join",)) -> list[str]:
-        stmt = select(memberships.c.user_id).where(
-            memberships.c.room_id == room_id, memberships.c.membership.in_(kinds)
+    async def members(
+        self, room_id: str, kinds: Sequence[str] = ("join",), *, limit: int | None = None
+    ) -> list[str]:
+        """Member user IDs in a stable order (so batches of a big room make progress)."""
+        stmt = (
+            select(memberships.c.user_id)
+            .where(memberships.c.room_id == room_id, memberships.c.membership.in_(kinds))
+            .order_by(memberships.c.user_id)
         )
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [row.user_id for row in await self._conn.execute(stmt)]
 
     async def joined_with_names(self, room_id: str) -> list[tuple[str, str | None]]:

@@ -182,6 +182,9 @@ async def test_profile_changes_reach_every_joined_room(
     assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
     r = await http.put(path, json={"displayname": "x" * 257}, headers=auth(alice))
     assert r.status_code == 400
+    # A NUL can't be stored in PostgreSQL text: a 400, not a 500.
+    r = await http.put(path, json={"displayname": "a\u0000b"}, headers=auth(alice))
+    assert (r.status_code, r.json()["errcode"]) == (400, "M_INVALID_PARAM")
     r = await http.put(path, json={"displayname": 42}, headers=auth(alice))
     assert (r.status_code, r.json()["errcode"]) == (400, "M_BAD_JSON")
     r = await http.put(

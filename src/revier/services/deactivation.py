@@ -33,7 +33,7 @@ from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
 from revier.services.device_lists import device_list_audience, record_device_list_change
 from revier.services.devices import remove_devices
-from revier.services.membership import leave_on_behalf
+from revier.services.membership import IN_ROOM, leave_on_behalf
 from revier.services.passwords import hash_password
 from revier.services.room_events import RoomEventWriter, Written
 from revier.services.tenants import Tenant, TenantRegistry
@@ -43,7 +43,6 @@ from revier.storage.deactivations import PendingDeactivation
 log = structlog.get_logger(__name__)
 
 LEAVE_REASON = "Account deactivated"
-_IN_ROOM = ("join", "invite", "knock")
 
 # Called after each room with (rooms left so far, rooms still to leave).
 Progress = Callable[[int, int], None]
@@ -238,7 +237,7 @@ class DeactivationService:
 
 
 async def _rooms_of(tx: Tx, user_id: str) -> list[str]:
-    return [m.room_id for m in await tx.memberships.for_user(user_id, _IN_ROOM)]
+    return [m.room_id for m in await tx.memberships.for_user(user_id, IN_ROOM)]
 
 
 async def _close_account(tx: Tx, user_id: str) -> tuple[list[str], set[str]]:

@@ -19,6 +19,9 @@ from revier.services.room_events import NewEvent, RoomEventWriter, Written, requ
 from revier.services.tenants import Tenant
 from revier.storage import Store, Tx
 
+# Memberships that put a user in a room (or at its door): what leaving ends.
+IN_ROOM = ("join", "invite", "knock")
+
 
 class MembershipService:
     def __init__(self, store: Store, writer: RoomEventWriter, notifier: Notifier) -> None:
@@ -72,7 +75,7 @@ class MembershipService:
             current = await tx.memberships.get(room_id, requester.user_id)
             if current is None:
                 raise NotFound("You were never in this room")
-            if current.membership in ("join", "invite", "knock"):
+            if current.membership in IN_ROOM:
                 raise Forbidden("Leave the room before forgetting it")
             await tx.memberships.forget(room_id, requester.user_id)
 
@@ -96,7 +99,7 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
-            opening = membership in ("join", "invite", "knock")
+            opening = membership in IN_ROOM
             if opening:
                 await require_open(tx, room_id)
             if requester.is_guest and membership == "join":
@@ -107,7 +110,7 @@ class MembershipService:
                 await local_user(
                     tx, requester.tenant, target, deactivated_ok=membership != "invite"
                 )
-            if membership in ("join", "invite", "knock"):
+            if opening:
                 content.update(await member_profile(tx, target))
             if reason:
                 content["reason"] = reason
@@ -143,7 +146,7 @@ async def leave_on_behalf(
     level. False when the user wasn't in the room.
     """
     current = await tx.memberships.get(room_id, user_id)
-    if current is None or current.membership not in ("join", "invite", "knock"):
+    if current is None or current.membership not in IN_ROOM:
         return False
     await writer.send(
         tx,

@@ -15,7 +15,7 @@ import structlog
 from revier.errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.accounts import MAX_DISPLAYNAME_LENGTH, local_user
+from revier.services.accounts import local_user, validate_displayname
 from revier.services.requester import Requester, require_self
 from revier.services.room_events import NewEvent, RoomEventWriter, Written
 from revier.storage import Store
@@ -161,8 +161,8 @@ def _validated(key: str, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadJson(f"'{key}' must be a string")
-    if key == "displayname" and len(value) > MAX_DISPLAYNAME_LENGTH:
-        raise InvalidParam(f"A display name may be at most {MAX_DISPLAYNAME_LENGTH} characters")
+    if key == "displayname":
+        validate_displayname(value)
     if key == "avatar_url":
         if len(value) > MAX_AVATAR_URL_LENGTH:
             raise InvalidParam("The avatar URL is too long")

@@ -29,7 +29,7 @@ from revier.notify import Notifier
 from revier.policy.room_closure import leave_reason, notice_content, notice_sender
 from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
-from revier.services.membership import leave_on_behalf
+from revier.services.membership import IN_ROOM, leave_on_behalf
 from revier.services.room_events import CREATE, POWER_LEVELS, NewEvent, RoomEventWriter, Written
 from revier.services.tenants import Tenant, TenantRegistry
 from revier.services.typing import TypingService
@@ -39,7 +39,6 @@ from revier.storage.rooms import Room
 
 log = structlog.get_logger(__name__)
 
-IN_ROOM = ("join", "invite", "knock")
 MEMBER_BATCH = 100
 EVENT_BATCH = 1000
 

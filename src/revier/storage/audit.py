@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -138,14 +139,16 @@ class AuditRepository:
                 .limit(limit)
             )
         ).all()
+        # One UPDATE per address (few per batch), not per entry; and only rows
+        # still unmarked, so a second worker doing the same batch changes nothing.
+        by_source: dict[str | None, list[int]] = defaultdict(list)
         for row in rows:
+            by_source[row.source].append(row.id)
+        for source, ids in by_source.items():
             await self._conn.execute(
                 update(audit_log)
-                .where(c.id == row.id)
-                .values(
-                    source=pseudonym(row.source) if row.source else None,
-                    source_pseudonymised=True,
-                )
+                .where(c.id.in_(ids), c.source_pseudonymised.is_(False))
+                .values(source=pseudonym(source) if source else None, source_pseudonymised=True)
             )
         return len(rows)
 

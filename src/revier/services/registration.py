@@ -290,7 +290,9 @@ class RegistrationService:
                 if not await tx.registration_tokens.consume_session(session):
                     raise Forbidden("This registration session was used already")
                 if guest is not None:
-                    await tx.users.upgrade_guest(user.user_id, password_hash=password_hash)
+                    await tx.users.upgrade_guest(
+                        user.user_id, password_hash=password_hash, max_devices=user.max_devices
+                    )
                 else:
                     await tx.users.create(user)
                 if token_id is not None:

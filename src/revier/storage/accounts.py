@@ -95,12 +95,15 @@ class UserRepository:
             update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
         )
 
-    async def upgrade_guest(self, user_id: str, *, password_hash: str) -> None:
-        """A guest account becomes a full one (spec: guest_access_token at /register)."""
+    async def upgrade_guest(
+        self, user_id: str, *, password_hash: str, max_devices: int | None
+    ) -> None:
+        """A guest account becomes a full one (spec: guest_access_token at /register),
+        with the device limit its registration token gives (None: the tenant's)."""
         await self._conn.execute(
             update(users)
             .where(users.c.user_id == user_id)
-            .values(is_guest=False, password_hash=password_hash)
+            .values(is_guest=False, password_hash=password_hash, max_devices=max_devices)
         )
 
     async def set_admin(self, user_id: str, is_admin: bool) -> None:

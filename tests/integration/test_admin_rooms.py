@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,54 +18,23 @@ from revier.config import load_settings
 from revier.storage import Store
 from revier.storage.engine import create_engines
 from revier.storage.room_closures import RoomClosure
+from tests.integration.admin_api import Admin, entries, new_admin
 from tests.integration.conftest import PASSWORD, start_server
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
 from tests.integration.matrix import sync_until
 
 ROOMS = "/_revier/admin/v1/rooms"
-AUDIT = "/_revier/admin/v1/audit"
 V3 = "/_matrix/client/v3"
 
 
-@dataclass
-class Caller:
-    """Someone calling the API with raw HTTP: a token and the Host of their tenant."""
-
-    user_id: str
-    token: str
-    host: str = "localhost"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Host": self.host, "Authorization": f"Bearer {self.token}"}
-
-
-def _login(server: RevierProcess, localpart: str, host: str = "localhost") -> str:
-    r = httpx.post(
-        f"{server.url}{V3}/login",
-        json={"type": "m.login.password", "user": localpart, "password": PASSWORD},
-        headers={"Host": host},
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["access_token"]
-    return token
-
-
-def _admin(server: RevierProcess, tenant: str = "localhost") -> Caller:
-    localpart = f"roomadmin-{secrets.token_hex(4)}"
-    extra = () if tenant == "localhost" else ("--tenant", tenant)
-    server.create_user(localpart, PASSWORD, "--admin", *extra)
-    return Caller(f"@{localpart}:{tenant}", _login(server, localpart, tenant), tenant)
+@pytest.fixture(scope="module")
+def admin(org_server: RevierProcess) -> Admin:
+    return new_admin(org_server)
 
 
 @pytest.fixture(scope="module")
-def admin(org_server: RevierProcess) -> Caller:
-    return _admin(org_server)
-
-
-@pytest.fixture(scope="module")
-def other_admin(org_server: RevierProcess) -> Caller:
-    return _admin(org_server, "other.test")
+def other_admin(org_server: RevierProcess) -> Admin:
+    return new_admin(org_server, "other.test")
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +71,9 @@ async def login(org_server: RevierProcess, people: list[str]) -> AsyncIterator[L
         await client.close()
 
 
-def caller(client: AsyncClient) -> Caller:
-    return Caller(client.user_id, client.access_token)
+def caller(client: AsyncClient) -> Admin:
+    """A nio client's user, for raw HTTP calls (``Admin`` only for the headers)."""
+    return Admin(client.user_id, "localhost", client.access_token)
 
 
 async def public_room(alice: AsyncClient, bob: AsyncClient, tag: str) -> tuple[str, str]:
@@ -141,23 +110,23 @@ async def timeline_until_left(client: AsyncClient, room_id: str) -> list[dict[st
     return seen
 
 
-async def show(http: httpx.AsyncClient, who: Caller, room_id: str) -> dict[str, Any]:
+async def show(http: httpx.AsyncClient, who: Admin, room_id: str) -> dict[str, Any]:
     r = await http.get(f"{ROOMS}/{quote(room_id)}", headers=who.headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
-async def audit_actions(
-    http: httpx.AsyncClient, admin: Caller, room_id: str
-) -> dict[str, dict[str, Any]]:
-    r = await http.get(AUDIT, params={"target": room_id}, headers=admin.headers)
-    assert r.status_code == 200, r.text
-    return {e["action"]: e for e in r.json()["entries"]}
+async def audit_actions(server: RevierProcess, admin: Admin, room_id: str) -> dict[str, Any]:
+    return {e["action"]: e for e in await entries(server, admin, target=room_id)}
 
 
 async def test_an_admin_closes_a_room(
-    http: httpx.AsyncClient, admin: Caller, other_admin: Caller, login: Login
+    org_server: RevierProcess,
+    http: httpx.AsyncClient,
+    admin: Admin,
+    other_admin: Admin,
+    login: Login,
 ) -> None:
     alice, bob, carol = await login(), await login(), await login()
     tag = f"lage-{secrets.token_hex(4)}"
@@ -267,7 +236,7 @@ async def test_an_admin_closes_a_room(
     assert after["closed"]["status"] == "closed"
     assert isinstance(after["closed"]["completed_ts"], int)
 
-    actions = await audit_actions(http, admin, room_id)
+    actions = await audit_actions(org_server, admin, room_id)
     assert actions["room.closed"]["actor"] == admin.user_id
     assert actions["room.closed"]["details"]["members"] == 2
     assert actions["room.closed"]["details"]["reason"] == "Einsatz beendet"
@@ -275,7 +244,7 @@ async def test_an_admin_closes_a_room(
 
 
 async def test_the_creator_closes_their_own_room(
-    http: httpx.AsyncClient, admin: Caller, login: Login
+    org_server: RevierProcess, http: httpx.AsyncClient, admin: Admin, login: Login
 ) -> None:
     alice, dave = await login(), await login()
     created = await alice.room_create(invite=[dave.user_id], name="Übergabe")
@@ -305,12 +274,16 @@ async def test_the_creator_closes_their_own_room(
         f"{ROOMS}/{quote(room_id)}/close", json={"reason": "x"}, headers=admin.headers
     )
     assert r.status_code == 200 and r.json()["closed"]["closed_by"] == alice.user_id
-    actions = await audit_actions(http, admin, room_id)
+    actions = await audit_actions(org_server, admin, room_id)
     assert actions["room.closed"]["actor"] == alice.user_id
 
 
 async def test_purge_deletes_the_content_and_former_members_sync_on(
-    http: httpx.AsyncClient, admin: Caller, other_admin: Caller, login: Login
+    org_server: RevierProcess,
+    http: httpx.AsyncClient,
+    admin: Admin,
+    other_admin: Admin,
+    login: Login,
 ) -> None:
     alice, bob, carol = await login(), await login(), await login()
     room_id, _ = await public_room(alice, bob, f"purge-{secrets.token_hex(4)}")
@@ -364,13 +337,13 @@ async def test_purge_deletes_the_content_and_former_members_sync_on(
     r = await http.delete(path, headers=admin.headers)
     assert r.status_code == 200 and r.json()["closed"]["status"] == "purged"
 
-    actions = await audit_actions(http, admin, room_id)
+    actions = await audit_actions(org_server, admin, room_id)
     assert {"room.closed", "room.purged", "room.close_completed"} <= set(actions)
     assert actions["room.purged"]["actor"] == admin.user_id
     assert actions["room.close_completed"]["details"]["events_deleted"] > 0
 
 
-async def test_bad_requests_get_matrix_errors(http: httpx.AsyncClient, admin: Caller) -> None:
+async def test_bad_requests_get_matrix_errors(http: httpx.AsyncClient, admin: Admin) -> None:
     for path in (f"{ROOMS}/not-a-room", f"{ROOMS}/%23alias:localhost"):
         r = await http.get(path, headers=admin.headers)
         assert (r.status_code, r.json()["errcode"]) == (400, "M_INVALID_PARAM")
@@ -384,7 +357,7 @@ async def test_bad_requests_get_matrix_errors(http: httpx.AsyncClient, admin: Ca
         assert (r.status_code, r.json()["errcode"]) == (400, "M_INVALID_PARAM")
 
 
-async def test_paging(http: httpx.AsyncClient, admin: Caller, login: Login) -> None:
+async def test_paging(http: httpx.AsyncClient, admin: Admin, login: Login) -> None:
     alice = await login()
     for _ in range(3):
         assert isinstance(await alice.room_create(), RoomCreateResponse)
@@ -402,7 +375,7 @@ async def test_paging(http: httpx.AsyncClient, admin: Caller, login: Login) -> N
 
 @pytest.mark.one_engine  # the command line on PostgreSQL is covered by test_cli.py
 async def test_the_command_line(
-    org_server: RevierProcess, http: httpx.AsyncClient, admin: Caller, login: Login
+    org_server: RevierProcess, http: httpx.AsyncClient, admin: Admin, login: Login
 ) -> None:
     alice, bob = await login(), await login()
     tag = f"cli-{secrets.token_hex(4)}"
@@ -421,7 +394,7 @@ async def test_the_command_line(
     out = org_server.admin("room", "purge", room_id, "--yes")
     assert f"{room_id} purged" in out and "events deleted: " in out
 
-    actions = await audit_actions(http, admin, room_id)
+    actions = await audit_actions(org_server, admin, room_id)
     for action in ("room.closed", "room.purged"):
         assert actions[action]["actor"] == f"cli:{getpass.getuser()}"
         assert actions[action]["source"] == "local"

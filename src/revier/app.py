@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
         background = [
             asyncio.create_task(svc.audit.run_pseudonymiser()),
             asyncio.create_task(svc.deactivation.resume_pending()),
-            asyncio.create_task(svc.room_admin.run()),
+            asyncio.create_task(svc.room_admin.resume_pending()),
         ]
         try:
             yield
@@ -118,7 +118,8 @@ def create_app(settings: Settings) -> Starlette:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await svc.deactivation.close()
+            await svc.deactivation.stop()
+            await svc.room_admin.stop()
             await svc.notifier.close()
             await svc.store.close()
 

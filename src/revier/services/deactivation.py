@@ -18,10 +18,8 @@ A server resumes every row still present at start-up.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import structlog
 
@@ -33,6 +31,7 @@ from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
 from revier.services.device_lists import device_list_audience, record_device_list_change
 from revier.services.devices import remove_devices
+from revier.services.jobs import KeyedJobs
 from revier.services.membership import IN_ROOM, leave_on_behalf
 from revier.services.passwords import hash_password
 from revier.services.room_events import RoomEventWriter, Written
@@ -65,7 +64,7 @@ class DeactivationService:
         self._audit = audit
         self._tenants = tenants
         # The run under way per user in this process: a second request joins it.
-        self._running: dict[str, asyncio.Task[int]] = {}
+        self._jobs: KeyedJobs[int] = KeyedJobs("deactivation")
 
     async def deactivate(
         self, tenant: Tenant, user_id: str, actor: Actor, *, progress: Progress | None = None
@@ -81,7 +80,7 @@ class DeactivationService:
                 return 0  # deactivated and out of every room already
             return await self._complete(tenant, user_id, progress)
 
-        return await self._run_once(user_id, job)
+        return await self._jobs.run(user_id, job)
 
     async def is_pending(self, user_id: str) -> bool:
         async with self._store.read() as tx:
@@ -97,7 +96,7 @@ class DeactivationService:
                 log.warning("deactivation of a tenant no longer configured", user_id=job.user_id)
                 continue
             try:
-                left = await self._run_once(
+                left = await self._jobs.run(
                     job.user_id, partial(self._complete, tenant, job.user_id, None)
                 )
             except Exception:  # the next start tries again; the others go on
@@ -105,12 +104,9 @@ class DeactivationService:
                 continue
             log.info("resumed a deactivation", user_id=job.user_id, rooms_left=left)
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         """Shut-down: stop the runs under way; their rows stay for the next start."""
-        running = list(self._running.values())
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await self._jobs.stop()
 
     async def reactivate(self, tenant: Tenant, user_id: str, password: str, actor: Actor) -> None:
         """Open a deactivated account again, with a new password. It rejoins nothing
@@ -122,7 +118,7 @@ class DeactivationService:
         async with self._store.transaction() as tx:
             await tx.users.lock(user_id)
             user = await local_user(tx, tenant, user_id, deactivated_ok=True)
-            if user_id in self._running or await tx.user_deactivations.get(user_id):
+            if user_id in self._jobs or await tx.user_deactivations.get(user_id):
                 raise Forbidden(
                     "The account is still being deactivated (leaving its rooms); retry shortly"
                 )
@@ -132,27 +128,6 @@ class DeactivationService:
             await tx.users.set_password_hash(user_id, password_hash)
             await self._audit.record_as(tx, tenant, actor, "user.reactivated", target=user_id)
         self._notifier.notify(users=[user_id])
-
-    async def _run_once(self, user_id: str, job: Callable[[], Coroutine[Any, Any, int]]) -> int:
-        """Run ``job`` in a task unless one runs for the user already; wait for it.
-
-        Shielded: cancelling the waiter leaves the task running (and referenced
-        here until it ends, so it isn't garbage-collected mid-way).
-        """
-        task = self._running.get(user_id)
-        if task is None:
-            task = asyncio.create_task(job(), name=f"deactivate {user_id}")
-            self._running[user_id] = task
-            task.add_done_callback(partial(self._finished, user_id))
-        return await asyncio.shield(task)
-
-    def _finished(self, user_id: str, task: asyncio.Task[int]) -> None:
-        self._running.pop(user_id, None)
-        if task.cancelled() or isinstance(error := task.exception(), MatrixError | None):
-            return  # a refusal (no such user) reaches the caller as an answer
-        # Logged here even when every waiter went away; the row stays, and the
-        # next start (or the next request) resumes the job.
-        log.error("a deactivation stopped", user_id=user_id, error=repr(error))
 
     async def _close(self, tenant: Tenant, user_id: str, actor: Actor) -> bool:
         """Step 1; False when there is nothing (left) to do."""

@@ -7,7 +7,6 @@ A room of another tenant is "not found", never "forbidden".
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,15 +129,13 @@ class RoomAdminService:
         )
         return {"room_id": room.room_id, "closed": closure_json(closure)}
 
-    async def run(self) -> None:
-        """Background task of a serving process: finish the closures a stopped
-        server left under way; at shut-down stop those running (the next start
-        resumes them)."""
-        try:
-            await self._closer.resume_pending()
-            await asyncio.Event().wait()
-        finally:
-            await self._closer.stop()
+    async def resume_pending(self) -> None:
+        """Start-up: finish the closures a stopped server left under way."""
+        await self._closer.resume_pending()
+
+    async def stop(self) -> None:
+        """Shut-down: stop the closures running (the next start resumes them)."""
+        await self._closer.stop()
 
     async def _room(self, tenant: Tenant | None, room_id_or_alias: str) -> Room:
         async with self._store.read() as tx:

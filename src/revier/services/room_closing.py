@@ -16,8 +16,7 @@ A server resumes every closure whose ``completed_ts`` is still NULL at start-up.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -29,6 +28,7 @@ from revier.notify import Notifier
 from revier.policy.room_closure import leave_reason, notice_content, notice_sender
 from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
+from revier.services.jobs import KeyedJobs
 from revier.services.membership import IN_ROOM, leave_on_behalf
 from revier.services.room_events import CREATE, POWER_LEVELS, NewEvent, RoomEventWriter, Written
 from revier.services.tenants import Tenant, TenantRegistry
@@ -65,8 +65,8 @@ class RoomCloser:
         self._audit = audit
         self._tenants = tenants
         self._typing = typing
-        # The job under way per room in this process: a second request waits for it.
-        self._running: dict[str, asyncio.Task[RoomClosure]] = {}
+        # The job under way per room in this process: a second request queues behind it.
+        self._jobs: KeyedJobs[RoomClosure] = KeyedJobs("room closure")
 
     async def close(
         self,
@@ -87,7 +87,9 @@ class RoomCloser:
         closure = await self._start(tenant, room, actor, reason, purge=purge)
         if closure.completed_ts is not None:
             return closure
-        return await self._run_once(room.room_id, partial(self._finish, tenant, room, progress))
+        return await self._jobs.run(
+            room.room_id, partial(self._finish, tenant, room, progress), after_running=True
+        )
 
     async def resume_pending(self) -> None:
         """Start-up: finish every closure a stopped server left under way."""
@@ -101,7 +103,9 @@ class RoomCloser:
                 log.warning("closure of a room of no configured tenant", room_id=closure.room_id)
                 continue
             try:
-                await self._run_once(room.room_id, partial(self._finish, tenant, room, None))
+                await self._jobs.run(
+                    room.room_id, partial(self._finish, tenant, room, None), after_running=True
+                )
             except Exception:  # the next start tries again; the others go on
                 log.exception("resuming a room closure failed", room_id=room.room_id)
                 continue
@@ -109,39 +113,7 @@ class RoomCloser:
 
     async def stop(self) -> None:
         """Shut-down: stop the jobs under way (the next start resumes them)."""
-        tasks = list(self._running.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _run_once(
-        self, room_id: str, job: Callable[[], Coroutine[Any, Any, RoomClosure]]
-    ) -> RoomClosure:
-        """Run ``job`` after the room's job under way (if any) and wait for it.
-
-        Shielded: cancelling the waiter leaves the task running (and referenced
-        here until it ends, so it isn't garbage-collected mid-way).
-        """
-        previous = self._running.get(room_id)
-
-        async def after_previous() -> RoomClosure:
-            if previous is not None:
-                # Its outcome is its waiters' business; this job re-reads the row.
-                await asyncio.gather(previous, return_exceptions=True)
-            return await job()
-
-        task = asyncio.create_task(after_previous(), name=f"close {room_id}")
-        self._running[room_id] = task
-        task.add_done_callback(partial(self._finished, room_id))
-        return await asyncio.shield(task)
-
-    def _finished(self, room_id: str, task: asyncio.Task[RoomClosure]) -> None:
-        if self._running.get(room_id) is task:
-            del self._running[room_id]
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # Seen here even when every waiter went away; the row stays pending
-            # and the next start (or the next request) resumes the job.
-            log.error("a room closure stopped", room_id=room_id, error=repr(error))
+        await self._jobs.stop()
 
     # --- step 1 -------------------------------------------------------------
 

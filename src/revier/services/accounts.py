@@ -23,7 +23,6 @@ from revier.policy.devices import device_limit
 from revier.policy.passwords import check_password
 from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
-from revier.services.device_lists import device_list_audience
 from revier.services.devices import remove_devices
 from revier.services.passwords import hash_password, is_argon2_hash
 from revier.services.requester import Requester
@@ -313,8 +312,8 @@ class AccountService:
             removed: list[str] = []
             if logout_devices:
                 devices = await tx.devices.for_user(user_id)
-                removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
-                audience = await device_list_audience(tx, user_id, bool(removed))
+                removal = await remove_devices(tx, user_id, [d.device_id for d in devices])
+                removed, audience = removal.devices, removal.wake
             await self._audit.record_as(
                 tx,
                 tenant,
@@ -343,8 +342,8 @@ class AccountService:
                     for d in await tx.devices.for_user(requester.user_id)
                     if d.device_id != requester.device_id
                 ]
-                removed = await remove_devices(tx, requester.user_id, others)
-                audience = await device_list_audience(tx, requester.user_id, bool(removed))
+                removal = await remove_devices(tx, requester.user_id, others)
+                removed, audience = removal.devices, removal.wake
             await self._audit.record_as(
                 tx,
                 requester.tenant,

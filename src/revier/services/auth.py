@@ -10,7 +10,6 @@ from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
 from revier.services.audit import AuditLog
 from revier.services.clock import Clock
-from revier.services.device_lists import device_list_audience
 from revier.services.devices import audit_removed, remove_devices
 from revier.services.passwords import verify_password
 from revier.services.ratelimit import RateLimiter
@@ -257,18 +256,16 @@ class AuthService:
     async def logout(self, requester: Requester) -> None:
         """POST /logout: the token dies and its device with it (spec)."""
         async with self._store.transaction() as tx:
-            removed = await remove_devices(tx, requester.user_id, [requester.device_id])
-            await audit_removed(self._audit, tx, requester, removed, {"logout": True})
-            audience = await device_list_audience(tx, requester.user_id, bool(removed))
-        self._notifier.notify(users=audience)
+            removal = await remove_devices(tx, requester.user_id, [requester.device_id])
+            await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
+        self._notifier.notify(users=removal.wake)
 
     async def logout_all(self, requester: Requester) -> None:
         async with self._store.transaction() as tx:
             devices = await tx.devices.for_user(requester.user_id)
-            removed = await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
-            await audit_removed(self._audit, tx, requester, removed, {"logout": True})
-            audience = await device_list_audience(tx, requester.user_id, bool(removed))
-        self._notifier.notify(users=audience)
+            removal = await remove_devices(tx, requester.user_id, [d.device_id for d in devices])
+            await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
+        self._notifier.notify(users=removal.wake)
 
     async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:
         now = self._clock.time_ms()

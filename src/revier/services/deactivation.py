@@ -29,7 +29,7 @@ from revier.policy.passwords import check_password
 from revier.services.accounts import local_user
 from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
-from revier.services.device_lists import device_list_audience, record_device_list_change
+from revier.services.device_lists import record_device_list_change
 from revier.services.devices import remove_devices
 from revier.services.jobs import KeyedJobs
 from revier.services.membership import IN_ROOM, leave_on_behalf
@@ -220,10 +220,10 @@ async def _close_account(tx: Tx, user_id: str) -> tuple[list[str], set[str]]:
     await tx.users.set_deactivated(user_id, True)
     await tx.users.set_password_hash(user_id, None)
     devices = await tx.devices.for_user(user_id)
-    removed = await remove_devices(tx, user_id, [d.device_id for d in devices])
+    removal = await remove_devices(tx, user_id, [d.device_id for d in devices])
     # A leaver's keys go: nobody should verify against them or restore from them.
     await tx.key_backup.delete_all(user_id)
-    audience = await device_list_audience(tx, user_id, bool(removed))
+    audience = removal.wake
     if await tx.cross_signing.delete_for_user(user_id):
         audience |= await record_device_list_change(tx, user_id)
-    return removed, audience
+    return removal.devices, audience

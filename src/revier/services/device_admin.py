@@ -21,7 +21,6 @@ from revier.policy.devices import check_device_limit, device_limit
 from revier.services.accounts import local_user
 from revier.services.audit import Actor, AuditLog
 from revier.services.auth import AuthService
-from revier.services.device_lists import device_list_audience
 from revier.services.devices import remove_devices
 from revier.services.tenants import Tenant
 from revier.storage import Store
@@ -90,7 +89,8 @@ class DeviceAdminService:
                 devices = [d for d in devices if d.device_id in wanted]
                 if not devices:
                     raise NotFound("No such device")
-            removed = set(await remove_devices(tx, user_id, [d.device_id for d in devices]))
+            removal = await remove_devices(tx, user_id, [d.device_id for d in devices])
+            removed = set(removal.devices)
             wiped = [d for d in devices if d.device_id in removed]
             for device in wiped:
                 await self._audit.record_as(
@@ -101,10 +101,9 @@ class DeviceAdminService:
                     target=f"{user_id}/{device.device_id}",
                     details=details,
                 )
-            audience = await device_list_audience(tx, user_id, bool(wiped))
         # Wakes the wiped devices' own pending /sync (answered 401 at once),
         # drops their cached tokens on every worker, and tells room-mates.
-        self._notifier.notify(users=audience)
+        self._notifier.notify(users=removal.wake)
         return wiped
 
     async def wipe_own_devices(self, tenant: Tenant, proof: OwnerProof, *, address: str) -> OwnWipe:

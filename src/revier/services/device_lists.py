@@ -31,14 +31,12 @@ async def record_device_list_change(tx: Tx, user_id: str) -> set[str]:
     return audience
 
 
-async def device_list_audience(tx: Tx, user_id: str, changed: bool = True) -> set[str]:
-    """Everyone whose /sync must wake for a change of ``user_id``'s devices (if ``changed``).
+async def device_list_audience(tx: Tx, user_id: str) -> set[str]:
+    """Everyone whose /sync must wake for a change of ``user_id``'s devices.
 
     The user is always in it: their other devices must learn of the change,
     and every worker drops cached access tokens of users it is told about.
     """
-    if not changed:
-        return {user_id}
     return await tx.memberships.users_sharing_a_room(user_id) | {user_id}
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from revier.errors import NotFound
 from revier.notify import Notifier
 from revier.services.audit import Actor, AuditLog
-from revier.services.device_lists import device_list_audience, record_device_list_change
+from revier.services.device_lists import record_device_list_change
 from revier.services.requester import Requester
 from revier.services.uia import UserInteractiveAuth
 from revier.storage import Store, Tx
@@ -48,25 +49,29 @@ class DeviceService:
         """DELETE /devices/{id} and POST /delete_devices: behind the password."""
         await self._uia.require_password(requester, auth, operation="delete_devices")
         async with self._store.transaction() as tx:
-            removed = await remove_devices(tx, requester.user_id, device_ids)
-            await audit_removed(self._audit, tx, requester, removed)
-            audience = await device_list_audience(tx, requester.user_id, bool(removed))
-        self._notifier.notify(users=audience)
+            removal = await remove_devices(tx, requester.user_id, device_ids)
+            await audit_removed(self._audit, tx, requester, removal.devices)
+        self._notifier.notify(users=removal.wake)
 
     async def require_existing(self, requester: Requester, device_id: str) -> None:
         await self.get_device(requester, device_id)
 
 
-async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Removal:
+    devices: list[str]  # the IDs of the devices removed
+    wake: set[str]  # whom to notify once the transaction has committed
+
+
+async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> Removal:
     """Delete devices and what hangs off them, inside the caller's transaction.
 
     The one place a device disappears (logout, delete, wipe, deactivation), so
     none of them can forget a piece: its access tokens die with it, and its
-    keys. Callers notify ``device_list_audience(tx, user_id, bool(removed))``
-    after the commit.
+    keys. The caller notifies ``Removal.wake`` after the commit.
     """
     if not device_ids:
-        return []
+        return Removal([], {user_id})
     await tx.access_tokens.delete_for_devices(user_id, device_ids)
     # Its keys go too, and its unread to-device messages: nobody may claim a
     # key of a device that can't answer, nor read what was sent to it.
@@ -75,11 +80,11 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> list[st
     await tx.to_device.delete_for_devices(user_id, device_ids)
     removed = await tx.devices.delete(user_id, device_ids)
     if had_keys:
-        # Room-mates must stop encrypting for the removed devices. The caller
-        # wakes them after the commit: see device_list_audience. (A device
-        # that never published keys was never known to them.)
-        await record_device_list_change(tx, user_id)
-    return removed
+        # Room-mates must stop encrypting for the removed devices. A device
+        # that never published keys was never known to them: then only the
+        # user is woken (their other devices; every worker's token cache).
+        return Removal(removed, await record_device_list_change(tx, user_id))
+    return Removal(removed, {user_id})
 
 
 async def audit_removed(

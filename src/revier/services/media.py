@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,8 @@ class MediaService:
         self._limiter = upload_limiter
         # In-process wake-ups for downloads waiting on an asynchronous upload.
         self._arrived: dict[tuple[str, str], anyio.Event] = {}
+        self._waiting: Counter[tuple[str, str]] = Counter()
+        # Held while a thumbnail of the item is generated (so it is made once).
         self._thumb_locks: dict[tuple[str, str], anyio.Lock] = {}
 
     # -- uploads ---------------------------------------------------------
@@ -260,9 +263,19 @@ class MediaService:
             raise NotFound("Media not found")
         record = await self._get(server_name, media_id)
         if record is not None and not record.uploaded and not record.quarantined:
-            event = self._arrived.setdefault((server_name, media_id), anyio.Event())
-            with anyio.move_on_after(min(timeout_ms, MAX_WAIT_MS) / 1000):
-                await event.wait()
+            key = (server_name, media_id)
+            event = self._arrived.setdefault(key, anyio.Event())
+            self._waiting[key] += 1
+            try:
+                with anyio.move_on_after(min(timeout_ms, MAX_WAIT_MS) / 1000):
+                    await event.wait()
+            finally:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    # The last waiter gone: an upload that never comes leaves nothing.
+                    del self._waiting[key]
+                    if self._arrived.get(key) is event:
+                        del self._arrived[key]
             record = await self._get(server_name, media_id)
             if record is not None and not record.uploaded:
                 raise NotYetUploaded("The content has not been uploaded yet")
@@ -294,11 +307,21 @@ class MediaService:
         if (record.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES:
             raise TooLarge("Content is too large to thumbnail")
         size = pick_thumbnail_size(width, height, method)
-        lock = self._thumb_locks.setdefault((server_name, media_id), anyio.Lock())
-        async with lock:
-            thumb = await self._cached_thumbnail(record, size.width, size.height, size.method)
-            if thumb is None:
-                thumb = await self._generate(record, size.width, size.height, size.method)
+        thumb = await self._cached_thumbnail(record, size.width, size.height, size.method)
+        if thumb is None:
+            # One generation per item at a time; the others then find it cached.
+            key = (server_name, media_id)
+            lock = self._thumb_locks.setdefault(key, anyio.Lock())
+            try:
+                async with lock:
+                    thumb = await self._cached_thumbnail(
+                        record, size.width, size.height, size.method
+                    )
+                    if thumb is None:
+                        thumb = await self._generate(record, size.width, size.height, size.method)
+            finally:
+                if lock.statistics().tasks_waiting == 0 and self._thumb_locks.get(key) is lock:
+                    del self._thumb_locks[key]  # kept only while someone generates
         return Served(thumb.storage_key, thumb.content_type, thumb.size, None)
 
     async def _cached_thumbnail(

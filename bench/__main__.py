@@ -160,14 +160,17 @@ async def _attempt(
     """One scenario run; a failure is logged and the run tried once more (a busy CI
     machine can time a request out), then recorded as an error. One failed
     scenario must not end the suite."""
+    errors: list[str] = []
     for attempt in (1, 2):
         try:
             metrics: dict[str, Any] = await fn(m, server, sizes, run, **kwargs)
-            return metrics
         except Exception as e:
             log(f"  {fn.__name__} on {server.name} FAILED (attempt {attempt}/2): {e!r}")
-            error = repr(e)
-    return {"error": error}
+            errors.append(repr(e))
+            continue
+        # A retried run stays visible in the JSON, not only in the log.
+        return {**metrics, "retried_after": errors[0]} if errors else metrics
+    return {"error": errors[-1]}
 
 
 async def _soak(args: argparse.Namespace) -> int:

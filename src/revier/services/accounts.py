@@ -93,15 +93,26 @@ def validate_displayname(displayname: str | None) -> None:
 async def local_user(tx: Tx, tenant: Tenant, user_id: str, *, deactivated_ok: bool = False) -> User:
     """An account of this tenant (active unless ``deactivated_ok``); anything else is
     "no such user", so nothing about other tenants or closed accounts leaks."""
-    # A malformed ID (a NUL byte, which PostgreSQL text can't hold) is no one's.
-    user = await tx.users.get(user_id) if is_valid_user_id(user_id) else None
+    require_well_formed(user_id)
+    user = await tx.users.get(user_id)
     if (
         user is None
         or user.tenant != tenant.server_name
         or (user.deactivated and not deactivated_ok)
     ):
-        raise NotFound(f"No user {user_id} in this organisation")
+        raise _no_such_user(user_id)
     return user
+
+
+def require_well_formed(user_id: str) -> None:
+    """Refuse a malformed ID before it reaches a query (PostgreSQL text can't even
+    hold a NUL byte): it is no one's."""
+    if not is_valid_user_id(user_id):
+        raise _no_such_user(user_id)
+
+
+def _no_such_user(user_id: str) -> NotFound:
+    return NotFound(f"No user {user_id} in this organisation")
 
 
 class AccountService:

@@ -26,7 +26,7 @@ import structlog
 from revier.errors import BadState, Forbidden, MatrixError
 from revier.notify import Notifier
 from revier.policy.passwords import check_password
-from revier.services.accounts import local_user
+from revier.services.accounts import local_user, require_well_formed
 from revier.services.audit import Actor, AuditLog
 from revier.services.clock import Clock
 from revier.services.device_lists import record_device_list_change
@@ -74,6 +74,7 @@ class DeactivationService:
         client disconnecting) doesn't stop it halfway."""
         if actor.name == user_id:
             raise Forbidden("You can't deactivate your own account; ask another admin")
+        require_well_formed(user_id)  # the job locks the row before it reads it
 
         async def job() -> int:
             if not await self._close(tenant, user_id, actor):

@@ -27,6 +27,20 @@ from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_syna
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL = ["send", "fanout", "idle", "initial_sync", "big_room", "keys", "ceiling"]
 _t0 = time.monotonic()
+SIZE_HELP = {
+    "runs": "runs of each scenario; the median is reported",
+    "senders": "send: concurrent senders",
+    "messages": "send: messages per sender",
+    "receivers": "fan-out: receivers long-polling /sync",
+    "fanout_messages": "fan-out: messages sent",
+    "fanout_interval": "fan-out: seconds between messages",
+    "idle_users": "idle: users holding a /sync long-poll",
+    "init_rooms": "initial sync: rooms of the user",
+    "init_messages": "initial sync: messages per room",
+    "big_room": "big room: members joining",
+    "key_devices": "keys: devices uploading keys",
+    "key_claimers": "keys: clients claiming and querying",
+}
 
 
 def log(msg: str) -> None:
@@ -39,7 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="the suite: revier and the reference side by side")
     defaults = scenarios.Sizes()
     for name, value in vars(defaults).items():
-        run.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+        run.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=type(value),
+            default=value,
+            help=f"{SIZE_HELP[name]} (default {value})",
+        )
     run.add_argument("--only", help=f"comma-separated scenarios out of {','.join(ALL)}")
     run.add_argument("--no-reference", action="store_true", help="revier alone (no Synapse)")
     run.add_argument(
@@ -49,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
     soak = sub.add_parser("soak", help="idle with very many connections, revier alone")
-    soak.add_argument("--users", type=int, default=25_000)
-    soak.add_argument("--json", type=Path)
+    soak.add_argument(
+        "--users", type=int, default=25_000, help="idle /sync long-polls to hold (default 25000)"
+    )
+    soak.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
     args = parser.parse_args(argv)
     if args.command == "soak":
         return asyncio.run(_soak(args))

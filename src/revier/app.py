@@ -96,7 +96,9 @@ async def start_services(settings: Settings) -> Services:
     settings.server.data_dir.mkdir(parents=True, exist_ok=True)
     engines = create_engines(settings.database_url)
     await migrate(engines)
-    return build_services(settings, Store(engines))
+    store = Store(engines)
+    store.start_checkpoints()
+    return build_services(settings, store)
 
 
 def create_app(settings: Settings) -> Starlette:

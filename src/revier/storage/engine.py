@@ -3,6 +3,7 @@
 SQLite (the embedded default) gets WAL mode and a single writer connection:
 SQLite allows one writer at a time anyway, and queueing writers on our own
 pool is cheaper and fairer than letting them collide on ``SQLITE_BUSY``.
+That connection runs on the event loop's thread (see ``sqlite_inline``).
 Writers start with ``BEGIN IMMEDIATE`` so that a transaction never fails
 half-way when it upgrades from reading to writing. Readers use their own
 pool and, thanks to WAL, never wait for the writer.
@@ -12,6 +13,7 @@ PostgreSQL uses one pool for both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from revier.storage import sqlite_inline
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -29,6 +33,8 @@ class Engines:
     writer: AsyncEngine
     reader: AsyncEngine
     is_sqlite: bool
+    # The database file, for SQLite's checkpoints (None: PostgreSQL or in memory).
+    sqlite_file: str | None = None
 
     async def dispose(self) -> None:
         await self.writer.dispose()
@@ -43,11 +49,18 @@ def create_engines(url: str) -> Engines:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         async_url = parsed.set(drivername="sqlite+aiosqlite")
-        writer = create_async_engine(async_url, pool_size=1, max_overflow=0, pool_timeout=60)
+        writer = create_async_engine(
+            async_url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            async_creator=partial(sqlite_inline.connect, database),
+        )
         reader = create_async_engine(async_url, pool_size=4, max_overflow=4)
         _sqlite_pragmas(writer, begin="BEGIN IMMEDIATE")
         _sqlite_pragmas(reader, begin="BEGIN")
-        return Engines(writer, reader, is_sqlite=True)
+        in_file = bool(database) and database != ":memory:"
+        return Engines(writer, reader, is_sqlite=True, sqlite_file=database if in_file else None)
     async_url = parsed.set(drivername="postgresql+asyncpg")
     engine = create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     return Engines(engine, engine, is_sqlite=False)
@@ -57,13 +70,16 @@ def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver, so "begin" below decides.
-        dbapi_connection.isolation_level = None
+        # (The inline writer connection is opened that way already.)
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
+            # Another process (the admin CLI) may hold the write lock briefly;
+            # the inline writer waits for it without blocking the loop.
+            dbapi_connection.cursor().execute("PRAGMA busy_timeout=10000")
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # Another process (the admin CLI) may hold the write lock briefly.
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

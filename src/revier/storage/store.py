@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
 
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.storage.account_data import AccountDataRepository, ReceiptRepository
 from revier.storage.accounts import UserRepository
 from revier.storage.audit import AuditRepository, TenantPolicyRepository
+from revier.storage.checkpoint import Checkpointer
 from revier.storage.cross_signing import CrossSigningRepository, DeviceListRepository
 from revier.storage.deactivations import DeactivationRepository
 from revier.storage.devices import AccessTokenRepository, DeviceRepository
@@ -19,6 +21,7 @@ from revier.storage.e2e_keys import E2eKeyRepository
 from revier.storage.engine import Engines
 from revier.storage.events import EventRepository
 from revier.storage.filters import FilterRepository
+from revier.storage.group_commit import GroupCommit
 from revier.storage.key_backup import KeyBackupRepository
 from revier.storage.media import MediaRepository
 from revier.storage.notifications import PushActionRepository
@@ -184,6 +187,15 @@ class Store:
         self._engines = engines
         # A room's version never changes: remembered for the life of the process.
         self._room_versions: dict[str, tuple[str, str]] = {}
+        self._checkpoints: asyncio.Task[None] | None = None
+        # SQLite has one writer: concurrent transactions share its commits.
+        self._group = GroupCommit(engines.writer) if engines.is_sqlite else None
+
+    def start_checkpoints(self) -> None:
+        """SQLite: copy the write-ahead log into the database file in the background."""
+        if self._engines.sqlite_file is not None and self._checkpoints is None:
+            checkpointer = Checkpointer(self._engines.sqlite_file)
+            self._checkpoints = asyncio.create_task(checkpointer.run(), name="wal checkpoints")
 
     @property
     def is_sqlite(self) -> bool:
@@ -193,10 +205,15 @@ class Store:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back on error."""
         try:
-            async with self._engines.writer.begin() as conn:
+            async with self._writer_transaction() as conn:
                 yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
+
+    def _writer_transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        if self._group is not None:
+            return self._group.transaction()
+        return self._engines.writer.begin()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -211,4 +228,9 @@ class Store:
                 yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
 
     async def close(self) -> None:
+        if self._group is not None:
+            await self._group.drain()
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            await asyncio.gather(self._checkpoints, return_exceptions=True)
         await self._engines.dispose()

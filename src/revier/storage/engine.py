@@ -3,7 +3,8 @@
 SQLite (the embedded default) gets WAL mode and a single writer connection:
 SQLite allows one writer at a time anyway, and queueing writers on our own
 pool is cheaper and fairer than letting them collide on ``SQLITE_BUSY``.
-That connection runs on the event loop's thread (see ``sqlite_inline``).
+Its connections, the writer's and the readers', run on the event loop's
+thread (see ``sqlite_inline``).
 Writers start with ``BEGIN IMMEDIATE`` so that a transaction never fails
 half-way when it upgrades from reading to writing. Readers use their own
 pool and, thanks to WAL, never wait for the writer.
@@ -56,7 +57,12 @@ def create_engines(url: str) -> Engines:
             pool_timeout=60,
             async_creator=partial(sqlite_inline.connect, database),
         )
-        reader = create_async_engine(async_url, pool_size=4, max_overflow=4)
+        reader = create_async_engine(
+            async_url,
+            pool_size=4,
+            max_overflow=4,
+            async_creator=partial(sqlite_inline.connect, database),
+        )
         _sqlite_pragmas(writer, begin="BEGIN IMMEDIATE")
         _sqlite_pragmas(reader, begin="BEGIN")
         in_file = bool(database) and database != ":memory:"
@@ -69,13 +75,8 @@ def create_engines(url: str) -> Engines:
 def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from the driver, so "begin" below decides.
-        # (The inline writer connection is opened that way already.)
-        if dbapi_connection.isolation_level is not None:
-            dbapi_connection.isolation_level = None
-            # Another process (the admin CLI) may hold the write lock briefly;
-            # the inline writer waits for it without blocking the loop.
-            dbapi_connection.cursor().execute("PRAGMA busy_timeout=10000")
+        # sqlite_inline.connect leaves transactions to "begin" below, and sets
+        # how locks are waited for.
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -1,25 +1,28 @@
-"""SQLite for the writer connection, run on the event loop's own thread.
+"""SQLite connections run on the event loop's own thread.
 
 aiosqlite sends every statement to a thread of its own and back: a send is a
 dozen statements, so a dozen round trips, and after each one the busy event
 loop runs other requests before it resumes the transaction — while that
-transaction holds SQLite's only write lock. Under load, transactions spent
-most of their life waiting for their turn on the loop, not in SQLite.
+transaction holds SQLite's only write lock, or one of the few reader
+connections that fifty woken /syncs queue for. Under load, transactions
+spent most of their life waiting for their turn on the loop, not in SQLite.
 
 This shim gives SQLAlchemy's aiosqlite adapter coroutines that call the
-``sqlite3`` module directly and never suspend, so a write transaction runs
-from BEGIN to COMMIT without giving the loop away (unless the caller awaits
-something else in between). Its statements are short, indexed writes on a
-WAL database with ``synchronous=NORMAL``: microseconds each, with no fsync
-on commit. The two places that could stall the loop are handled here:
+``sqlite3`` module directly and never suspend, so a transaction runs from
+BEGIN to COMMIT in one go (unless the caller awaits something else in
+between). Its statements are indexed lookups and short writes on a WAL
+database with ``synchronous=NORMAL``: microseconds each, with no fsync on
+commit. The places that could stall the loop are handled here:
 
 - a write lock held by another process (the admin CLI, a second worker):
   SQLite's busy handler would sleep on the loop's thread, so the timeout is
   0 and ``BEGIN`` is retried with ``asyncio.sleep`` instead;
 - checkpoints, which copy the WAL into the database file and fsync it:
-  automatic checkpoints are off on this connection; ``Checkpointer`` runs
+  automatic checkpoints are off on these connections; ``Checkpointer`` runs
   them in a thread (see ``revier.storage.checkpoint``).
 
+The price: a query that scans much (an unindexed filter) holds every request
+up while it runs, so queries on request paths must stay indexed and bounded.
 PostgreSQL (asyncpg) is asynchronous already and is not affected.
 """
 
@@ -131,7 +134,7 @@ class InlineConnection:
 
 
 async def connect(database: str) -> InlineConnection:
-    """Open the writer connection (SQLAlchemy's ``async_creator``)."""
+    """Open a connection (SQLAlchemy's ``async_creator``)."""
 
     def open_() -> sqlite3.Connection:
         # isolation_level=None: transactions are ours (the engine's "begin"

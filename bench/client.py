@@ -105,11 +105,18 @@ class Matrix:
         return str(data["event_id"])
 
     async def sync(
-        self, s: Session, since: str | None = None, timeout_ms: int = 0, http_timeout: float = 600
+        self,
+        s: Session,
+        since: str | None = None,
+        timeout_ms: int = 0,
+        http_timeout: float = 600,
+        filter_json: str | None = None,
     ) -> dict[str, Any]:
         params = {"timeout": str(timeout_ms)}
         if since:
             params["since"] = since
+        if filter_json:
+            params["filter"] = filter_json
         data: dict[str, Any] = await self.call(
             "GET", "/_matrix/client/v3/sync", s.access_token, params=params, timeout=http_timeout
         )

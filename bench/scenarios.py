@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import statistics
 import time
@@ -92,10 +93,14 @@ async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     sent: dict[int, float] = {}
     got: list[dict[int, float]] = [{} for _ in receivers]
     done = asyncio.Event()
+    # Room for every message in one response: a receiver that falls behind
+    # gets them late (and that shows in the latencies), never a "limited"
+    # timeline with a gap this client would have to paginate.
+    everything = json.dumps({"room": {"timeline": {"limit": sz.fanout_messages + 10}}})
 
     async def receive(k: int, s: Session, since: str) -> None:
         while len(got[k]) < sz.fanout_messages and not done.is_set():
-            r = await m.sync(s, since, timeout_ms=30_000)
+            r = await m.sync(s, since, timeout_ms=30_000, filter_json=everything)
             now = time.time()
             for ev in timeline(r, room):
                 seq = ev.get("content", {}).get("bench_seq")

@@ -6,6 +6,9 @@ one room touch the same pages (the room's events, each member's
 notification rows), so twenty sends committed together write those pages
 once instead of twenty times: under load the commit was a quarter of the
 event loop's time.
+(Measured under the send benchmark: batches of about three, little speed
+gained since the loop's CPU is the limit there; what it did gain is a fair
+FIFO turn for every writer, which cut the p99 send latency to a third.)
 
 For a caller nothing changes: its block runs alone on the connection, sees
 what earlier blocks wrote, is undone by itself when it raises (ROLLBACK TO

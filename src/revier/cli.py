@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
-import secrets
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from revier import __version__
 from revier.cli_audit import add_audit_commands
-from revier.cli_common import Handler, cli_actor, pick_tenant, resolve_user, with_services
+from revier.cli_common import (
+    TENANT_HELP,
+    Handler,
+    cli_actor,
+    command_group,
+    password_options,
+    pick_tenant,
+    read_password,
+    resolve_user,
+    with_services,
+)
 from revier.cli_devices import add_device_commands
 from revier.cli_media import add_media_commands
 from revier.cli_registration import registration_token_commands
@@ -98,30 +106,22 @@ def _parser() -> argparse.ArgumentParser:
         ),
         common,
     )
-    add_media_commands(admin_sub, common, with_services)
-    add_audit_commands(admin_sub, common, with_services)
-    add_device_commands(admin_sub, common, with_services)
-    add_room_commands(admin_sub, common, with_services)
+    add_media_commands(admin_sub, common)
+    add_audit_commands(admin_sub, common)
+    add_device_commands(admin_sub, common)
+    add_room_commands(admin_sub, common)
     return parser
 
 
 def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    user.set_defaults(handler=None)
-    cmds = user.add_subparsers(title="commands", required=True)
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = cmds.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.add_argument("--tenant", help="server_name of the tenant (default: the first one)")
-        p.set_defaults(handler=handler)
-        return p
-
+    add = command_group(user, common, tenant=TENANT_HELP)
     create = add("create", _user_create, "create an account")
     create.add_argument(
         "localpart", help="user name, e.g. 'anna.schmidt' (becomes @anna.schmidt:server)"
     )
     create.add_argument("--admin", action="store_true", help="make the account a tenant admin")
     create.add_argument("--displayname", help="display name (default: the user name)")
-    _password_options(create)
+    password_options(create)
 
     imp = add("import", _user_import, "create many accounts from a JSON-lines file")
     imp.description = (
@@ -138,27 +138,15 @@ def _user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParse
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--offset", type=int, default=0)
 
-    add_account_state_commands(add, with_services, _read_password, _password_options)
+    add_account_state_commands(add)
 
     reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
     reset.add_argument("user", help="user ID or user name")
-    _password_options(reset)
+    password_options(reset)
 
     make_admin = add("make-admin", _user_make_admin, "grant (or with --revoke, take) admin rights")
     make_admin.add_argument("user", help="user ID or user name")
     make_admin.add_argument("--revoke", action="store_true", help="take admin rights away")
-
-
-def _password_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    group.add_argument(
-        "--generate-password",
-        action="store_true",
-        help="generate a random password and print it once",
-    )
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,20 +164,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings, conformance_mode=args.conformance_mode)
 
 
-def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
-    """The new password, and whether it was generated (and so must be printed)."""
-    if args.generate_password:
-        return secrets.token_urlsafe(18), True
-    if args.password_stdin or not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n"), False
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat: ") != first:
-        raise SystemExit("revier: the passwords differ")
-    return first, False
-
-
 async def _user_create(args: argparse.Namespace, settings: Settings) -> int:
-    password, generated = _read_password(args)
+    password, generated = read_password(args)
 
     async def work(svc: Any) -> int:
         user = await svc.accounts.create_user(
@@ -283,7 +259,7 @@ async def _user_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _user_reset_password(args: argparse.Namespace, settings: Settings) -> int:
-    password, generated = _read_password(args)
+    password, generated = read_password(args)
 
     async def work(svc: Any) -> int:
         tenant, user_id = resolve_user(svc, args)

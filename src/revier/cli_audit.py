@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from revier.cli_common import Handler, WithServices, cli_actor, pick_tenant
+from revier.cli_common import TENANT_HELP, cli_actor, command_group, pick_tenant, with_services
 from revier.config import Settings
 
 if TYPE_CHECKING:
@@ -23,23 +23,13 @@ _PROGRESS_EVERY = 10_000
 _DETAILS_WIDTH = 60
 
 
-def add_audit_commands(
-    admin_sub: Any, common: argparse.ArgumentParser, with_services: WithServices
-) -> None:
+def add_audit_commands(admin_sub: Any, common: argparse.ArgumentParser) -> None:
     audit = admin_sub.add_parser(
         "audit",
         help="the audit log: who did what, when, from where (never message content)",
         description="Read and export the audit log, and pseudonymise old source addresses.",
     )
-    audit.set_defaults(handler=None)
-    cmds = audit.add_subparsers(title="commands", required=True)
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = cmds.add_parser(
-            name, parents=[common], help=help_text, description=help_text
-        )
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(audit, common)
 
     async def list_entries(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
@@ -111,7 +101,7 @@ def add_audit_commands(
 
 
 def _filter_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tenant", help="server_name of the tenant (default: the first one)")
+    p.add_argument("--tenant", help=TENANT_HELP)
     p.add_argument("--actor", help="only entries by this user ID (or cli:<os user>)")
     p.add_argument("--target", help="only entries about this user, device (user/device) or room")
     p.add_argument("--action", help="an action (device.wiped) or a family ending in '.' (device.)")

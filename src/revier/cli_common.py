@@ -8,6 +8,9 @@ Only the standard library and the settings are imported here: ``revier
 from __future__ import annotations
 
 import argparse
+import getpass
+import secrets
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +18,59 @@ from typing import Any
 from revier.config import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
-WithServices = Callable[[Settings, Callable[[Any], Awaitable[int]]], Awaitable[int]]
+# add(name, handler, help_text, details="") -> the command's parser
+AddCommand = Callable[..., argparse.ArgumentParser]
 
 USER_HELP = "user ID (@anna.schmidt:police.example) or user name"
+TENANT_HELP = "server_name of the tenant (default: the first one)"
+
+
+def command_group(
+    group: argparse.ArgumentParser, common: argparse.ArgumentParser, *, tenant: str | None = None
+) -> AddCommand:
+    """The ``add`` of a command group (``revier admin room …``): each command takes
+    the common options, and ``--tenant`` with the help text ``tenant`` if given; its
+    description is its help text, then ``details``."""
+    group.set_defaults(handler=None)
+    cmds = group.add_subparsers(title="commands", required=True)
+
+    def add(
+        name: str, handler: Handler, help_text: str, details: str = ""
+    ) -> argparse.ArgumentParser:
+        description = f"{help_text}. {details}" if details else help_text
+        p: argparse.ArgumentParser = cmds.add_parser(
+            name, parents=[common], help=help_text, description=description
+        )
+        if tenant is not None:
+            p.add_argument("--tenant", help=tenant)
+        p.set_defaults(handler=handler)
+        return p
+
+    return add
+
+
+def password_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    group.add_argument(
+        "--generate-password",
+        action="store_true",
+        help="generate a random password and print it once",
+    )
+
+
+def read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new password, and whether it was generated (and so must be printed)."""
+    if args.generate_password:
+        return secrets.token_urlsafe(18), True
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n"), False
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat: ") != first:
+        raise SystemExit("revier: the passwords differ")
+    return first, False
 
 
 async def with_services(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:

@@ -10,7 +10,15 @@ import argparse
 import sys
 from typing import Any
 
-from revier.cli_common import USER_HELP, Handler, WithServices, cli_actor, resolve_user, when
+from revier.cli_common import (
+    USER_HELP,
+    Handler,
+    cli_actor,
+    command_group,
+    resolve_user,
+    when,
+    with_services,
+)
 from revier.config import Settings
 
 _WIPE_HELP = (
@@ -25,24 +33,19 @@ _LIMIT_HELP = (
 )
 
 
-def add_device_commands(
-    admin_sub: Any, common: argparse.ArgumentParser, with_services: WithServices
-) -> None:
+def add_device_commands(admin_sub: Any, common: argparse.ArgumentParser) -> None:
     device = admin_sub.add_parser(
         "device",
         help="a user's devices: list, remote wipe, device limit",
         description="Manage the devices (logged-in sessions) of a user.",
     )
-    device.set_defaults(handler=None)
-    cmds = device.add_subparsers(title="commands", required=True)
+    add_command = command_group(
+        device, common, tenant="server_name of the tenant of a bare user name"
+    )
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = cmds.add_parser(
-            name, parents=[common], help=help_text, description=help_text
-        )
+        p = add_command(name, handler, help_text)
         p.add_argument("user", metavar="USER", help=USER_HELP)
-        p.add_argument("--tenant", help="server_name of the tenant of a bare user name")
-        p.set_defaults(handler=handler)
         return p
 
     async def list_devices(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,23 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from revier.cli_common import Handler, WithServices, cli_actor
+from revier.cli_common import cli_actor, command_group, with_services
 from revier.config import Settings
 
 
-def add_media_commands(
-    admin_sub: Any, common: argparse.ArgumentParser, with_services: WithServices
-) -> None:
+def add_media_commands(admin_sub: Any, common: argparse.ArgumentParser) -> None:
     media = admin_sub.add_parser("media", help="uploaded files (pictures, videos, files)")
-    media.set_defaults(handler=None)
-    cmds = media.add_subparsers(title="commands", required=True)
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = cmds.add_parser(
-            name, parents=[common], help=help_text, description=help_text
-        )
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(media, common)
 
     async def quarantine(args: argparse.Namespace, settings: Settings) -> int:
         server_name, media_id = _parse_mxc(args.mxc)

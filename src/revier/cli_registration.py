@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from revier.cli_common import cli_actor, pick_tenant, with_services
+from revier.cli_common import TENANT_HELP, cli_actor, command_group, pick_tenant, with_services
 from revier.config import Settings
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -22,14 +22,7 @@ _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_80
 def registration_token_commands(
     parser: argparse.ArgumentParser, common: argparse.ArgumentParser
 ) -> None:
-    parser.set_defaults(handler=None)
-    cmds = parser.add_subparsers(title="commands", required=True)
-
-    def add(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        p = cmds.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.add_argument("--tenant", help="server_name of the tenant (default: the first one)")
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(parser, common, tenant=TENANT_HELP)
 
     create = add(
         "create",

@@ -13,27 +13,17 @@ import json
 import sys
 from typing import Any
 
-from revier.cli_common import Handler, WithServices, cli_actor, pick_tenant
+from revier.cli_common import TENANT_HELP, cli_actor, command_group, pick_tenant, with_services
 from revier.config import Settings
 
 
-def add_room_commands(
-    admin_sub: Any, common: argparse.ArgumentParser, with_services: WithServices
-) -> None:
+def add_room_commands(admin_sub: Any, common: argparse.ArgumentParser) -> None:
     room = admin_sub.add_parser(
         "room",
         help="rooms: list, show, close, purge (never message content)",
         description="The organisation's rooms: metadata only, never a message.",
     )
-    room.set_defaults(handler=None)
-    cmds = room.add_subparsers(title="commands", required=True)
-
-    def add(name: str, handler: Handler, help_text: str, details: str = "") -> Any:
-        p = cmds.add_parser(
-            name, parents=[common], help=help_text, description=f"{help_text}. {details}".strip()
-        )
-        p.set_defaults(handler=handler)
-        return p
+    add = command_group(room, common)
 
     async def list_rooms(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
@@ -73,7 +63,7 @@ def add_room_commands(
         return await with_services(settings, lambda svc: _close(svc, args, purge=True))
 
     lst = add("list", list_rooms, "list the rooms of a tenant, newest first")
-    lst.add_argument("--tenant", help="server_name of the tenant (default: the first one)")
+    lst.add_argument("--tenant", help=TENANT_HELP)
     lst.add_argument("--search", help="only rooms whose ID, name or alias contains this")
     lst.add_argument("--limit", type=_positive, default=100, help="at most this many (default 100)")
     lst.add_argument("--offset", type=_non_negative, default=0, help="skip this many first")

@@ -7,14 +7,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
-from revier.cli_common import USER_HELP, Handler, WithServices, cli_actor, resolve_user, when
+from revier.cli_common import (
+    USER_HELP,
+    AddCommand,
+    cli_actor,
+    password_options,
+    read_password,
+    resolve_user,
+    when,
+    with_services,
+)
 from revier.config import Settings
-
-AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
-ReadPassword = Callable[[argparse.Namespace], tuple[str, bool]]
 
 _DEACTIVATE_HELP = (
     "deactivate an account for good: it can't log in, its devices, keys and key "
@@ -30,12 +35,7 @@ _REACTIVATE_HELP = (
 _QUIET_S = 2.0
 
 
-def add_account_state_commands(
-    add: AddCommand,
-    with_services: WithServices,
-    read_password: ReadPassword,
-    password_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_account_state_commands(add: AddCommand) -> None:
     async def show(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
             tenant, user_id = resolve_user(svc, args)

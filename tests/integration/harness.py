@@ -32,6 +32,12 @@ class RevierProcess:
     def __post_init__(self) -> None:
         self.log_path = self.data_dir / "server.log"
 
+    @property
+    def local_url(self) -> str:
+        """``url`` with the host name ``localhost``: on a server with several
+        tenants the Host header picks one, and clients send the URL's host."""
+        return self.url.replace("127.0.0.1", "localhost")
+
     def start(self, *extra_args: str, timeout: float = 60) -> None:
         self._log = log = self.log_path.open("a")
         self.proc = subprocess.Popen(

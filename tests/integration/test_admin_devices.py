@@ -58,11 +58,6 @@ class People:
         return f"@{name}:localhost"
 
 
-def local_url(server: RevierProcess) -> str:
-    # Two tenants: the Host header picks one, so clients must say "localhost".
-    return server.url.replace("127.0.0.1", "localhost")
-
-
 async def log_in(
     server: RevierProcess, user: str, host: str = "localhost", **extra: Any
 ) -> Session:
@@ -125,7 +120,7 @@ async def nio_login(
     path = store / f"{user_id[1:].split(':')[0]}-{device}"
     path.mkdir()
     client = AsyncClient(
-        local_url(server),
+        server.local_url,
         user_id,
         store_path=str(path),
         config=AsyncClientConfig(encryption_enabled=True),
@@ -177,14 +172,14 @@ async def test_device_limit_and_remote_wipe(
     tablet = await nio_login(org_server, clients, tmp_path, anna, "tablet")
 
     # A fourth device is refused, saying what the limit is and how to free a slot.
-    fourth = AsyncClient(local_url(org_server), anna)
+    fourth = AsyncClient(org_server.local_url, anna)
     clients.append(fourth)
     refused = await fourth.login(PASSWORD, device_name="desk")
     assert isinstance(refused, ErrorResponse) and refused.status_code == "M_FORBIDDEN"
     assert "at most 3 devices" in refused.message
     assert "Settings → Sessions" in refused.message and "help desk" in refused.message
     # Logging in again as a device the account has is no new device.
-    again = AsyncClient(local_url(org_server), anna, device_id=tablet.device_id)
+    again = AsyncClient(org_server.local_url, anna, device_id=tablet.device_id)
     clients.append(again)
     assert isinstance(await again.login(PASSWORD), LoginResponse)
 

@@ -32,14 +32,9 @@ def other_admin(org_server: RevierProcess) -> Admin:
     return new_admin(org_server, "other.test")
 
 
-def local_url(server: RevierProcess) -> str:
-    """The server's URL with the host name of the tenant ``localhost``."""
-    return server.url.replace("127.0.0.1", "localhost")
-
-
 @pytest.fixture
 async def http(org_server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=local_url(org_server), timeout=30) as client:
+    async with httpx.AsyncClient(base_url=org_server.local_url, timeout=30) as client:
         yield client
 
 
@@ -55,7 +50,7 @@ async def create(
 
 
 async def client_for(server: RevierProcess, user_id: str, password: str = PASSWORD) -> AsyncClient:
-    client = AsyncClient(local_url(server), user_id)
+    client = AsyncClient(server.local_url, user_id)
     assert isinstance(await client.login(password, device_name="phone"), LoginResponse)
     return client
 

@@ -18,22 +18,12 @@ from revier.services.container import Services, build_services
 from revier.storage import Store
 from revier.storage.audit import AuditEntry, AuditQuery
 from revier.storage.engine import Engines, create_engines, migrate
+from tests.fake_clock import FakeClock
 from tests.integration.conftest import database_url
 from tests.integration.harness import write_config
 
 DAY_MS = 86_400_000
 START_MS = 1_800_000_000_000
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_ms = START_MS
-
-    def time_ms(self) -> int:
-        return self.now_ms
-
-    def monotonic(self) -> float:
-        return self.now_ms / 1000
 
 
 @dataclass
@@ -61,7 +51,7 @@ async def installation(
     settings = load_settings(config, environ={})
     engines = create_engines(settings.database_url)
     await migrate(engines)
-    clock = FakeClock()
+    clock = FakeClock(START_MS)
     svc = build_services(settings, Store(engines), clock)
     try:
         yield Installation(svc, engines, clock)

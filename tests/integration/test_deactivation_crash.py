@@ -28,10 +28,6 @@ V3 = "/_matrix/client/v3"
 _CONCURRENCY = 8
 
 
-def local_url(server: RevierProcess) -> str:
-    return server.url.replace("127.0.0.1", "localhost")
-
-
 async def bounded(jobs: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
     limit = asyncio.Semaphore(_CONCURRENCY)
 
@@ -61,7 +57,7 @@ class Setup:
 
     def http(self) -> httpx.AsyncClient:
         # A new client after each restart: the old one's connections died with it.
-        return httpx.AsyncClient(base_url=local_url(self.server), timeout=60)
+        return httpx.AsyncClient(base_url=self.server.local_url, timeout=60)
 
     async def account(self, http: httpx.AsyncClient, prefix: str) -> tuple[str, dict[str, str]]:
         """A new account and the Authorization header of one login."""

@@ -38,11 +38,6 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-def local_url(server: RevierProcess) -> str:
-    # The Host header picks the tenant: "localhost" (of the two on org_server).
-    return server.url.replace("127.0.0.1", "localhost")
-
-
 def assert_protected(headers: dict[str, str]) -> None:
     for name, value in HEADERS.items():
         assert headers.get(name) == value, name
@@ -75,7 +70,7 @@ async def test_the_owner_wipes_all_devices_in_a_browser(
     )
     org_server.admin("user", "import", "-", input_text=lines)
     user_id = f"@{localpart}:localhost"
-    phone = AsyncClient(local_url(org_server), user_id)
+    phone = AsyncClient(org_server.local_url, user_id)
     try:
         await wipe_in_browser(org_server, browser, phone, admin_localpart)
     finally:
@@ -94,7 +89,7 @@ async def wipe_in_browser(
     visited: list[str] = []
     page.on("request", lambda request: visited.append(request.url))
     try:
-        response = await page.goto(f"{local_url(org_server)}/_revier/wipe")
+        response = await page.goto(f"{org_server.local_url}/_revier/wipe")
         assert response is not None and response.status == 200
         assert_protected(await response.all_headers())
         assert "erases its local data" in await page.inner_text("body")

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from tests.fake_clock import FakeClock
 
 from revier.config import RateLimit
 from revier.errors import LimitExceeded
 from revier.services.ratelimit import RateLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def time_ms(self) -> int:
-        return int(self.now * 1000)
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 def test_burst_then_refill() -> None:

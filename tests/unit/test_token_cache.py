@@ -3,22 +3,13 @@ read before such a change is not cached after it (it may have been wiped)."""
 
 from __future__ import annotations
 
+from tests.fake_clock import FakeClock
+
 from revier.services.tokens import TokenCache
 from revier.storage.devices import TokenAccount
 
 ANNA = TokenAccount("@anna:p.example", "PHONE", "p.example", is_admin=False, deactivated=False)
 BEN = TokenAccount("@ben:p.example", "LAPTOP", "p.example", is_admin=False, deactivated=False)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def time_ms(self) -> int:
-        return int(self.now * 1000)
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 def test_a_change_of_the_user_drops_only_their_tokens() -> None:

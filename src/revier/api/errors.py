@@ -51,12 +51,17 @@ def status_for(error: e.MatrixError) -> int:
     return 400  # M_BAD_JSON, M_NOT_JSON, M_MISSING_PARAM, M_INVALID_PARAM, …
 
 
+def error_headers(exc: e.MatrixError) -> dict[str, str]:
+    """HTTP headers an error answer carries: ``Retry-After`` (whole seconds) on a
+    rate limit, for clients and proxies that don't read the JSON."""
+    if isinstance(exc, e.LimitExceeded):
+        return {"Retry-After": str(max(1, (exc.retry_after_ms + 999) // 1000))}
+    return {}
+
+
 async def matrix_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.MatrixError)
-    headers = None
-    if isinstance(exc, e.LimitExceeded):
-        headers = {"Retry-After": str(max(1, (exc.retry_after_ms + 999) // 1000))}
-    return json_response(exc.to_json(), status=status_for(exc), headers=headers)
+    return json_response(exc.to_json(), status=status_for(exc), headers=error_headers(exc))
 
 
 async def http_exception_handler(_request: Request, exc: Exception) -> Response:

@@ -55,20 +55,26 @@ async def authenticate(request: Request) -> Requester:
     return requester
 
 
-async def read_json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    """The body as a JSON object, read with the configured size limit."""
-    limit = services(request).settings.server.max_request_body_bytes
+async def read_body(request: Request, limit: int, too_large: str) -> bytes:
+    """The whole body, refused with ``TooLarge(too_large)`` once it (or what the
+    request declares) passes ``limit`` bytes — before more is read."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"The request body is larger than {limit} bytes")
+        raise TooLarge(too_large)
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"The request body is larger than {limit} bytes")
+            raise TooLarge(too_large)
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, read with the configured size limit."""
+    limit = services(request).settings.server.max_request_body_bytes
+    body = await read_body(request, limit, f"The request body is larger than {limit} bytes")
     if not body.strip() and allow_empty:
         return {}
     try:

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from revier.api.errors import status_for
-from revier.api.http import client_address, services, tenant
-from revier.errors import InvalidParam, LimitExceeded, MatrixError, MissingParam, TooLarge
+from revier.api.errors import error_headers, status_for
+from revier.api.http import client_address, read_body, services, tenant
+from revier.errors import InvalidParam, MatrixError, MissingParam
 from revier.services.device_admin import OwnerProof, OwnWipe
 from revier.storage.devices import Device
 
@@ -80,10 +80,9 @@ async def wipe_devices(request: Request) -> Response:
             tenant(request), proof, address=client_address(request)
         )
     except MatrixError as e:
-        headers = {}
-        if isinstance(e, LimitExceeded):
-            headers["Retry-After"] = str(max(1, (e.retry_after_ms + 999) // 1000))
-        return _page(_form(error=e.error, user=user), status=status_for(e), headers=headers)
+        return _page(
+            _form(error=e.error, user=user), status=status_for(e), headers=error_headers(e)
+        )
     return _page(_done(result))
 
 
@@ -92,15 +91,9 @@ async def _read_form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise InvalidParam("Send the form from this page.")
-    size = 0
-    chunks = []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise TooLarge("The form data is too large.")
-        chunks.append(chunk)
+    body = await read_body(request, MAX_BODY_BYTES, "The form data is too large.")
     try:
-        text = b"".join(chunks).decode("utf-8")
+        text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=16)
     except (UnicodeDecodeError, ValueError):
         raise InvalidParam("The form data could not be read.") from None

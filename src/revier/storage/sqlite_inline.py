@@ -87,12 +87,8 @@ class InlineCursor:
         self._cursor.executemany(sql, parameters)
         return self
 
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
-
+    # No fetchone/fetchmany: those are for server-side cursors, which revier
+    # doesn't use; the adapter fetches every row after each execute.
     async def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 

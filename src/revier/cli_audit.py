@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -58,20 +59,12 @@ def add_audit_commands(admin_sub: Any, common: argparse.ArgumentParser) -> None:
     async def export(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Any) -> int:
             tenant = pick_tenant(svc, args.tenant)
-            query = _query(args)
-            actor = cli_actor()
-            await svc.audit.record_now(
-                tenant,
-                "audit.exported",
-                actor=actor.name,
-                source=actor.source,
-                details={"filters": query.filters()},
-            )
+            lines = await svc.audit.export(tenant, _query(args), cli_actor())
             if args.output is None:
-                count = await _write_export(svc, tenant, query, sys.stdout.buffer)
+                count = await _write_export(lines, sys.stdout.buffer)
             else:
                 with args.output.open("wb") as out:
-                    count = await _write_export(svc, tenant, query, out)
+                    count = await _write_export(lines, out)
                 print(f"exported {count} entries to {args.output}", file=sys.stderr)
             return 0
 
@@ -125,10 +118,10 @@ def _query(args: argparse.Namespace) -> AuditQuery:
     )
 
 
-async def _write_export(svc: Any, tenant: Any, query: AuditQuery, out: IO[bytes]) -> int:
+async def _write_export(lines: AsyncIterator[bytes], out: IO[bytes]) -> int:
     count = 0
     reported = 0
-    async for chunk in svc.audit.export(tenant, query):
+    async for chunk in lines:
         out.write(chunk)
         count += chunk.count(b"\n")
         if count - reported >= _PROGRESS_EVERY:

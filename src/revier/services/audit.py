@@ -137,8 +137,21 @@ class AuditLog:
         async with self._store.read() as tx:
             return await tx.audit.page(tenant.server_name, query, after_id=after_id, limit=limit)
 
-    async def export(self, tenant: Tenant, query: AuditQuery) -> AsyncIterator[bytes]:
-        """Every matching entry as JSON lines, read in pages (memory stays flat)."""
+    async def export(self, tenant: Tenant, query: AuditQuery, actor: Actor) -> AsyncIterator[bytes]:
+        """Every matching entry as JSON lines, read in pages (memory stays flat).
+
+        The export is recorded first, before anything is read: reading the log is
+        itself worth knowing, even when the download breaks off."""
+        await self.record_now(
+            tenant,
+            "audit.exported",
+            actor=actor.name,
+            source=actor.source,
+            details={"filters": query.filters()},
+        )
+        return self._lines(tenant, query)
+
+    async def _lines(self, tenant: Tenant, query: AuditQuery) -> AsyncIterator[bytes]:
         after = 0
         while entries := await self.page(tenant, query, after_id=after, limit=_BATCH):
             yield b"".join(orjson.dumps(e.to_json()) + b"\n" for e in entries)

@@ -17,6 +17,7 @@ from revier.api.admin.base import page_params, require_admin
 from revier.api.http import services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam
+from revier.services.audit import Actor
 from revier.storage.audit import AuditQuery
 
 # Timestamps are milliseconds since the epoch; a bound keeps absurd values
@@ -43,19 +44,11 @@ async def export_audit_entries(request: Request) -> Response:
     requester = await require_admin(request)
     query = audit_query(request)
     svc = services(request)
-    # Recorded before the first byte: reading the log is itself worth knowing,
-    # even when the download breaks off.
-    await svc.audit.record_now(
-        requester.tenant,
-        "audit.exported",
-        actor=requester.user_id,
-        source=requester.address,
-        details={"filters": query.filters()},
-    )
+    lines = await svc.audit.export(requester.tenant, query, Actor.of(requester))
     day = datetime.fromtimestamp(svc.clock.time_ms() / 1000, UTC).date().isoformat()
     filename = f"audit-{requester.tenant.server_name}-{day}.jsonl"
     return StreamingResponse(
-        svc.audit.export(requester.tenant, query),
+        lines,
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -15,7 +15,14 @@ from revier.services.clock import Clock
 from revier.services.membership import member_profile
 from revier.services.requester import Requester
 from revier.services.room_creation import create_room_events, encryption_for
-from revier.services.room_events import NewEvent, RoomEventWriter, Written, require_same_tenant
+from revier.services.room_events import (
+    CREATE,
+    POWER_LEVELS,
+    NewEvent,
+    RoomEventWriter,
+    Written,
+    require_same_tenant,
+)
 from revier.services.visibility import Visibility
 from revier.storage import Store, Tx
 from revier.storage.events import StoredEvent
@@ -170,13 +177,12 @@ class RoomService:
         if target.redacted_by is not None:
             return
         if target.pdu.sender != redaction.pdu.sender:
-            state = await tx.events.current_state_ids(
-                redaction.pdu.room_id, [("m.room.create", ""), ("m.room.power_levels", "")]
+            state = await tx.events.current_state_events(
+                redaction.pdu.room_id, [CREATE, POWER_LEVELS]
             )
-            loaded = await tx.events.get_many(state.values())
-            create = loaded[state[("m.room.create", "")]].pdu
-            power_id = state.get(("m.room.power_levels", ""))
-            levels = dict(loaded[power_id].pdu.content) if power_id else None
+            create = state[CREATE]
+            power_levels = state.get(POWER_LEVELS)
+            levels = dict(power_levels.content) if power_levels else None
             level = user_power_level(redaction.pdu.sender, levels, create, create.room_version)
             if level < action_power_level("redact", levels):
                 raise Forbidden("Redacting other people's messages needs the redact power level")
@@ -201,14 +207,15 @@ class RoomService:
         """GET /rooms/{roomId}/state/{eventType}/{stateKey}"""
         async with self._store.read() as tx:
             upto = await self._visibility.read_position(tx, requester, room_id)
+            key = (event_type, state_key)
             if upto is None:
-                ids = await tx.events.current_state_ids(room_id, [(event_type, state_key)])
-                event = await tx.events.get(ids[(event_type, state_key)]) if ids else None
+                pdu = (await tx.events.current_state_events(room_id, [key])).get(key)
             else:
-                event = await tx.events.state_event_at(room_id, (event_type, state_key), upto)
-        if event is None:
+                event = await tx.events.state_event_at(room_id, key, upto)
+                pdu = event.pdu if event is not None else None
+        if pdu is None:
             raise NotFound("No such state event")
-        return event.pdu
+        return pdu
 
     async def get_event(self, requester: Requester, room_id: str, event_id: str) -> StoredEvent:
         """GET /rooms/{roomId}/event/{eventId}: only if the user may see it."""

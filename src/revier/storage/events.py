@@ -154,16 +154,14 @@ class EventRepository:
         stmt = select(
             current_state.c.type, current_state.c.state_key, current_state.c.event_id
         ).where(current_state.c.room_id == room_id)
-        wanted = list(types) if types is not None else None
-        if wanted is not None:
+        if types is not None:
+            wanted = set(types)
             if not wanted:
                 return {}
-            stmt = stmt.where(current_state.c.type.in_({t for t, _ in wanted}))
-        result = {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
-        if wanted is not None:
-            keys = set(wanted)
-            result = {k: v for k, v in result.items() if k in keys}
-        return result
+            # Exact keys, as in current_state_events: by type alone a room's
+            # every member row would be read to find one.
+            stmt = stmt.where(tuple_(current_state.c.type, current_state.c.state_key).in_(wanted))
+        return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
 
     async def current_state(self, room_id: str) -> dict[StateKey, Pdu]:
         ids = await self.current_state_ids(room_id)

@@ -52,8 +52,11 @@ class DeviceListChanges:
         return bool(self.changed or self.left)
 
 
-async def device_list_changes(tx: Tx, user_id: str, after: int, upto: int) -> DeviceListChanges:
-    """``device_lists`` for ``user_id`` over the window (after, upto] of one read snapshot.
+async def device_list_changes(
+    tx: Tx, user_id: str, after: int, upto: int, joined_rooms: list[str] | None = None
+) -> DeviceListChanges:
+    """``device_lists`` for ``user_id`` over the window (after, upto] of one read snapshot
+    (``joined_rooms``: the user's rooms in that snapshot, if the caller has them).
 
     Starts from what changed in the window (usually nothing, /sync windows are
     short) and only then asks who of those shares a room with the user, so a
@@ -69,8 +72,9 @@ async def device_list_changes(tx: Tx, user_id: str, after: int, upto: int) -> De
         elif m.membership in _GONE:
             left_candidates |= await tx.device_lists.joined_members([m.room_id])
     # Others joining or leaving the rooms I'm in.
-    rooms = [m.room_id for m in await tx.memberships.for_user(user_id, ("join",))]
-    for other, membership in await tx.device_lists.membership_changes(rooms, after, upto):
+    if joined_rooms is None:
+        joined_rooms = [m.room_id for m in await tx.memberships.for_user(user_id, ("join",))]
+    for other, membership in await tx.device_lists.membership_changes(joined_rooms, after, upto):
         if membership == "join":
             changed.add(other)
         elif membership in _GONE:

@@ -38,14 +38,21 @@ class E2eSync:
             await self._to_device.acknowledge(requester, since.to_device_position)
 
     async def sync_fields(
-        self, tx: Tx, requester: Requester, since: SyncToken | None, upto: int
+        self,
+        tx: Tx,
+        requester: Requester,
+        since: SyncToken | None,
+        upto: int,
+        joined_rooms: list[str],
     ) -> E2eSyncPart:
         after = since.to_device_position if since is not None else 0
         batch = await self._to_device.for_sync(tx, requester, after, upto)
         body: JsonDict = {"to_device": {"events": batch.events}}
         news = bool(batch.events)
         if since is not None:
-            changes = await device_list_changes(tx, requester.user_id, since.position, upto)
+            changes = await device_list_changes(
+                tx, requester.user_id, since.position, upto, joined_rooms
+            )
             body["device_lists"] = changes.to_json()
             last_claim = await tx.e2e_keys.last_claim(requester.user_id, requester.device_id)
             news = (

@@ -114,10 +114,9 @@ class SyncService:
         upto = await tx.streams.current()
         window = Window(request.since, upto, self._clock.time_ms(), request.full_state)
         flt = request.filter
+        everywhere = await tx.memberships.for_user(requester.user_id)
         memberships = [
-            m
-            for m in await tx.memberships.for_user(requester.user_id)
-            if m.stream_ordering <= upto and flt.rooms.allows_room(m.room_id)
+            m for m in everywhere if m.stream_ordering <= upto and flt.rooms.allows_room(m.room_id)
         ]
         joined = [m for m in memberships if m.membership == "join"]
         changes = await self._changes(tx, requester, window, [m.room_id for m in joined])
@@ -156,7 +155,9 @@ class SyncService:
                 }
             )
         presence = await self._presence.events(tx, requester, window.after, upto, flt.presence)
-        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto)
+        # Device lists follow every room the user is in, whatever the filter says.
+        in_rooms = [m.room_id for m in everywhere if m.membership == "join"]
+        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto, in_rooms)
         body: JsonDict = {
             "next_batch": SyncToken(upto, self._typing.serial, e2e.to_device_position).encode(),
             "rooms": {k: v for k, v in rooms.items() if v},

@@ -481,6 +481,8 @@ media = Table(
     PrimaryKeyConstraint("server_name", "media_id"),
 )
 Index("media_uploader", media.c.uploader)
+# Reservations whose content never came (upload finished: NULL, not in range).
+Index("media_unused_expires", media.c.unused_expires_ts)
 
 # Thumbnails, generated once per (size, method) and kept like media.
 media_thumbnails = Table(

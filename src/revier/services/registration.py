@@ -39,11 +39,10 @@ from revier.services.ratelimit import RateLimiter
 from revier.services.registration_tokens import RegistrationTokens
 from revier.services.requester import Requester
 from revier.services.tenants import Tenant
-from revier.services.uia import SESSION_LIFETIME_MS
+from revier.services.uia import session_for
 from revier.storage import Conflict, Store
 from revier.storage.accounts import User
 from revier.storage.registration_tokens import RegistrationToken
-from revier.storage.uia import UiaSession
 
 TOKEN = "m.login.registration_token"
 DUMMY = "m.login.dummy"
@@ -197,7 +196,7 @@ class RegistrationService:
     ) -> tuple[str, str | None]:
         """Run one UIA step; return (session, token_id) once a flow is complete."""
         operation = f"register:{tenant.server_name}"
-        session = await self._session(auth, operation)
+        session = await session_for(self._store, self._clock, None, auth, operation)
         async with self._store.read() as tx:
             current = await tx.uia_sessions.get(session)
             token_id = await tx.registration_tokens.session_token(session)
@@ -226,30 +225,6 @@ class RegistrationService:
         if not any(set(flow) <= set(completed) for flow in flows):
             raise UserInteractiveAuthRequired(self._body(flows, session, completed))
         return session, token_id
-
-    async def _session(self, auth: Any, operation: str) -> str:
-        """The client's session if it is a live registration session; else a new one.
-
-        A made-up or foreign session id is simply not found: the client starts
-        over with nothing completed.
-        """
-        given = auth.get("session") if isinstance(auth, dict) else None
-        now = self._clock.time_ms()
-        if isinstance(given, str):
-            async with self._store.read() as tx:
-                found = await tx.uia_sessions.get(given)
-            if (
-                found is not None
-                and found.user_id is None
-                and found.operation == operation
-                and found.created_ts > now - SESSION_LIFETIME_MS
-            ):
-                return found.session_id
-        session_id = secrets.token_urlsafe(24)
-        async with self._store.transaction() as tx:
-            await tx.uia_sessions.delete_older_than(now - SESSION_LIFETIME_MS)
-            await tx.uia_sessions.create(UiaSession(session_id, None, operation, [], now))
-        return session_id
 
     async def _token_stage(self, tenant: Tenant, auth: dict[str, Any]) -> str:
         token = auth.get("token")

@@ -48,25 +48,7 @@ class UserInteractiveAuth:
             await tx.uia_sessions.delete(session_id)
 
     async def _session_for(self, requester: Requester, auth: Any, operation: str) -> str:
-        given = auth.get("session") if isinstance(auth, dict) else None
-        now = self._clock.time_ms()
-        if isinstance(given, str):
-            async with self._store.read() as tx:
-                session = await tx.uia_sessions.get(given)
-            if (
-                session is not None
-                and session.user_id == requester.user_id
-                and session.operation == operation
-                and session.created_ts > now - SESSION_LIFETIME_MS
-            ):
-                return session.session_id
-        session_id = secrets.token_urlsafe(24)
-        async with self._store.transaction() as tx:
-            await tx.uia_sessions.delete_older_than(now - SESSION_LIFETIME_MS)
-            await tx.uia_sessions.create(
-                UiaSession(session_id, requester.user_id, operation, [], now)
-            )
-        return session_id
+        return await session_for(self._store, self._clock, requester.user_id, auth, operation)
 
     async def _check_password_stage(self, requester: Requester, auth: dict[str, Any]) -> None:
         if auth.get("type") != PASSWORD:
@@ -88,3 +70,28 @@ class UserInteractiveAuth:
     @staticmethod
     def _flows(session_id: str) -> dict[str, Any]:
         return {"flows": [{"stages": [PASSWORD]}], "params": {}, "session": session_id}
+
+
+async def session_for(
+    store: Store, clock: Clock, user_id: str | None, auth: Any, operation: str
+) -> str:
+    """The client's session if it is live and was opened for this user (None: a
+    registration, which has none yet) and operation; else a new one. A made-up
+    or foreign session ID is simply not found: the client starts over."""
+    given = auth.get("session") if isinstance(auth, dict) else None
+    now = clock.time_ms()
+    if isinstance(given, str):
+        async with store.read() as tx:
+            session = await tx.uia_sessions.get(given)
+        if (
+            session is not None
+            and session.user_id == user_id
+            and session.operation == operation
+            and session.created_ts > now - SESSION_LIFETIME_MS
+        ):
+            return session.session_id
+    session_id = secrets.token_urlsafe(24)
+    async with store.transaction() as tx:
+        await tx.uia_sessions.delete_older_than(now - SESSION_LIFETIME_MS)
+        await tx.uia_sessions.create(UiaSession(session_id, user_id, operation, [], now))
+    return session_id

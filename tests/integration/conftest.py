@@ -109,6 +109,8 @@ def server(engine: str, request: pytest.FixtureRequest, tmp_root: Path) -> Itera
         tmp_root,
         "main",
         ratelimit__login_per_address={"per_second": 100, "burst": 1000},
+        # Refused registrations count too: several modules probe the closed door.
+        ratelimit__registration_per_address={"per_second": 100, "burst": 1000},
     )
     yield srv
     srv.stop()

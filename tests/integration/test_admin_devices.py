@@ -28,6 +28,7 @@ from nio import (
 from tests.integration.admin_api import Admin, entries
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
+from tests.integration.test_e2e import until
 
 V3 = "/_matrix/client/v3"
 ADMIN = "/_revier/admin/v1"
@@ -132,18 +133,6 @@ async def nio_login(
     return client
 
 
-async def sync_until(client: AsyncClient, found: Any, *, timeout_s: float = 15) -> SyncResponse:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        response = await client.sync(timeout=2000)
-        assert isinstance(response, SyncResponse), response
-        if client.should_query_keys:
-            await client.keys_query()
-        if found(response):
-            return response
-    raise AssertionError(f"{client.user_id}/{client.device_id} did not see it in {timeout_s}s")
-
-
 def headers(client: AsyncClient) -> dict[str, str]:
     return {"Host": "localhost", "Authorization": f"Bearer {client.access_token}"}
 
@@ -195,9 +184,9 @@ async def test_device_limit_and_remote_wipe(
     created = await phone.room_create(invite=[bob], initial_state=ENCRYPTED)
     assert isinstance(created, RoomCreateResponse), created
     room_id = created.room_id
-    await sync_until(contact, lambda r: room_id in r.rooms.invite)
+    await until(contact, lambda r: room_id in r.rooms.invite)
     await contact.join(room_id)
-    await sync_until(
+    await until(
         contact,
         lambda _: any(
             d.id == laptop.device_id for d in contact.device_store.active_user_devices(anna)
@@ -209,7 +198,7 @@ async def test_device_limit_and_remote_wipe(
 
     await assert_signed_out(http, laptop.access_token)
     assert isinstance(await phone.sync(timeout=0), SyncResponse)  # her phone keeps working
-    await sync_until(contact, lambda r: anna in r.device_list.changed)
+    await until(contact, lambda r: anna in r.device_list.changed)
     r = await http.post(
         f"{V3}/keys/query", json={"device_keys": {anna: []}}, headers=headers(contact)
     )

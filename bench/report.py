@@ -16,6 +16,7 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("send", "p50_ms", "send latency p50 ms", "lower", None),
     ("send", "p95_ms", "send latency p95 ms", "lower", None),
     ("send", "p99_ms", "send latency p99 ms", "lower", None),
+    ("send", "cpu_ms_per_msg", "send server CPU ms per msg", "lower", None),
     ("fanout", "p50_ms", "fan-out delivery p50 ms", "lower", None),
     ("fanout", "p99_ms", "fan-out delivery p99 ms", "lower", 5),
     ("fanout", "max_ms", "fan-out delivery max ms", "lower", None),

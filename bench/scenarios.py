@@ -18,7 +18,7 @@ from nacl.signing import SigningKey
 
 from bench.client import Matrix, Session, connector, gather_limited, timeline
 from bench.idle import hold_open
-from bench.servers import Server
+from bench.servers import Server, cpu_seconds
 
 Metrics = dict[str, Any]
 
@@ -56,7 +56,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def send_load(m: Matrix, senders: list[Session], room_id: str, per_sender: int) -> Metrics:
+async def send_load(
+    m: Matrix, senders: list[Session], room_id: str, per_sender: int, pid: int | None = None
+) -> Metrics:
     async def one(s: Session) -> list[float]:
         latencies = []
         for j in range(per_sender):
@@ -65,23 +67,28 @@ async def send_load(m: Matrix, senders: list[Session], room_id: str, per_sender:
             latencies.append(time.perf_counter() - t)
         return latencies
 
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     t0 = time.perf_counter()
     per = await asyncio.gather(*(one(s) for s in senders))
     wall = time.perf_counter() - t0
     lat = [x * 1000 for xs in per for x in xs]
-    return {
+    found: Metrics = {
         "msgs_per_s": len(lat) / wall,
         "p50_ms": pct(lat, 50),
         "p95_ms": pct(lat, 95),
         "p99_ms": pct(lat, 99),
     }
+    if pid:
+        # Steadier than throughput on a noisy machine: what each message cost the server.
+        found["cpu_ms_per_msg"] = (cpu_seconds(pid) - cpu0) * 1000 / len(lat)
+    return found
 
 
 async def send(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     senders = [server.sessions[f"s{i}"] for i in range(sz.senders)]
     room = await m.create_room(senders[0], f"send {run}")
     await gather_limited(16, [m.join(s, room) for s in senders[1:]])
-    return await send_load(m, senders, room, sz.messages)
+    return await send_load(m, senders, room, sz.messages, server.pid)
 
 
 async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:

@@ -69,8 +69,6 @@ class PushActions:
             actions = evaluate(await self.ruleset(tx, user_id), event, ctx)
             if is_notify(actions):
                 notified.append(
-                    PushAction(
-                        user_id, pdu.room_id, pdu.event_id, stream_ordering, is_highlight(actions)
-                    )
+                    PushAction(user_id, pdu.room_id, stream_ordering, is_highlight(actions))
                 )
         await tx.push_actions.add(notified)

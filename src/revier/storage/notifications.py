@@ -15,7 +15,6 @@ from revier.storage.schema import event_push_actions
 class PushAction:
     user_id: str
     room_id: str
-    event_id: str
     stream_ordering: int
     highlight: bool
 
@@ -38,7 +37,6 @@ class PushActionRepository:
                     {
                         "user_id": a.user_id,
                         "room_id": a.room_id,
-                        "event_id": a.event_id,
                         "stream_ordering": a.stream_ordering,
                         "highlight": a.highlight,
                     }

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
@@ -29,6 +29,34 @@ class StoredEvent:
 
 _COLUMNS = (events.c.event_id, events.c.json, events.c.stream_ordering, events.c.redacted_by)
 
+# Statements every send runs, built once: building one costs more than
+# running it (SQLAlchemy then also computes its cache key only once).
+_INSERT_EVENT = insert(events)
+_INSERT_EDGES = insert(event_edges)
+_MOVE_EXTREMITY = (
+    update(forward_extremities)
+    .where(forward_extremities.c.room_id == bindparam("room"))
+    .values(event_id=bindparam("event"))
+)
+_EXTREMITIES = (
+    select(forward_extremities.c.event_id, events.c.depth)
+    .join(events, events.c.event_id == forward_extremities.c.event_id)
+    .where(forward_extremities.c.room_id == bindparam("room"))
+)
+# By exact (type, state_key): by type alone, the sender's membership check
+# on every send would load every member event of the room.
+_STATE_EVENTS = (
+    select(current_state.c.type, current_state.c.state_key, events.c.room_id, *_COLUMNS)
+    .join(events, events.c.event_id == current_state.c.event_id)
+    .where(
+        current_state.c.room_id == bindparam("room"),
+        tuple_(current_state.c.type, current_state.c.state_key).in_(
+            bindparam("keys", expanding=True)
+        ),
+    )
+)
+_ROOM = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == bindparam("room"))
+
 
 class EventRepository:
     def __init__(self, conn: AsyncConnection, room_versions: dict[str, tuple[str, str]]) -> None:
@@ -39,29 +67,28 @@ class EventRepository:
     async def append(self, pdu: Pdu, stream_ordering: int) -> None:
         """Store a new event with its edges and make it the room's extremity."""
         await self._conn.execute(
-            insert(events).values(
-                event_id=pdu.event_id,
-                stream_ordering=stream_ordering,
-                room_id=pdu.room_id,
-                type=pdu.type,
-                state_key=pdu.state_key,
-                sender=pdu.sender,
-                depth=pdu.depth,
-                origin_server_ts=pdu.origin_server_ts,
-                json=orjson.dumps(pdu.to_dict()).decode(),
-            )
+            _INSERT_EVENT,
+            {
+                "event_id": pdu.event_id,
+                "stream_ordering": stream_ordering,
+                "room_id": pdu.room_id,
+                "type": pdu.type,
+                "state_key": pdu.state_key,
+                "sender": pdu.sender,
+                "depth": pdu.depth,
+                "origin_server_ts": pdu.origin_server_ts,
+                "json": orjson.dumps(pdu.to_dict()).decode(),
+            },
         )
         if pdu.prev_events:
             await self._conn.execute(
-                insert(event_edges),
+                _INSERT_EDGES,
                 [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
             )
         # A room on one server has one extremity: move it (one statement on
         # the hot path), or create it for the room's first event.
         moved = await self._conn.execute(
-            update(forward_extremities)
-            .where(forward_extremities.c.room_id == pdu.room_id)
-            .values(event_id=pdu.event_id)
+            _MOVE_EXTREMITY, {"room": pdu.room_id, "event": pdu.event_id}
         )
         if moved.rowcount == 0:
             await self._conn.execute(
@@ -96,35 +123,18 @@ class EventRepository:
 
     async def extremities_and_depth(self, room_id: str) -> tuple[list[str], int]:
         """The room's forward extremities and the greatest depth among them."""
-        stmt = (
-            select(forward_extremities.c.event_id, events.c.depth)
-            .join(events, events.c.event_id == forward_extremities.c.event_id)
-            .where(forward_extremities.c.room_id == room_id)
-        )
-        rows = list(await self._conn.execute(stmt))
+        rows = list(await self._conn.execute(_EXTREMITIES, {"room": room_id}))
         return [row.event_id for row in rows], max((int(row.depth) for row in rows), default=0)
 
     async def current_state_events(
         self, room_id: str, keys: Iterable[StateKey]
     ) -> dict[StateKey, Pdu]:
         """Some of the room's current state, loaded in one query."""
-        wanted = set(keys)
+        wanted = sorted(set(keys))
         if not wanted:
             return {}
-        # By exact (type, state_key): by type alone, the sender's membership
-        # check on every send would load every member event of the room.
-        stmt = (
-            select(current_state.c.type, current_state.c.state_key, events.c.room_id, *_COLUMNS)
-            .join(events, events.c.event_id == current_state.c.event_id)
-            .where(
-                current_state.c.room_id == room_id,
-                tuple_(current_state.c.type, current_state.c.state_key).in_(wanted),
-            )
-        )
-        return {
-            (row.type, row.state_key): (await self._parse(row)).pdu
-            for row in await self._conn.execute(stmt)
-        }
+        rows = await self._conn.execute(_STATE_EVENTS, {"room": room_id, "keys": wanted})
+        return {(row.type, row.state_key): (await self._parse(row)).pdu for row in rows}
 
     async def get(self, event_id: str) -> StoredEvent | None:
         row = (
@@ -295,8 +305,7 @@ class EventRepository:
 
     async def _room(self, room_id: str) -> tuple[str, str] | None:
         if room_id not in self._room_versions:
-            stmt = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == room_id)
-            row = (await self._conn.execute(stmt)).first()
+            row = (await self._conn.execute(_ROOM, {"room": room_id})).first()
             if row is None:
                 return None
             self._room_versions[room_id] = (str(row.room_version), str(row.tenant))

@@ -25,6 +25,9 @@ class UnreadCounts:
     highlight_count: int
 
 
+_INSERT = insert(event_push_actions)
+
+
 class PushActionRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -32,7 +35,7 @@ class PushActionRepository:
     async def add(self, actions: Sequence[PushAction]) -> None:
         if actions:
             await self._conn.execute(
-                insert(event_push_actions),
+                _INSERT,
                 [
                     {
                         "user_id": a.user_id,

@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import event_txns, memberships, room_aliases, rooms
+
+# Statements every send runs, built once (see revier.storage.events).
+_JOINED_WITH_NAMES = select(memberships.c.user_id, memberships.c.displayname).where(
+    memberships.c.room_id == bindparam("room"), memberships.c.membership == "join"
+)
+_TXN_EVENT = select(event_txns.c.event_id).where(
+    event_txns.c.user_id == bindparam("user"),
+    event_txns.c.device_id == bindparam("device"),
+    event_txns.c.txn_id == bindparam("txn"),
+)
+_INSERT_TXN = insert(event_txns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +150,8 @@ class MembershipRepository:
         return [row.user_id for row in await self._conn.execute(stmt)]
 
     async def joined_with_names(self, room_id: str) -> list[tuple[str, str | None]]:
-        stmt = select(memberships.c.user_id, memberships.c.displayname).where(
-            memberships.c.room_id == room_id, memberships.c.membership == "join"
-        )
-        return [(row.user_id, row.displayname) for row in await self._conn.execute(stmt)]
+        rows = await self._conn.execute(_JOINED_WITH_NAMES, {"room": room_id})
+        return [(row.user_id, row.displayname) for row in rows]
 
     async def counts(self, room_id: str) -> tuple[int, int]:
         """(joined, invited) member counts."""
@@ -223,25 +232,22 @@ class EventTxnRepository:
         self._conn = conn
 
     async def event_id_for(self, user_id: str, device_id: str, txn_id: str) -> str | None:
-        stmt = select(event_txns.c.event_id).where(
-            event_txns.c.user_id == user_id,
-            event_txns.c.device_id == device_id,
-            event_txns.c.txn_id == txn_id,
-        )
-        value = (await self._conn.execute(stmt)).scalar()
+        params = {"user": user_id, "device": device_id, "txn": txn_id}
+        value = (await self._conn.execute(_TXN_EVENT, params)).scalar()
         return str(value) if value is not None else None
 
     async def remember(
         self, user_id: str, device_id: str, txn_id: str, event_id: str, created_ts: int
     ) -> None:
         await self._conn.execute(
-            insert(event_txns).values(
-                user_id=user_id,
-                device_id=device_id,
-                txn_id=txn_id,
-                event_id=event_id,
-                created_ts=created_ts,
-            )
+            _INSERT_TXN,
+            {
+                "user_id": user_id,
+                "device_id": device_id,
+                "txn_id": txn_id,
+                "event_id": event_id,
+                "created_ts": created_ts,
+            },
         )
 
     async def for_events(

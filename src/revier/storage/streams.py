@@ -7,6 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import stream_counter
 
+_NEXT = (
+    update(stream_counter)
+    .where(stream_counter.c.id == 1)
+    .values(position=stream_counter.c.position + 1)
+    .returning(stream_counter.c.position)
+)
+_CURRENT = select(stream_counter.c.position).where(stream_counter.c.id == 1)
+
 
 class StreamRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -19,15 +27,8 @@ class StreamRepository:
         positions become visible strictly in order (a reader that has seen
         position P has seen every position below it). SQLite has one writer.
         """
-        stmt = (
-            update(stream_counter)
-            .where(stream_counter.c.id == 1)
-            .values(position=stream_counter.c.position + 1)
-            .returning(stream_counter.c.position)
-        )
-        return int((await self._conn.execute(stmt)).scalar_one())
+        return int((await self._conn.execute(_NEXT)).scalar_one())
 
     async def current(self) -> int:
         """The newest committed position."""
-        stmt = select(stream_counter.c.position).where(stream_counter.c.id == 1)
-        return int((await self._conn.execute(stmt)).scalar_one())
+        return int((await self._conn.execute(_CURRENT)).scalar_one())

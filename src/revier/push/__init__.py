@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from revier.push.default_rules import default_rule_ids, default_ruleset
 from revier.push.evaluator import (
+    CompiledRuleset,
+    EventMatcher,
     PushContext,
+    compile_ruleset,
     evaluate,
     is_highlight,
     is_notify,
@@ -28,11 +31,14 @@ from revier.push.validation import (
 __all__ = [
     "KINDS",
     "Action",
+    "CompiledRuleset",
+    "EventMatcher",
     "PushContext",
     "RuleKind",
     "RuleOverride",
     "Ruleset",
     "UserRule",
+    "compile_ruleset",
     "default_rule_ids",
     "default_ruleset",
     "evaluate",

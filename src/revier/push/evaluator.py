@@ -9,11 +9,14 @@ not raise in the middle of sending someone else's message.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
+
+import orjson
 
 from revier.push.model import KINDS, Action, is_scalar, same_scalar
 from revier.push.paths import lookup
@@ -138,28 +141,133 @@ def condition_matches(cond: Condition, event: Event, ctx: PushContext) -> bool:
     return check is not None and check(cond, event, ctx)
 
 
-def rule_matches(kind: str, rule: Mapping[str, Any], event: Event, ctx: PushContext) -> bool:
-    """Whether an enabled ``rule`` of ``kind`` matches; disabled rules never match."""
-    if rule.get("enabled") is not True:
-        return False
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """An enabled rule, ready to test: its kind, its tests, its actions' meaning.
+
+    ``tests`` are the conditions as (memo key, condition) pairs; a memo key of
+    ``None`` means "not memoisable, evaluate every time".
+    """
+
+    kind: str
+    rule: Mapping[str, Any]
+    tests: tuple[tuple[Hashable | None, Condition], ...]
+    actions: tuple[Action, ...]
+    notify: bool
+    highlight: bool
+
+
+CompiledRuleset = tuple[CompiledRule, ...]
+"""A user's enabled rules in evaluation order (kinds in the spec's order)."""
+
+
+def _memo_key(cond: Any) -> Hashable | None:
+    if not isinstance(cond, Mapping):
+        return ("never",)
+    if cond.get("kind") == "contains_display_name":
+        return None  # depends on the recipient; keyed by display name when tested
+    try:
+        return orjson.dumps(cond, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. an integer beyond 64 bits: correct, just not memoised
+        return None
+
+
+def _tests(kind: str, rule: Mapping[str, Any]) -> tuple[tuple[Hashable | None, Condition], ...]:
     if kind in ("override", "underride"):
         conditions = rule.get("conditions", [])
+        if not isinstance(conditions, list):
+            return ((("never",), {}),)
         # A rule with no conditions always matches (spec: Conditions).
-        return isinstance(conditions, list) and all(
-            condition_matches(c, event, ctx) for c in conditions
-        )
+        return tuple((_memo_key(c), c if isinstance(c, Mapping) else {}) for c in conditions)
     if kind == "content":
         # Content rules are event_match on content.body with word boundaries.
         pattern = rule.get("pattern")
-        body = lookup(event, "content.body")
-        return (
-            isinstance(pattern, str) and isinstance(body, str) and glob_matches_words(pattern, body)
-        )
-    if kind == "room":
-        return event.get("room_id") == rule.get("rule_id")
-    if kind == "sender":
-        return event.get("sender") == rule.get("rule_id")
-    return False
+        if not isinstance(pattern, str):
+            return ((("never",), {}),)
+        cond = {"kind": "event_match", "key": "content.body", "pattern": pattern}
+        return ((_memo_key(cond), cond),)
+    if kind in ("room", "sender"):
+        key = "room_id" if kind == "room" else "sender"
+        rule_id = rule.get("rule_id")
+        if not isinstance(rule_id, str):
+            return ((("never",), {}),)
+        cond = {"kind": "event_property_is", "key": key, "value": rule_id}
+        return ((_memo_key(cond), cond),)
+    return ((("never",), {}),)
+
+
+def compile_ruleset(ruleset: Mapping[str, Sequence[Mapping[str, Any]]]) -> CompiledRuleset:
+    """The enabled rules of ``ruleset`` in the order they are tried; disabled rules never match.
+
+    Kinds are tried in the spec's order whatever the mapping's order.
+    """
+    compiled = []
+    for kind in KINDS:
+        for rule in ruleset.get(kind, ()):
+            if not isinstance(rule, Mapping) or rule.get("enabled") is not True:
+                continue
+            raw = rule.get("actions")
+            # Legacy actions are dropped (spec: Historical Actions).
+            actions = tuple(a for a in (raw if isinstance(raw, list) else []) if not _is_legacy(a))
+            compiled.append(
+                CompiledRule(
+                    kind,
+                    rule,
+                    _tests(kind, rule),
+                    actions,
+                    is_notify(actions),
+                    is_highlight(actions),
+                )
+            )
+    return tuple(compiled)
+
+
+def _is_legacy(action: Any) -> bool:
+    return isinstance(action, str) and action in LEGACY_ACTIONS
+
+
+class EventMatcher:
+    """One event tested against many members' rules.
+
+    Every condition kind but ``contains_display_name`` depends only on the
+    event and the room facts in the context, which are the same for every
+    recipient, so each distinct condition is evaluated once per event however
+    many members' rules contain it; the display-name test once per name.
+    """
+
+    def __init__(self, event: Event, room: PushContext) -> None:
+        self._event = event
+        # The room facts; the recipient fields are ignored (see above).
+        self._room = room
+        self._memo: dict[Hashable, bool] = {}
+
+    def first_match(
+        self, ruleset: CompiledRuleset, user_id: str, display_name: str | None
+    ) -> CompiledRule | None:
+        """The rule that decides the event for this user, or ``None``.
+
+        An event the user sent themselves matches nothing: homeservers MUST
+        NOT notify for those (spec: Push Rules).
+        """
+        if self._event.get("sender") == user_id:
+            return None
+        for rule in ruleset:
+            if all(self._test(key, cond, display_name) for key, cond in rule.tests):
+                return rule
+        return None
+
+    def _test(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
+        if key is None:
+            if cond.get("kind") != "contains_display_name":
+                return condition_matches(cond, self._event, self._room)
+            key = ("contains_display_name", display_name)
+        found = self._memo.get(key)
+        if found is None:
+            ctx = self._room
+            if cond.get("kind") == "contains_display_name":
+                ctx = dataclasses.replace(ctx, user_display_name=display_name)
+            found = self._memo[key] = condition_matches(cond, self._event, ctx)
+        return found
 
 
 def matching_rule(
@@ -168,16 +276,12 @@ def matching_rule(
     """The kind and rule that decide ``event`` for ``ctx.user_id``, or ``None``.
 
     Kinds are tried in the spec's order whatever the mapping's order, and the
-    first match wins. An event the user sent themselves matches nothing:
-    homeservers MUST NOT notify for those (spec: Push Rules).
+    first match wins. An event the user sent themselves matches nothing.
     """
-    if event.get("sender") == ctx.user_id:
-        return None
-    for kind in KINDS:
-        for rule in ruleset.get(kind, ()):
-            if rule_matches(kind, rule, event, ctx):
-                return kind, rule
-    return None
+    match = EventMatcher(event, ctx).first_match(
+        compile_ruleset(ruleset), ctx.user_id, ctx.user_display_name
+    )
+    return None if match is None else (match.kind, match.rule)
 
 
 def evaluate(
@@ -189,13 +293,10 @@ def evaluate(
     neither notifies. Legacy actions are dropped (spec: Historical Actions).
     The list is new: callers may keep or change it.
     """
-    match = matching_rule(ruleset, event, ctx)
-    if match is None:
-        return None
-    actions = match[1].get("actions")
-    if not isinstance(actions, list):
-        return []
-    return [a for a in actions if not (isinstance(a, str) and a in LEGACY_ACTIONS)]
+    match = EventMatcher(event, ctx).first_match(
+        compile_ruleset(ruleset), ctx.user_id, ctx.user_display_name
+    )
+    return None if match is None else list(match.actions)
 
 
 def tweaks(actions: Sequence[Action]) -> dict[str, Any]:

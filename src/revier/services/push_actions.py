@@ -11,12 +11,12 @@ import math
 from revier.events.pdu import Pdu
 from revier.events.power_levels import notification_power_level, user_power_level
 from revier.push import (
+    CompiledRuleset,
+    EventMatcher,
     PushContext,
     Ruleset,
+    compile_ruleset,
     default_ruleset,
-    evaluate,
-    is_highlight,
-    is_notify,
     merge_rules,
 )
 from revier.storage import Tx
@@ -27,20 +27,25 @@ _CACHE_MAX = 50_000
 
 class PushActions:
     def __init__(self) -> None:
-        # user_id -> merged ruleset, dropped when the user edits a rule.
-        self._rulesets: dict[str, Ruleset] = {}
+        # user_id -> merged ruleset (as clients see it) and its compiled form,
+        # dropped when the user edits a rule.
+        self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
 
     def forget(self, user_id: str) -> None:
         self._rulesets.pop(user_id, None)
 
     async def ruleset(self, tx: Tx, user_id: str) -> Ruleset:
+        return (await self._cached(tx, user_id))[0]
+
+    async def _cached(self, tx: Tx, user_id: str) -> tuple[Ruleset, CompiledRuleset]:
         cached = self._rulesets.get(user_id)
         if cached is None:
-            cached = merge_rules(
+            ruleset = merge_rules(
                 default_ruleset(user_id),
                 await tx.push_rules.user_rules(user_id),
                 await tx.push_rules.overrides(user_id),
             )
+            cached = (ruleset, compile_ruleset(ruleset))
             if len(self._rulesets) >= _CACHE_MAX:
                 self._rulesets.clear()
             self._rulesets[user_id] = cached
@@ -53,22 +58,21 @@ class PushActions:
         members = await tx.memberships.joined_with_names(pdu.room_id)
         levels = dict(power_levels.content) if power_levels else None
         sender_level = user_power_level(pdu.sender, levels, create, pdu.room_version)
-        event = pdu.client_format()
+        room = PushContext(
+            user_id="",  # the recipient is given per member below
+            user_display_name=None,
+            room_member_count=len(members),
+            # v12 creators have infinite power; any finite stand-in above every level works.
+            sender_power_level=2**53 if math.isinf(sender_level) else int(sender_level),
+            notification_power_levels={"room": notification_power_level("room", levels)},
+        )
+        matcher = EventMatcher(pdu.client_format(), room)
         notified = []
         for user_id, displayname in members:
             if user_id == pdu.sender:
                 continue
-            ctx = PushContext(
-                user_id=user_id,
-                user_display_name=displayname,
-                room_member_count=len(members),
-                # v12 creators have infinite power; any finite stand-in above every level works.
-                sender_power_level=2**53 if math.isinf(sender_level) else int(sender_level),
-                notification_power_levels={"room": notification_power_level("room", levels)},
-            )
-            actions = evaluate(await self.ruleset(tx, user_id), event, ctx)
-            if is_notify(actions):
-                notified.append(
-                    PushAction(user_id, pdu.room_id, stream_ordering, is_highlight(actions))
-                )
+            compiled = (await self._cached(tx, user_id))[1]
+            rule = matcher.first_match(compiled, user_id, displayname)
+            if rule is not None and rule.notify:
+                notified.append(PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight))
         await tx.push_actions.add(notified)

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from revier.push import (
+    EventMatcher,
     PushContext,
+    compile_ruleset,
     default_ruleset,
     evaluate,
     is_highlight,
@@ -314,3 +316,66 @@ def test_evaluate_returns_a_copy() -> None:
     assert actions is not None
     actions.append("x")
     assert evaluate(rules, text("hi"), CTX) == ["notify"]
+
+
+# --- one event, many members -----------------------------------------------------------
+
+
+def test_one_matcher_answers_each_member_as_their_own_evaluation_would() -> None:
+    """The matcher memoises conditions across members; no answer may leak to another."""
+    carol = "@carol:example.org"
+    dave = "@dave:example.org"
+    # The spec has no display-name rule any more; Alice and Dave add one
+    # each, so one memo serves two names.
+    by_name = {
+        "rule_id": "name",
+        "enabled": True,
+        "conditions": [{"kind": "contains_display_name"}],
+        "actions": ["notify", {"set_tweak": "highlight"}],
+    }
+
+    def with_own(user_id: str, **kinds: list[Any]) -> dict[str, Any]:
+        rules = default_ruleset(user_id)
+        return {kind: kinds.get(kind, []) + rules[kind] for kind in rules}
+
+    members: list[tuple[str, str | None, Any]] = [
+        (ALICE, "Alice", with_own(ALICE, override=[by_name])),
+        (BOB, "Bob", default_ruleset(BOB)),  # the sender: never notified
+        (carol, None, default_ruleset(carol)),
+        (
+            dave,
+            "Dave",
+            with_own(
+                dave,
+                override=[by_name],
+                content=[{"rule_id": "p", "enabled": True, "pattern": "pizza", "actions": []}],
+            ),
+        ),
+    ]
+    events = [
+        text("hi Alice, pizza?", **{"m.mentions": {"user_ids": [carol]}}),
+        text("Dave and Bob"),
+        event("m.room.member", state_key=carol, content={"membership": "invite"}),
+    ]
+    for ev in events:
+        matcher = EventMatcher(ev, dataclasses.replace(CTX, user_id="", user_display_name=None))
+        for user_id, name, rules in members:
+            ctx = dataclasses.replace(CTX, user_id=user_id, user_display_name=name)
+            alone = matching_rule(rules, ev, ctx)
+            shared = matcher.first_match(compile_ruleset(rules), user_id, name)
+            assert (shared and (shared.kind, shared.rule)) == alone, (ev, user_id)
+
+    # The members' answers differ: Alice is highlighted by her name, Carol by
+    # her mention, Dave's own content rule silences "pizza"; then Dave's name.
+    def decide(ev: dict[str, Any]) -> dict[str, Any]:
+        matcher = EventMatcher(ev, CTX)
+        return {
+            user_id: matcher.first_match(compile_ruleset(rules), user_id, name)
+            for user_id, name, rules in members
+        }
+
+    first, second = decide(events[0]), decide(events[1])
+    assert first[BOB] is None
+    assert [first[u].highlight for u in (ALICE, carol)] == [True, True]
+    assert first[dave].rule["rule_id"] == "p"
+    assert [second[u].highlight for u in (ALICE, carol, dave)] == [False, False, True]

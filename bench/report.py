@@ -20,6 +20,7 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("fanout", "p50_ms", "fan-out delivery p50 ms", "lower", None),
     ("fanout", "p99_ms", "fan-out delivery p99 ms", "lower", 5),
     ("fanout", "max_ms", "fan-out delivery max ms", "lower", None),
+    ("fanout", "cpu_ms_per_delivery", "fan-out server CPU ms per delivery", "lower", None),
     ("fanout", "delivered", "fan-out delivered (all?)", "", None),
     ("idle", "rss_mb", "idle RSS MiB (all users waiting)", "lower", None),
     ("idle", "kib_per_user", "idle KiB per connected user", "lower", 5),

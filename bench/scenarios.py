@@ -120,6 +120,7 @@ async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
         for k, (s, f) in enumerate(zip(receivers, first, strict=True))
     ]
     await asyncio.sleep(1.0)  # let every long-poll reach the server
+    cpu0 = cpu_seconds(server.pid)
     for j in range(sz.fanout_messages):
         sent[j] = time.time()
         await m.send(sender, room, {"msgtype": "m.text", "body": f"fan {j}", "bench_seq": j})
@@ -127,6 +128,7 @@ async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
     done.set()
+    cpu = cpu_seconds(server.pid) - cpu0
     for t in tasks:
         t.cancel()
     lat = [(g[seq] - sent[seq]) * 1000 for g in got for seq in g if seq in sent]
@@ -135,6 +137,8 @@ async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
         "p50_ms": pct(lat, 50),
         "p99_ms": pct(lat, 99),
         "max_ms": max(lat) if lat else float("nan"),
+        # The sends and every /sync they woke, per message delivered.
+        "cpu_ms_per_delivery": cpu * 1000 / max(len(lat), 1),
         "delivered": f"{len(lat)}/{expected}",
         "all_delivered": len(lat) == expected,
     }

@@ -6,11 +6,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
 from revier.storage.schema import account_data, receipts
+
+_START = -1
+"""Below every stream position: "changed after _START" is "ever changed"."""
+
+# What every /sync asks, built once (see revier.storage.events).
+_ACCOUNT_DATA_CHANGED = select(account_data).where(
+    account_data.c.user_id == bindparam("user"),
+    account_data.c.stream_ordering > bindparam("after"),
+    account_data.c.stream_ordering <= bindparam("upto"),
+)
+_RECEIPTS_CHANGED = select(receipts).where(
+    receipts.c.room_id.in_(bindparam("rooms", expanding=True)),
+    receipts.c.stream_ordering > bindparam("after"),
+    receipts.c.stream_ordering <= bindparam("upto"),
+)
+_READ_UPTO = select(receipts.c.event_stream_ordering).where(
+    receipts.c.user_id == bindparam("user"),
+    receipts.c.room_id == bindparam("room"),
+    receipts.c.receipt_type.in_(("m.read", "m.read.private")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +84,10 @@ class AccountDataRepository:
         return orjson.loads(value) if value is not None else None
 
     async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
-        stmt = select(account_data).where(
-            account_data.c.user_id == user_id, account_data.c.stream_ordering <= upto
-        )
-        if after is not None:
-            stmt = stmt.where(account_data.c.stream_ordering > after)
+        params = {"user": user_id, "after": _START if after is None else after, "upto": upto}
         return [
             AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
-            for r in await self._conn.execute(stmt)
+            for r in await self._conn.execute(_ACCOUNT_DATA_CHANGED, params)
         ]
 
 
@@ -115,19 +131,17 @@ class ReceiptRepository:
     async def changed(self, room_ids: Sequence[str], after: int | None, upto: int) -> list[Receipt]:
         if not room_ids:
             return []
-        stmt = select(receipts).where(
-            receipts.c.room_id.in_(room_ids), receipts.c.stream_ordering <= upto
-        )
-        if after is not None:
-            stmt = stmt.where(receipts.c.stream_ordering > after)
-        return [Receipt(**row._mapping) for row in await self._conn.execute(stmt)]
+        params = {
+            "rooms": list(room_ids),
+            "after": _START if after is None else after,
+            "upto": upto,
+        }
+        return [
+            Receipt(**row._mapping) for row in await self._conn.execute(_RECEIPTS_CHANGED, params)
+        ]
 
     async def read_upto(self, user_id: str, room_id: str) -> int:
         """The stream position the user has read to (m.read or m.read.private, unthreaded)."""
-        stmt = select(receipts.c.event_stream_ordering).where(
-            receipts.c.user_id == user_id,
-            receipts.c.room_id == room_id,
-            receipts.c.receipt_type.in_(("m.read", "m.read.private")),
-        )
-        values = [int(v) for v in (await self._conn.execute(stmt)).scalars()]
+        params = {"user": user_id, "room": room_id}
+        values = [int(v) for v in (await self._conn.execute(_READ_UPTO, params)).scalars()]
         return max(values, default=0)

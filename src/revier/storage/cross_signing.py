@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
@@ -15,6 +15,21 @@ from revier.storage.schema import (
     e2e_cross_signing_keys,
     e2e_cross_signing_signatures,
     memberships,
+)
+
+# What every /sync asks, built once (see revier.storage.events).
+_CHANGED_IN_WINDOW = (
+    select(device_list_changes.c.user_id)
+    .where(
+        device_list_changes.c.stream_ordering > bindparam("after"),
+        device_list_changes.c.stream_ordering <= bindparam("upto"),
+    )
+    .distinct()
+)
+_MEMBERSHIP_CHANGES = select(memberships.c.user_id, memberships.c.membership).where(
+    memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
+    memberships.c.stream_ordering > bindparam("after"),
+    memberships.c.stream_ordering <= bindparam("upto"),
 )
 
 
@@ -140,15 +155,8 @@ class DeviceListRepository:
 
     async def changed_in_window(self, after: int, upto: int) -> set[str]:
         """Everyone with a change in (after, upto]: small for the short windows of /sync."""
-        stmt = (
-            select(device_list_changes.c.user_id)
-            .where(
-                device_list_changes.c.stream_ordering > after,
-                device_list_changes.c.stream_ordering <= upto,
-            )
-            .distinct()
-        )
-        return {row.user_id for row in await self._conn.execute(stmt)}
+        params = {"after": after, "upto": upto}
+        return {row.user_id for row in await self._conn.execute(_CHANGED_IN_WINDOW, params)}
 
     async def joined_members(self, room_ids: Sequence[str]) -> set[str]:
         stmt = (
@@ -164,9 +172,6 @@ class DeviceListRepository:
         """(user_id, membership) of those whose membership in these rooms changed in the window."""
         if not room_ids:
             return []
-        stmt = select(memberships.c.user_id, memberships.c.membership).where(
-            memberships.c.room_id.in_(list(room_ids)),
-            memberships.c.stream_ordering > after,
-            memberships.c.stream_ordering <= upto,
-        )
-        return [(row.user_id, row.membership) for row in await self._conn.execute(stmt)]
+        params = {"rooms": list(room_ids), "after": after, "upto": upto}
+        rows = await self._conn.execute(_MEMBERSHIP_CHANGES, params)
+        return [(row.user_id, row.membership) for row in rows]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
@@ -17,6 +17,25 @@ from revier.storage.schema import (
     e2e_key_claims,
     e2e_one_time_keys,
     users,
+)
+
+# What every /sync asks, built once (see revier.storage.events).
+_OTK_COUNTS = (
+    select(e2e_one_time_keys.c.algorithm, func.count())
+    .where(
+        e2e_one_time_keys.c.user_id == bindparam("user"),
+        e2e_one_time_keys.c.device_id == bindparam("device"),
+    )
+    .group_by(e2e_one_time_keys.c.algorithm)
+)
+_UNUSED_FALLBACK = select(e2e_fallback_keys.c.algorithm).where(
+    e2e_fallback_keys.c.user_id == bindparam("user"),
+    e2e_fallback_keys.c.device_id == bindparam("device"),
+    e2e_fallback_keys.c.used.is_(False),
+)
+_LAST_CLAIM = select(e2e_key_claims.c.stream_ordering).where(
+    e2e_key_claims.c.user_id == bindparam("user"),
+    e2e_key_claims.c.device_id == bindparam("device"),
 )
 
 
@@ -131,14 +150,8 @@ class E2eKeyRepository:
         )
 
     async def one_time_key_counts(self, user_id: str, device_id: str) -> dict[str, int]:
-        stmt = (
-            select(e2e_one_time_keys.c.algorithm, func.count())
-            .where(
-                e2e_one_time_keys.c.user_id == user_id, e2e_one_time_keys.c.device_id == device_id
-            )
-            .group_by(e2e_one_time_keys.c.algorithm)
-        )
-        return {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
+        rows = await self._conn.execute(_OTK_COUNTS, {"user": user_id, "device": device_id})
+        return {row[0]: int(row[1]) for row in rows}
 
     async def claim_one_time_key(
         self, user_id: str, device_id: str, algorithm: str
@@ -222,12 +235,8 @@ class E2eKeyRepository:
         return ClaimedKey(f"{algorithm}:{row.key_id}", orjson.loads(row.key_json))
 
     async def unused_fallback_key_types(self, user_id: str, device_id: str) -> list[str]:
-        stmt = select(e2e_fallback_keys.c.algorithm).where(
-            e2e_fallback_keys.c.user_id == user_id,
-            e2e_fallback_keys.c.device_id == device_id,
-            e2e_fallback_keys.c.used.is_(False),
-        )
-        return sorted(row.algorithm for row in await self._conn.execute(stmt))
+        rows = await self._conn.execute(_UNUSED_FALLBACK, {"user": user_id, "device": device_id})
+        return sorted(row.algorithm for row in rows)
 
     # --- claims as a stream --------------------------------------------------
 
@@ -244,10 +253,8 @@ class E2eKeyRepository:
             )
 
     async def last_claim(self, user_id: str, device_id: str) -> int | None:
-        stmt = select(e2e_key_claims.c.stream_ordering).where(
-            e2e_key_claims.c.user_id == user_id, e2e_key_claims.c.device_id == device_id
-        )
-        value = (await self._conn.execute(stmt)).scalar_one_or_none()
+        params = {"user": user_id, "device": device_id}
+        value = (await self._conn.execute(_LAST_CLAIM, params)).scalar_one_or_none()
         return int(value) if value is not None else None
 
     # --- device removal ------------------------------------------------------

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
@@ -56,6 +58,30 @@ _STATE_EVENTS = (
     )
 )
 _ROOM = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == bindparam("room"))
+_ROOMS_WITH_EVENTS = (
+    select(events.c.room_id)
+    .where(
+        events.c.room_id.in_(bindparam("rooms", expanding=True)),
+        events.c.stream_ordering > bindparam("after"),
+        events.c.stream_ordering <= bindparam("upto"),
+    )
+    .distinct()
+)
+
+
+@cache
+def _range(after: bool, upto: bool, backwards: bool) -> Select[Any]:
+    """A room's events in a stream range (each bound optional), newest or oldest first.
+
+    One statement per shape, built once; filters are added per call.
+    """
+    stmt = select(events.c.room_id, *_COLUMNS).where(events.c.room_id == bindparam("room"))
+    if after:
+        stmt = stmt.where(events.c.stream_ordering > bindparam("after"))
+    if upto:
+        stmt = stmt.where(events.c.stream_ordering <= bindparam("upto"))
+    order = events.c.stream_ordering.desc() if backwards else events.c.stream_ordering.asc()
+    return stmt.order_by(order).limit(bindparam("limit", type_=Integer))
 
 
 class EventRepository:
@@ -255,11 +281,7 @@ class EventRepository:
         ``backwards`` takes the newest ``limit`` of that range (timelines,
         /messages dir=b); otherwise the oldest (dir=f).
         """
-        stmt = select(events.c.room_id, *_COLUMNS).where(events.c.room_id == room_id)
-        if after is not None:
-            stmt = stmt.where(events.c.stream_ordering > after)
-        if upto is not None:
-            stmt = stmt.where(events.c.stream_ordering <= upto)
+        stmt = _range(after is not None, upto is not None, backwards)
         if types:
             stmt = stmt.where(_type_filter(list(types)))
         if not_types:
@@ -268,8 +290,8 @@ class EventRepository:
             stmt = stmt.where(events.c.sender.in_(senders))
         if not_senders:
             stmt = stmt.where(events.c.sender.not_in(not_senders))
-        order = events.c.stream_ordering.desc() if backwards else events.c.stream_ordering.asc()
-        rows = list(await self._conn.execute(stmt.order_by(order).limit(limit)))
+        params = {"room": room_id, "after": after, "upto": upto, "limit": limit}
+        rows = list(await self._conn.execute(stmt, params))
         if backwards:
             rows.reverse()
         return [await self._parse(row) for row in rows]
@@ -278,16 +300,8 @@ class EventRepository:
         """Which of ``room_ids`` have any event in ``(after, upto]``."""
         if not room_ids:
             return set()
-        stmt = (
-            select(events.c.room_id)
-            .where(
-                events.c.room_id.in_(room_ids),
-                events.c.stream_ordering > after,
-                events.c.stream_ordering <= upto,
-            )
-            .distinct()
-        )
-        return {row.room_id for row in await self._conn.execute(stmt)}
+        params = {"rooms": list(room_ids), "after": after, "upto": upto}
+        return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
 
     async def stream_ordering_of(self, event_id: str) -> int | None:
         stmt = select(events.c.stream_ordering).where(events.c.event_id == event_id)

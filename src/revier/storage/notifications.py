@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, delete, func, insert, select
+from sqlalchemy import Integer, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import event_push_actions
@@ -26,6 +26,14 @@ class UnreadCounts:
 
 
 _INSERT = insert(event_push_actions)
+_UNREAD = select(
+    func.count(),
+    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
+).where(
+    event_push_actions.c.user_id == bindparam("user"),
+    event_push_actions.c.room_id == bindparam("room"),
+    event_push_actions.c.stream_ordering > bindparam("after"),
+)
 
 
 class PushActionRepository:
@@ -49,15 +57,8 @@ class PushActionRepository:
 
     async def unread(self, user_id: str, room_id: str, after: int) -> UnreadCounts:
         """Notifications for events after ``after`` (the user's read receipt)."""
-        stmt = select(
-            func.count(),
-            func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
-        ).where(
-            event_push_actions.c.user_id == user_id,
-            event_push_actions.c.room_id == room_id,
-            event_push_actions.c.stream_ordering > after,
-        )
-        row = (await self._conn.execute(stmt)).one()
+        params = {"user": user_id, "room": room_id, "after": after}
+        row = (await self._conn.execute(_UNREAD, params)).one()
         return UnreadCounts(int(row[0]), int(row[1]))
 
     async def clear_upto(self, user_id: str, room_id: str, upto: int) -> None:

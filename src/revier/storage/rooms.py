@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import event_txns, memberships, room_aliases, rooms
@@ -20,6 +22,38 @@ _TXN_EVENT = select(event_txns.c.event_id).where(
     event_txns.c.txn_id == bindparam("txn"),
 )
 _INSERT_TXN = insert(event_txns)
+# And those every /sync runs.
+_CHANGED_FOR_USER = select(memberships).where(
+    memberships.c.user_id == bindparam("user"),
+    memberships.c.stream_ordering > bindparam("after"),
+    memberships.c.stream_ordering <= bindparam("upto"),
+)
+_JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
+_COUNTS = (
+    select(memberships.c.membership, func.count())
+    .where(memberships.c.room_id == bindparam("room"), _JOINED_OR_INVITED)
+    .group_by(memberships.c.membership)
+)
+_HEROES = (
+    select(memberships.c.user_id)
+    .where(
+        memberships.c.room_id == bindparam("room"),
+        _JOINED_OR_INVITED,
+        memberships.c.user_id != bindparam("user"),
+    )
+    .order_by(memberships.c.user_id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+@cache
+def _for_user(some_kinds: bool, include_forgotten: bool) -> Select[Any]:
+    stmt = select(memberships).where(memberships.c.user_id == bindparam("user"))
+    if some_kinds:
+        stmt = stmt.where(memberships.c.membership.in_(bindparam("kinds", expanding=True)))
+    if not include_forgotten:
+        stmt = stmt.where(memberships.c.forgotten.is_(False))
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,20 +155,14 @@ class MembershipRepository:
     async def for_user(
         self, user_id: str, kinds: Sequence[str] | None = None, *, include_forgotten: bool = False
     ) -> list[Membership]:
-        stmt = select(memberships).where(memberships.c.user_id == user_id)
-        if kinds is not None:
-            stmt = stmt.where(memberships.c.membership.in_(kinds))
-        if not include_forgotten:
-            stmt = stmt.where(memberships.c.forgotten.is_(False))
-        return [Membership(**row._mapping) for row in await self._conn.execute(stmt)]
+        stmt = _for_user(kinds is not None, include_forgotten)
+        params = {"user": user_id, "kinds": list(kinds or ())}
+        return [Membership(**row._mapping) for row in await self._conn.execute(stmt, params)]
 
     async def changed_for_user(self, user_id: str, after: int, upto: int) -> list[Membership]:
-        stmt = select(memberships).where(
-            memberships.c.user_id == user_id,
-            memberships.c.stream_ordering > after,
-            memberships.c.stream_ordering <= upto,
-        )
-        return [Membership(**row._mapping) for row in await self._conn.execute(stmt)]
+        params = {"user": user_id, "after": after, "upto": upto}
+        rows = await self._conn.execute(_CHANGED_FOR_USER, params)
+        return [Membership(**row._mapping) for row in rows]
 
     async def members(
         self, room_id: str, kinds: Sequence[str] = ("join",), *, limit: int | None = None
@@ -155,30 +183,14 @@ class MembershipRepository:
 
     async def counts(self, room_id: str) -> tuple[int, int]:
         """(joined, invited) member counts."""
-        stmt = (
-            select(memberships.c.membership, func.count())
-            .where(
-                memberships.c.room_id == room_id,
-                memberships.c.membership.in_(("join", "invite")),
-            )
-            .group_by(memberships.c.membership)
-        )
-        counted = {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
+        rows = await self._conn.execute(_COUNTS, {"room": room_id})
+        counted = {row[0]: int(row[1]) for row in rows}
         return counted.get("join", 0), counted.get("invite", 0)
 
     async def heroes(self, room_id: str, user_id: str, limit: int) -> list[str]:
         """A few other joined or invited members, in a stable order."""
-        stmt = (
-            select(memberships.c.user_id)
-            .where(
-                memberships.c.room_id == room_id,
-                memberships.c.membership.in_(("join", "invite")),
-                memberships.c.user_id != user_id,
-            )
-            .order_by(memberships.c.user_id)
-            .limit(limit)
-        )
-        return [row.user_id for row in await self._conn.execute(stmt)]
+        params = {"room": room_id, "user": user_id, "limit": limit}
+        return [row.user_id for row in await self._conn.execute(_HEROES, params)]
 
     async def count(self, room_id: str, membership: str = "join") -> int:
         stmt = select(func.count()).where(

@@ -6,11 +6,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Integer, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
 from revier.storage.schema import to_device_messages, to_device_txns
+
+_t = to_device_messages
+_DEVICE = (_t.c.user_id == bindparam("user"), _t.c.device_id == bindparam("device"))
+# What every /sync asks, built once (see revier.storage.events).
+_PENDING = (
+    select(_t.c.stream_ordering, _t.c.sender, _t.c.type, _t.c.content)
+    .where(*_DEVICE, _t.c.stream_ordering > bindparam("after"))
+    .where(_t.c.stream_ordering <= bindparam("upto"))
+    .order_by(_t.c.stream_ordering)
+    .limit(bindparam("limit", type_=Integer))
+)
+_ANY_UPTO = (
+    select(_t.c.stream_ordering).where(*_DEVICE, _t.c.stream_ordering <= bindparam("upto")).limit(1)
+)
+_DELETE_UPTO = delete(_t).where(*_DEVICE, _t.c.stream_ordering <= bindparam("upto"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,40 +95,21 @@ class ToDeviceRepository:
         self, user_id: str, device_id: str, after: int, upto: int, limit: int
     ) -> list[PendingMessage]:
         """The device's messages in (after, upto], oldest first."""
-        t = to_device_messages
-        stmt = (
-            select(t.c.stream_ordering, t.c.sender, t.c.type, t.c.content)
-            .where(
-                t.c.user_id == user_id,
-                t.c.device_id == device_id,
-                t.c.stream_ordering > after,
-                t.c.stream_ordering <= upto,
-            )
-            .order_by(t.c.stream_ordering)
-            .limit(limit)
-        )
+        params = {"user": user_id, "device": device_id, "after": after, "upto": upto}
+        rows = await self._conn.execute(_PENDING, {**params, "limit": limit})
         return [
             PendingMessage(row.stream_ordering, row.sender, row.type, orjson.loads(row.content))
-            for row in await self._conn.execute(stmt)
+            for row in rows
         ]
 
     async def has_acknowledged(self, user_id: str, device_id: str, upto: int) -> bool:
         """Whether messages at or before ``upto`` are still stored (and so can be deleted)."""
-        t = to_device_messages
-        stmt = (
-            select(t.c.stream_ordering)
-            .where(t.c.user_id == user_id, t.c.device_id == device_id, t.c.stream_ordering <= upto)
-            .limit(1)
-        )
-        return (await self._conn.execute(stmt)).first() is not None
+        params = {"user": user_id, "device": device_id, "upto": upto}
+        return (await self._conn.execute(_ANY_UPTO, params)).first() is not None
 
     async def delete_acknowledged(self, user_id: str, device_id: str, upto: int) -> None:
-        t = to_device_messages
-        await self._conn.execute(
-            delete(t).where(
-                t.c.user_id == user_id, t.c.device_id == device_id, t.c.stream_ordering <= upto
-            )
-        )
+        params = {"user": user_id, "device": device_id, "upto": upto}
+        await self._conn.execute(_DELETE_UPTO, params)
 
     async def delete_for_devices(self, user_id: str, device_ids: Sequence[str]) -> None:
         """A removed device's inbox, and its transaction IDs as a sender."""

@@ -8,7 +8,6 @@ event id from the reference hash instead of trusting an ``event_id`` field.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from revier.events.canonical_json import check_canonical_json_values
 from revier.events.hashing import compute_content_hash, compute_event_id
 from revier.events.room_versions import RoomVersion, get_room_version
 from revier.events.signing import sign_event
-from revier.events.types import JsonDict, StateKey
+from revier.events.types import JsonDict, StateKey, json_copy
 
 # Fields every PDU of room versions 10-12 carries, with the JSON type each must have.
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -73,8 +72,9 @@ class Pdu:
         Storage may pass the id it computed when the event was first
         persisted, to avoid re-hashing on every load.
         """
-        rv = get_room_version(room_version)
-        data = copy.deepcopy(dict(event))
+        self._wrap(json_copy(dict(event)), get_room_version(room_version), event_id)
+
+    def _wrap(self, data: JsonDict, rv: RoomVersion, event_id: str | None) -> None:
         _check_format(data, rv)
         self._event = data
         self._room_version = rv
@@ -89,6 +89,13 @@ class Pdu:
     @classmethod
     def from_dict(cls, event: Mapping[str, Any], room_version: RoomVersion | str) -> Pdu:
         return cls(event, room_version)
+
+    @classmethod
+    def from_storage(cls, data: JsonDict, room_version: str, event_id: str) -> Pdu:
+        """Wrap a dict just parsed from storage: nobody else holds it, so no copy."""
+        pdu = cls.__new__(cls)
+        pdu._wrap(data, get_room_version(room_version), event_id)
+        return pdu
 
     def __repr__(self) -> str:
         return f"<Pdu {self._event_id} {self.type} in {self._room_id}>"
@@ -184,12 +191,12 @@ class Pdu:
 
     def to_dict(self) -> JsonDict:
         """The full PDU JSON, as sent over federation (a fresh copy)."""
-        return copy.deepcopy(self._event)
+        return json_copy(self._event)
 
     def client_format(self, unsigned: Mapping[str, Any] | None = None) -> JsonDict:
         """The client-server API ``ClientEvent`` shape of this event."""
         event: JsonDict = {
-            "content": copy.deepcopy(self._event["content"]),
+            "content": json_copy(self._event["content"]),
             "event_id": self._event_id,
             "origin_server_ts": self.origin_server_ts,
             "room_id": self._room_id,
@@ -205,7 +212,7 @@ class Pdu:
             event["redacts"] = redacts
             event["content"]["redacts"] = redacts
         if unsigned:
-            event["unsigned"] = copy.deepcopy(dict(unsigned))
+            event["unsigned"] = json_copy(dict(unsigned))
         return event
 
 
@@ -237,7 +244,7 @@ def build_pdu(
         raise ValueError("room_id must be omitted for, and only for, v12 m.room.create events")
     event: JsonDict = {
         "auth_events": list(auth_events),
-        "content": copy.deepcopy(dict(content)),
+        "content": json_copy(dict(content)),
         "depth": depth,
         "origin_server_ts": origin_server_ts,
         "prev_events": list(prev_events),

@@ -9,12 +9,11 @@ nothing is normalised.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 from revier.events.room_versions import RoomVersion, get_room_version
-from revier.events.types import JsonDict
+from revier.events.types import JsonDict, json_copy
 
 _TOP_LEVEL_KEYS = frozenset(
     {
@@ -66,15 +65,15 @@ def _content_keys(event_type: str, room_version: RoomVersion) -> frozenset[str]:
 
 def _redact_content(event_type: str, content: Mapping[str, Any], rv: RoomVersion) -> JsonDict:
     if event_type == "m.room.create" and rv.redaction_keeps_all_create_content:
-        return copy.deepcopy(dict(content))
+        return json_copy(dict(content))
     keys = _content_keys(event_type, rv)
-    kept = {k: copy.deepcopy(v) for k, v in content.items() if k in keys}
+    kept = {k: json_copy(v) for k, v in content.items() if k in keys}
     if event_type == "m.room.member" and rv.redaction_keeps_third_party_invite_signed:
         # v11: "allows the `signed` key of the `third_party_invite` key" — only
         # that sub-key survives, and only when there is one to keep.
         invite = content.get("third_party_invite")
         if isinstance(invite, Mapping) and "signed" in invite:
-            kept["third_party_invite"] = {"signed": copy.deepcopy(invite["signed"])}
+            kept["third_party_invite"] = {"signed": json_copy(invite["signed"])}
     return kept
 
 
@@ -86,7 +85,7 @@ def redact(event_dict: Mapping[str, Any], room_version: RoomVersion | str) -> Js
         if rv.redaction_keeps_legacy_top_level
         else _TOP_LEVEL_KEYS
     )
-    redacted = {k: copy.deepcopy(v) for k, v in event_dict.items() if k in allowed}
+    redacted = {k: json_copy(v) for k, v in event_dict.items() if k in allowed}
     content = event_dict.get("content")
     event_type = event_dict.get("type")
     if isinstance(content, Mapping) and isinstance(event_type, str):

@@ -8,7 +8,6 @@ hashing and event ids agree on one encoder.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from revier.errors import InvalidSignature
 from revier.events.canonical_json import encode_canonical_json
 from revier.events.redaction import redact
 from revier.events.room_versions import RoomVersion, get_room_version
-from revier.events.types import JsonDict
+from revier.events.types import JsonDict, json_copy
 
 __all__ = [
     "ServerSigningKey",
@@ -100,7 +99,7 @@ def sign_json(obj: Mapping[str, Any], server_name: str, signing_key: SigningKey)
     sign one object.
     """
     signed = signing_key.sign(_signable_bytes(obj))
-    result = copy.deepcopy(dict(obj))
+    result = json_copy(dict(obj))
     signatures = result.setdefault("signatures", {})
     signatures.setdefault(server_name, {})[key_id_of(signing_key)] = encode_base64(signed.signature)
     return result
@@ -134,7 +133,7 @@ def sign_event(
     """
     redacted = redact(event_dict, get_room_version(room_version))
     signed_redacted = sign_json(redacted, server_name, signing_key)
-    result = copy.deepcopy(dict(event_dict))
+    result = json_copy(dict(event_dict))
     result["signatures"] = signed_redacted["signatures"]
     return result
 

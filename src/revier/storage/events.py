@@ -328,7 +328,7 @@ class EventRepository:
     async def _parse(self, row: object) -> StoredEvent:
         version = await self.room_version(row.room_id)  # type: ignore[attr-defined]
         assert version is not None
-        pdu = Pdu(orjson.loads(row.json), version, event_id=row.event_id)  # type: ignore[attr-defined]
+        pdu = Pdu.from_storage(orjson.loads(row.json), version, row.event_id)  # type: ignore[attr-defined]
         return StoredEvent(pdu, row.stream_ordering, row.redacted_by)  # type: ignore[attr-defined]
 
 

@@ -137,6 +137,24 @@ def test_pdu_is_immutable_from_outside(version: str) -> None:
         pdu.sender = BOB  # type: ignore[misc]
 
 
+def test_pdu_is_immutable_from_outside_with_nested_content(version: str) -> None:
+    content = {"body": "hi", "m.mentions": {"user_ids": [BOB]}, "pair": ({"a": [1]},)}
+    pdu = _build(version, content=content)
+    source = pdu.to_dict()
+    source["content"]["m.mentions"]["user_ids"].append(ALICE)
+    pdu.client_format()["content"]["m.mentions"]["user_ids"].append(ALICE)
+    pdu.client_format()["content"]["pair"][0]["a"].append(2)
+    assert pdu.content["m.mentions"] == {"user_ids": [BOB]}
+    assert pdu.content["pair"] == ({"a": [1]},)
+
+
+def test_pdu_from_storage_trusts_its_id_and_takes_the_dict(version: str) -> None:
+    data = _build(version).to_dict()
+    pdu = Pdu.from_storage(data, version, "$stored")
+    assert pdu.event_id == "$stored"
+    assert pdu.to_dict() == data
+
+
 def test_pdu_equality_is_by_event_id(version: str) -> None:
     pdu = _build(version)
     assert pdu == Pdu(pdu.to_dict(), version)

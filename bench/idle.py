@@ -82,7 +82,9 @@ async def hold_open(
     loop = asyncio.get_running_loop()
     try:
         await _collect(loop, q, "synced", len(items), log)
-        baseline = rss_bytes(server.pid)
+        # Measured once per server: memory an earlier run freed stays with the
+        # process, so a later run's own baseline would hide what it holds.
+        baseline = server.state.setdefault("idle_baseline", rss_bytes(server.pid))
         go.set()
         await _collect(loop, q, "opened", len(items), log)
         # Requests are on their way; wait until the server's memory stops growing.

@@ -31,7 +31,7 @@ class StoredEvent:
 
 _COLUMNS = (events.c.event_id, events.c.json, events.c.stream_ordering, events.c.redacted_by)
 
-# Statements every send runs, built once: building one costs more than
+# Statements every send and every /sync runs, built once: building one costs more than
 # running it (SQLAlchemy then also computes its cache key only once).
 _INSERT_EVENT = insert(events)
 _INSERT_EDGES = insert(event_edges)

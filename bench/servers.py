@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,22 +41,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rss_bytes(pid: int) -> int:
-    """RSS of the process and all its children (psutil)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by the process and all its children."""
+def _tree_total(pid: int, measure: Callable[[psutil.Process], float]) -> float:
+    """``measure`` summed over the process and all its children (psutil)."""
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
@@ -64,9 +51,23 @@ def cpu_seconds(pid: int) -> float:
     total = 0.0
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
-            t = p.cpu_times()
-            total += t.user + t.system
+            total += measure(p)
     return total
+
+
+def rss_bytes(pid: int) -> int:
+    """RSS of the process and all its children."""
+    return int(_tree_total(pid, lambda p: p.memory_info().rss))
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by the process and all its children."""
+
+    def used(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+
+    return _tree_total(pid, used)
 
 
 @dataclass

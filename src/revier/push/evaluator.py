@@ -141,17 +141,22 @@ def condition_matches(cond: Condition, event: Event, ctx: PushContext) -> bool:
     return check is not None and check(cond, event, ctx)
 
 
+Test = tuple[Hashable | None, Condition]
+"""A condition with its memo key (see ``CompiledRule``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     """An enabled rule, ready to test: its kind, its tests, its actions' meaning.
 
     ``tests`` are the conditions as (memo key, condition) pairs; a memo key of
-    ``None`` means "not memoisable, evaluate every time".
+    ``None`` means "not memoisable, evaluate every time", ``BY_NAME`` "memoise
+    per display name".
     """
 
     kind: str
     rule: Mapping[str, Any]
-    tests: tuple[tuple[Hashable | None, Condition], ...]
+    tests: tuple[Test, ...]
     actions: tuple[Action, ...]
     notify: bool
     highlight: bool
@@ -161,39 +166,44 @@ CompiledRuleset = tuple[CompiledRule, ...]
 """A user's enabled rules in evaluation order (kinds in the spec's order)."""
 
 
-def _memo_key(cond: Any) -> Hashable | None:
-    if not isinstance(cond, Mapping):
-        return ("never",)
+BY_NAME: Final = "contains_display_name"
+"""The memo key of the one condition kind that depends on the recipient."""
+
+_NEVER: Final[tuple[Test, ...]] = ((("never",), {}),)
+"""A malformed rule's tests: an empty condition, which has no kind and never matches."""
+
+
+def _memo_key(cond: Mapping[str, Any]) -> Hashable | None:
     if cond.get("kind") == "contains_display_name":
-        return None  # depends on the recipient; keyed by display name when tested
+        return BY_NAME
     try:
         return orjson.dumps(cond, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # e.g. an integer beyond 64 bits: correct, just not memoised
         return None
 
 
-def _tests(kind: str, rule: Mapping[str, Any]) -> tuple[tuple[Hashable | None, Condition], ...]:
+def _test_of(cond: Any) -> Test:
+    return (_memo_key(cond), cond) if isinstance(cond, Mapping) else _NEVER[0]
+
+
+def _tests(kind: str, rule: Mapping[str, Any]) -> tuple[Test, ...]:
     if kind in ("override", "underride"):
         conditions = rule.get("conditions", [])
-        if not isinstance(conditions, list):
-            return ((("never",), {}),)
         # A rule with no conditions always matches (spec: Conditions).
-        return tuple((_memo_key(c), c if isinstance(c, Mapping) else {}) for c in conditions)
+        return tuple(map(_test_of, conditions)) if isinstance(conditions, list) else _NEVER
     if kind == "content":
         # Content rules are event_match on content.body with word boundaries.
         pattern = rule.get("pattern")
         if not isinstance(pattern, str):
-            return ((("never",), {}),)
-        cond = {"kind": "event_match", "key": "content.body", "pattern": pattern}
-        return ((_memo_key(cond), cond),)
+            return _NEVER
+        return (_test_of({"kind": "event_match", "key": "content.body", "pattern": pattern}),)
     if kind in ("room", "sender"):
-        key = "room_id" if kind == "room" else "sender"
         rule_id = rule.get("rule_id")
         if not isinstance(rule_id, str):
-            return ((("never",), {}),)
-        cond = {"kind": "event_property_is", "key": key, "value": rule_id}
-        return ((_memo_key(cond), cond),)
-    return ((("never",), {}),)
+            return _NEVER
+        key = "room_id" if kind == "room" else "sender"
+        return (_test_of({"kind": "event_property_is", "key": key, "value": rule_id}),)
+    return _NEVER
 
 
 def compile_ruleset(ruleset: Mapping[str, Sequence[Mapping[str, Any]]]) -> CompiledRuleset:
@@ -258,13 +268,14 @@ class EventMatcher:
 
     def _test(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
         if key is None:
-            if cond.get("kind") != "contains_display_name":
-                return condition_matches(cond, self._event, self._room)
-            key = ("contains_display_name", display_name)
+            return condition_matches(cond, self._event, self._room)
+        by_name = key is BY_NAME
+        if by_name:
+            key = (BY_NAME, display_name)
         found = self._memo.get(key)
         if found is None:
             ctx = self._room
-            if cond.get("kind") == "contains_display_name":
+            if by_name:
                 ctx = dataclasses.replace(ctx, user_display_name=display_name)
             found = self._memo[key] = condition_matches(cond, self._event, ctx)
         return found

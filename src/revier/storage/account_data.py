@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
 from revier.storage.schema import account_data, receipts
+from revier.storage.streams import in_window
 
 _START = -1
 """Below every stream position: "changed after _START" is "ever changed"."""
@@ -18,13 +19,11 @@ _START = -1
 # What every /sync asks, built once (see revier.storage.events).
 _ACCOUNT_DATA_CHANGED = select(account_data).where(
     account_data.c.user_id == bindparam("user"),
-    account_data.c.stream_ordering > bindparam("after"),
-    account_data.c.stream_ordering <= bindparam("upto"),
+    *in_window(account_data.c.stream_ordering),
 )
 _RECEIPTS_CHANGED = select(receipts).where(
     receipts.c.room_id.in_(bindparam("rooms", expanding=True)),
-    receipts.c.stream_ordering > bindparam("after"),
-    receipts.c.stream_ordering <= bindparam("upto"),
+    *in_window(receipts.c.stream_ordering),
 )
 _READ_UPTO = select(receipts.c.event_stream_ordering).where(
     receipts.c.user_id == bindparam("user"),

@@ -16,20 +16,19 @@ from revier.storage.schema import (
     e2e_cross_signing_signatures,
     memberships,
 )
+from revier.storage.streams import in_window
 
 # What every /sync asks, built once (see revier.storage.events).
 _CHANGED_IN_WINDOW = (
     select(device_list_changes.c.user_id)
     .where(
-        device_list_changes.c.stream_ordering > bindparam("after"),
-        device_list_changes.c.stream_ordering <= bindparam("upto"),
+        *in_window(device_list_changes.c.stream_ordering),
     )
     .distinct()
 )
 _MEMBERSHIP_CHANGES = select(memberships.c.user_id, memberships.c.membership).where(
     memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
-    memberships.c.stream_ordering > bindparam("after"),
-    memberships.c.stream_ordering <= bindparam("upto"),
+    *in_window(memberships.c.stream_ordering),
 )
 
 

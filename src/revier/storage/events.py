@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
 from revier.storage.schema import current_state, event_edges, events, forward_extremities, rooms
+from revier.storage.streams import in_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,7 @@ _ROOMS_WITH_EVENTS = (
     select(events.c.room_id)
     .where(
         events.c.room_id.in_(bindparam("rooms", expanding=True)),
-        events.c.stream_ordering > bindparam("after"),
-        events.c.stream_ordering <= bindparam("upto"),
+        *in_window(events.c.stream_ordering),
     )
     .distinct()
 )

@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import event_txns, memberships, room_aliases, rooms
+from revier.storage.streams import in_window
 
 # Statements every send runs, built once (see revier.storage.events).
 _JOINED_WITH_NAMES = select(memberships.c.user_id, memberships.c.displayname).where(
@@ -25,8 +26,7 @@ _INSERT_TXN = insert(event_txns)
 # And those every /sync runs.
 _CHANGED_FOR_USER = select(memberships).where(
     memberships.c.user_id == bindparam("user"),
-    memberships.c.stream_ordering > bindparam("after"),
-    memberships.c.stream_ordering <= bindparam("upto"),
+    *in_window(memberships.c.stream_ordering),
 )
 _JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
 _COUNTS = (

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.schema import stream_counter
+
+
+def in_window(position: ColumnElement[int]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """``after < position <= upto``: what changed between two sync tokens.
+
+    For statements built once; the caller binds ``after`` and ``upto``.
+    """
+    return position > bindparam("after"), position <= bindparam("upto")
+
 
 _NEXT = (
     update(stream_counter)

@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
 from revier.storage.schema import to_device_messages, to_device_txns
+from revier.storage.streams import in_window
 
 _t = to_device_messages
 _DEVICE = (_t.c.user_id == bindparam("user"), _t.c.device_id == bindparam("device"))
 # What every /sync asks, built once (see revier.storage.events).
 _PENDING = (
     select(_t.c.stream_ordering, _t.c.sender, _t.c.type, _t.c.content)
-    .where(*_DEVICE, _t.c.stream_ordering > bindparam("after"))
-    .where(_t.c.stream_ordering <= bindparam("upto"))
+    .where(*_DEVICE, *in_window(_t.c.stream_ordering))
     .order_by(_t.c.stream_ordering)
     .limit(bindparam("limit", type_=Integer))
 )

@@ -17,7 +17,8 @@ from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomPreset, Room
 from revier.config import load_settings
 from revier.storage import Store
 from revier.storage.engine import create_engines
-from revier.storage.room_closures import RoomClosure
+from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.room_closures import RoomClosure
 from tests.integration.admin_api import Admin, entries, new_admin
 from tests.integration.conftest import PASSWORD, start_server
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
@@ -421,7 +422,7 @@ async def test_an_interrupted_purge_is_finished_at_start_up(
         server.stop(kill=True)
         store = Store(create_engines(load_settings(server.config).database_url))
         async with store.transaction() as tx:
-            await tx.room_closures.insert(
+            await RoomRepos.of(tx).room_closures.insert(
                 RoomClosure(room_id, "localhost", alice_id, 1, None, True, None)
             )
         await store.close()

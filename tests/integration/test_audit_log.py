@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from revier.config import load_settings
 from revier.services.container import Services, build_services
 from revier.storage import Store
-from revier.storage.audit import AuditEntry, AuditQuery
+from revier.storage.core.audit import AuditEntry, AuditQuery
 from revier.storage.engine import Engines, create_engines, migrate
 from tests.fake_clock import FakeClock
 from tests.integration.conftest import database_url

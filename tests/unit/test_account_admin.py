@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from revier.cli_users import format_details
+from revier.cli.users import format_details
 from revier.config import TenantPolicy
 from revier.policy.passwords import check_password
 from revier.services.accounts import UserDetails
-from revier.services.passwords import generate_password
-from revier.storage.accounts import User
-from revier.storage.devices import Device
+from revier.services.core import generate_password
+from revier.storage.core.devices import Device
+from revier.storage.core.users import User
 
 
 @pytest.mark.parametrize("localpart", ["a", "x1", "anna.schmidt"])

@@ -7,7 +7,7 @@ from tests.fake_clock import FakeClock
 
 from revier.config import RateLimit
 from revier.errors import LimitExceeded
-from revier.services.ratelimit import RateLimiter
+from revier.services.core import RateLimiter
 
 
 def test_burst_then_refill() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from revier.services.room_admin import closure_json, room_matches
-from revier.storage.room_closures import RoomClosure
+from revier.services.rooms import closure_json, room_matches
+from revier.storage.rooms.room_closures import RoomClosure
 
 STATE = {
     "m.room.name": {"name": "Lagezentrum Nord"},

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.fake_clock import FakeClock
 
-from revier.services.tokens import TokenCache
-from revier.storage.devices import TokenAccount
+from revier.services.accounts.token_cache import TokenCache
+from revier.storage.accounts.access_tokens import TokenAccount
 
 ANNA = TokenAccount("@anna:p.example", "PHONE", "p.example", is_admin=False, deactivated=False)
 BEN = TokenAccount("@ben:p.example", "LAPTOP", "p.example", is_admin=False, deactivated=False)

@@ -10,8 +10,7 @@ from starlette.requests import Request
 from revier.api.guests import require_guest_allowed
 from revier.errors import BadJson, InvalidParam, MissingParam, MissingToken, NotJson, TooLarge
 from revier.services.container import Services
-from revier.services.requester import Requester
-from revier.services.tenants import Tenant
+from revier.services.core import Requester, Tenant
 
 T = TypeVar("T")
 

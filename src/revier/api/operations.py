@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,11 +12,9 @@ from revier.api.responses import json_response
 
 async def health(request: Request) -> Response:
     """GET /health: 200 when the database answers, 503 otherwise."""
-    try:
-        async with services(request).store.read() as tx:
-            await tx.conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any database failure means "not healthy"
-        return json_response({"status": "unavailable", "reason": type(exc).__name__}, status=503)
+    problem = await services(request).health.problem()
+    if problem is not None:
+        return json_response({"status": "unavailable", "reason": problem}, status=503)
     return json_response({"status": "ok"})
 
 

@@ -1,14 +1,16 @@
-"""Storage: one small repository per aggregate, on the connection of a transaction.
+"""Storage: schema, migrations, and one small repository per aggregate, in wings.
 
 Services open a transaction with ``Store.transaction()`` (for writes) or
-``Store.read()`` and reach repositories as attributes of it::
+``Store.read()``, and reach their own wing's repositories on it::
 
     async with store.transaction() as tx:
-        user = await tx.users.get(user_id)
+        user = await CoreRepos.of(tx).users.get(user_id)
 
-Everything inside one ``transaction()`` commits together or not at all.
+Each wing's repositories and tables live in ``storage/<wing>/`` and are
+imported by that wing's services alone. Everything inside one
+``transaction()`` commits together or not at all, whichever wings wrote.
 """
 
-from revier.storage.store import Conflict, Store, Tx
+from revier.storage.store import Conflict, Repositories, Store, Tx
 
-__all__ = ["Conflict", "Store", "Tx"]
+__all__ = ["Conflict", "Repositories", "Store", "Tx"]

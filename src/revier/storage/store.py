@@ -6,41 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
+from typing import Self, TypeVar, cast
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from revier.storage.account_data import AccountDataRepository, ReceiptRepository
-from revier.storage.accounts import UserRepository
-from revier.storage.audit import AuditRepository, TenantPolicyRepository
 from revier.storage.checkpoint import Checkpointer
-from revier.storage.cross_signing import CrossSigningRepository, DeviceListRepository
-from revier.storage.deactivations import DeactivationRepository
-from revier.storage.devices import AccessTokenRepository, DeviceRepository
-from revier.storage.e2e_keys import E2eKeyRepository
 from revier.storage.engine import Engines
-from revier.storage.events import EventRepository
-from revier.storage.filters import FilterRepository
 from revier.storage.group_commit import GroupCommit
-from revier.storage.key_backup import KeyBackupRepository
-from revier.storage.media import MediaRepository
-from revier.storage.notifications import PushActionRepository
-from revier.storage.presence import PresenceRepository
-from revier.storage.push_rules import PushRuleRepository
-from revier.storage.registration_tokens import RegistrationTokenRepository
-from revier.storage.room_closures import RoomClosureRepository
-from revier.storage.room_overview import RoomOverviewRepository
-from revier.storage.room_purge import RoomPurgeRepository
-from revier.storage.rooms import (
-    AliasRepository,
-    EventTxnRepository,
-    MembershipRepository,
-    RoomRepository,
-)
 from revier.storage.streams import StreamRepository
-from revier.storage.to_device import ToDeviceRepository
-from revier.storage.uia import UiaSessionRepository
-from revier.storage.user_directory import UserDirectoryRepository
+
+R = TypeVar("R", bound="Repositories")
 
 
 class Conflict(Exception):
@@ -48,7 +25,14 @@ class Conflict(Exception):
 
 
 class Tx:
-    """Repositories bound to one connection (and so to one transaction)."""
+    """One transaction: its connection, and the repositories wings have asked for on it.
+
+    Only the stream counter is shared by every wing (each change anywhere takes
+    the next position). Everything else is reached through a wing's own
+    ``Repositories`` (``RoomRepos.of(tx)``), so a service sees only its wing's
+    tables; it reaches another wing's data by calling that wing's service with
+    this ``tx``, which keeps a write across wings in one transaction.
+    """
 
     def __init__(
         self,
@@ -59,127 +43,32 @@ class Tx:
     ) -> None:
         self.conn = conn
         self.is_sqlite = is_sqlite
-        self._room_versions = room_versions
-
-    @cached_property
-    def users(self) -> UserRepository:
-        return UserRepository(self.conn)
-
-    @cached_property
-    def audit(self) -> AuditRepository:
-        return AuditRepository(self.conn)
-
-    @cached_property
-    def tenant_policies(self) -> TenantPolicyRepository:
-        return TenantPolicyRepository(self.conn)
-
-    @cached_property
-    def devices(self) -> DeviceRepository:
-        return DeviceRepository(self.conn)
-
-    @cached_property
-    def access_tokens(self) -> AccessTokenRepository:
-        return AccessTokenRepository(self.conn)
-
-    @cached_property
-    def uia_sessions(self) -> UiaSessionRepository:
-        return UiaSessionRepository(self.conn)
-
-    @cached_property
-    def registration_tokens(self) -> RegistrationTokenRepository:
-        return RegistrationTokenRepository(self.conn)
+        # A room's version never changes: remembered for the life of the process.
+        self.room_versions = room_versions
+        self._repositories: dict[type[Repositories], Repositories] = {}
 
     @cached_property
     def streams(self) -> StreamRepository:
         return StreamRepository(self.conn)
 
-    @cached_property
-    def events(self) -> EventRepository:
-        return EventRepository(self.conn, self._room_versions)
+    def repositories(self, kind: type[R]) -> R:
+        """The wing's repositories on this transaction, built on first use."""
+        found = self._repositories.get(kind)
+        if found is None:
+            found = self._repositories[kind] = kind(self)
+        return cast(R, found)
 
-    @cached_property
-    def rooms(self) -> RoomRepository:
-        return RoomRepository(self.conn)
 
-    @cached_property
-    def memberships(self) -> MembershipRepository:
-        return MembershipRepository(self.conn)
+class Repositories:
+    """Base of one wing's repositories on a transaction (``storage/<wing>/__init__.py``)."""
 
-    @cached_property
-    def event_txns(self) -> EventTxnRepository:
-        return EventTxnRepository(self.conn)
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+        self.conn = tx.conn
 
-    @cached_property
-    def account_data(self) -> AccountDataRepository:
-        return AccountDataRepository(self.conn)
-
-    @cached_property
-    def receipts(self) -> ReceiptRepository:
-        return ReceiptRepository(self.conn)
-
-    @cached_property
-    def filters(self) -> FilterRepository:
-        return FilterRepository(self.conn)
-
-    @cached_property
-    def aliases(self) -> AliasRepository:
-        return AliasRepository(self.conn)
-
-    @cached_property
-    def push_rules(self) -> PushRuleRepository:
-        return PushRuleRepository(self.conn)
-
-    @cached_property
-    def push_actions(self) -> PushActionRepository:
-        return PushActionRepository(self.conn)
-
-    @cached_property
-    def presence(self) -> PresenceRepository:
-        return PresenceRepository(self.conn)
-
-    @cached_property
-    def user_directory(self) -> UserDirectoryRepository:
-        return UserDirectoryRepository(self.conn)
-
-    @cached_property
-    def e2e_keys(self) -> E2eKeyRepository:
-        return E2eKeyRepository(self.conn, is_sqlite=self.is_sqlite)
-
-    @cached_property
-    def cross_signing(self) -> CrossSigningRepository:
-        return CrossSigningRepository(self.conn)
-
-    @cached_property
-    def device_lists(self) -> DeviceListRepository:
-        return DeviceListRepository(self.conn)
-
-    @cached_property
-    def to_device(self) -> ToDeviceRepository:
-        return ToDeviceRepository(self.conn)
-
-    @cached_property
-    def key_backup(self) -> KeyBackupRepository:
-        return KeyBackupRepository(self.conn)
-
-    @cached_property
-    def media(self) -> MediaRepository:
-        return MediaRepository(self.conn)
-
-    @cached_property
-    def room_closures(self) -> RoomClosureRepository:
-        return RoomClosureRepository(self.conn)
-
-    @cached_property
-    def room_overview(self) -> RoomOverviewRepository:
-        return RoomOverviewRepository(self.conn)
-
-    @cached_property
-    def room_purge(self) -> RoomPurgeRepository:
-        return RoomPurgeRepository(self.conn)
-
-    @cached_property
-    def user_deactivations(self) -> DeactivationRepository:
-        return DeactivationRepository(self.conn)
+    @classmethod
+    def of(cls, tx: Tx) -> Self:
+        return tx.repositories(cls)
 
 
 class Store:
@@ -226,6 +115,11 @@ class Store:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             async with conn.begin():
                 yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises whatever the driver raises."""
+        async with self.read() as tx:
+            await tx.conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         if self._group is not None:

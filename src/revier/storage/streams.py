@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, select, update
+from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from revier.storage.schema import stream_counter
+from revier.storage.metadata import metadata
+
+# One row. Every change a client must see takes the next position from it
+# (UPDATE … RETURNING): the row lock makes positions commit in the order they
+# were taken, so "everything after position P" never skips a late commit.
+stream_counter = Table(
+    "stream_counter",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
 
 
 def in_window(position: ColumnElement[int]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

@@ -17,8 +17,7 @@ from revier.api.admin.base import page_params, require_admin
 from revier.api.http import services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam
-from revier.services.audit import Actor
-from revier.storage.audit import AuditQuery
+from revier.services.core import Actor, AuditQuery
 
 # Timestamps are milliseconds since the epoch; a bound keeps absurd values
 # from overflowing a BIGINT in the database.

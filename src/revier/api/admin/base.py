@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from revier.api.http import authenticate, query_int
 from revier.errors import BadJson, Forbidden, InvalidParam
-from revier.services.requester import Requester
+from revier.services.core import Requester
 
 MAX_PAGE = 1000
 

@@ -16,8 +16,7 @@ from revier.api.admin.base import int_or_null, require_admin
 from revier.api.http import read_json_object, services
 from revier.api.responses import json_response
 from revier.errors import MissingParam
-from revier.services.audit import Actor
-from revier.storage.devices import Device
+from revier.services.core import Actor, Device
 
 USERS = "/_revier/admin/v1/users/{userId}"
 

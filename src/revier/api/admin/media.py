@@ -15,8 +15,8 @@ from starlette.routing import Route
 from revier.api.admin.base import next_token, page_params, require_admin
 from revier.api.http import services
 from revier.api.responses import json_response
-from revier.services.audit import Actor
-from revier.storage.media import MediaRecord
+from revier.services.core import Actor
+from revier.services.media import MediaRecord
 
 USER_MEDIA = "/_revier/admin/v1/users/{userId}/media"
 
@@ -25,7 +25,7 @@ async def list_user_media(request: Request) -> Response:
     """GET /_revier/admin/v1/users/{userId}/media"""
     requester = await require_admin(request)
     start, limit = page_params(request)
-    records, total_bytes = await services(request).media.list_user_media(
+    records, total_bytes = await services(request).media_admin.list_user_media(
         requester.tenant, request.path_params["userId"], offset=start, limit=limit
     )
     body: dict[str, Any] = {
@@ -40,7 +40,7 @@ async def list_user_media(request: Request) -> Response:
 async def delete_user_media(request: Request) -> Response:
     """DELETE /_revier/admin/v1/users/{userId}/media"""
     requester = await require_admin(request)
-    count = await services(request).media.delete_user_media(
+    count = await services(request).media_admin.delete_user_media(
         requester.tenant, Actor.of(requester), request.path_params["userId"]
     )
     return json_response({"deleted": count})
@@ -50,7 +50,7 @@ async def quarantine_media(request: Request) -> Response:
     """POST /_revier/admin/v1/media/{serverName}/{mediaId}/quarantine"""
     requester = await require_admin(request)
     p = request.path_params
-    await services(request).media.set_quarantined(
+    await services(request).media_admin.set_quarantined(
         requester.tenant, Actor.of(requester), p["serverName"], p["mediaId"], True
     )
     return json_response({})

@@ -16,8 +16,8 @@ from starlette.routing import Route
 from revier.api.admin.base import int_or_null, require_admin
 from revier.api.http import field, optional_str, read_json_object, services
 from revier.api.responses import json_response
-from revier.services.audit import Actor
-from revier.storage.registration_tokens import RegistrationToken
+from revier.services.accounts import RegistrationToken
+from revier.services.core import Actor
 
 TOKENS = "/_revier/admin/v1/registration_tokens"
 

@@ -15,7 +15,7 @@ from revier.api.admin.base import next_token, page_params, require_admin
 from revier.api.http import authenticate, optional_str, read_json_object, services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam
-from revier.services.room_admin import MAX_SEARCH_LENGTH
+from revier.services.rooms import MAX_SEARCH_LENGTH
 
 
 async def list_rooms(request: Request) -> Response:

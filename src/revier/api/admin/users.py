@@ -26,10 +26,7 @@ from revier.api.http import (
 )
 from revier.api.responses import json_response
 from revier.errors import InvalidParam, MissingParam
-from revier.services.audit import Actor
-from revier.services.passwords import generate_password
-from revier.services.tenants import Tenant
-from revier.storage.accounts import User
+from revier.services.core import Actor, Tenant, User, generate_password
 
 USERS = "/_revier/admin/v1/users"
 USER = USERS + "/{userId}"

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from revier.api.http import authenticate, field, read_json_object, required, services
 from revier.api.responses import json_response
 from revier.errors import BadJson
-from revier.storage.devices import Device
+from revier.services.core import Device
 
 
 def _device_json(device: Device) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from revier.api.http import (
 )
 from revier.api.responses import json_response
 from revier.errors import BadJson
-from revier.services.directory import PublicRoomsQuery
+from revier.services.rooms import PublicRoomsQuery
 
 V3 = "/_matrix/client/v3"
 

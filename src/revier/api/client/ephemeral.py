@@ -15,7 +15,6 @@ from revier.api.http import (
     services,
 )
 from revier.api.responses import json_response
-from revier.errors import Forbidden
 
 V3 = "/_matrix/client/v3"
 
@@ -27,12 +26,7 @@ async def set_typing(request: Request) -> Response:
     typing = required(body, "typing", bool)
     timeout = field(body, "timeout", int, required=False) or 30_000
     p = request.path_params
-    if p["userId"] != requester.user_id:
-        raise Forbidden("You can only set your own typing notice")
-    svc = services(request)
-    async with svc.store.read() as tx:
-        await svc.visibility.require_joined(tx, requester.user_id, p["roomId"])
-    svc.typing.set_typing(p["roomId"], requester.user_id, typing, timeout)
+    await services(request).typing.set_typing(requester, p["roomId"], p["userId"], typing, timeout)
     return json_response({})
 
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from revier.api.http import authenticate, optional_str, read_json_object, required, services
 from revier.api.responses import json_response
 from revier.errors import BadJson, InvalidParam, MissingParam
-from revier.storage.key_backup import RoomKey
+from revier.services.e2e import RoomKey
 
 V3 = "/_matrix/client/v3"
 _MAX_INT = 2**53 - 1

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from revier.api.http import authenticate, field, read_json_object, required, services
 from revier.api.responses import json_response
 from revier.errors import BadJson, MissingParam
-from revier.services.sync_token import SyncToken
+from revier.services.core import SyncToken
 
 V3 = "/_matrix/client/v3"
 

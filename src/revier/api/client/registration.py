@@ -17,7 +17,7 @@ from revier.api.http import (
 )
 from revier.api.responses import json_response
 from revier.errors import InvalidParam, MissingParam
-from revier.services.registration import RegisterRequest
+from revier.services.accounts import RegisterRequest
 
 
 async def register(request: Request) -> Response:

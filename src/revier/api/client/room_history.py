@@ -11,7 +11,7 @@ from starlette.routing import Route
 from revier.api.http import authenticate, query_int, services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam, MissingParam
-from revier.services.room_reading import MessagesQuery, parse_room_event_filter
+from revier.services.rooms import MessagesQuery, parse_room_event_filter
 
 V3 = "/_matrix/client/v3"
 MEMBERSHIPS = ("join", "invite", "knock", "leave", "ban")

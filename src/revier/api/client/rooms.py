@@ -75,14 +75,10 @@ async def redact_event(request: Request) -> Response:
 async def get_one_room_event(request: Request) -> Response:
     """GET /_matrix/client/v3/rooms/{roomId}/event/{eventId}"""
     requester = await authenticate(request)
-    svc = services(request)
     p = request.path_params
-    event = await svc.rooms.get_event(requester, p["roomId"], p["eventId"])
-    async with svc.store.read() as tx:
-        from revier.services.event_format import client_events
-
-        (body,) = await client_events(tx, requester, [event], now_ms=svc.clock.time_ms())
-    return json_response(body)
+    return json_response(
+        await services(request).rooms.get_event(requester, p["roomId"], p["eventId"])
+    )
 
 
 async def get_joined_rooms(request: Request) -> Response:

@@ -9,9 +9,8 @@ from starlette.routing import Route
 from revier.api.http import authenticate, query_bool, query_int, read_json_object, services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam
-from revier.services.presence import PRESENCE_STATES, Presence
-from revier.services.sync import SyncRequest
-from revier.services.sync_token import SyncToken
+from revier.services.core import SyncToken
+from revier.services.sync import PRESENCE_STATES, Presence, SyncRequest
 
 V3 = "/_matrix/client/v3"
 

@@ -21,8 +21,8 @@ from starlette.routing import Route
 from revier.api.errors import error_headers, status_for
 from revier.api.http import client_address, read_body, services, tenant
 from revier.errors import InvalidParam, MatrixError, MissingParam
-from revier.services.device_admin import OwnerProof, OwnWipe
-from revier.storage.devices import Device
+from revier.services.accounts import OwnerProof, OwnWipe
+from revier.services.core import Device
 
 PATH = "/_revier/wipe"
 # A user name and a password fit many times over; anything bigger is not this form.

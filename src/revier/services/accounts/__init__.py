@@ -1,0 +1,46 @@
+"""accounts: signing in and an account's life.
+
+Owns access tokens (``auth``: login, logout, turning a token into a
+``Requester``), registration and registration tokens, the account admin's
+operations (create, import, reset passwords, grant admin), the user's and the
+admin's view of devices (list, rename, remove, wipe, device limits) and
+deactivation. Removing a device or closing an account reaches into the other
+wings through their services (keys through ``e2e.cleanup``, rooms through
+``rooms.MembershipService``), in the same transaction.
+
+Other wings import from this package only, never from its modules.
+"""
+
+from revier.services.accounts.accounts import AccountService, ImportReport, NewUser, UserDetails
+from revier.services.accounts.auth import AuthService, LoginResult
+from revier.services.accounts.deactivation import DeactivationService
+from revier.services.accounts.device_admin import (
+    DeviceAdminService,
+    DeviceLimit,
+    OwnerProof,
+    OwnWipe,
+)
+from revier.services.accounts.registration import RegisterRequest, RegistrationService
+from revier.services.accounts.registration_tokens import NewToken, RegistrationTokens
+from revier.services.accounts.sessions import DeviceService
+from revier.storage.accounts.registration_tokens import RegistrationToken
+
+__all__ = [
+    "AccountService",
+    "AuthService",
+    "DeactivationService",
+    "DeviceAdminService",
+    "DeviceLimit",
+    "DeviceService",
+    "ImportReport",
+    "LoginResult",
+    "NewToken",
+    "NewUser",
+    "OwnWipe",
+    "OwnerProof",
+    "RegisterRequest",
+    "RegistrationService",
+    "RegistrationToken",
+    "RegistrationTokens",
+    "UserDetails",
+]

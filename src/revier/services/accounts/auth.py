@@ -1,0 +1,289 @@
+"""Logging in and out, and turning an access token back into a Requester."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.events.identifiers import is_valid_user_id
+from revier.notify import Notifier
+from revier.policy.devices import check_new_device, device_limit
+from revier.services.accounts.sessions import audit_removed, remove_devices
+from revier.services.accounts.token_cache import TokenCache
+from revier.services.core import (
+    AuditLog,
+    Clock,
+    Device,
+    RateLimiter,
+    Requester,
+    Tenant,
+    TenantRegistry,
+    TokenHasher,
+    User,
+    devices,
+    new_device_id,
+    users,
+    verify_password,
+)
+from revier.storage import Store
+from revier.storage.accounts import AccountRepos
+from revier.storage.accounts.access_tokens import TokenAccount
+
+_BAD_CREDENTIALS = "Invalid username or password"
+# Writing last_seen on every request would turn each read into a write.
+_LAST_SEEN_EVERY_MS = 5 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        tenants: TenantRegistry,
+        hasher: TokenHasher,
+        *,
+        login_per_address: RateLimiter,
+        failed_login_per_user: RateLimiter,
+        notifier: Notifier,
+        audit: AuditLog,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._tenants = tenants
+        self._hasher = hasher
+        self._per_address = login_per_address
+        self._failed_per_user = failed_login_per_user
+        self._notifier = notifier
+        self._audit = audit
+        self._last_seen: dict[tuple[str, str], int] = {}
+        self._tokens = TokenCache(clock)
+        notifier.add_listener(self._tokens.on_change)
+
+    async def login_with_password(
+        self,
+        tenant: Tenant,
+        *,
+        user: str,
+        password: str,
+        device_id: str | None,
+        initial_device_display_name: str | None,
+        address: str,
+    ) -> LoginResult:
+        """POST /login with m.login.password.
+
+        An unknown user and a wrong password get the same answer after the
+        same amount of work, so accounts can't be enumerated.
+        """
+        account = await self.verify_credentials(
+            tenant, user=user, password=password, address=address
+        )
+        return await self._start_session(
+            tenant,
+            account.user_id,
+            account.max_devices,
+            device_id,
+            initial_device_display_name,
+            address,
+            login=True,
+        )
+
+    async def _record_failed_login(
+        self, tenant: Tenant, user_id: str | None, address: str, reason: str
+    ) -> None:
+        """Audit ``login.failed``. What was typed as the user name is kept only when
+        it names an account of this tenant: people type passwords into that field."""
+        await self._audit.record_now(
+            tenant,
+            "login.failed",
+            actor=None,
+            target=user_id,
+            source=address,
+            details={"reason": reason} if user_id else {"unknown_user": True},
+        )
+
+    async def start_session(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        *,
+        max_devices: int | None,
+        device_id: str | None,
+        display_name: str | None,
+        address: str,
+    ) -> LoginResult:
+        """A new device and access token for an account that just proved itself
+        another way (registration)."""
+        return await self._start_session(
+            tenant, user_id, max_devices, device_id, display_name, address, login=False
+        )
+
+    async def _start_session(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        max_devices: int | None,
+        device_id: str | None,
+        display_name: str | None,
+        address: str,
+        *,
+        login: bool,
+    ) -> LoginResult:
+        """``login``: a password login (audited as one), else a registration."""
+        if device_id is not None and not (0 < len(device_id) <= 255):
+            raise InvalidParam("device_id must be 1 to 255 characters")
+        token = self._hasher.new_token()
+        now = self._clock.time_ms()
+        try:
+            async with self._store.transaction() as tx:
+                db = AccountRepos.of(tx)
+                await users.lock(tx, user_id)
+                existing = await devices.get(tx, user_id, device_id) if device_id else None
+                if existing is not None:
+                    # Logging in again as a known device replaces its session.
+                    await db.access_tokens.delete_for_devices(user_id, [existing.device_id])
+                else:
+                    limit = device_limit(tenant.policy, max_devices)
+                    check_new_device(limit, await devices.count(tx, user_id))
+                    device_id = device_id or new_device_id()
+                    # Some clients (matrix-nio) require a name on every device;
+                    # the ID is what the user would see anyway.
+                    name = display_name or device_id
+                    await devices.add(tx, Device(user_id, device_id, name, now, now, address))
+                    await self._audit.record(
+                        tx,
+                        tenant,
+                        "device.added",
+                        actor=user_id,
+                        target=f"{user_id}/{device_id}",
+                        source=address,
+                        details={"via": "login" if login else "registration"},
+                    )
+                assert device_id is not None
+                await db.access_tokens.create(
+                    self._hasher.hash(token),
+                    user_id=user_id,
+                    device_id=device_id,
+                    tenant=tenant.server_name,
+                    created_ts=now,
+                )
+                if login:
+                    await self._audit.record(
+                        tx,
+                        tenant,
+                        "login.succeeded",
+                        actor=user_id,
+                        target=user_id,
+                        source=address,
+                        details={"device_id": device_id, "new_device": existing is None},
+                    )
+        except Forbidden:  # the device limit: the help desk wants to see these
+            if login:
+                await self._record_failed_login(tenant, user_id, address, "device_limit")
+            raise
+        if existing is not None:
+            self._notifier.notify(users=[user_id])  # the replaced token dies everywhere
+        return LoginResult(user_id, device_id, token)
+
+    async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
+        token_hash = self._hasher.hash(token)
+        owner = await self._token_account(token_hash)
+        # A token of another tenant is as unknown here as a made-up one.
+        if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
+            raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
+        await self._note_last_seen(owner.user_id, owner.device_id, address)
+        return Requester(
+            owner.user_id,
+            owner.device_id,
+            tenant,
+            owner.is_admin,
+            token_hash,
+            owner.is_guest,
+            address,
+        )
+
+    async def session_alive(self, requester: Requester) -> bool:
+        """Whether the requester's access token still works: a /sync that waited
+        may have outlived it (a wipe, a logout elsewhere).
+
+        Answered from the token cache unless the user changed meanwhile (any
+        notification naming the user drops their entries); then one query,
+        which refills the cache for the client's next request.
+        """
+        owner = await self._token_account(requester.token_hash)
+        return owner is not None and not owner.deactivated
+
+    async def _token_account(self, token_hash: bytes) -> TokenAccount | None:
+        owner = self._tokens.get(token_hash)
+        if owner is None:
+            read_at = self._tokens.mark()
+            async with self._store.read() as tx:
+                owner = await AccountRepos.of(tx).access_tokens.owner_with_account(token_hash)
+            if owner is not None:
+                self._tokens.put(token_hash, owner, read_at=read_at)
+        return owner
+
+    async def verify_credentials(
+        self, tenant: Tenant, *, user: str, password: str, address: str
+    ) -> User:
+        """The password proof of POST /login without a new session, for pages that
+        ask for the same proof (the self-service wipe page).
+
+        The same limits as /login (attempts per address, failed attempts per
+        user, shared with it), the same ``login.failed`` audit, and the same
+        answer after the same work for an unknown user and a wrong password.
+        ``login_with_password`` is this check followed by a new session.
+        """
+        self._per_address.check(address)
+        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
+        self._failed_per_user.peek(user_id)
+        account = None
+        # A malformed name (a NUL, which PostgreSQL text can't hold) is no one's.
+        if is_valid_user_id(user_id):
+            async with self._store.read() as tx:
+                account = await users.get(tx, user_id)
+        if account is not None and account.tenant != tenant.server_name:
+            account = None
+        ok = await verify_password(account.password_hash if account else None, password)
+        if account is not None and account.deactivated:
+            # A closed account has no password left to check; the spec's own
+            # errcode tells its owner to ask the help desk rather than retry.
+            await self._record_failed_login(tenant, account.user_id, address, "deactivated")
+            raise UserDeactivated("This account has been deactivated")
+        if not ok or account is None:
+            known = account.user_id if account else None
+            await self._record_failed_login(tenant, known, address, "wrong_password")
+            self._failed_per_user.check(user_id)
+            raise Forbidden(_BAD_CREDENTIALS)
+        return account
+
+    async def logout(self, requester: Requester) -> None:
+        """POST /logout: the token dies and its device with it (spec)."""
+        async with self._store.transaction() as tx:
+            removal = await remove_devices(tx, requester.user_id, [requester.device_id])
+            await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
+        self._notifier.notify(users=removal.wake)
+
+    async def logout_all(self, requester: Requester) -> None:
+        async with self._store.transaction() as tx:
+            every = await devices.ids_of(tx, requester.user_id)
+            removal = await remove_devices(tx, requester.user_id, every)
+            await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
+        self._notifier.notify(users=removal.wake)
+
+    async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:
+        now = self._clock.time_ms()
+        key = (user_id, device_id)
+        if now - self._last_seen.get(key, 0) < _LAST_SEEN_EVERY_MS:
+            return
+        self._last_seen[key] = now
+        if len(self._last_seen) > 200_000:
+            self._last_seen.clear()
+        async with self._store.transaction() as tx:
+            await devices.touch(tx, user_id, device_id, ts=now, ip=address)

@@ -1,0 +1,61 @@
+"""Account data: per-user JSON, global or per room, synced to every device."""
+
+from __future__ import annotations
+
+from revier.errors import BadJson, NotFound
+from revier.events.types import JsonDict
+from revier.notify import Notifier
+from revier.services.core.requester import Requester, require_self
+from revier.storage import Store, Tx
+from revier.storage.core import CoreRepos
+from revier.storage.core.account_data import AccountData
+
+# Managed by the server through its own endpoints, never set directly.
+_SERVER_MANAGED = ("m.fully_read", "m.push_rules")
+
+
+class AccountDataService:
+    def __init__(self, store: Store, notifier: Notifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    async def put(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> None:
+        """PUT /user/{userId}[/rooms/{roomId}]/account_data/{type}"""
+        require_self(requester, user_id, "access your own account data")
+        if data_type in _SERVER_MANAGED:
+            raise BadJson(f"{data_type} is managed by the server; use its own endpoint")
+        async with self._store.transaction() as tx:
+            position = await tx.streams.next_position()
+            await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
+        self._notifier.notify(users=[user_id])
+
+    async def put_internal(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> None:
+        """For server-managed types (m.fully_read via read markers)."""
+        async with self._store.transaction() as tx:
+            position = await tx.streams.next_position()
+            await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
+        self._notifier.notify(users=[user_id])
+
+    async def get(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str
+    ) -> JsonDict:
+        require_self(requester, user_id, "access your own account data")
+        async with self._store.read() as tx:
+            content = await CoreRepos.of(tx).account_data.get(user_id, room_id, data_type)
+        if content is None:
+            raise NotFound(f"No {data_type} account data")
+        return content
+
+    async def changed(
+        self, tx: Tx, user_id: str, after: int | None, upto: int
+    ) -> list[AccountData]:
+        """The user's account data (global and per room) changed in (after, upto]."""
+        return await CoreRepos.of(tx).account_data.changed(user_id, after, upto)
+
+    async def forget_room(self, tx: Tx, room_id: str) -> None:
+        """A purged room's per-user data (tags, read markers, drafts) goes with it."""
+        await CoreRepos.of(tx).account_data.forget_room(room_id)

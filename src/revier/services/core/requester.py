@@ -1,0 +1,32 @@
+"""Who is making a request: the owner of a valid access token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revier.errors import Forbidden
+from revier.services.core.tenants import Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    user_id: str
+    device_id: str
+    tenant: Tenant
+    is_admin: bool
+    # Hash of the access token used, so /logout can end exactly this session.
+    token_hash: bytes
+    # Guests reach only the endpoints of the spec's guest access module.
+    is_guest: bool = False
+    # Where the request came from (for the audit log).
+    address: str = ""
+
+    @property
+    def localpart(self) -> str:
+        return self.user_id[1:].split(":", 1)[0]
+
+
+def require_self(requester: Requester, user_id: str, what: str) -> None:
+    """Per-user data (account data, filters, profile, presence) is its owner's alone."""
+    if requester.user_id != user_id:
+        raise Forbidden(f"You can only {what}")

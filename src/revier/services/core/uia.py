@@ -1,0 +1,124 @@
+"""User-interactive authentication (spec: "User-interactive authentication API").
+
+Dangerous operations (deleting devices, changing the password, uploading
+cross-signing keys) ask the user to prove again who they are. revier offers a
+single flow, ``m.login.password``; sessions live in the database so that any
+worker can continue one, and a session started for one operation can't
+authorise another.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from revier.errors import Forbidden, LimitExceeded, MatrixError, UserInteractiveAuthRequired
+from revier.services.core.clock import Clock
+from revier.services.core.passwords import verify_password
+from revier.services.core.ratelimit import RateLimiter
+from revier.services.core.requester import Requester
+from revier.storage import Store, Tx
+from revier.storage.core import CoreRepos
+from revier.storage.core.uia import UiaSession
+
+PASSWORD = "m.login.password"
+SESSION_LIFETIME_MS = 15 * 60 * 1000
+
+
+class UserInteractiveAuth:
+    def __init__(self, store: Store, clock: Clock, failed_logins: RateLimiter) -> None:
+        self._store = store
+        self._clock = clock
+        self._failed = failed_logins
+
+    async def require_password(self, requester: Requester, auth: Any, *, operation: str) -> None:
+        """Return once ``auth`` proves the requester's password; else raise the 401 flows."""
+        if not isinstance(auth, dict) or "type" not in auth:
+            session_id = await self._session_for(requester, auth, operation)
+            raise UserInteractiveAuthRequired(self._flows(session_id))
+        session_id = await self._session_for(requester, auth, operation)
+        try:
+            await self._check_password_stage(requester, auth)
+        except LimitExceeded:
+            raise
+        except MatrixError as e:
+            raise UserInteractiveAuthRequired(
+                {**self._flows(session_id), "errcode": e.errcode, "error": e.error}
+            ) from None
+        async with self._store.transaction() as tx:
+            await CoreRepos.of(tx).uia_sessions.delete(session_id)
+
+    async def _session_for(self, requester: Requester, auth: Any, operation: str) -> str:
+        return await session_for(self._store, self._clock, requester.user_id, auth, operation)
+
+    async def _check_password_stage(self, requester: Requester, auth: dict[str, Any]) -> None:
+        if auth.get("type") != PASSWORD:
+            raise Forbidden(f"Unsupported authentication type; use {PASSWORD}")
+        identifier = auth.get("identifier")
+        user = identifier.get("user") if isinstance(identifier, dict) else auth.get("user")
+        password = auth.get("password")
+        if user is not None and user not in (requester.user_id, requester.localpart):
+            raise Forbidden("You can only authenticate as yourself")
+        if not isinstance(password, str):
+            raise Forbidden("The password is missing")
+        self._failed.peek(requester.user_id)
+        async with self._store.read() as tx:
+            account = await CoreRepos.of(tx).users.get(requester.user_id)
+        if not await verify_password(account.password_hash if account else None, password):
+            self._failed.check(requester.user_id)
+            raise Forbidden("Invalid password")
+
+    @staticmethod
+    def _flows(session_id: str) -> dict[str, Any]:
+        return {"flows": [{"stages": [PASSWORD]}], "params": {}, "session": session_id}
+
+
+async def session_for(
+    store: Store, clock: Clock, user_id: str | None, auth: Any, operation: str
+) -> str:
+    """The client's session if it is live and was opened for this user (None: a
+    registration, which has none yet) and operation; else a new one. A made-up
+    or foreign session ID is simply not found: the client starts over."""
+    given = auth.get("session") if isinstance(auth, dict) else None
+    now = clock.time_ms()
+    if isinstance(given, str):
+        async with store.read() as tx:
+            session = await CoreRepos.of(tx).uia_sessions.get(given)
+        if (
+            session is not None
+            and session.user_id == user_id
+            and session.operation == operation
+            and session.created_ts > now - SESSION_LIFETIME_MS
+        ):
+            return session.session_id
+    session_id = secrets.token_urlsafe(24)
+    async with store.transaction() as tx:
+        db = CoreRepos.of(tx)
+        await db.uia_sessions.delete_older_than(now - SESSION_LIFETIME_MS)
+        await db.uia_sessions.create(UiaSession(session_id, user_id, operation, [], now))
+    return session_id
+
+
+# --- the registration flow's use of sessions (accounts wing) -------------------
+
+
+async def session(tx: Tx, session_id: str) -> UiaSession | None:
+    return await CoreRepos.of(tx).uia_sessions.get(session_id)
+
+
+async def set_completed(tx: Tx, session_id: str, completed: list[str]) -> None:
+    await CoreRepos.of(tx).uia_sessions.set_completed(session_id, completed)
+
+
+async def registration_token(tx: Tx, session_id: str) -> str | None:
+    """The registration token (its ID) the session's token stage accepted, if any."""
+    return await CoreRepos.of(tx).uia_sessions.session_token(session_id)
+
+
+async def set_registration_token(tx: Tx, session_id: str, token_id: str | None) -> None:
+    await CoreRepos.of(tx).uia_sessions.set_session_token(session_id, token_id)
+
+
+async def consume(tx: Tx, session_id: str) -> bool:
+    """Delete the session; False when another request used it up first."""
+    return await CoreRepos.of(tx).uia_sessions.consume_session(session_id)

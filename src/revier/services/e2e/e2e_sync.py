@@ -1,0 +1,66 @@
+"""The end-to-end encryption part of /sync: to-device messages, device lists, key counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from revier.events.types import JsonDict
+from revier.services.core import Requester, SyncToken
+from revier.services.e2e.device_lists import device_list_changes
+from revier.services.e2e.e2e_keys import E2eKeyService
+from revier.services.e2e.to_device import ToDeviceService
+from revier.storage import Tx
+from revier.storage.e2e import E2eRepos
+
+
+@dataclass(frozen=True, slots=True)
+class E2eSyncPart:
+    body: JsonDict  # to_device, device_lists, device_one_time_keys_count, ...
+    # Something the client must act on: the long-poll returns at once.
+    has_news: bool
+    # For the next_batch token: set when the to-device messages were capped.
+    to_device_position: int | None
+
+
+class E2eSync:
+    def __init__(self, keys: E2eKeyService, to_device: ToDeviceService) -> None:
+        self._keys = keys
+        self._to_device = to_device
+
+    async def acknowledge(self, requester: Requester, since: SyncToken | None) -> None:
+        """Delete the to-device messages the ``since`` token proves delivered.
+
+        Its own small write, before the read snapshot of the response:
+        delivery itself never depends on it (the read starts after the
+        acknowledged position anyway).
+        """
+        if since is not None:
+            await self._to_device.acknowledge(requester, since.to_device_position)
+
+    async def sync_fields(
+        self,
+        tx: Tx,
+        requester: Requester,
+        since: SyncToken | None,
+        upto: int,
+        joined_rooms: list[str],
+    ) -> E2eSyncPart:
+        after = since.to_device_position if since is not None else 0
+        batch = await self._to_device.for_sync(tx, requester, after, upto)
+        body: JsonDict = {"to_device": {"events": batch.events}}
+        news = bool(batch.events)
+        if since is not None:
+            changes = await device_list_changes(
+                tx, requester.user_id, since.position, upto, joined_rooms
+            )
+            body["device_lists"] = changes.to_json()
+            last_claim = await E2eRepos.of(tx).e2e_keys.last_claim(
+                requester.user_id, requester.device_id
+            )
+            news = (
+                news
+                or bool(changes)
+                or (last_claim is not None and since.position < last_claim <= upto)
+            )
+        body.update(await self._keys.sync_counts(tx, requester))
+        return E2eSyncPart(body, news, batch.delivered_upto)

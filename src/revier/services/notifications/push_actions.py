@@ -1,0 +1,101 @@
+"""Which members an event notifies, decided once when the event is stored.
+
+The answers feed ``unread_notifications`` in /sync (and push later): one row
+per notified member, counted against that member's read receipt.
+"""
+
+from __future__ import annotations
+
+import math
+
+from revier.events.pdu import Pdu
+from revier.events.power_levels import notification_power_level, user_power_level
+from revier.push import (
+    CompiledRuleset,
+    EventMatcher,
+    PushContext,
+    Ruleset,
+    compile_ruleset,
+    default_ruleset,
+    merge_rules,
+)
+from revier.storage import Tx
+from revier.storage.notifications import NotificationRepos
+from revier.storage.notifications.push_actions import PushAction, UnreadCounts
+
+_CACHE_MAX = 50_000
+
+
+class PushActions:
+    def __init__(self) -> None:
+        # user_id -> merged ruleset (as clients see it) and its compiled form,
+        # dropped when the user edits a rule.
+        self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
+
+    def forget(self, user_id: str) -> None:
+        self._rulesets.pop(user_id, None)
+
+    async def ruleset(self, tx: Tx, user_id: str) -> Ruleset:
+        return (await self._cached(tx, user_id))[0]
+
+    async def _cached(self, tx: Tx, user_id: str) -> tuple[Ruleset, CompiledRuleset]:
+        db = NotificationRepos.of(tx)
+        cached = self._rulesets.get(user_id)
+        if cached is None:
+            ruleset = merge_rules(
+                default_ruleset(user_id),
+                await db.push_rules.user_rules(user_id),
+                await db.push_rules.overrides(user_id),
+            )
+            cached = (ruleset, compile_ruleset(ruleset))
+            if len(self._rulesets) >= _CACHE_MAX:
+                self._rulesets.clear()
+            self._rulesets[user_id] = cached
+        return cached
+
+    async def record(
+        self,
+        tx: Tx,
+        pdu: Pdu,
+        stream_ordering: int,
+        members: list[tuple[str, str | None]],
+        *,
+        create: Pdu,
+        power_levels: Pdu | None,
+    ) -> None:
+        """Evaluate the rules of every other joined member (``members``: user ID and
+        display name, as the room's wing knows them) for a new event; store who is
+        notified."""
+        levels = dict(power_levels.content) if power_levels else None
+        sender_level = user_power_level(pdu.sender, levels, create, pdu.room_version)
+        room = PushContext(
+            user_id="",  # the recipient is given per member below
+            user_display_name=None,
+            room_member_count=len(members),
+            # v12 creators have infinite power; any finite stand-in above every level works.
+            sender_power_level=2**53 if math.isinf(sender_level) else int(sender_level),
+            notification_power_levels={"room": notification_power_level("room", levels)},
+        )
+        matcher = EventMatcher(pdu.client_format(), room)
+        notified = []
+        for user_id, displayname in members:
+            if user_id == pdu.sender:
+                continue
+            compiled = (await self._cached(tx, user_id))[1]
+            rule = matcher.first_match(compiled, user_id, displayname)
+            if rule is not None and rule.notify:
+                notified.append(PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight))
+        await NotificationRepos.of(tx).push_actions.add(notified)
+
+    async def unread(self, tx: Tx, user_id: str, room_id: str) -> UnreadCounts:
+        """The room's ``unread_notifications`` for the user: what is not read yet
+        (a read receipt clears what it covers, see ``mark_read``)."""
+        return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id, 0)
+
+    async def mark_read(self, tx: Tx, user_id: str, room_id: str, upto: int) -> None:
+        """A read receipt up to the event at ``upto``: nothing before it counts any more."""
+        await NotificationRepos.of(tx).push_actions.clear_upto(user_id, room_id, upto)
+
+    async def forget_room(self, tx: Tx, room_id: str) -> None:
+        """A purged room notifies nobody any more."""
+        await NotificationRepos.of(tx).push_actions.forget_room(room_id)

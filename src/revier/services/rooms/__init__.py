@@ -1,0 +1,68 @@
+"""rooms: rooms and everything in them.
+
+Owns the events (the one write path, ``room_events.RoomEventWriter``), room
+state, memberships, aliases and the public directory, profiles carried into
+rooms, read receipts, typing, reading a room (/messages, /context, members,
+visibility), one room's part of a /sync (``room_sync``), and the
+organisation's admin of rooms (listing, closing, purging).
+
+Other wings ask it who is in which room through ``room_members``, and write
+into rooms only through its services. They import from this package only,
+never from its modules.
+"""
+
+from revier.services.rooms import room_members
+from revier.services.rooms.directory import DirectoryService, PublicRoomsQuery
+from revier.services.rooms.event_format import client_events
+from revier.services.rooms.membership import MembershipService
+from revier.services.rooms.profiles import ProfileService
+from revier.services.rooms.receipts import ReceiptService
+from revier.services.rooms.room_admin import (
+    MAX_SEARCH_LENGTH,
+    RoomAdminService,
+    RoomsPage,
+    closure_json,
+    room_matches,
+)
+from revier.services.rooms.room_closing import RoomCloser
+from revier.services.rooms.room_events import RoomEventWriter, Written
+from revier.services.rooms.room_members import IN_ROOM
+from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
+from revier.services.rooms.room_sync import RoomSyncBuilder, Window
+from revier.services.rooms.rooms import RoomService
+from revier.services.rooms.typing import TypingService
+from revier.services.rooms.visibility import Visibility
+from revier.storage.rooms.events import StoredEvent
+from revier.storage.rooms.room_closures import RoomClosure
+from revier.storage.rooms.rooms import Membership, Room
+
+__all__ = [
+    "IN_ROOM",
+    "MAX_SEARCH_LENGTH",
+    "DirectoryService",
+    "Membership",
+    "MembershipService",
+    "MessagesQuery",
+    "ProfileService",
+    "PublicRoomsQuery",
+    "ReceiptService",
+    "Room",
+    "RoomAdminService",
+    "RoomCloser",
+    "RoomClosure",
+    "RoomEventWriter",
+    "RoomReader",
+    "RoomService",
+    "RoomSyncBuilder",
+    "RoomsPage",
+    "StoredEvent",
+    "TypingService",
+    "Visibility",
+    "Window",
+    "Written",
+    "client_events",
+    "closure_json",
+    "parse_room_event_filter",
+    "room_matches",
+    "room_members",
+]

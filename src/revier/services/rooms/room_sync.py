@@ -1,0 +1,193 @@
+"""One room's part of a /sync response: timeline, state, ephemeral, account data, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from revier.events.filters import SyncFilter
+from revier.events.types import JsonDict, StateKey
+from revier.services.core import Requester, SyncToken
+from revier.services.rooms.event_format import STRIPPED_STATE_TYPES, client_events, stripped
+from revier.services.rooms.visibility import Visibility
+from revier.storage import Tx
+from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.events import StoredEvent
+from revier.storage.rooms.rooms import Membership
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one sync covers: after ``since`` (None: from the start) up to ``upto``."""
+
+    since: SyncToken | None
+    upto: int
+    now_ms: int
+    full_state: bool
+
+    @property
+    def after(self) -> int | None:
+        return self.since.position if self.since else None
+
+
+class RoomSyncBuilder:
+    def __init__(self, visibility: Visibility) -> None:
+        self._visibility = visibility
+
+    async def timeline_and_state(
+        self,
+        tx: Tx,
+        requester: Requester,
+        membership: Membership,
+        window: Window,
+        flt: SyncFilter,
+        *,
+        upto: int,
+    ) -> tuple[JsonDict, JsonDict] | None:
+        """The ``timeline`` and ``state`` objects of a room, or None if nothing changed.
+
+        ``upto`` is where this room's view ends: the sync's end for joined
+        rooms, the leave event for left ones.
+        """
+        room_id = membership.room_id
+        after = window.after
+        fresh = after is None or membership.stream_ordering > after or window.full_state
+        limit = flt.timeline_limit
+        events: list[StoredEvent] = []
+        limited = False
+        if limit > 0:
+            fetched = await RoomRepos.of(tx).events.room_events(
+                room_id,
+                after=None if fresh else after,
+                upto=upto,
+                limit=limit + 1,
+                types=flt.timeline.types,
+                not_types=flt.timeline.not_types,
+                senders=flt.timeline.senders,
+                not_senders=flt.timeline.not_senders,
+            )
+            limited = len(fetched) > limit
+            joined_at = membership.stream_ordering if membership.membership == "join" else None
+            events = await self._visibility.filter(
+                tx, requester.user_id, room_id, fetched[-limit:], joined_at=joined_at
+            )
+        if not fresh and not events:
+            return None
+        start = events[0].stream_ordering - 1 if events else upto
+        state = await self._state(
+            tx, requester, room_id, events, window, flt, fresh=fresh, limited=limited, start=start
+        )
+        timeline = {
+            "events": await client_events(
+                tx, requester, events, now_ms=window.now_ms, with_room_id=False
+            ),
+            "limited": limited,
+            "prev_batch": SyncToken(start).encode(),
+        }
+        return timeline, {
+            "events": await client_events(
+                tx, requester, state, now_ms=window.now_ms, with_room_id=False
+            )
+        }
+
+    async def _state(
+        self,
+        tx: Tx,
+        requester: Requester,
+        room_id: str,
+        timeline: Sequence[StoredEvent],
+        window: Window,
+        flt: SyncFilter,
+        *,
+        fresh: bool,
+        limited: bool,
+        start: int,
+    ) -> list[StoredEvent]:
+        """State up to the start of the timeline that the client doesn't have yet."""
+        db = RoomRepos.of(tx)
+        if not fresh and not limited:
+            return []  # every state change since `since` is in the timeline itself
+        at_start = await db.events.state_ids_at(room_id, start)
+        if not fresh and window.after is not None:
+            before = await db.events.state_ids_at(room_id, window.after)
+            at_start = {k: v for k, v in at_start.items() if before.get(k) != v}
+        in_timeline = {e.event_id for e in timeline}
+        wanted = (
+            _lazy_members(at_start, timeline, requester, flt)
+            if (flt.state.lazy_load_members)
+            else at_start
+        )
+        ids = [
+            eid
+            for key, eid in wanted.items()
+            if eid not in in_timeline and flt.state.allows_type(key[0])
+        ]
+        loaded = await db.events.get_many(ids)
+        return sorted((loaded[i] for i in ids if i in loaded), key=lambda e: e.stream_ordering)
+
+    async def rooms_with_events(
+        self, tx: Tx, room_ids: list[str], after: int, upto: int
+    ) -> set[str]:
+        """Which of the rooms have events in (after, upto]: one query for all of them."""
+        return await RoomRepos.of(tx).events.rooms_with_events(room_ids, after, upto)
+
+    async def receipts(
+        self, tx: Tx, room_ids: list[str], after: int | None, upto: int, user_id: str
+    ) -> dict[str, JsonDict]:
+        """room_id -> the ``m.receipt`` event of the receipts changed in the window."""
+        changed = await RoomRepos.of(tx).receipts.changed(room_ids, after, upto)
+        return receipt_events(changed, user_id)
+
+    async def invite_state(self, tx: Tx, membership: Membership) -> JsonDict:
+        db = RoomRepos.of(tx)
+        ids = await db.events.current_state_ids(membership.room_id, STRIPPED_STATE_TYPES)
+        loaded = await db.events.get_many([*ids.values(), membership.event_id])
+        events = [stripped(loaded[i]) for i in ids.values() if i in loaded]
+        if membership.event_id in loaded:
+            invite = loaded[membership.event_id]
+            events.append(
+                {
+                    **stripped(invite),
+                    "event_id": invite.event_id,
+                    "origin_server_ts": invite.pdu.origin_server_ts,
+                }
+            )
+        return {"events": events}
+
+    async def summary(self, tx: Tx, room_id: str, user_id: str) -> JsonDict:
+        """Member counts and up to five heroes, without loading the member list."""
+        db = RoomRepos.of(tx)
+        joined, invited = await db.memberships.counts(room_id)
+        return {
+            "m.heroes": await db.memberships.heroes(room_id, user_id, 5),
+            "m.joined_member_count": joined,
+            "m.invited_member_count": invited,
+        }
+
+
+def _lazy_members(
+    state: dict[StateKey, str],
+    timeline: Sequence[StoredEvent],
+    requester: Requester,
+    flt: SyncFilter,
+) -> dict[StateKey, str]:
+    """Lazy-loading members: only the member events of the timeline's senders (and mine)."""
+    senders = {e.pdu.sender for e in timeline} | {requester.user_id}
+    return {
+        key: eid for key, eid in state.items() if key[0] != "m.room.member" or key[1] in senders
+    }
+
+
+def receipt_events(receipts: Sequence[Any], user_id: str) -> dict[str, JsonDict]:
+    """room_id -> the m.receipt event; private receipts only for their owner."""
+    by_room: dict[str, dict[str, Any]] = {}
+    for r in receipts:
+        if r.receipt_type == "m.read.private" and r.user_id != user_id:
+            continue
+        content = by_room.setdefault(r.room_id, {})
+        entry: dict[str, Any] = {"ts": r.ts}
+        if r.thread_id:
+            entry["thread_id"] = r.thread_id
+        content.setdefault(r.event_id, {}).setdefault(r.receipt_type, {})[r.user_id] = entry
+    return {room: {"type": "m.receipt", "content": c} for room, c in by_room.items()}

@@ -1,0 +1,97 @@
+"""Applying history visibility and membership to what a user reads."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from revier.errors import Forbidden
+from revier.events.visibility import VISIBILITIES, is_visible
+from revier.services.core import Requester
+from revier.storage import Tx
+from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.events import StoredEvent
+
+HISTORY_VISIBILITY = ("m.room.history_visibility", "")
+
+
+class Visibility:
+    async def filter(
+        self,
+        tx: Tx,
+        user_id: str,
+        room_id: str,
+        events: Sequence[StoredEvent],
+        *,
+        joined_at: int | None = None,
+    ) -> list[StoredEvent]:
+        """The subset of ``events`` (one room, oldest first) the user may see.
+
+        ``joined_at``: the position since which the caller knows the user has
+        been joined without a break. Events after it are visible whatever the
+        history visibility (the user was joined at each of them), which spares
+        the two history queries on the hot path of /sync.
+        """
+        if not events:
+            return []
+        if joined_at is not None and events[0].stream_ordering >= joined_at:
+            return list(events)
+        history = await membership_history(tx, room_id, user_id)
+        visibilities = [
+            (position, str(content.get("history_visibility")))
+            for position, content in await RoomRepos.of(tx).events.state_history(
+                room_id, HISTORY_VISIBILITY
+            )
+        ]
+        out = []
+        for event in events:
+            index = bisect.bisect_right(visibilities, (event.stream_ordering, "\uffff")) - 1
+            visibility = visibilities[index][1] if index >= 0 else "shared"
+            if visibility not in VISIBILITIES:
+                visibility = "shared"
+            own = event.pdu.type == "m.room.member" and event.pdu.state_key == user_id
+            if is_visible(visibility, history, event.stream_ordering, is_own_member=own):
+                out.append(event)
+        return out
+
+    async def read_position(self, tx: Tx, requester: Requester, room_id: str) -> int | None:
+        """Where the requester's view of the room ends: None for "now", else their leave.
+
+        Members read up to now; who left (or was kicked or banned) reads up to
+        that moment; anyone of the room's tenant may read a world_readable
+        room; everyone else nothing — an unknown room looks the same.
+        """
+        db = RoomRepos.of(tx)
+        if await db.events.room_tenant(room_id) != requester.tenant.server_name:
+            raise Forbidden("You are not in this room")
+        membership = await db.memberships.get(room_id, requester.user_id)
+        if membership is not None and membership.membership == "join":
+            return None
+        if membership is not None and membership.membership in ("leave", "ban"):
+            history = await membership_history(tx, room_id, requester.user_id)
+            if any(m == "join" for _, m in history):
+                return membership.stream_ordering
+        if await is_world_readable(tx, room_id):
+            return None
+        raise Forbidden("You are not in this room")
+
+    async def require_joined(self, tx: Tx, user_id: str, room_id: str) -> None:
+        membership = await RoomRepos.of(tx).memberships.get(room_id, user_id)
+        if membership is None or membership.membership != "join":
+            raise Forbidden("You are not in this room")
+
+
+async def membership_history(tx: Tx, room_id: str, user_id: str) -> list[tuple[int, str]]:
+    """The user's memberships in the room over time: (stream_ordering, membership)."""
+    return [
+        (position, str(content.get("membership", "leave")))
+        for position, content in await RoomRepos.of(tx).events.state_history(
+            room_id, ("m.room.member", user_id)
+        )
+    ]
+
+
+async def is_world_readable(tx: Tx, room_id: str) -> bool:
+    state = await RoomRepos.of(tx).events.current_state_events(room_id, [HISTORY_VISIBILITY])
+    event = state.get(HISTORY_VISIBILITY)
+    return event is not None and event.content.get("history_visibility") == "world_readable"

@@ -1,0 +1,269 @@
+"""/sync: everything a client must learn since its last token, or a long wait for it.
+
+A response is built from one consistent read: the stream position is read
+first, and everything up to it is included. When nothing is new the request
+waits on the notifier (never a polling loop) for a change on one of the
+user's rooms or on the user, then reads again.
+
+A wait can outlive the access token it was started with: when a device is
+wiped or logged out, its pending /sync wakes (the change names the user) and
+is answered 401 ``M_UNKNOWN_TOKEN`` with ``soft_logout: false`` at once, so the
+client erases its local data now rather than after the long-poll timeout.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from revier.errors import UnknownToken
+from revier.events.filters import SyncFilter
+from revier.events.types import JsonDict
+from revier.notify import Notifier
+from revier.services.core import AccountDataService, Clock, Requester, SyncToken
+from revier.services.e2e import E2eSync
+from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService
+from revier.services.rooms import Membership, RoomSyncBuilder, TypingService, Window, room_members
+from revier.services.sync.presence import PresenceService
+from revier.storage import Store, Tx
+
+MAX_TIMEOUT_MS = 5 * 60 * 1000
+
+# Whether the requester's access token still works (AuthService.session_alive).
+SessionCheck = Callable[[Requester], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    since: SyncToken | None
+    timeout_ms: int
+    filter: SyncFilter
+    full_state: bool
+
+
+@dataclass
+class _Built:
+    body: JsonDict
+    empty: bool
+    joined: list[str]
+
+
+class SyncService:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        clock: Clock,
+        typing: TypingService,
+        rooms: RoomSyncBuilder,
+        presence: PresenceService,
+        push_rules: PushRuleService,
+        push_actions: PushActions,
+        account_data: AccountDataService,
+        e2e: E2eSync,
+        *,
+        session_alive: SessionCheck,
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+        self._typing = typing
+        self._rooms = rooms
+        self._presence = presence
+        self._push_rules = push_rules
+        self._push_actions = push_actions
+        self._account_data = account_data
+        self._e2e = e2e
+        self._session_alive = session_alive
+
+    async def sync(self, requester: Requester, request: SyncRequest) -> JsonDict:
+        timeout_s = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        deadline = self._clock.monotonic() + timeout_s
+        await self._e2e.acknowledge(requester, request.since)
+        while True:
+            serial = self._notifier.serial
+            # After taking the serial: a wipe after this check wakes the wait
+            # below, and one since the request was authenticated (or during the
+            # last wait) is caught here. Answered from the token cache unless
+            # the user changed.
+            if not await self._session_alive(requester):
+                raise UnknownToken(
+                    "This device has been signed out; log in again", soft_logout=False
+                )
+            async with self._store.read() as tx:
+                built = await self._build(tx, requester, request)
+            remaining = deadline - self._clock.monotonic()
+            if request.since is None or not built.empty or remaining <= 0:
+                break
+            woke = await self._notifier.wait(
+                since_serial=serial,
+                rooms=built.joined,
+                users=[requester.user_id],
+                timeout_s=remaining,
+            )
+            if not woke:
+                break
+        if built.empty and request.since is not None:
+            # Nothing new: the client keeps its token.
+            built.body["next_batch"] = request.since.encode()
+        return built.body
+
+    async def _build(self, tx: Tx, requester: Requester, request: SyncRequest) -> _Built:
+        upto = await tx.streams.current()
+        window = Window(request.since, upto, self._clock.time_ms(), request.full_state)
+        flt = request.filter
+        everywhere = await room_members.rooms_of(tx, requester.user_id)
+        memberships = [
+            m for m in everywhere if m.stream_ordering <= upto and flt.rooms.allows_room(m.room_id)
+        ]
+        joined = [m for m in memberships if m.membership == "join"]
+        changes = await self._changes(tx, requester, window, [m.room_id for m in joined])
+        rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
+        for m in joined:
+            entry = await self._joined_room(tx, requester, m, window, flt, changes)
+            if entry is not None:
+                rooms["join"][m.room_id] = entry
+        for m in memberships:
+            if window.after is not None and m.stream_ordering <= window.after:
+                continue
+            if m.membership == "invite":
+                rooms["invite"][m.room_id] = {"invite_state": await self._rooms.invite_state(tx, m)}
+            elif m.membership == "knock":
+                rooms["knock"][m.room_id] = {"knock_state": await self._rooms.invite_state(tx, m)}
+            elif m.membership in ("leave", "ban") and (window.since or flt.include_leave):
+                entry = await self._left_room(tx, requester, m, window, flt)
+                if entry is not None:
+                    rooms["leave"][m.room_id] = entry
+        account_data = [
+            {"type": t, "content": c}
+            for t, c in changes.global_account_data
+            if flt.account_data.allows_type(t)
+        ]
+        if (
+            window.since is None
+            and flt.account_data.allows_type(PUSH_RULES)
+            and all(e["type"] != PUSH_RULES for e in account_data)
+        ):
+            # Clients (Element) read push rules only from here; a user who never
+            # changed one has no stored copy, so the defaults are sent instead.
+            account_data.append(
+                {
+                    "type": PUSH_RULES,
+                    "content": await self._push_rules.account_data_content(tx, requester.user_id),
+                }
+            )
+        presence = await self._presence.events(tx, requester, window.after, upto, flt.presence)
+        # Device lists follow every room the user is in, whatever the filter says.
+        in_rooms = [m.room_id for m in everywhere if m.membership == "join"]
+        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto, in_rooms)
+        body: JsonDict = {
+            "next_batch": SyncToken(upto, self._typing.serial, e2e.to_device_position).encode(),
+            "rooms": {k: v for k, v in rooms.items() if v},
+            "account_data": {"events": account_data},
+            "presence": {"events": presence},
+        }
+        body.update(e2e.body)
+        empty = not any(rooms.values()) and not account_data and not presence and not e2e.has_news
+        return _Built(body, empty, [m.room_id for m in joined])
+
+    async def _joined_room(
+        self,
+        tx: Tx,
+        requester: Requester,
+        m: Membership,
+        window: Window,
+        flt: SyncFilter,
+        changes: _Changes,
+    ) -> JsonDict | None:
+        room_id = m.room_id
+        fresh = window.after is None or m.stream_ordering > window.after or window.full_state
+        if not fresh and room_id not in changes.rooms_with_events:
+            parts = None
+        else:
+            parts = await self._rooms.timeline_and_state(
+                tx, requester, m, window, flt, upto=window.upto
+            )
+        ephemeral = self._ephemeral(room_id, window, flt, changes)
+        room_data = [
+            {"type": t, "content": c}
+            for t, c in changes.room_account_data.get(room_id, [])
+            if flt.room_account_data.allows_type(t)
+        ]
+        if parts is None and not ephemeral and not room_data:
+            return None
+        entry: JsonDict = {
+            "ephemeral": {"events": ephemeral},
+            "account_data": {"events": room_data},
+        }
+        if parts is not None:
+            entry["timeline"], entry["state"] = parts
+        counts = await self._push_actions.unread(tx, requester.user_id, room_id)
+        entry["unread_notifications"] = {
+            "notification_count": counts.notification_count,
+            "highlight_count": counts.highlight_count,
+        }
+        # The summary may be left out when it can't have changed (spec): only
+        # membership events change it.
+        if fresh or (parts is not None and _has_member_events(parts)):
+            entry["summary"] = await self._rooms.summary(tx, room_id, requester.user_id)
+        return entry
+
+    async def _left_room(
+        self, tx: Tx, requester: Requester, m: Membership, window: Window, flt: SyncFilter
+    ) -> JsonDict | None:
+        parts = await self._rooms.timeline_and_state(
+            tx, requester, m, window, flt, upto=m.stream_ordering
+        )
+        if parts is None:
+            return None
+        return {"timeline": parts[0], "state": parts[1], "account_data": {"events": []}}
+
+    def _ephemeral(
+        self, room_id: str, window: Window, flt: SyncFilter, changes: _Changes
+    ) -> list[JsonDict]:
+        out: list[JsonDict] = []
+        typing_since = window.since.typing if window.since else -1
+        if flt.ephemeral.allows_type("m.typing") and (
+            typing_since < 0 or self._typing.changed_since(room_id, typing_since)
+        ):
+            users = self._typing.typing_users(room_id)
+            if users or typing_since >= 0:
+                out.append({"type": "m.typing", "content": {"user_ids": users}})
+        receipt = changes.receipts.get(room_id)
+        if receipt is not None and flt.ephemeral.allows_type("m.receipt"):
+            out.append(receipt)
+        return out
+
+    async def _changes(
+        self, tx: Tx, requester: Requester, window: Window, joined: list[str]
+    ) -> _Changes:
+        """What changed across all rooms, in a handful of queries instead of one per room."""
+        changes = _Changes()
+        if window.after is not None:
+            changes.rooms_with_events = await self._rooms.rooms_with_events(
+                tx, joined, window.after, window.upto
+            )
+        changes.receipts = await self._rooms.receipts(
+            tx, joined, window.after, window.upto, requester.user_id
+        )
+        changed = await self._account_data.changed(tx, requester.user_id, window.after, window.upto)
+        for data in changed:
+            if data.room_id:
+                changes.room_account_data[data.room_id].append((data.type, data.content))
+            else:
+                changes.global_account_data.append((data.type, data.content))
+        return changes
+
+
+def _has_member_events(parts: tuple[JsonDict, JsonDict]) -> bool:
+    return any(event.get("type") == "m.room.member" for part in parts for event in part["events"])
+
+
+class _Changes:
+    def __init__(self) -> None:
+        self.rooms_with_events: set[str] = set()
+        self.receipts: dict[str, JsonDict] = {}
+        self.room_account_data: dict[str, list[tuple[str, JsonDict]]] = defaultdict(list)
+        self.global_account_data: list[tuple[str, JsonDict]] = []

@@ -1,0 +1,85 @@
+"""Access tokens: which device a token logs in, stored only as a keyed hash.
+
+``owner_with_account`` reads core's ``users`` table in the same query: every
+request needs the token's owner and the account's flags, in one round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.accounts.tables import access_tokens
+from revier.storage.core.tables import users
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    user_id: str
+    device_id: str
+    tenant: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenAccount:
+    user_id: str
+    device_id: str
+    tenant: str
+    is_admin: bool
+    deactivated: bool
+    is_guest: bool = False
+
+
+class AccessTokenRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(
+        self, token_hash: bytes, *, user_id: str, device_id: str, tenant: str, created_ts: int
+    ) -> None:
+        await self._conn.execute(
+            insert(access_tokens).values(
+                token_hash=token_hash,
+                user_id=user_id,
+                device_id=device_id,
+                tenant=tenant,
+                created_ts=created_ts,
+            )
+        )
+
+    async def owner(self, token_hash: bytes) -> TokenOwner | None:
+        stmt = select(
+            access_tokens.c.user_id, access_tokens.c.device_id, access_tokens.c.tenant
+        ).where(access_tokens.c.token_hash == token_hash)
+        row = (await self._conn.execute(stmt)).first()
+        return TokenOwner(row.user_id, row.device_id, row.tenant) if row else None
+
+    async def owner_with_account(self, token_hash: bytes) -> TokenAccount | None:
+        """The token's device and the account flags every request needs, in one query."""
+        stmt = (
+            select(
+                access_tokens.c.user_id,
+                access_tokens.c.device_id,
+                access_tokens.c.tenant,
+                users.c.is_admin,
+                users.c.deactivated,
+                users.c.is_guest,
+            )
+            .join(users, users.c.user_id == access_tokens.c.user_id)
+            .where(access_tokens.c.token_hash == token_hash)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return TokenAccount(**row._mapping) if row else None
+
+    async def delete(self, token_hash: bytes) -> None:
+        await self._conn.execute(
+            delete(access_tokens).where(access_tokens.c.token_hash == token_hash)
+        )
+
+    async def delete_for_devices(self, user_id: str, device_ids: list[str]) -> None:
+        await self._conn.execute(
+            delete(access_tokens).where(
+                access_tokens.c.user_id == user_id, access_tokens.c.device_id.in_(device_ids)
+            )
+        )

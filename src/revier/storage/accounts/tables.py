@@ -1,0 +1,54 @@
+"""The accounts wing's tables (see ``revier.storage.schema``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, Text
+
+from revier.storage.metadata import metadata
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    # HMAC-SHA256 of the token under the installation's token key: a stolen
+    # database yields no usable token.
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("tenant", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+Index("access_tokens_device", access_tokens.c.user_id, access_tokens.c.device_id)
+
+registration_tokens = Table(
+    "registration_tokens",
+    metadata,
+    # A public handle for the help desk (list, show, update, delete): the
+    # token itself is shown once and stored only as a keyed hash.
+    Column("token_id", Text, primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("tenant", Text, nullable=False),
+    # NULL: unlimited.
+    Column("uses_allowed", Integer),
+    # Registrations that hold a use right now but haven't finished.
+    Column("pending", Integer, nullable=False, default=0),
+    Column("completed", Integer, nullable=False, default=0),
+    # NULL: never expires.
+    Column("expiry_time", BigInteger),
+    Column("created_ts", BigInteger, nullable=False),
+    # Defaults for accounts made with the token: "{localpart}" is replaced.
+    Column("displayname_pattern", Text),
+    Column("max_devices", Integer),
+)
+Index("registration_tokens_hash", registration_tokens.c.token_hash, unique=True)
+
+# A deactivation in progress: the account is closed at once (in the same
+# transaction that inserts the row); leaving its rooms follows, and a restart
+# resumes every row still here. Deleted when the deactivation is complete.
+user_deactivations = Table(
+    "user_deactivations",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("actor", Text),
+    Column("requested_ts", BigInteger, nullable=False),
+)

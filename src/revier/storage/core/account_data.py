@@ -1,0 +1,72 @@
+"""Account data: per-user JSON, global or per room, a small per-user stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.events.types import JsonDict
+from revier.storage.core.tables import account_data
+from revier.storage.streams import in_window
+
+_START = -1
+"""Below every stream position: "changed after _START" is "ever changed"."""
+
+# What every /sync asks, built once (see revier.storage.events).
+_ACCOUNT_DATA_CHANGED = select(account_data).where(
+    account_data.c.user_id == bindparam("user"),
+    *in_window(account_data.c.stream_ordering),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountData:
+    room_id: str  # "" for global
+    type: str
+    content: JsonDict
+    stream_ordering: int
+
+
+class AccountDataRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def put(
+        self, user_id: str, room_id: str, data_type: str, content: JsonDict, position: int
+    ) -> None:
+        where = and_(
+            account_data.c.user_id == user_id,
+            account_data.c.room_id == room_id,
+            account_data.c.type == data_type,
+        )
+        values = {"content": orjson.dumps(content).decode(), "stream_ordering": position}
+        result = await self._conn.execute(update(account_data).where(where).values(**values))
+        if result.rowcount == 0:
+            await self._conn.execute(
+                insert(account_data).values(
+                    user_id=user_id, room_id=room_id, type=data_type, **values
+                )
+            )
+
+    async def get(self, user_id: str, room_id: str, data_type: str) -> JsonDict | None:
+        stmt = select(account_data.c.content).where(
+            account_data.c.user_id == user_id,
+            account_data.c.room_id == room_id,
+            account_data.c.type == data_type,
+        )
+        value = (await self._conn.execute(stmt)).scalar()
+        return orjson.loads(value) if value is not None else None
+
+    async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
+        params = {"user": user_id, "after": _START if after is None else after, "upto": upto}
+        return [
+            AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
+            for r in await self._conn.execute(_ACCOUNT_DATA_CHANGED, params)
+        ]
+
+    async def forget_room(self, room_id: str) -> None:
+        """A purged room's per-user data (tags, read markers, drafts) goes with it."""
+        await self._conn.execute(delete(account_data).where(account_data.c.room_id == room_id))

@@ -1,0 +1,78 @@
+"""Notifications decided at send time, counted for unread badges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.notifications.tables import event_push_actions
+
+
+@dataclass(frozen=True, slots=True)
+class PushAction:
+    user_id: str
+    room_id: str
+    stream_ordering: int
+    highlight: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadCounts:
+    notification_count: int
+    highlight_count: int
+
+
+_INSERT = insert(event_push_actions)
+_UNREAD = select(
+    func.count(),
+    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
+).where(
+    event_push_actions.c.user_id == bindparam("user"),
+    event_push_actions.c.room_id == bindparam("room"),
+    event_push_actions.c.stream_ordering > bindparam("after"),
+)
+
+
+class PushActionRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, actions: Sequence[PushAction]) -> None:
+        if actions:
+            await self._conn.execute(
+                _INSERT,
+                [
+                    {
+                        "user_id": a.user_id,
+                        "room_id": a.room_id,
+                        "stream_ordering": a.stream_ordering,
+                        "highlight": a.highlight,
+                    }
+                    for a in actions
+                ],
+            )
+
+    async def unread(self, user_id: str, room_id: str, after: int) -> UnreadCounts:
+        """Notifications for events after ``after`` (the user's read receipt)."""
+        params = {"user": user_id, "room": room_id, "after": after}
+        row = (await self._conn.execute(_UNREAD, params)).one()
+        return UnreadCounts(int(row[0]), int(row[1]))
+
+    async def clear_upto(self, user_id: str, room_id: str, upto: int) -> None:
+        """Read up to ``upto``: nothing before it counts any more."""
+        await self._conn.execute(
+            delete(event_push_actions).where(
+                event_push_actions.c.user_id == user_id,
+                event_push_actions.c.room_id == room_id,
+                event_push_actions.c.stream_ordering <= upto,
+            )
+        )
+
+    async def forget_room(self, room_id: str) -> None:
+        """A purged room notifies nobody any more."""
+        await self._conn.execute(
+            delete(event_push_actions).where(event_push_actions.c.room_id == room_id)
+        )

@@ -1,0 +1,60 @@
+"""The rooms wing's storage: events and their graph, state, memberships, aliases,
+receipts, send transaction IDs, closures.
+
+Only ``revier.services.rooms`` imports this package (an import contract checks it).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from revier.storage.rooms.events import EventRepository
+from revier.storage.rooms.receipts import ReceiptRepository
+from revier.storage.rooms.room_closures import RoomClosureRepository
+from revier.storage.rooms.room_overview import RoomOverviewRepository
+from revier.storage.rooms.room_purge import RoomPurgeRepository
+from revier.storage.rooms.rooms import (
+    AliasRepository,
+    EventTxnRepository,
+    MembershipRepository,
+    RoomRepository,
+)
+from revier.storage.store import Repositories
+
+
+class RoomRepos(Repositories):
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.conn, self.tx.room_versions)
+
+    @cached_property
+    def rooms(self) -> RoomRepository:
+        return RoomRepository(self.conn)
+
+    @cached_property
+    def memberships(self) -> MembershipRepository:
+        return MembershipRepository(self.conn)
+
+    @cached_property
+    def event_txns(self) -> EventTxnRepository:
+        return EventTxnRepository(self.conn)
+
+    @cached_property
+    def aliases(self) -> AliasRepository:
+        return AliasRepository(self.conn)
+
+    @cached_property
+    def receipts(self) -> ReceiptRepository:
+        return ReceiptRepository(self.conn)
+
+    @cached_property
+    def room_closures(self) -> RoomClosureRepository:
+        return RoomClosureRepository(self.conn)
+
+    @cached_property
+    def room_overview(self) -> RoomOverviewRepository:
+        return RoomOverviewRepository(self.conn)
+
+    @cached_property
+    def room_purge(self) -> RoomPurgeRepository:
+        return RoomPurgeRepository(self.conn)

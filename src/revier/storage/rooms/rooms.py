@@ -1,0 +1,335 @@
+"""Rooms, memberships and send transaction IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.rooms.tables import event_txns, memberships, room_aliases, rooms
+from revier.storage.streams import in_window
+
+# Statements every send runs, built once (see revier.storage.events).
+_JOINED_WITH_NAMES = select(memberships.c.user_id, memberships.c.displayname).where(
+    memberships.c.room_id == bindparam("room"), memberships.c.membership == "join"
+)
+_TXN_EVENT = select(event_txns.c.event_id).where(
+    event_txns.c.user_id == bindparam("user"),
+    event_txns.c.device_id == bindparam("device"),
+    event_txns.c.txn_id == bindparam("txn"),
+)
+_INSERT_TXN = insert(event_txns)
+# And those every /sync runs.
+_CHANGED_FOR_USER = select(memberships).where(
+    memberships.c.user_id == bindparam("user"),
+    *in_window(memberships.c.stream_ordering),
+)
+_MEMBERSHIP_CHANGES = select(memberships.c.user_id, memberships.c.membership).where(
+    memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
+    *in_window(memberships.c.stream_ordering),
+)
+_JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
+_COUNTS = (
+    select(memberships.c.membership, func.count())
+    .where(memberships.c.room_id == bindparam("room"), _JOINED_OR_INVITED)
+    .group_by(memberships.c.membership)
+)
+_HEROES = (
+    select(memberships.c.user_id)
+    .where(
+        memberships.c.room_id == bindparam("room"),
+        _JOINED_OR_INVITED,
+        memberships.c.user_id != bindparam("user"),
+    )
+    .order_by(memberships.c.user_id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+@cache
+def _for_user(some_kinds: bool, include_forgotten: bool) -> Select[Any]:
+    stmt = select(memberships).where(memberships.c.user_id == bindparam("user"))
+    if some_kinds:
+        stmt = stmt.where(memberships.c.membership.in_(bindparam("kinds", expanding=True)))
+    if not include_forgotten:
+        stmt = stmt.where(memberships.c.forgotten.is_(False))
+    return stmt
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    room_id: str
+    tenant: str
+    room_version: str
+    creator: str
+    created_ts: int
+    is_public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    room_id: str
+    user_id: str
+    membership: str
+    event_id: str
+    stream_ordering: int
+    forgotten: bool
+    displayname: str | None
+
+
+class RoomRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, room: Room) -> None:
+        await self._conn.execute(
+            insert(rooms).values(
+                room_id=room.room_id,
+                tenant=room.tenant,
+                room_version=room.room_version,
+                creator=room.creator,
+                created_ts=room.created_ts,
+                is_public=room.is_public,
+            )
+        )
+
+    async def get(self, room_id: str) -> Room | None:
+        row = (await self._conn.execute(select(rooms).where(rooms.c.room_id == room_id))).first()
+        return Room(**row._mapping) if row else None
+
+    async def set_public(self, room_id: str, is_public: bool) -> None:
+        await self._conn.execute(
+            update(rooms).where(rooms.c.room_id == room_id).values(is_public=is_public)
+        )
+
+    async def public_room_ids(self, tenant: str) -> list[str]:
+        stmt = select(rooms.c.room_id).where(rooms.c.tenant == tenant, rooms.c.is_public.is_(True))
+        return [row.room_id for row in await self._conn.execute(stmt)]
+
+
+class MembershipRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def record(
+        self,
+        room_id: str,
+        user_id: str,
+        membership: str,
+        event_id: str,
+        stream_ordering: int,
+        displayname: str | None,
+    ) -> None:
+        where = and_(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+        result = await self._conn.execute(
+            update(memberships)
+            .where(where)
+            .values(
+                membership=membership,
+                event_id=event_id,
+                stream_ordering=stream_ordering,
+                forgotten=False,
+                displayname=displayname,
+            )
+        )
+        if result.rowcount == 0:
+            await self._conn.execute(
+                insert(memberships).values(
+                    room_id=room_id,
+                    user_id=user_id,
+                    membership=membership,
+                    event_id=event_id,
+                    stream_ordering=stream_ordering,
+                    forgotten=False,
+                    displayname=displayname,
+                )
+            )
+
+    async def get(self, room_id: str, user_id: str) -> Membership | None:
+        stmt = select(memberships).where(
+            memberships.c.room_id == room_id, memberships.c.user_id == user_id
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return Membership(**row._mapping) if row else None
+
+    async def for_user(
+        self, user_id: str, kinds: Sequence[str] | None = None, *, include_forgotten: bool = False
+    ) -> list[Membership]:
+        stmt = _for_user(kinds is not None, include_forgotten)
+        params = {"user": user_id, "kinds": list(kinds or ())}
+        return [Membership(**row._mapping) for row in await self._conn.execute(stmt, params)]
+
+    async def changed_for_user(self, user_id: str, after: int, upto: int) -> list[Membership]:
+        params = {"user": user_id, "after": after, "upto": upto}
+        rows = await self._conn.execute(_CHANGED_FOR_USER, params)
+        return [Membership(**row._mapping) for row in rows]
+
+    async def members(
+        self, room_id: str, kinds: Sequence[str] = ("join",), *, limit: int | None = None
+    ) -> list[str]:
+        """Member user IDs in a stable order (so batches of a big room make progress)."""
+        stmt = (
+            select(memberships.c.user_id)
+            .where(memberships.c.room_id == room_id, memberships.c.membership.in_(kinds))
+            .order_by(memberships.c.user_id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [row.user_id for row in await self._conn.execute(stmt)]
+
+    async def joined_with_names(self, room_id: str) -> list[tuple[str, str | None]]:
+        rows = await self._conn.execute(_JOINED_WITH_NAMES, {"room": room_id})
+        return [(row.user_id, row.displayname) for row in rows]
+
+    async def counts(self, room_id: str) -> tuple[int, int]:
+        """(joined, invited) member counts."""
+        rows = await self._conn.execute(_COUNTS, {"room": room_id})
+        counted = {row[0]: int(row[1]) for row in rows}
+        return counted.get("join", 0), counted.get("invite", 0)
+
+    async def heroes(self, room_id: str, user_id: str, limit: int) -> list[str]:
+        """A few other joined or invited members, in a stable order."""
+        params = {"room": room_id, "user": user_id, "limit": limit}
+        return [row.user_id for row in await self._conn.execute(_HEROES, params)]
+
+    async def count(self, room_id: str, membership: str = "join") -> int:
+        stmt = select(func.count()).where(
+            memberships.c.room_id == room_id, memberships.c.membership == membership
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def forget(self, room_id: str, user_id: str) -> None:
+        await self._conn.execute(
+            update(memberships)
+            .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+            .values(forgotten=True)
+        )
+
+    async def joined_members(self, room_ids: Sequence[str]) -> set[str]:
+        """Everyone joined to one of the rooms."""
+        stmt = (
+            select(memberships.c.user_id)
+            .where(memberships.c.room_id.in_(list(room_ids)), memberships.c.membership == "join")
+            .distinct()
+        )
+        return {row.user_id for row in await self._conn.execute(stmt)}
+
+    async def changes_in_rooms(
+        self, room_ids: Sequence[str], after: int, upto: int
+    ) -> list[tuple[str, str]]:
+        """(user_id, membership) of those whose membership in these rooms changed in the window."""
+        if not room_ids:
+            return []
+        params = {"rooms": list(room_ids), "after": after, "upto": upto}
+        rows = await self._conn.execute(_MEMBERSHIP_CHANGES, params)
+        return [(row.user_id, row.membership) for row in rows]
+
+    async def sharing_a_room_among(self, user_id: str, candidates: Iterable[str]) -> set[str]:
+        """Those of ``candidates`` who share a joined room with ``user_id``."""
+        wanted = list(set(candidates))
+        if not wanted:
+            return set()
+        mine = select(memberships.c.room_id).where(
+            memberships.c.user_id == user_id, memberships.c.membership == "join"
+        )
+        out: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            stmt = (
+                select(memberships.c.user_id)
+                .where(
+                    memberships.c.room_id.in_(mine),
+                    memberships.c.membership == "join",
+                    memberships.c.user_id.in_(wanted[start : start + 500]),
+                )
+                .distinct()
+            )
+            out |= {row.user_id for row in await self._conn.execute(stmt)}
+        return out
+
+    async def users_sharing_a_room(self, user_id: str) -> set[str]:
+        mine = select(memberships.c.room_id).where(
+            memberships.c.user_id == user_id, memberships.c.membership == "join"
+        )
+        stmt = (
+            select(memberships.c.user_id)
+            .where(memberships.c.room_id.in_(mine), memberships.c.membership == "join")
+            .distinct()
+        )
+        return {row.user_id for row in await self._conn.execute(stmt)}
+
+
+class EventTxnRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def event_id_for(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        params = {"user": user_id, "device": device_id, "txn": txn_id}
+        value = (await self._conn.execute(_TXN_EVENT, params)).scalar()
+        return str(value) if value is not None else None
+
+    async def remember(
+        self, user_id: str, device_id: str, txn_id: str, event_id: str, created_ts: int
+    ) -> None:
+        await self._conn.execute(
+            _INSERT_TXN,
+            {
+                "user_id": user_id,
+                "device_id": device_id,
+                "txn_id": txn_id,
+                "event_id": event_id,
+                "created_ts": created_ts,
+            },
+        )
+
+    async def for_events(
+        self, user_id: str, device_id: str, event_ids: list[str]
+    ) -> dict[str, str]:
+        """event_id -> txn_id for the events this device sent (clients match local echoes)."""
+        if not event_ids:
+            return {}
+        stmt = select(event_txns.c.event_id, event_txns.c.txn_id).where(
+            event_txns.c.user_id == user_id,
+            event_txns.c.device_id == device_id,
+            event_txns.c.event_id.in_(event_ids),
+        )
+        return {row.event_id: row.txn_id for row in await self._conn.execute(stmt)}
+
+    async def forget_device(self, user_id: str, device_id: str) -> None:
+        await self._conn.execute(
+            delete(event_txns).where(
+                event_txns.c.user_id == user_id, event_txns.c.device_id == device_id
+            )
+        )
+
+
+class AliasRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def create(self, room_alias: str, room_id: str, creator: str) -> None:
+        await self._conn.execute(
+            insert(room_aliases).values(room_alias=room_alias, room_id=room_id, creator=creator)
+        )
+
+    async def room_id_for(self, room_alias: str) -> str | None:
+        stmt = select(room_aliases.c.room_id).where(room_aliases.c.room_alias == room_alias)
+        value = (await self._conn.execute(stmt)).scalar()
+        return str(value) if value is not None else None
+
+    async def creator_of(self, room_alias: str) -> str | None:
+        stmt = select(room_aliases.c.creator).where(room_aliases.c.room_alias == room_alias)
+        value = (await self._conn.execute(stmt)).scalar()
+        return str(value) if value is not None else None
+
+    async def for_room(self, room_id: str) -> list[str]:
+        stmt = select(room_aliases.c.room_alias).where(room_aliases.c.room_id == room_id)
+        return [row.room_alias for row in await self._conn.execute(stmt)]
+
+    async def delete(self, room_alias: str) -> None:
+        await self._conn.execute(
+            delete(room_aliases).where(room_aliases.c.room_alias == room_alias)
+        )

@@ -1,0 +1,146 @@
+"""The rooms wing's tables (see ``revier.storage.schema``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, PrimaryKeyConstraint, Table, Text
+
+from revier.storage.metadata import metadata
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("room_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("room_version", Text, nullable=False),
+    Column("creator", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    # Listed in the public room directory.
+    Column("is_public", Boolean, nullable=False, default=False),
+)
+
+# Every event as the full PDU (hashes, signatures, prev/auth events, depth).
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("stream_ordering", BigInteger, nullable=False, unique=True),
+    Column("room_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("state_key", Text),
+    Column("sender", Text, nullable=False),
+    Column("depth", BigInteger, nullable=False),
+    Column("origin_server_ts", BigInteger, nullable=False),
+    Column("json", Text, nullable=False),
+    # Set once a redaction applies; the stored JSON is then the redacted form.
+    Column("redacted_by", Text),
+)
+Index("events_room_stream", events.c.room_id, events.c.stream_ordering)
+# The state at any event is the latest state event per (type, state_key) at
+# or before it: this index answers that for one key or the whole room.
+Index(
+    "events_room_state",
+    events.c.room_id,
+    events.c.type,
+    events.c.state_key,
+    events.c.stream_ordering,
+    sqlite_where=events.c.state_key.isnot(None),
+    postgresql_where=events.c.state_key.isnot(None),
+)
+
+# The event graph: an event's prev_events (federation walks it).
+event_edges = Table(
+    "event_edges",
+    metadata,
+    Column("event_id", Text, nullable=False),
+    Column("prev_event_id", Text, nullable=False),
+    PrimaryKeyConstraint("event_id", "prev_event_id"),
+    sqlite_with_rowid=False,
+)
+
+# The events no other event points to yet: the next event's prev_events.
+forward_extremities = Table(
+    "forward_extremities",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("room_id", "event_id"),
+)
+
+current_state = Table(
+    "current_state",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("state_key", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    PrimaryKeyConstraint("room_id", "type", "state_key"),
+)
+
+# Each user's current membership per room (a projection of current_state).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("membership", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Column("forgotten", Boolean, nullable=False, default=False),
+    # From the member event: push rules match on it for every message.
+    Column("displayname", Text),
+    PrimaryKeyConstraint("room_id", "user_id"),
+)
+Index("memberships_user", memberships.c.user_id, memberships.c.membership)
+
+# Transaction IDs: a retried send returns the first answer and stores nothing twice.
+event_txns = Table(
+    "event_txns",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("txn_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "device_id", "txn_id"),
+    sqlite_with_rowid=False,
+)
+
+room_aliases = Table(
+    "room_aliases",
+    metadata,
+    Column("room_alias", Text, primary_key=True),
+    Column("room_id", Text, nullable=False),
+    Column("creator", Text, nullable=False),
+)
+Index("room_aliases_room", room_aliases.c.room_id)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("receipt_type", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    # "" for the unthreaded/main receipt.
+    Column("thread_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("event_stream_ordering", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    PrimaryKeyConstraint("room_id", "receipt_type", "user_id", "thread_id"),
+)
+Index("receipts_stream", receipts.c.stream_ordering)
+
+# Closed rooms (a row = closed: nobody may join again). ``completed_ts`` is NULL
+# while members are still being removed (or, with ``purge``, the room's data
+# deleted); a restart resumes those.
+room_closures = Table(
+    "room_closures",
+    metadata,
+    Column("room_id", Text, primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("closed_by", Text, nullable=False),
+    Column("closed_ts", BigInteger, nullable=False),
+    Column("reason", Text),
+    Column("purge", Boolean, nullable=False, default=False),
+    Column("completed_ts", BigInteger),
+)

@@ -13,9 +13,7 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import secrets
-import select
 import socket
 import subprocess
 import sys
@@ -29,10 +27,10 @@ import aiohttp
 import psutil
 
 from bench.client import PASSWORD, Matrix, Session, gather_limited
+from bench.processes import stop_process, wait_ready
 from bench.synapse_env import synapse_python
 
 REPO = Path(__file__).resolve().parents[1]
-READY = re.compile(r"revier ready on (http://\S+)")
 
 
 def free_port() -> int:
@@ -88,12 +86,7 @@ class Server:
     def stop(self) -> None:
         if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     async def create_users(self, localparts: list[str]) -> None:
@@ -140,20 +133,10 @@ class Revier(Server):
             env=self.env,
             cwd=self.workdir,
         )
-        self.url = self._wait_ready(60)
-
-    def _wait_ready(self, timeout: float) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if ready:
-                line = self.proc.stdout.readline().decode()
-                if match := READY.search(line):
-                    return match.group(1)
-                if not line and self.proc.poll() is not None:
-                    break
-        raise RuntimeError(f"revier did not start; see {self.workdir / 'server.log'}")
+        url = wait_ready(self.proc, 60)
+        if url is None:
+            raise RuntimeError(f"revier did not start; see {self.workdir / 'server.log'}")
+        self.url = url
 
     async def create_users(self, localparts: list[str]) -> None:
         from argon2 import PasswordHasher

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.integration.conftest import PASSWORD
-from tests.integration.harness import RevierProcess
+from tests.integration.harness import PASSWORD, RevierProcess
 
 AUDIT = "/_revier/admin/v1/audit"
 

@@ -11,18 +11,19 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 from nio import AsyncClient, LoginResponse
 
-from tests.integration.harness import RevierProcess, server_env, write_config
+from tests.integration.admin_api import Admin, new_admin
+from tests.integration.harness import PASSWORD, RevierProcess, server_env, write_config
 from tests.integration.postgres import create_database, postgres_cluster
-
-PASSWORD = "correct horse battery staple"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,16 +76,18 @@ def database_url(engine: str, request: pytest.FixtureRequest, data_dir: Path) ->
     return f"sqlite:///{data_dir / 'revier.db'}"
 
 
-def start_server(
+def server_config(
     engine: str,
     request: pytest.FixtureRequest,
     root: Path,
     name: str,
-    *args: str,
+    *,
     tenant_policy: dict[str, object] | None = None,
     extra_tenants: tuple[str, ...] = (),
     **sections: dict[str, object],
-) -> RevierProcess:
+) -> Path:
+    """The configuration file of a new installation on a fresh database, in a data
+    directory of its own under ``root`` (see ``write_config`` for the options)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"{name}-{engine}-", dir=root))
     config = data_dir / "revier.toml"
     write_config(
@@ -95,46 +98,90 @@ def start_server(
         extra_tenants=extra_tenants,
         **sections,
     )
-    server = RevierProcess(data_dir=data_dir, config=config, env=server_env())
+    return config
+
+
+def start_server(
+    engine: str,
+    request: pytest.FixtureRequest,
+    root: Path,
+    name: str,
+    *args: str,
+    **options: Any,
+) -> RevierProcess:
+    """A revier process (``serve`` with ``args``) on a new installation: ``server_config``."""
+    config = server_config(engine, request, root, name, **options)
+    server = RevierProcess(data_dir=config.parent, config=config, env=server_env())
     server.start(*args)
     return server
 
 
-@pytest.fixture(scope="session")
-def server(engine: str, request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[RevierProcess]:
-    """The shared server: rate limits loose enough for the suite, but on."""
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "main",
-        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
-        # Refused registrations count too: several modules probe the closed door.
-        ratelimit__registration_per_address={"per_second": 100, "burst": 1000},
-    )
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="session")
-def org_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
+@contextmanager
+def running_server(
+    engine: str, request: pytest.FixtureRequest, root: Path, name: str, *args: str, **options: Any
 ) -> Iterator[RevierProcess]:
-    """A server with two tenants, ``localhost`` and ``other.test``, for the tests of
-    organisation control: an admin of one must not reach the other. Each tenant's
-    first admin (``@admin:<tenant>``) has the password ``INITIAL_ADMIN_PASSWORD``;
-    tests make their own admins (``create_user(..., "--admin")``) so that none of
-    them runs into the device limit of another's logins."""
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "org",
-        extra_tenants=("other.test",),
-        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
-    )
-    yield srv
-    srv.stop()
+    """``start_server(engine, request, root, name, *args, **options)``, stopped when the
+    block ends."""
+    server = start_server(engine, request, root, name, *args, **options)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def server_fixture(
+    name: str,
+    *args: str,
+    scope: Literal["session", "package", "module", "class", "function"] = "module",
+    **options: Any,
+) -> Any:
+    """A fixture: a server of its own (``start_server(…, name, *args, **options)``) for
+    the tests of ``scope``, stopped after them. Assign it to the fixture's name."""
+
+    @pytest.fixture(scope=scope)
+    def fixture(
+        engine: str, request: pytest.FixtureRequest, tmp_root: Path
+    ) -> Iterator[RevierProcess]:
+        with running_server(engine, request, tmp_root, name, *args, **options) as server:
+            yield server
+
+    return fixture
+
+
+# Rate limits loose enough for a suite's logins, but on.
+LOOSE_LIMIT = {"per_second": 100, "burst": 1000}
+
+# The shared server.
+server = server_fixture(
+    "main",
+    scope="session",
+    ratelimit__login_per_address=LOOSE_LIMIT,
+    # Refused registrations count too: several modules probe the closed door.
+    ratelimit__registration_per_address=LOOSE_LIMIT,
+)
+
+# A server with two tenants, ``localhost`` and ``other.test``, for the tests of
+# organisation control: an admin of one must not reach the other. Each tenant's
+# first admin (``@admin:<tenant>``) has the password ``INITIAL_ADMIN_PASSWORD``;
+# tests make their own admins (``create_user(..., "--admin")``, or the ``admin`` and
+# ``other_admin`` fixtures) so that none of them runs into the device limit of
+# another's logins.
+org_server = server_fixture(
+    "org", scope="session", extra_tenants=("other.test",), ratelimit__login_per_address=LOOSE_LIMIT
+)
+
+
+@pytest.fixture(scope="module")
+def admin(org_server: RevierProcess) -> Admin:
+    """An admin of ``localhost`` on ``org_server``, logged in, for one module: what it
+    did in the audit log is that module's alone."""
+    return new_admin(org_server)
+
+
+@pytest.fixture(scope="module")
+def other_admin(org_server: RevierProcess) -> Admin:
+    """An admin of the other tenant, ``other.test``, on ``org_server``, for one module."""
+    return new_admin(org_server, "other.test")
 
 
 @dataclass

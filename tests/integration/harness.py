@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import select
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-READY = re.compile(r"revier ready on (http://\S+)")
+from bench.processes import stop_process, wait_ready
+
 REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"  # of the accounts the tests make
 
 
 @dataclass
@@ -48,35 +47,17 @@ class RevierProcess:
             env=self.env,
             cwd=self.data_dir,
         )
-        self.url = self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if ready:
-                line = self.proc.stdout.readline()
-                if match := READY.search(line):
-                    return match.group(1)
-                if not line and self.proc.poll() is not None:
-                    break
-        raise RuntimeError(f"revier did not start; its log:\n{self.log_path.read_text()[-4000:]}")
+        url = wait_ready(self.proc, timeout)
+        if url is None:
+            raise RuntimeError(
+                f"revier did not start; its log:\n{self.log_path.read_text()[-4000:]}"
+            )
+        self.url = url
 
     def stop(self, *, kill: bool = False) -> None:
         if self.proc is None:
             return
-        if kill:
-            self.proc.kill()
-        else:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        stop_process(self.proc, kill=kill)
         self._log.close()
         self.proc = None
 

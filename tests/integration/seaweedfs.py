@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from bench.processes import stop_process
 
 ACCESS_KEY = "revier-test"
 SECRET_KEY = "revier-test-secret"
@@ -100,12 +101,7 @@ def seaweedfs() -> Iterator[S3Server]:
         _wait_ready(endpoint, proc, root)
         yield S3Server(endpoint, ACCESS_KEY, SECRET_KEY)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
         log.close()
         shutil.rmtree(root, ignore_errors=True)
 

@@ -18,23 +18,12 @@ from tests.integration.admin_api import (
     entries,
     login,
     new_admin,
-    shared_admin,
     shared_member,
 )
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
 
 TOKENS = "/_revier/admin/v1/registration_tokens"
-
-
-@pytest.fixture(scope="module")
-def admin(org_server: RevierProcess) -> Admin:
-    return shared_admin(org_server)
-
-
-@pytest.fixture(scope="module")
-def other_admin(org_server: RevierProcess) -> Admin:
-    return shared_admin(org_server, "other.test")
 
 
 async def test_logins_are_recorded_with_the_client_address(

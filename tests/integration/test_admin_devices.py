@@ -49,7 +49,8 @@ class Session:
 
 @dataclass
 class People:
-    """The accounts of this module, made in two command-line runs."""
+    """The accounts of this module: its admins (the ``admin`` and ``other_admin``
+    fixtures) and the others, imported in one command-line run."""
 
     admin: Admin
     other_admin: Admin  # an admin of the other tenant, other.test
@@ -74,26 +75,17 @@ async def log_in(
 
 
 @pytest.fixture(scope="module")
-async def people(org_server: RevierProcess, password_hash: str) -> People:
+def people(
+    org_server: RevierProcess, password_hash: str, admin: Admin, other_admin: Admin
+) -> People:
     tag = secrets.token_hex(3)
-    names = ["admin", "anna", "bob", "carl", "dora", "emil", "fred"]
+    names = ["anna", "bob", "carl", "dora", "emil", "fred"]
     lines = "".join(
-        json.dumps(
-            {"localpart": f"dev{n}-{tag}", "password_hash": password_hash, "admin": n == "admin"}
-        )
-        + "\n"
+        json.dumps({"localpart": f"dev{n}-{tag}", "password_hash": password_hash}) + "\n"
         for n in names
     )
     org_server.admin("user", "import", "-", input_text=lines)
-    other = f"devother-{tag}"
-    org_server.create_user(other, PASSWORD, "--admin", "--tenant", "other.test")
-    admin = await log_in(org_server, f"devadmin-{tag}")
-    other_admin = await log_in(org_server, other, "other.test")
-    return People(
-        admin=Admin(admin.user_id, admin.host, admin.token),
-        other_admin=Admin(other_admin.user_id, other_admin.host, other_admin.token),
-        names=[f"dev{n}-{tag}" for n in names],
-    )
+    return People(admin=admin, other_admin=other_admin, names=[f"dev{n}-{tag}" for n in names])
 
 
 def name(people: People, who: str) -> str:

@@ -19,23 +19,13 @@ from revier.storage import Store
 from revier.storage.engine import create_engines
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.room_closures import RoomClosure
-from tests.integration.admin_api import Admin, entries, new_admin
+from tests.integration.admin_api import Admin, entries
 from tests.integration.conftest import PASSWORD, start_server
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
 from tests.integration.matrix import sync_until
 
 ROOMS = "/_revier/admin/v1/rooms"
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture(scope="module")
-def admin(org_server: RevierProcess) -> Admin:
-    return new_admin(org_server)
-
-
-@pytest.fixture(scope="module")
-def other_admin(org_server: RevierProcess) -> Admin:
-    return new_admin(org_server, "other.test")
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ unchecked): a probe of every documented string does, on both engines.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,23 +20,10 @@ from schemathesis.checks import not_a_server_error
 
 from revier.api.admin.openapi import document
 from tests.integration.admin_api import shared_admin
-from tests.integration.conftest import start_server
+from tests.integration.conftest import LOOSE_LIMIT, server_fixture
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
 
-
-@pytest.fixture(scope="module")
-def fuzzed_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
-) -> Iterator[RevierProcess]:
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "admin-fuzz",
-        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
-    )
-    yield srv
-    srv.stop()
+fuzzed_server = server_fixture("admin-fuzz", ratelimit__login_per_address=LOOSE_LIMIT)
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,12 @@ import secrets
 import httpx
 import pytest
 
-from tests.integration.admin_api import Admin, entries, login, shared_admin, shared_member
+from tests.integration.admin_api import Admin, entries, login, shared_member
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
 
 TOKENS = "/_revier/admin/v1/registration_tokens"
 CLI_ACTOR = "cli:" + getpass.getuser()
-
-
-@pytest.fixture(scope="module")
-def admin(org_server: RevierProcess) -> Admin:
-    return shared_admin(org_server)
-
-
-@pytest.fixture(scope="module")
-def other_admin(org_server: RevierProcess) -> Admin:
-    return shared_admin(org_server, "other.test")
 
 
 @pytest.fixture

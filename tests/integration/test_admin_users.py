@@ -13,23 +13,13 @@ import httpx
 import pytest
 from nio import AsyncClient, JoinedMembersResponse, LoginResponse, RoomCreateResponse
 
-from tests.integration.admin_api import Admin, entries, login, new_admin
+from tests.integration.admin_api import Admin, entries, login
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
 from tests.integration.matrix import auth, shared_room, sync_until
 
 USERS = "/_revier/admin/v1/users"
 V3 = "/_matrix/client/v3"
-
-
-@pytest.fixture(scope="module")
-def admin(org_server: RevierProcess) -> Admin:
-    return new_admin(org_server)
-
-
-@pytest.fixture(scope="module")
-def other_admin(org_server: RevierProcess) -> Admin:
-    return new_admin(org_server, "other.test")
 
 
 @pytest.fixture

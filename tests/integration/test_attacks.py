@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.integration.conftest import PASSWORD, Account
+from tests.integration.conftest import PASSWORD, Account, running_server, server_fixture
 from tests.integration.harness import RevierProcess
 
 LOGIN = "/_matrix/client/v3/login"
@@ -102,19 +102,9 @@ async def test_brute_force_on_one_account_hits_the_limit(
     assert r.status_code == 429
 
 
-@pytest.fixture
-async def strict_server(engine, request, tmp_root):  # type: ignore[no-untyped-def]
-    from tests.integration.conftest import start_server
-
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "strict",
-        ratelimit__login_per_address={"per_second": 0.01, "burst": 3},
-    )
-    yield srv
-    srv.stop()
+strict_server = server_fixture(
+    "strict", scope="function", ratelimit__login_per_address={"per_second": 0.01, "burst": 3}
+)
 
 
 async def test_one_address_trying_many_accounts_hits_the_limit(strict_server) -> None:  # type: ignore[no-untyped-def]
@@ -179,20 +169,17 @@ async def test_missing_bad_and_other_tenants_tokens(http: httpx.AsyncClient) -> 
 
 @pytest.fixture
 async def two_tenants(engine, request, tmp_root):  # type: ignore[no-untyped-def]
-    from tests.integration.conftest import start_server
-
-    srv = start_server(engine, request, tmp_root, "tenants")
-    # A second tenant, added by configuration.
-    srv.stop()
-    config = srv.config.read_text()
-    srv.config.write_text(
-        config
-        + '[[tenants]]\nserver_name = "localhost"\n'
-        + '[[tenants]]\nserver_name = "other.test"\n'
-    )
-    srv.start()
-    yield srv
-    srv.stop()
+    with running_server(engine, request, tmp_root, "tenants") as srv:
+        # A second tenant, added by configuration.
+        srv.stop()
+        config = srv.config.read_text()
+        srv.config.write_text(
+            config
+            + '[[tenants]]\nserver_name = "localhost"\n'
+            + '[[tenants]]\nserver_name = "other.test"\n'
+        )
+        srv.start()
+        yield srv
 
 
 async def test_another_tenants_token_is_unknown(two_tenants: RevierProcess) -> None:

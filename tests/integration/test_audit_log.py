@@ -4,7 +4,6 @@ delete entries (migration 0006's triggers), whoever asks."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,7 @@ from revier.storage import Store
 from revier.storage.core.audit import AuditEntry, AuditQuery
 from revier.storage.engine import Engines, create_engines, migrate
 from tests.fake_clock import FakeClock
-from tests.integration.conftest import database_url
-from tests.integration.harness import write_config
+from tests.integration.conftest import server_config
 
 DAY_MS = 86_400_000
 START_MS = 1_800_000_000_000
@@ -39,12 +37,11 @@ async def installation(
 ) -> AsyncIterator[Installation]:
     """Services on a fresh database: ``localhost`` pseudonymises after 7 days,
     ``other.test`` after the default 30."""
-    data_dir = Path(tempfile.mkdtemp(prefix=f"audit-{engine}-", dir=tmp_root))
-    config = data_dir / "revier.toml"
-    write_config(
-        config,
-        data_dir=data_dir,
-        database_url=database_url(engine, request, data_dir),
+    config = server_config(
+        engine,
+        request,
+        tmp_root,
+        "audit",
         tenant_policy={"audit_pseudonymise_after_days": 7},
         extra_tenants=("other.test",),
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.conftest import start_server
+from tests.integration.conftest import server_fixture
 from tests.integration.harness import RevierProcess, server_env, write_config
 
 # Protocol behaviour, not storage: once, on SQLite, even with --db=both.
@@ -20,15 +19,7 @@ V3 = "/_matrix/client/v3"
 TESTING = {"conformance": True, "default_room_version": "10"}
 
 
-@pytest.fixture(scope="module")
-def conformance_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
-) -> Iterator[RevierProcess]:
-    srv = start_server(
-        engine, request, tmp_root, "conformance", "--conformance-mode", testing=TESTING
-    )
-    yield srv
-    srv.stop()
+conformance_server = server_fixture("conformance", "--conformance-mode", testing=TESTING)
 
 
 async def test_open_registration_guests_and_default_room_version(

@@ -21,7 +21,7 @@ from nio import (
     SyncResponse,
 )
 
-from tests.integration.conftest import PASSWORD, nio_login, start_server
+from tests.integration.conftest import PASSWORD, nio_login, running_server
 from tests.integration.harness import RevierProcess
 from tests.integration.matrix import auth, shared_room, sync_until
 
@@ -233,18 +233,17 @@ async def test_user_directory_finds_colleagues_by_name(
 
 @pytest.fixture(scope="module")
 def strict(engine: str, request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[RevierProcess]:
-    srv = start_server(
+    with running_server(
         engine,
         request,
         tmp_root,
         "strict",
         tenant_policy={"public_rooms_require_admin": True, "user_directory": "shared_rooms"},
-    )
-    srv.stop()
-    srv.config.write_text(srv.config.read_text() + '[[tenants]]\nserver_name = "other.test"\n')
-    srv.start()
-    yield srv
-    srv.stop()
+    ) as srv:
+        srv.stop()
+        srv.config.write_text(srv.config.read_text() + '[[tenants]]\nserver_name = "other.test"\n')
+        srv.start()
+        yield srv
 
 
 async def login(http: httpx.AsyncClient, user: str, host: str) -> dict[str, str]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import nacl.signing
-import pytest
 from unpaddedbase64 import encode_base64
 
 from revier.events.canonical_json import encode_canonical_json
-from tests.integration.conftest import PASSWORD, Account
+from tests.integration.conftest import PASSWORD, Account, server_fixture
 from tests.integration.harness import RevierProcess
 
 V3 = "/_matrix/client/v3"
@@ -257,15 +255,7 @@ async def test_key_backup_is_private_and_keeps_the_better_key(
     assert (await http.get(f"{V3}/room_keys/version", headers=me.headers)).status_code == 404
 
 
-@pytest.fixture
-def restartable(engine, request, tmp_root) -> Iterator[RevierProcess]:  # type: ignore[no-untyped-def]
-    from tests.integration.conftest import start_server
-
-    srv = start_server(
-        engine, request, tmp_root, "e2e", tenant_policy={"room_encryption": "default"}
-    )
-    yield srv
-    srv.stop()
+restartable = server_fixture("e2e", scope="function", tenant_policy={"room_encryption": "default"})
 
 
 async def test_to_device_is_private_ordered_exactly_once_and_survives_a_restart(

@@ -30,7 +30,14 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from PIL import Image
 
-from tests.integration.conftest import PASSWORD, Account, nio_login, start_server
+from tests.integration.conftest import (
+    LOOSE_LIMIT,
+    PASSWORD,
+    Account,
+    nio_login,
+    running_server,
+    server_fixture,
+)
 from tests.integration.harness import RevierProcess
 from tests.integration.matrix import auth
 from tests.integration.seaweedfs import S3Server, seaweedfs
@@ -59,7 +66,7 @@ def media_server(
             "s3_secret_key": s3.secret_key,
             "s3_bucket": "media-" + secrets.token_hex(4),
         }
-    srv = start_server(
+    with running_server(
         engine,
         request,
         tmp_root,
@@ -70,11 +77,10 @@ def media_server(
             "url_previews": True,
         },
         media=media,
-        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
-        ratelimit__media_upload={"per_second": 100, "burst": 1000},
-    )
-    yield srv
-    srv.stop()
+        ratelimit__login_per_address=LOOSE_LIMIT,
+        ratelimit__media_upload=LOOSE_LIMIT,
+    ) as srv:
+        yield srv
 
 
 _pools: dict[str, list[str]] = {}
@@ -507,22 +513,14 @@ async def test_encrypted_file_in_an_encrypted_room(
             await c.close()
 
 
-@pytest.fixture(scope="session")
-def strict_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
-) -> Iterator[RevierProcess]:
-    """Tiny quota, media IDs that expire after a second."""
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "media-strict",
-        tenant_policy={"media_quota_bytes_per_user": 4096},
-        media={"unused_expires_seconds": 1},
-        ratelimit__login_per_address={"per_second": 100, "burst": 1000},
-    )
-    yield srv
-    srv.stop()
+# Tiny quota, media IDs that expire after a second.
+strict_server = server_fixture(
+    "media-strict",
+    scope="session",
+    tenant_policy={"media_quota_bytes_per_user": 4096},
+    media={"unused_expires_seconds": 1},
+    ratelimit__login_per_address=LOOSE_LIMIT,
+)
 
 
 async def test_quota_and_expiry_of_unused_media_ids(

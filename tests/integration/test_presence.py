@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
-import pytest
 from nio import AsyncClient, PresenceEvent, PresenceGetResponse, SyncResponse
 
-from tests.integration.conftest import PASSWORD, start_server
+from tests.integration.conftest import PASSWORD, server_fixture
 from tests.integration.harness import RevierProcess
-from tests.integration.matrix import auth, shared_room, sync_until
+from tests.integration.matrix import (
+    auth,
+    next_request_sent,
+    shared_room,
+    sync_until,
+    until_waiting,
+)
 
 V3 = "/_matrix/client/v3"
 
@@ -47,13 +51,15 @@ async def test_own_presence_is_set_and_read_back(alice: AsyncClient) -> None:
 
 
 async def test_a_room_mate_sees_a_change_in_a_waiting_sync(
-    alice: AsyncClient, bob: AsyncClient
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
 ) -> None:
     await shared_room(alice, bob)
     await bob.sync(timeout=0)
     started = time.monotonic()
+    sent = next_request_sent(bob)
     waiting = asyncio.create_task(bob.sync(timeout=20_000, set_presence="offline"))
-    await asyncio.sleep(0.2)  # let the request reach the server and wait; not a readiness wait
+    params = {"since": bob.next_batch, "set_presence": "offline"}
+    await until_waiting(sent, partial(http.get, f"{V3}/sync", params=params, headers=auth(bob)))
     await alice.set_presence("unavailable", "Lage 14:00")
     response = await asyncio.wait_for(waiting, 15)
     assert isinstance(response, SyncResponse), response
@@ -123,15 +129,7 @@ async def test_bad_bodies_are_refused(alice: AsyncClient, http: httpx.AsyncClien
         assert response.json()["errcode"] in ("M_BAD_JSON", "M_MISSING_PARAM")
 
 
-@pytest.fixture(scope="module")
-def quiet_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
-) -> Iterator[RevierProcess]:
-    srv = start_server(
-        engine, request, tmp_root, "nopresence", tenant_policy={"presence_enabled": False}
-    )
-    yield srv
-    srv.stop()
+quiet_server = server_fixture("nopresence", tenant_policy={"presence_enabled": False})
 
 
 async def test_presence_can_be_switched_off(quiet_server: RevierProcess) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from nio import AsyncClient, RegisterResponse
 
-from tests.integration.conftest import PASSWORD, Account, nio_login, start_server
+from tests.integration.conftest import PASSWORD, Account, nio_login, server_fixture
 from tests.integration.harness import RevierProcess
 
 V3 = "/_matrix/client/v3"
@@ -21,20 +21,10 @@ VALIDITY = "/_matrix/client/v1/register/m.login.registration_token/validity"
 TOKEN = "m.login.registration_token"
 
 
-@pytest.fixture(scope="module")
-def open_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path
-) -> Iterator[RevierProcess]:
-    """A tenant that registers with tokens and allows guests; default rate limits."""
-    srv = start_server(
-        engine,
-        request,
-        tmp_root,
-        "registration",
-        tenant_policy={"registration": "token", "guest_access": True},
-    )
-    yield srv
-    srv.stop()
+# A tenant that registers with tokens and allows guests; default rate limits.
+open_server = server_fixture(
+    "registration", tenant_policy={"registration": "token", "guest_access": True}
+)
 
 
 @pytest.fixture

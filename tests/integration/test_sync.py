@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any
 
 import httpx
 from nio import AsyncClient
 
-from tests.integration.matrix import auth, shared_room
+from tests.integration.matrix import auth, sent_extensions, shared_room, until_waiting
 
 V3 = "/_matrix/client/v3"
 
 
-async def sync(http: httpx.AsyncClient, client: AsyncClient, **params: Any) -> dict[str, Any]:
-    r = await http.get(f"{V3}/sync", params=params, headers=auth(client), timeout=60)
+async def sync(
+    http: httpx.AsyncClient,
+    client: AsyncClient,
+    *,
+    sent: asyncio.Event | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """GET /sync with ``params``; ``sent`` is set once the request has been written out."""
+    r = await http.get(
+        f"{V3}/sync",
+        params=params,
+        headers=auth(client),
+        timeout=60,
+        extensions=sent_extensions(sent) if sent else None,
+    )
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -52,11 +66,13 @@ async def test_a_message_wakes_every_waiting_member_at_once(
 ) -> None:
     room_id = await shared_room(alice, bob)
     tokens = [(await sync(http, c))["next_batch"] for c in (alice, bob)]
+    sent = [asyncio.Event() for _ in tokens]
     waits = [
-        asyncio.create_task(sync(http, c, since=t, timeout=30_000))
-        for c, t in zip((alice, bob), tokens, strict=True)
+        asyncio.create_task(sync(http, c, sent=s, since=t, timeout=30_000))
+        for c, s, t in zip((alice, bob), sent, tokens, strict=True)
     ]
-    await asyncio.sleep(0.3)  # let both requests reach the server and wait
+    for c, s, t in zip((alice, bob), sent, tokens, strict=True):
+        await until_waiting(s, partial(sync, http, c, since=t, timeout=0))
     started = time.monotonic()
     event_id = await send(http, alice, room_id, "wake up")
     results = await asyncio.wait_for(asyncio.gather(*waits), 10)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess, server_env, write_config
+from tests.integration.matrix import waiting_sync
 from tests.integration.postgres import create_database
 from tests.integration.redis_server import redis_server
 
@@ -70,10 +71,7 @@ async def test_a_send_on_one_worker_wakes_a_sync_on_the_other(
         room_id = r.json()["room_id"]
         assert (await on_b.post(f"{V3}/join/{room_id}", json={}, headers=bob)).status_code == 200
         token = (await on_b.get(f"{V3}/sync", headers=bob)).json()["next_batch"]
-        waiting = asyncio.create_task(
-            on_b.get(f"{V3}/sync", params={"since": token, "timeout": 30000}, headers=bob)
-        )
-        await asyncio.sleep(0.3)  # let the long-poll reach worker B
+        waiting = await waiting_sync(on_b, token, 30000, bob)  # on worker B
         started = time.monotonic()
         r = await on_a.put(
             f"{V3}/rooms/{room_id}/send/m.room.message/1",
@@ -98,10 +96,7 @@ async def test_a_wipe_from_the_command_line_ends_a_waiting_sync_at_once(
         lost = await login(http, "wlost")
         device_id = (await http.get(f"{V3}/account/whoami", headers=lost)).json()["device_id"]
         token = (await http.get(f"{V3}/sync", headers=lost)).json()["next_batch"]
-        waiting = asyncio.create_task(
-            http.get(f"{V3}/sync", params={"since": token, "timeout": 30000}, headers=lost)
-        )
-        await asyncio.sleep(0.3)  # let the long-poll start waiting
+        waiting = await waiting_sync(http, token, 30000, lost)
         started = time.monotonic()
         await asyncio.to_thread(a.admin, "device", "wipe", "wlost", device_id)
         r = await asyncio.wait_for(waiting, 25)

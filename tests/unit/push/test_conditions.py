@@ -6,29 +6,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+from tests.unit.push.shared import BOB, CTX, event, text
 
 from revier.push import PushContext, evaluate
 from revier.push.evaluator import condition_matches
 from revier.push.patterns import contains_words
-
-ALICE = "@alice:example.org"
-BOB = "@bob:example.org"
-ROOM = "!room:example.org"
-CTX = PushContext(
-    user_id=ALICE,
-    user_display_name="Alice",
-    room_member_count=5,
-    sender_power_level=0,
-    notification_power_levels={},
-)
-
-
-def event(type_: str = "m.room.message", sender: str = BOB, **fields: Any) -> dict[str, Any]:
-    return {"type": type_, "sender": sender, "room_id": ROOM, "event_id": "$e", **fields}
-
-
-def text(body: str, **content: Any) -> dict[str, Any]:
-    return event(content={"msgtype": "m.text", "body": body, **content})
 
 
 def matches(cond: dict[str, Any], ev: dict[str, Any], ctx: PushContext = CTX) -> bool:

@@ -7,11 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.unit.push.shared import ALICE
 
 from revier.push import KINDS, default_rule_ids, default_ruleset
 from revier.push.validation import validate_actions, validate_conditions
-
-ALICE = "@alice:example.org"
 
 SPEC_OVERRIDE = [
     ".m.rule.master",

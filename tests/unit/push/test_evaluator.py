@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from tests.unit.push.shared import ALICE, BOB, CTX, ROOM, event, text
 
 from revier.push import (
     EventMatcher,
@@ -19,27 +20,8 @@ from revier.push import (
     tweaks,
 )
 
-ALICE = "@alice:example.org"
-BOB = "@bob:example.org"
-ROOM = "!room:example.org"
-
-CTX = PushContext(
-    user_id=ALICE,
-    user_display_name="Alice",
-    room_member_count=5,
-    sender_power_level=0,
-    notification_power_levels={},
-)
 DM = dataclasses.replace(CTX, room_member_count=2)
 RULES = default_ruleset(ALICE)
-
-
-def event(type_: str = "m.room.message", sender: str = BOB, **fields: Any) -> dict[str, Any]:
-    return {"type": type_, "sender": sender, "room_id": ROOM, "event_id": "$e", **fields}
-
-
-def text(body: str, **content: Any) -> dict[str, Any]:
-    return event(content={"msgtype": "m.text", "body": body, **content})
 
 
 def rule_id(ev: dict[str, Any], ctx: PushContext = CTX, rules: Any = RULES) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.unit.push.shared import ALICE, CTX
 
 from revier.errors import BadJson, InvalidParam, NotFound
 from revier.push import (
@@ -21,15 +22,7 @@ from revier.push import (
 )
 from revier.push.model import RuleKind
 
-ALICE = "@alice:example.org"
 DEFAULTS = default_ruleset(ALICE)
-CTX = PushContext(
-    user_id=ALICE,
-    user_display_name="Alice",
-    room_member_count=5,
-    sender_power_level=0,
-    notification_power_levels={},
-)
 
 
 def rule(kind: RuleKind, rule_id: str, order: int = 0, **kw: Any) -> UserRule:

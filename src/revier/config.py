@@ -134,6 +134,10 @@ class TenantPolicy(_Section):
     # "required": a createRoom that doesn't ask for encryption is refused;
     # "optional": rooms are encrypted only when the client asks.
     room_encryption: Literal["default", "required", "optional"] = "default"
+    # Once a room is encrypted, "refuse" turns away every message a client sends
+    # in the clear (revier/policy/encryption.py says which events are exempt);
+    # "allow" stores them, as other servers do.
+    plaintext_in_encrypted_rooms: Literal["refuse", "allow"] = "refuse"
     presence_enabled: bool = True
     # Who may publish rooms in the public room directory: with True only the
     # tenant's admins (createRoom visibility=public, PUT /directory/list/room).

@@ -83,7 +83,7 @@ def server_config(
     name: str,
     *,
     tenant_policy: dict[str, object] | None = None,
-    extra_tenants: tuple[str, ...] = (),
+    extra_tenants: tuple[str | tuple[str, dict[str, Any]], ...] = (),
     **sections: dict[str, object],
 ) -> Path:
     """The configuration file of a new installation on a fresh database, in a data
@@ -151,23 +151,44 @@ def server_fixture(
 # Rate limits loose enough for a suite's logins, but on.
 LOOSE_LIMIT = {"per_second": 100, "burst": 1000}
 
-# The shared server.
+# The shared server. Its rooms are encrypted as in production (room_encryption
+# "default"), but its plain matrix-nio and httpx clients may still write messages in
+# the clear there ("allow"): most modules test rooms, sync and receipts, not
+# encryption. The production default ("refuse") is tested by test_encryption_enforced,
+# and the modules driving real crypto (test_e2e, test_js_client) run on
+# ``production_defaults`` servers of their own.
 server = server_fixture(
     "main",
     scope="session",
     ratelimit__login_per_address=LOOSE_LIMIT,
     # Refused registrations count too: several modules probe the closed door.
     ratelimit__registration_per_address=LOOSE_LIMIT,
+    tenant_policy={"plaintext_in_encrypted_rooms": "allow"},
 )
+
+
+def production_defaults(name: str) -> Any:
+    """A module's own ``server`` with the tenant policy's defaults (encrypted rooms,
+    no plaintext in them): assign it to ``server`` in the module."""
+    return server_fixture(
+        name,
+        ratelimit__login_per_address=LOOSE_LIMIT,
+        ratelimit__registration_per_address=LOOSE_LIMIT,
+    )
+
 
 # A server with two tenants, ``localhost`` and ``other.test``, for the tests of
 # organisation control: an admin of one must not reach the other. Each tenant's
 # first admin (``@admin:<tenant>``) has the password ``INITIAL_ADMIN_PASSWORD``;
 # tests make their own admins (``create_user(..., "--admin")``, or the ``admin`` and
 # ``other_admin`` fixtures) so that none of them runs into the device limit of
-# another's logins.
+# another's logins. Like the shared server, it lets plain clients write in the clear.
 org_server = server_fixture(
-    "org", scope="session", extra_tenants=("other.test",), ratelimit__login_per_address=LOOSE_LIMIT
+    "org",
+    scope="session",
+    extra_tenants=("other.test",),
+    ratelimit__login_per_address=LOOSE_LIMIT,
+    tenant_policy={"plaintext_in_encrypted_rooms": "allow"},
 )
 
 

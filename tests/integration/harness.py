@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -95,6 +96,20 @@ class RevierProcess:
     def server_name(self) -> str:
         return "localhost"
 
+    def database_dump(self) -> str:
+        """Everything the database holds, as SQL text: what a stolen copy would show."""
+        text = self.config.read_text()
+        if 'url = "postgresql' not in text:
+            db = sqlite3.connect(self.data_dir / "revier.db")
+            try:
+                return "\n".join(db.iterdump())
+            finally:
+                db.close()
+        url = text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
+        return subprocess.run(
+            ["pg_dump", "--data-only", url], capture_output=True, text=True, check=True
+        ).stdout
+
 
 def write_config(
     path: Path,
@@ -102,7 +117,7 @@ def write_config(
     data_dir: Path,
     database_url: str | None,
     tenant_policy: dict[str, Any] | None = None,
-    extra_tenants: tuple[str, ...] = (),
+    extra_tenants: tuple[str | tuple[str, dict[str, Any]], ...] = (),
     **sections: Any,
 ) -> None:
     """A test configuration: loopback, ephemeral port, forwarded addresses trusted."""
@@ -124,8 +139,11 @@ def write_config(
     if tenant_policy is not None or extra_tenants:
         lines += ["[[tenants]]", 'server_name = "localhost"', "[tenants.policy]"]
         lines += [f"{key} = {_toml(value)}" for key, value in (tenant_policy or {}).items()]
-    for name in extra_tenants:  # with the default policy
+    for extra in extra_tenants:  # a name (the default policy), or (name, policy)
+        name, policy = extra if isinstance(extra, tuple) else (extra, {})
         lines += ["[[tenants]]", f"server_name = {_toml(name)}"]
+        if policy:
+            lines += ["[tenants.policy]", *(f"{k} = {_toml(v)}" for k, v in policy.items())]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import subprocess
-
 import httpx
 import pytest
 
@@ -55,15 +52,7 @@ async def test_tokens_are_stored_hashed(
     server: RevierProcess, make_user, http: httpx.AsyncClient, engine: str
 ) -> None:
     token = await token_for(http, make_user("h"))
-    if engine == "sqlite":
-        db = sqlite3.connect(server.data_dir / "revier.db")
-        dump = "\n".join(db.iterdump())
-        db.close()
-    else:
-        url = server.config.read_text().split('url = "')[1].split('"')[0]
-        dump = subprocess.run(  # noqa: ASYNC221 - a test reading the database once
-            ["pg_dump", "--data-only", url], capture_output=True, text=True, check=True
-        ).stdout
+    dump = server.database_dump()
     assert "access_tokens" in dump
     assert token not in dump and token.removeprefix("rvat_") not in dump
     assert PASSWORD not in dump

@@ -23,8 +23,11 @@ from nio import (
     SyncResponse,
 )
 
-from tests.integration.conftest import Account
+from tests.integration.conftest import Account, production_defaults
 from tests.integration.harness import RevierProcess
+
+# Rooms encrypted and plaintext refused, as a new installation has it.
+server = production_defaults("e2e")
 
 ENCRYPTED = [{"type": "m.room.encryption", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -11,21 +11,28 @@ import pytest
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    Event,
     JoinResponse,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    ReactionEvent,
+    RedactionEvent,
     RoomMessageText,
+    RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
 )
 
-from tests.integration.conftest import Account
+from tests.integration.conftest import Account, production_defaults
 from tests.integration.harness import RevierProcess
 from tests.integration.jsclient import JS_DIR, JsClient, JsClientError, node_binary
 
 # Protocol behaviour, not storage: once, on SQLite, even with --db=both.
 pytestmark = pytest.mark.one_engine
+
+# Rooms encrypted and plaintext refused, as a new installation has it.
+server = production_defaults("js")
 
 SYNC_TIMEOUT_MS = 20_000
 
@@ -145,8 +152,18 @@ async def nio_sync_until(
             pytest.fail(f"nio: no {what} after {seconds} s")
 
 
+# Further steps inside the exchange's session: (js, nio, room_id, js_user, nio_user,
+# the event ID of nio's message, the event ID of js's message).
+MoreSteps = Callable[[JsClient, AsyncClient, str, Account, Account, str, str], Awaitable[None]]
+
+
 async def js_and_nio_exchange(
-    server: RevierProcess, make_user: Callable[[str], Account], store: Path, *, ask_encryption: bool
+    server: RevierProcess,
+    make_user: Callable[[str], Account],
+    store: Path,
+    *,
+    ask_encryption: bool,
+    then: MoreSteps | None = None,
 ) -> bool:
     """js creates a room and invites nio; nio joins; each sends, each receives by sync.
 
@@ -247,6 +264,8 @@ async def js_and_nio_exchange(
                 "waitForEvent", roomId=room_id, eventId=mine["eventId"], timeoutMs=SYNC_TIMEOUT_MS
             )
             assert (echo["sender"], echo["content"]["body"]) == (js_user.user_id, "hello from js")
+            if then is not None:
+                await then(js, nio, room_id, js_user, nio_user, sent.event_id, mine["eventId"])
             return bool(encrypted)
     finally:
         await nio.close()
@@ -263,6 +282,87 @@ async def test_js_sdk_and_nio_talk_encrypted(
     server: RevierProcess, make_user, tmp_path: Path
 ) -> None:
     assert await js_and_nio_exchange(server, make_user, tmp_path, ask_encryption=True)
+
+
+async def react_edit_reply_redact(
+    js: JsClient,
+    nio: AsyncClient,
+    room_id: str,
+    js_user: Account,
+    nio_user: Account,
+    nio_message: str,
+    js_message: str,
+) -> None:
+    """What Element and matrix-nio send around a message in a room where plaintext is
+    refused: reactions (both SDKs send them in the clear, as bare annotations: the
+    server would refuse anything else unencrypted), an edit and a reply (encrypted),
+    redactions (never encrypted)."""
+    seen: list[Event] = []
+
+    async def collect(room: MatrixRoom, event: Event) -> None:
+        seen.append(event)
+
+    nio.add_event_callback(collect, (ReactionEvent, RoomMessageText, RedactionEvent))  # type: ignore[arg-type]
+
+    def annotation(event_id: str, key: str) -> dict[str, object]:
+        return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+    reaction = await js.call(
+        "sendEvent", roomId=room_id, type="m.reaction", content=annotation(nio_message, "👍")
+    )
+    theirs = await nio.room_send(
+        room_id, "m.reaction", annotation(js_message, "✅"), ignore_unverified_devices=True
+    )
+    assert isinstance(theirs, RoomSendResponse), theirs
+    got = await js.call("waitForEvent", roomId=room_id, eventId=theirs.event_id, type="m.reaction")
+    assert got["content"]["m.relates_to"]["key"] == "✅"
+
+    edit = {
+        "msgtype": "m.text",
+        "body": "* hello again",
+        "m.new_content": {"msgtype": "m.text", "body": "hello again"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": js_message},
+    }
+    edited = await js.call("sendEvent", roomId=room_id, type="m.room.message", content=edit)
+    reply = await nio.room_send(
+        room_id,
+        "m.room.message",
+        {
+            "msgtype": "m.text",
+            "body": "ja",
+            "m.relates_to": {"m.in_reply_to": {"event_id": js_message}},
+        },
+        ignore_unverified_devices=True,
+    )
+    assert isinstance(reply, RoomSendResponse), reply
+    got = await js.call("waitForEvent", roomId=room_id, eventId=reply.event_id)
+    assert got["encrypted"] is True
+    assert got["content"]["m.relates_to"] == {"m.in_reply_to": {"event_id": js_message}}
+
+    def arrived(*event_ids: str) -> Callable[[], bool]:
+        return lambda: set(event_ids) <= {e.event_id for e in seen}
+
+    await nio_sync_until(nio, arrived(reaction["eventId"], edited["eventId"]), "reaction, edit")
+    by_id = {e.event_id: e for e in seen}
+    assert isinstance(by_id[reaction["eventId"]], ReactionEvent)
+    edited_event = by_id[edited["eventId"]]
+    assert isinstance(edited_event, RoomMessageText) and edited_event.decrypted
+    assert edited_event.body == "* hello again"
+
+    redaction = await js.call("redactEvent", roomId=room_id, eventId=reaction["eventId"])
+    redacted = await nio.room_redact(room_id, reply.event_id, reason="wrong room")
+    assert isinstance(redacted, RoomRedactResponse), redacted
+    await nio_sync_until(nio, arrived(redaction["eventId"]), "js's redaction")
+    removal = next(e for e in seen if e.event_id == redaction["eventId"])
+    assert isinstance(removal, RedactionEvent) and removal.redacts == reaction["eventId"]
+
+
+async def test_reactions_edits_replies_and_redactions_flow_where_plaintext_is_refused(
+    server: RevierProcess, make_user, tmp_path: Path
+) -> None:
+    assert await js_and_nio_exchange(
+        server, make_user, tmp_path, ask_encryption=True, then=react_edit_reply_redact
+    )
 
 
 async def test_driver_answers_bad_commands_and_bounds_its_waits(

@@ -16,9 +16,12 @@
 //   createRoom {options, timeoutMs?} → {roomId, encrypted}   joinRoom {roomIdOrAlias}
 //   leaveRoom {roomId}   invite {roomId, userId}   waitForMembership {roomId, membership?}
 //   sendText {roomId, body} → {eventId, encrypted}   sendEvent {roomId, type, content}
+//   redactEvent {roomId, eventId, reason?} → {eventId}
 //   waitForEvent {roomId, type?, body?, sender?, eventId?, timeoutMs?} → event, decrypted
 //   userDevices {userId}   waitForDevice {userId, deviceId}   ownDeviceKeys {}
-//   crossSigningBootstrap {password?}   keyBackupBootstrap {} → {version, privateKey}
+//   serverSupports {feature} → {supported}
+//   crossSigningBootstrap {password?, noAuth?} → {ready, status, authAsked}
+//   keyBackupBootstrap {} → {version, privateKey}
 //   waitForKeyBackup {minSessions?}   restoreKeyBackup {privateKey, version} → {total, imported}
 //   logout {}   stop {} (answers, then exits 0)
 // Every wait has a timeout (timeoutMs, default 30 s) and every other command
@@ -387,6 +390,13 @@ const commands = {
         return { eventId: r.event_id, encrypted };
     },
 
+    /** Redacts an event (redactions go in the clear, also in encrypted rooms). */
+    async redactEvent({ roomId, eventId, reason, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        await joinedRoom(roomId, timeoutMs);
+        const r = await requireClient().redactEvent(roomId, eventId, undefined, reason ? { reason } : {});
+        return { eventId: r.event_id };
+    },
+
     /**
      * Wait for an event in a room's live timeline — already there or arriving
      * later — matching every given filter (type defaults to m.room.message).
@@ -469,16 +479,24 @@ const commands = {
         return { ed25519: keys.ed25519, curve25519: keys.curve25519 };
     },
 
-    // --- end-to-end encryption extras --------------------------------------
-    // Wanted by the E2E issue. They use documented CryptoApi calls but need
-    // server endpoints (keys/device_signing/upload, room_keys/*) that revier
-    // does not have yet, so they have not run against revier.
+    /** What Element asks before deciding, e.g. whether to set up cross-signing itself. */
+    async serverSupports({ feature }) {
+        if (!feature) throw new CommandError("serverSupports needs feature");
+        return { supported: await requireClient().doesServerSupportUnstableFeature(feature) };
+    },
 
-    /** Create and upload cross-signing keys, answering UIA with the login password. */
-    async crossSigningBootstrap({ password: pw } = {}) {
+    // --- end-to-end encryption extras --------------------------------------
+
+    /**
+     * Create and upload cross-signing keys, answering UIA with the login password
+     * (with noAuth: never; the upload must then pass without). authAsked: whether
+     * the server asked for user-interactive auth.
+     */
+    async crossSigningBootstrap({ password: pw, noAuth = false } = {}) {
         const crypto = requireCrypto();
         const cli = requireClient();
-        const secret = pw ?? password;
+        const secret = noAuth ? null : pw ?? password;
+        let authAsked = false;
         await crypto.bootstrapCrossSigning({
             setupNewCrossSigning: true,
             authUploadDeviceSigningKeys: async (makeRequest) => {
@@ -486,6 +504,7 @@ const commands = {
                     // Servers may accept the upload without UIA the first time.
                     return await makeRequest(null);
                 } catch (err) {
+                    if (err?.data?.flows) authAsked = true;
                     if (!err?.data?.flows || secret == null) throw err;
                     return makeRequest({
                         type: "m.login.password",
@@ -497,7 +516,7 @@ const commands = {
             },
         });
         const status = await crypto.getCrossSigningStatus();
-        return { ready: await crypto.isCrossSigningReady(), status };
+        return { ready: await crypto.isCrossSigningReady(), status, authAsked };
     },
 
     /**

@@ -211,7 +211,12 @@ class RoomCloser:
             return
         content = notice_content(closure.closed_by, closure.closed_ts, closure.reason)
         await self._writer.send(
-            tx, tenant, room_id, sender, NewEvent("m.room.message", content), written
+            tx,
+            tenant,
+            room_id,
+            sender,
+            NewEvent("m.room.message", content, server_notice=True),
+            written,
         )
 
     # --- steps 2 and 3 ------------------------------------------------------

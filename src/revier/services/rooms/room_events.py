@@ -13,10 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from revier.errors import Forbidden, NotFound
 from revier.events.auth import auth_types_for_event, check_auth_rules
 from revier.events.pdu import Pdu, build_pdu
 from revier.events.types import StateKey
+from revier.policy.encryption import refusal
 from revier.services.core import Clock, Tenant
 from revier.services.notifications import PushActions
 from revier.storage import Tx
@@ -25,6 +28,15 @@ from revier.storage.rooms.events import StoredEvent
 
 CREATE: StateKey = ("m.room.create", "")
 POWER_LEVELS: StateKey = ("m.room.power_levels", "")
+ENCRYPTION: StateKey = ("m.room.encryption", "")
+
+# Per tenant and kind, never per user or room: how often clients tried to put
+# plaintext into an encrypted room, or to switch a room's encryption off.
+ENCRYPTION_REFUSALS = Counter(
+    "revier_encryption_refusals_total",
+    "Events refused to keep rooms end-to-end encrypted",
+    ["tenant", "reason"],
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,9 @@ class NewEvent:
     content: dict[str, Any]
     state_key: str | None = None
     redacts: str | None = None
+    # Written by the server itself (the room-closing notice), not for a client:
+    # exempt from the rule against plaintext in encrypted rooms (policy/encryption.py).
+    server_notice: bool = False
 
 
 @dataclass
@@ -58,10 +73,13 @@ class RoomEventWriter:
         if version is None:
             raise NotFound("No such room")
         keys = auth_types_for_event(version, new.event_type, sender, new.state_key, new.content)
-        state = await db.events.current_state_events(room_id, [CREATE, POWER_LEVELS, *keys])
+        state = await db.events.current_state_events(
+            room_id, [CREATE, POWER_LEVELS, ENCRYPTION, *keys]
+        )
         create = state.get(CREATE)
         if create is None:  # a room whose creation was rolled back
             raise NotFound("No such room")
+        _check_encryption(tenant, state.get(ENCRYPTION), new)
         prev_events, prev_depth = await db.events.extremities_and_depth(room_id)
         pdu = build_pdu(
             version,
@@ -151,6 +169,21 @@ class RoomEventWriter:
         written.events.append(stored)
         written.rooms.add(pdu.room_id)
         return stored
+
+
+def _check_encryption(tenant: Tenant, encryption: Pdu | None, new: NewEvent) -> None:
+    """No plaintext into an encrypted room, no downgrade (policy/encryption.py)."""
+    refused = refusal(
+        policy=tenant.policy.plaintext_in_encrypted_rooms,
+        encryption=encryption.content if encryption is not None else None,
+        event_type=new.event_type,
+        state_key=new.state_key,
+        content=new.content,
+        server_notice=new.server_notice,
+    )
+    if refused is not None:
+        ENCRYPTION_REFUSALS.labels(tenant.server_name, refused.reason).inc()
+        raise Forbidden(refused.message)
 
 
 def require_same_tenant(tenant: Tenant, room_tenant: str) -> None:

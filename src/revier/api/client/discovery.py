@@ -7,18 +7,58 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from revier import __version__
-from revier.api.http import authenticate, services
+from revier.api.http import authenticate, services, tenant
 from revier.api.responses import json_response
 
-# The spec releases whose client-server API revier serves. Clients pick
-# features by these (e.g. authenticated media needs v1.11).
-SPEC_VERSIONS = [f"v1.{minor}" for minor in range(1, 20)]
-SPEC_VERSIONS = ["r0.6.1", *SPEC_VERSIONS]
+# The spec releases whose client-server API revier serves. A client reads the
+# highest one as a promise of every endpoint up to it (matrix-rust-sdk picks
+# paths that way; matrix-js-sdk needs at least v1.1 and switches authenticated
+# media on at v1.11), so the list stops at v1.12, the release whose endpoints
+# revier has. v1.13 would make Element X offer "report room", v1.15 room
+# summaries — add them with those endpoints. (Like the reference server, the
+# list includes v1.3/v1.4, which promise threads' /relations and /threads.)
+SPEC_VERSIONS = ["r0.6.1", *(f"v1.{minor}" for minor in range(1, 13))]
+
+# What revier implements beyond those releases, in the names clients look for.
+# Each flag switches something on in a client, so none is listed before its
+# endpoints exist (tests/integration/test_versions.py probes each one). Left out
+# on purpose: threads (org.matrix.msc3440.stable: /threads, /relations), custom
+# profile fields (uk.tcpip.msc4133.stable: Element would publish a time zone,
+# which revier refuses), QR sign-in (org.matrix.msc4108: needs OAuth 2.0).
+UNSTABLE_FEATURES: dict[str, bool] = {
+    # Cross-signing (/keys/device_signing/upload, /keys/signatures/upload):
+    # Element Web sets up cross-signing and key backup by itself at a new
+    # account's first sign-in only when it sees this flag (older 1.12.x builds;
+    # newer ones also accept v1.1).
+    "org.matrix.e2e_cross_signing": True,
+    # Private read receipts (m.read.private): matrix-js-sdk sends them in
+    # /read_markers, and Element Web offers "don't send read receipts".
+    "org.matrix.msc2285.stable": True,
+    # room_types in the POST /publicRooms filter: Element Web asks for spaces only.
+    "org.matrix.msc3827.stable": True,
+    # Authenticated media (/_matrix/client/v1/media/*) for clients built on
+    # matrix-rust-sdk, besides v1.11.
+    "org.matrix.msc3916.stable": True,
+}
+
+# The e2ee_forced flags tell Element that the server encrypts new rooms of a
+# kind whatever the client asks: it then shows encryption as on and hides the
+# switch. They follow the tenant's room_encryption policy (every kind alike).
+_E2EE_FORCED = (
+    "io.element.e2ee_forced.public",
+    "io.element.e2ee_forced.private",
+    "io.element.e2ee_forced.trusted_private",
+)
 
 
-async def get_versions(_request: Request) -> Response:
-    """GET /_matrix/client/versions"""
-    return json_response({"versions": SPEC_VERSIONS, "unstable_features": {}})
+async def get_versions(request: Request) -> Response:
+    """GET /_matrix/client/versions: per tenant (the Host decides), as policies differ."""
+    forced = tenant(request).policy.room_encryption in ("default", "required")
+    features = {**UNSTABLE_FEATURES, **dict.fromkeys(_E2EE_FORCED, forced)}
+    return json_response(
+        {"versions": SPEC_VERSIONS, "unstable_features": features},
+        headers={"Vary": "Host"},
+    )
 
 
 async def get_wellknown(request: Request) -> Response:

@@ -37,6 +37,7 @@ from revier.api.client import (
     registration,
     room_history,
     rooms,
+    sliding_sync,
     sync,
     to_device,
 )
@@ -66,6 +67,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         rooms,
         membership,
         sync,
+        sliding_sync,
         room_history,
         directory,
         profiles,

@@ -211,6 +211,14 @@ class TestingSettings(_Section):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class SyncSettings(_Section):
+    """Syncing clients: what the server keeps for them between requests."""
+
+    # A sliding-sync connection (Element X) no request has used for this long is
+    # forgotten: its client starts over with a fresh list (M_UNKNOWN_POS).
+    sliding_connection_expiry_seconds: int = Field(7 * 24 * 3600, ge=1)
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -218,6 +226,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     ratelimit: RateLimitSettings = RateLimitSettings()
     notify: NotifySettings = NotifySettings()
+    sync: SyncSettings = SyncSettings()
     testing: TestingSettings | None = None
     media: MediaSettings = MediaSettings()
     tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]

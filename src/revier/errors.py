@@ -177,6 +177,12 @@ class KeySignatureInvalid(MatrixError):
     errcode = "M_INVALID_SIGNATURE"
 
 
+class UnknownPos(MatrixError):
+    """A sliding-sync ``pos`` this server can't continue from: the client starts over."""
+
+    errcode = "M_UNKNOWN_POS"
+
+
 class WrongRoomKeysVersion(MatrixError):
     """A key backup write to a version that is not the current one; names the current one."""
 

@@ -39,6 +39,7 @@ STATUS: dict[type[e.MatrixError], int] = {
     e.NotYetUploaded: 504,
     e.CannotOverwriteMedia: 409,
     e.WrongRoomKeysVersion: 403,
+    e.UnknownPos: 400,
     e.AlreadyExists: 409,
     e.Unknown: 400,
 }

@@ -60,10 +60,20 @@ from revier.services.rooms import (
     RoomReader,
     RoomService,
     RoomSyncBuilder,
+    RoomViews,
     TypingService,
     Visibility,
 )
-from revier.services.sync import FilterService, PresenceService, SyncService
+from revier.services.sync import (
+    ConnectionStore,
+    FilterService,
+    ListBuilder,
+    PresenceService,
+    RoomResults,
+    SlidingExtensions,
+    SlidingSyncService,
+    SyncService,
+)
 from revier.storage import Store
 
 
@@ -99,6 +109,7 @@ class Services:
     receipts: ReceiptService
     # sync, account data, notifications
     sync: SyncService
+    sliding_sync: SlidingSyncService
     filters: FilterService
     presence: PresenceService
     account_data: AccountDataService
@@ -169,6 +180,19 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
 
     # sync
     presence = PresenceService(store, notifier, clock)
+    e2e_sync = E2eSync(e2e_keys, to_device)
+    views = RoomViews(visibility, typing)
+    sliding_sync = SlidingSyncService(
+        store,
+        notifier,
+        clock,
+        ConnectionStore(store, clock, settings.sync.sliding_connection_expiry_seconds),
+        views,
+        ListBuilder(views, account_data),
+        RoomResults(views, push_actions, clock),
+        SlidingExtensions(views, e2e_sync, account_data, push_rules),
+        session_alive=auth.session_alive,
+    )
 
     # media
     media_store = create_media_store(settings.media, settings.server.data_dir)
@@ -228,9 +252,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             push_rules,
             push_actions,
             account_data,
-            E2eSync(e2e_keys, to_device),
+            e2e_sync,
             session_alive=auth.session_alive,
         ),
+        sliding_sync=sliding_sync,
         filters=FilterService(store),
         presence=presence,
         account_data=account_data,

@@ -39,6 +39,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # Authenticated media (/_matrix/client/v1/media/*) for clients built on
     # matrix-rust-sdk, besides v1.11.
     "org.matrix.msc3916.stable": True,
+    # Simplified sliding sync (api/client/sliding_sync.py): Element X refuses a
+    # server without it.
+    "org.matrix.simplified_msc3575": True,
 }
 
 # The e2ee_forced flags tell Element that the server encrypts new rooms of a

@@ -28,12 +28,13 @@ async def sync(request: Request) -> Response:
         full_state=query_bool(request, "full_state"),
     )
     # Before the read, so the user's own change is in this very response.
-    await svc.presence.on_sync(requester, _set_presence(request))
+    await svc.presence.on_sync(requester, set_presence_of(request))
     body = await svc.sync.sync(requester, sync_request)
     return json_response(body)
 
 
-def _set_presence(request: Request) -> Presence:
+def set_presence_of(request: Request) -> Presence:
+    """The ``set_presence`` query parameter of /sync and sliding sync (default online)."""
     value = request.query_params.get("set_presence", "online")
     for state in PRESENCE_STATES:
         if value == state:

@@ -50,6 +50,17 @@ class AccountDataService:
             raise NotFound(f"No {data_type} account data")
         return content
 
+    async def content(self, tx: Tx, user_id: str, room_id: str, data_type: str) -> JsonDict | None:
+        """One item of the user's account data ("" for global), in the caller's read."""
+        return await CoreRepos.of(tx).account_data.get(user_id, room_id, data_type)
+
+    async def of_type(self, tx: Tx, user_id: str, data_type: str) -> dict[str, JsonDict]:
+        """room_id -> content of one type of room account data, for every room."""
+        return await CoreRepos.of(tx).account_data.of_type(user_id, data_type)
+
+    async def of_room(self, tx: Tx, user_id: str, room_id: str) -> list[AccountData]:
+        return await CoreRepos.of(tx).account_data.of_room(user_id, room_id)
+
     async def changed(
         self, tx: Tx, user_id: str, after: int | None, upto: int
     ) -> list[AccountData]:

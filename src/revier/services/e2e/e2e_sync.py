@@ -64,3 +64,38 @@ class E2eSync:
             )
         body.update(await self._keys.sync_counts(tx, requester))
         return E2eSyncPart(body, news, batch.delivered_upto)
+
+    # --- the to_device and e2ee extensions of sliding sync -----------------------
+
+    async def acknowledge_to_device(self, requester: Requester, upto: int) -> None:
+        """The client sent ``upto`` back as ``since``: it has every message up to it."""
+        await self._to_device.acknowledge(requester, upto)
+
+    async def to_device(
+        self, tx: Tx, requester: Requester, since: int, upto: int, limit: int
+    ) -> tuple[JsonDict, bool]:
+        """The to_device extension: messages after ``since``; its ``next_batch`` is the
+        position to acknowledge. Whether there are any."""
+        if since >= upto:
+            return {"next_batch": str(since), "events": []}, False
+        batch = await self._to_device.for_sync(tx, requester, since, upto, limit)
+        next_batch = upto if batch.delivered_upto is None else batch.delivered_upto
+        return {"next_batch": str(next_batch), "events": batch.events}, bool(batch.events)
+
+    async def key_status(
+        self,
+        tx: Tx,
+        requester: Requester,
+        since: int | None,
+        upto: int,
+        joined_rooms: list[str],
+    ) -> tuple[JsonDict, bool]:
+        """The e2ee extension: key counts always, device-list changes since ``since``
+        (only with one: a fresh connection must query everyone anyway). Whether a
+        device list changed — key counts alone never wake a waiting client."""
+        body = await self._keys.sync_counts(tx, requester)
+        if since is None:
+            return body, False
+        changes = await device_list_changes(tx, requester.user_id, since, upto, joined_rooms)
+        body["device_lists"] = changes.to_json()
+        return body, bool(changes)

@@ -89,13 +89,16 @@ class ToDeviceService:
             )
         return out
 
-    async def for_sync(self, tx: Tx, requester: Requester, after: int, upto: int) -> ToDeviceBatch:
-        """The device's messages in (after, upto], oldest first, at most MAX_PER_SYNC."""
+    async def for_sync(
+        self, tx: Tx, requester: Requester, after: int, upto: int, limit: int = MAX_PER_SYNC
+    ) -> ToDeviceBatch:
+        """The device's messages in (after, upto], oldest first, at most ``limit``."""
+        limit = min(limit, MAX_PER_SYNC)
         pending = await E2eRepos.of(tx).to_device.pending(
-            requester.user_id, requester.device_id, after, upto, MAX_PER_SYNC + 1
+            requester.user_id, requester.device_id, after, upto, limit + 1
         )
-        capped = len(pending) > MAX_PER_SYNC
-        pending = pending[:MAX_PER_SYNC]
+        capped = len(pending) > limit
+        pending = pending[:limit]
         events = [{"sender": m.sender, "type": m.type, "content": m.content} for m in pending]
         return ToDeviceBatch(events, pending[-1].stream_ordering if capped else None)
 

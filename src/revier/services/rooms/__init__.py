@@ -25,10 +25,11 @@ from revier.services.rooms.room_admin import (
     room_matches,
 )
 from revier.services.rooms.room_closing import RoomCloser
-from revier.services.rooms.room_events import RoomEventWriter, Written
+from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter, Written
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
+from revier.services.rooms.room_views import ListedRoom, RoomMeta, RoomViews, StateWanted
 from revier.services.rooms.rooms import RoomService
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
@@ -37,9 +38,11 @@ from revier.storage.rooms.room_closures import RoomClosure
 from revier.storage.rooms.rooms import Membership, Room
 
 __all__ = [
+    "BUMP_EVENT_TYPES",
     "IN_ROOM",
     "MAX_SEARCH_LENGTH",
     "DirectoryService",
+    "ListedRoom",
     "Membership",
     "MembershipService",
     "MessagesQuery",
@@ -51,10 +54,13 @@ __all__ = [
     "RoomCloser",
     "RoomClosure",
     "RoomEventWriter",
+    "RoomMeta",
     "RoomReader",
     "RoomService",
     "RoomSyncBuilder",
+    "RoomViews",
     "RoomsPage",
+    "StateWanted",
     "StoredEvent",
     "TypingService",
     "Visibility",

@@ -116,6 +116,7 @@ async def create_room_events(
             creator,
             now,
             request.get("visibility") == "public",
+            bump_stamp=create.stream_ordering,
         )
     )
 

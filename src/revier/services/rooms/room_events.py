@@ -30,6 +30,20 @@ CREATE: StateKey = ("m.room.create", "")
 POWER_LEVELS: StateKey = ("m.room.power_levels", "")
 ENCRYPTION: StateKey = ("m.room.encryption", "")
 
+# Events a person notices: a room's newest one is its bump stamp, by which sliding
+# sync orders room lists (a reaction, a receipt or a state change doesn't move a room).
+BUMP_EVENT_TYPES = frozenset(
+    {
+        "m.room.create",
+        "m.room.message",
+        "m.room.encrypted",
+        "m.sticker",
+        "m.call.invite",
+        "m.poll.start",
+        "m.beacon_info",
+    }
+)
+
 # Per tenant and kind, never per user or room: how often clients tried to put
 # plaintext into an encrypted room, or to switch a room's encryption off.
 ENCRYPTION_REFUSALS = Counter(
@@ -160,6 +174,8 @@ class RoomEventWriter:
             written.users.add(pdu.state_key)
         if pdu.type == "m.room.power_levels" and pdu.state_key == "":
             power_levels = pdu
+        if pdu.type in BUMP_EVENT_TYPES:
+            await db.rooms.set_bump_stamp(pdu.room_id, position)
         if not pdu.is_state:
             members = await db.memberships.joined_with_names(pdu.room_id)
             await self._push_actions.record(

@@ -140,20 +140,7 @@ class RoomSyncBuilder:
         return receipt_events(changed, user_id)
 
     async def invite_state(self, tx: Tx, membership: Membership) -> JsonDict:
-        db = RoomRepos.of(tx)
-        ids = await db.events.current_state_ids(membership.room_id, STRIPPED_STATE_TYPES)
-        loaded = await db.events.get_many([*ids.values(), membership.event_id])
-        events = [stripped(loaded[i]) for i in ids.values() if i in loaded]
-        if membership.event_id in loaded:
-            invite = loaded[membership.event_id]
-            events.append(
-                {
-                    **stripped(invite),
-                    "event_id": invite.event_id,
-                    "origin_server_ts": invite.pdu.origin_server_ts,
-                }
-            )
-        return {"events": events}
+        return {"events": await stripped_state(tx, membership)}
 
     async def summary(self, tx: Tx, room_id: str, user_id: str) -> JsonDict:
         """Member counts and up to five heroes, without loading the member list."""
@@ -164,6 +151,25 @@ class RoomSyncBuilder:
             "m.joined_member_count": joined,
             "m.invited_member_count": invited,
         }
+
+
+async def stripped_state(tx: Tx, membership: Membership) -> list[JsonDict]:
+    """What an invitee (or a knocker) sees of a room: its stripped state, then the
+    invite (or knock) itself."""
+    db = RoomRepos.of(tx)
+    ids = await db.events.current_state_ids(membership.room_id, STRIPPED_STATE_TYPES)
+    loaded = await db.events.get_many([*ids.values(), membership.event_id])
+    events = [stripped(loaded[i]) for i in ids.values() if i in loaded]
+    if membership.event_id in loaded:
+        invite = loaded[membership.event_id]
+        events.append(
+            {
+                **stripped(invite),
+                "event_id": invite.event_id,
+                "origin_server_ts": invite.pdu.origin_server_ts,
+            }
+        )
+    return events
 
 
 def _lazy_members(

@@ -60,6 +60,24 @@ class AccountDataRepository:
         value = (await self._conn.execute(stmt)).scalar()
         return orjson.loads(value) if value is not None else None
 
+    async def of_type(self, user_id: str, data_type: str) -> dict[str, JsonDict]:
+        """room_id -> content of one type of the user's room account data (``m.tag``)."""
+        stmt = select(account_data.c.room_id, account_data.c.content).where(
+            account_data.c.user_id == user_id,
+            account_data.c.type == data_type,
+            account_data.c.room_id != "",
+        )
+        return {r.room_id: orjson.loads(r.content) for r in await self._conn.execute(stmt)}
+
+    async def of_room(self, user_id: str, room_id: str) -> list[AccountData]:
+        stmt = select(account_data).where(
+            account_data.c.user_id == user_id, account_data.c.room_id == room_id
+        )
+        return [
+            AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
+            for r in await self._conn.execute(stmt)
+        ]
+
     async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
         params = {"user": user_id, "after": _START if after is None else after, "upto": upto}
         return [

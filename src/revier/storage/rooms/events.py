@@ -205,6 +205,52 @@ class EventRepository:
             stmt = stmt.where(tuple_(current_state.c.type, current_state.c.state_key).in_(wanted))
         return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
 
+    async def current_state_ids_of_types(
+        self, room_id: str, types: Iterable[str]
+    ) -> dict[StateKey, str]:
+        """Every current state key of these types (``[type, "*"]`` in sliding sync)."""
+        wanted = sorted(set(types))
+        if not wanted:
+            return {}
+        stmt = select(
+            current_state.c.type, current_state.c.state_key, current_state.c.event_id
+        ).where(current_state.c.room_id == room_id, current_state.c.type.in_(wanted))
+        return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
+
+    async def current_state_ids_in_rooms(
+        self, room_ids: Sequence[str], key: StateKey
+    ) -> dict[str, str]:
+        """room_id -> event ID of one current state key, for many rooms in one query."""
+        out: dict[str, str] = {}
+        for start in range(0, len(room_ids), 500):
+            stmt = select(current_state.c.room_id, current_state.c.event_id).where(
+                current_state.c.room_id.in_(room_ids[start : start + 500]),
+                current_state.c.type == key[0],
+                current_state.c.state_key == key[1],
+            )
+            out.update({r.room_id: r.event_id for r in await self._conn.execute(stmt)})
+        return out
+
+    async def state_changes(self, room_id: str, after: int, upto: int) -> list[StoredEvent]:
+        """The room's state events in ``(after, upto]``, the newest per key, oldest first:
+        how its state changed between two positions."""
+        stmt = (
+            select(events.c.room_id, events.c.type, events.c.state_key, *_COLUMNS)
+            .where(
+                events.c.room_id == room_id,
+                events.c.state_key.isnot(None),
+                events.c.stream_ordering > after,
+                events.c.stream_ordering <= upto,
+            )
+            .order_by(events.c.stream_ordering)
+        )
+        newest: dict[StateKey, object] = {}
+        for row in await self._conn.execute(stmt):
+            newest[(row.type, row.state_key)] = row
+        return sorted(
+            [await self._parse(row) for row in newest.values()], key=lambda e: e.stream_ordering
+        )
+
     async def current_state(self, room_id: str) -> dict[StateKey, Pdu]:
         ids = await self.current_state_ids(room_id)
         loaded = await self.get_many(ids.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.rooms.tables import receipts
@@ -86,6 +86,17 @@ class ReceiptRepository:
         return [
             Receipt(**row._mapping) for row in await self._conn.execute(_RECEIPTS_CHANGED, params)
         ]
+
+    async def on_events_or_by(
+        self, room_id: str, event_ids: Sequence[str], user_id: str
+    ) -> list[Receipt]:
+        """The room's receipts on some events, and every receipt of one user in it:
+        what a client seeing the room for the first time needs."""
+        stmt = select(receipts).where(
+            receipts.c.room_id == room_id,
+            or_(receipts.c.event_id.in_(list(event_ids)), receipts.c.user_id == user_id),
+        )
+        return [Receipt(**row._mapping) for row in await self._conn.execute(stmt)]
 
     async def read_upto(self, user_id: str, room_id: str) -> int:
         """The stream position the user has read to (m.read or m.read.private, unthreaded)."""

@@ -32,6 +32,20 @@ _MEMBERSHIP_CHANGES = select(memberships.c.user_id, memberships.c.membership).wh
     memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
     *in_window(memberships.c.stream_ordering),
 )
+_SET_BUMP_STAMP = (
+    update(rooms)
+    .where(rooms.c.room_id == bindparam("room"))
+    .values(bump_stamp=bindparam("position"))
+)
+_LISTED = (
+    select(memberships, rooms.c.bump_stamp)
+    .join(rooms, rooms.c.room_id == memberships.c.room_id)
+    .where(
+        memberships.c.user_id == bindparam("user"),
+        memberships.c.forgotten.is_(False),
+        memberships.c.stream_ordering <= bindparam("upto"),
+    )
+)
 _JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
 _COUNTS = (
     select(memberships.c.membership, func.count())
@@ -68,6 +82,7 @@ class Room:
     creator: str
     created_ts: int
     is_public: bool
+    bump_stamp: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +109,12 @@ class RoomRepository:
                 creator=room.creator,
                 created_ts=room.created_ts,
                 is_public=room.is_public,
+                bump_stamp=room.bump_stamp,
             )
         )
+
+    async def set_bump_stamp(self, room_id: str, position: int) -> None:
+        await self._conn.execute(_SET_BUMP_STAMP, {"room": room_id, "position": position})
 
     async def get(self, room_id: str) -> Room | None:
         row = (await self._conn.execute(select(rooms).where(rooms.c.room_id == room_id))).first()
@@ -208,6 +227,26 @@ class MembershipRepository:
             .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
             .values(forgotten=True)
         )
+
+    async def listed_for_user(self, user_id: str, upto: int) -> list[tuple[Membership, int | None]]:
+        """The user's memberships up to ``upto`` (forgotten rooms left out), each with
+        its room's bump stamp: what sliding sync's room lists are made of."""
+        rows = await self._conn.execute(_LISTED, {"user": user_id, "upto": upto})
+        return [
+            (
+                Membership(
+                    row.room_id,
+                    row.user_id,
+                    row.membership,
+                    row.event_id,
+                    row.stream_ordering,
+                    row.forgotten,
+                    row.displayname,
+                ),
+                row.bump_stamp,
+            )
+            for row in rows
+        ]
 
     async def joined_members(self, room_ids: Sequence[str]) -> set[str]:
         """Everyone joined to one of the rooms."""

@@ -16,6 +16,9 @@ rooms = Table(
     Column("created_ts", BigInteger, nullable=False),
     # Listed in the public room directory.
     Column("is_public", Boolean, nullable=False, default=False),
+    # The stream position of the newest event a person would notice (a message,
+    # not a reaction or a state change): sliding sync orders room lists by it.
+    Column("bump_stamp", BigInteger),
 )
 
 # Every event as the full PDU (hashes, signatures, prev/auth events, depth).

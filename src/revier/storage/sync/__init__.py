@@ -1,4 +1,5 @@
-"""The sync wing's storage. What /sync keeps of its own: filters and presence.
+"""The sync wing's storage. What /sync keeps of its own: filters, presence, and the
+state of sliding-sync connections.
 
 Only ``revier.services.sync`` imports this package (an import contract checks it).
 """
@@ -10,6 +11,7 @@ from functools import cached_property
 from revier.storage.store import Repositories
 from revier.storage.sync.filters import FilterRepository
 from revier.storage.sync.presence import PresenceRepository
+from revier.storage.sync.sliding_connections import SlidingConnectionRepository
 
 
 class SyncRepos(Repositories):
@@ -20,3 +22,7 @@ class SyncRepos(Repositories):
     @cached_property
     def presence(self) -> PresenceRepository:
         return PresenceRepository(self.conn)
+
+    @cached_property
+    def sliding_connections(self) -> SlidingConnectionRepository:
+        return SlidingConnectionRepository(self.conn)

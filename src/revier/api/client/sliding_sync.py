@@ -1,0 +1,31 @@
+"""Simplified sliding sync (MSC4186): the sync Element X speaks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from revier.api.client.sync import set_presence_of
+from revier.api.http import authenticate, query_int, read_json_object, services
+from revier.api.responses import json_response
+from revier.services.sync import parse_request
+
+PATH = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
+
+
+async def sliding_sync(request: Request) -> Response:
+    """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync"""
+    requester = await authenticate(request)
+    svc = services(request)
+    body = parse_request(await read_json_object(request))
+    timeout_ms = query_int(request, "timeout", 0)
+    # Before the read, so the user's own change is in this very response.
+    await svc.presence.on_sync(requester, set_presence_of(request))
+    result = await svc.sliding_sync.sync(
+        requester, body, request.query_params.get("pos"), timeout_ms
+    )
+    return json_response(result)
+
+
+routes = [Route(PATH, sliding_sync, methods=["POST"])]

@@ -1,0 +1,284 @@
+"""What sliding sync shows of rooms: the user's room list and each room's parts.
+
+The sync wing composes responses (which rooms, which window, what is new for
+a connection); this module answers what a room holds, in the caller's read
+transaction, with history visibility applied as in /sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from revier.events.types import JsonDict, StateKey
+from revier.services.core import Requester
+from revier.services.rooms.event_format import client_events
+from revier.services.rooms.room_sync import receipt_events, stripped_state
+from revier.services.rooms.typing import TypingService
+from revier.services.rooms.visibility import Visibility
+from revier.storage import Tx
+from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.events import StoredEvent
+from revier.storage.rooms.rooms import Membership
+
+NAME: StateKey = ("m.room.name", "")
+AVATAR: StateKey = ("m.room.avatar", "")
+ENCRYPTION: StateKey = ("m.room.encryption", "")
+CREATE: StateKey = ("m.room.create", "")
+MEMBER = "m.room.member"
+SPACE_CHILD = "m.space.child"
+MAX_HEROES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRoom:
+    """A room in the user's room list: their membership, and where it sorts."""
+
+    membership: Membership
+    # The newest event a person notices, for a joined room; else the user's
+    # membership event (an invite sorts by when it came).
+    bump_stamp: int
+
+    @property
+    def room_id(self) -> str:
+        return self.membership.room_id
+
+
+@dataclass(frozen=True, slots=True)
+class StateWanted:
+    """Which state keys a client asked for: exact keys, every key of some types, or all."""
+
+    keys: frozenset[StateKey] = frozenset()
+    types: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.keys or self.types)
+
+    def matches(self, key: StateKey) -> bool:
+        return self.everything or key[0] in self.types or key in self.keys
+
+    def without(self, other: StateWanted) -> StateWanted:
+        """What this asks for that ``other`` doesn't (for a client that asks for more)."""
+        if other.everything:
+            return StateWanted()
+        if self.everything:
+            return self
+        return StateWanted(
+            frozenset(k for k in self.keys if not other.matches(k)),
+            self.types - other.types,
+        )
+
+
+@dataclass(slots=True)
+class RoomMeta:
+    name: str | None = None
+    avatar: str | None = None
+    heroes: list[JsonDict] = field(default_factory=list)
+    joined_count: int = 0
+    invited_count: int = 0
+
+
+class RoomViews:
+    def __init__(self, visibility: Visibility, typing: TypingService) -> None:
+        self._visibility = visibility
+        self._typing = typing
+
+    # --- the room list -----------------------------------------------------
+
+    async def listed_rooms(
+        self, tx: Tx, user_id: str, after: int | None, upto: int
+    ) -> list[ListedRoom]:
+        """Rooms the user is in (joined, invited, knocking), and rooms they left or
+        were banned from in ``(after, upto]`` (so the client hears of it once)."""
+        out = []
+        for membership, bump_stamp in await RoomRepos.of(tx).memberships.listed_for_user(
+            user_id, upto
+        ):
+            kind = membership.membership
+            if kind in ("leave", "ban") and (after is None or membership.stream_ordering <= after):
+                continue
+            stamp = bump_stamp if kind == "join" and bump_stamp is not None else None
+            out.append(ListedRoom(membership, stamp or membership.stream_ordering))
+        return out
+
+    async def rooms_with_events(
+        self, tx: Tx, room_ids: Sequence[str], after: int, upto: int
+    ) -> set[str]:
+        """Which of the rooms have any event in ``(after, upto]`` (one query for all)."""
+        return await RoomRepos.of(tx).events.rooms_with_events(room_ids, after, upto)
+
+    async def membership(self, tx: Tx, room_id: str, user_id: str) -> Membership | None:
+        """The user's membership in a room (any kind, forgotten ones left out)."""
+        found = await RoomRepos.of(tx).memberships.get(room_id, user_id)
+        return None if found is None or found.forgotten else found
+
+    async def encrypted(self, tx: Tx, room_ids: Sequence[str]) -> set[str]:
+        ids = await RoomRepos.of(tx).events.current_state_ids_in_rooms(room_ids, ENCRYPTION)
+        return set(ids)
+
+    async def room_types(self, tx: Tx, room_ids: Sequence[str]) -> dict[str, str | None]:
+        """room_id -> the ``type`` of its m.room.create event (None: no type)."""
+        db = RoomRepos.of(tx)
+        ids = await db.events.current_state_ids_in_rooms(room_ids, CREATE)
+        loaded = await db.events.get_many(ids.values())
+        out: dict[str, str | None] = {}
+        for room_id, event_id in ids.items():
+            value = loaded[event_id].pdu.content.get("type") if event_id in loaded else None
+            out[room_id] = value if isinstance(value, str) else None
+        return out
+
+    async def space_children(self, tx: Tx, user_id: str, space_ids: Iterable[str]) -> set[str]:
+        """The rooms the spaces the user has joined list as children (one level)."""
+        db = RoomRepos.of(tx)
+        out: set[str] = set()
+        for space_id in set(space_ids):
+            membership = await db.memberships.get(space_id, user_id)
+            if membership is None or membership.membership != "join":
+                continue
+            ids = await db.events.current_state_ids_of_types(space_id, [SPACE_CHILD])
+            loaded = await db.events.get_many(ids.values())
+            out |= {
+                key[1]
+                for key, event_id in ids.items()
+                if event_id in loaded and loaded[event_id].pdu.content.get("via")
+            }
+        return out
+
+    # --- a room's parts ----------------------------------------------------
+
+    async def timeline(
+        self,
+        tx: Tx,
+        requester: Requester,
+        membership: Membership,
+        *,
+        after: int | None,
+        upto: int,
+        limit: int,
+    ) -> tuple[list[StoredEvent], bool]:
+        """The newest ``limit`` events the user may see in ``(after, upto]``, oldest
+        first, and whether there were more."""
+        fetched = await RoomRepos.of(tx).events.room_events(
+            membership.room_id, after=after, upto=upto, limit=limit + 1
+        )
+        joined_at = membership.stream_ordering if membership.membership == "join" else None
+        events = await self._visibility.filter(
+            tx, requester.user_id, membership.room_id, fetched[-limit:], joined_at=joined_at
+        )
+        return events, len(fetched) > limit
+
+    async def state(
+        self, tx: Tx, room_id: str, wanted: StateWanted, at: int | None
+    ) -> list[StoredEvent]:
+        """The wanted part of the room's state: now (``at`` None) or after ``at``."""
+        if not wanted:
+            return []
+        db = RoomRepos.of(tx)
+        if at is not None:
+            every = await db.events.state_ids_at(room_id, at)
+            ids = {k: v for k, v in every.items() if wanted.matches(k)}
+        elif wanted.everything:
+            ids = await db.events.current_state_ids(room_id)
+        else:
+            ids = await db.events.current_state_ids(room_id, wanted.keys)
+            ids.update(await db.events.current_state_ids_of_types(room_id, wanted.types))
+        loaded = await db.events.get_many(ids.values())
+        return sorted((loaded[i] for i in ids.values() if i in loaded), key=_position)
+
+    async def state_changes(
+        self, tx: Tx, room_id: str, wanted: StateWanted, after: int, upto: int
+    ) -> list[StoredEvent]:
+        """How the wanted part of the room's state changed in ``(after, upto]``."""
+        if not wanted:
+            return []
+        changes = await RoomRepos.of(tx).events.state_changes(room_id, after, upto)
+        return [e for e in changes if e.pdu.state_key is not None and wanted.matches(_key(e))]
+
+    async def meta(self, tx: Tx, membership: Membership, *, at: int | None) -> RoomMeta:
+        """Name, avatar, heroes and member counts (the counts for joined rooms only)."""
+        db = RoomRepos.of(tx)
+        room_id, user_id = membership.room_id, membership.user_id
+        if at is None:
+            state = await db.events.current_state_events(room_id, [NAME, AVATAR])
+        else:
+            state = {}
+            for key in (NAME, AVATAR):
+                event = await db.events.state_event_at(room_id, key, at)
+                if event is not None:
+                    state[key] = event.pdu
+        meta = RoomMeta()
+        name = state[NAME].content.get("name") if NAME in state else None
+        meta.name = name if isinstance(name, str) and name else None
+        url = state[AVATAR].content.get("url") if AVATAR in state else None
+        meta.avatar = url if isinstance(url, str) and url else None
+        if membership.membership == "join":
+            meta.joined_count, meta.invited_count = await db.memberships.counts(room_id)
+            if meta.name is None:
+                meta.heroes = await self._heroes(tx, room_id, user_id)
+        return meta
+
+    async def _heroes(self, tx: Tx, room_id: str, user_id: str) -> list[JsonDict]:
+        db = RoomRepos.of(tx)
+        hero_ids = await db.memberships.heroes(room_id, user_id, MAX_HEROES)
+        ids = await db.events.current_state_ids(room_id, [(MEMBER, u) for u in hero_ids])
+        loaded = await db.events.get_many(ids.values())
+        heroes = []
+        for hero in hero_ids:
+            entry: JsonDict = {"user_id": hero}
+            event = loaded.get(ids.get((MEMBER, hero), ""))
+            content = event.pdu.content if event is not None else {}
+            for field_name in ("displayname", "avatar_url"):
+                if isinstance(content.get(field_name), str):
+                    entry[field_name] = content[field_name]
+            heroes.append(entry)
+        return heroes
+
+    async def invite_state(self, tx: Tx, membership: Membership) -> list[JsonDict]:
+        """Stripped state of a room the user is invited to (or knocks at), with the
+        invite (knock) itself: Element X reads the membership from it."""
+        return await stripped_state(tx, membership)
+
+    async def client_events(
+        self, tx: Tx, requester: Requester, events: Sequence[StoredEvent], now_ms: int
+    ) -> list[JsonDict]:
+        return await client_events(tx, requester, events, now_ms=now_ms, with_room_id=False)
+
+    # --- ephemeral parts -----------------------------------------------------
+
+    async def receipts_on(
+        self, tx: Tx, room_id: str, event_ids: Sequence[str], user_id: str
+    ) -> JsonDict | None:
+        """The m.receipt event a client needs on a room's first appearance: receipts
+        on the events it is shown, and the user's own."""
+        found = await RoomRepos.of(tx).receipts.on_events_or_by(room_id, event_ids, user_id)
+        return receipt_events(found, user_id).get(room_id)
+
+    async def receipts_changed(
+        self, tx: Tx, room_ids: Sequence[str], after: int, upto: int, user_id: str
+    ) -> dict[str, JsonDict]:
+        changed = await RoomRepos.of(tx).receipts.changed(room_ids, after, upto)
+        return receipt_events(changed, user_id)
+
+    @property
+    def typing_serial(self) -> int:
+        return self._typing.serial
+
+    def typing(self, room_id: str, since_serial: int | None) -> JsonDict | None:
+        """The m.typing event of a room, if it changed since ``since_serial`` (None:
+        whatever it is now, when someone types)."""
+        if since_serial is not None and not self._typing.changed_since(room_id, since_serial):
+            return None
+        users = self._typing.typing_users(room_id)
+        if since_serial is None and not users:
+            return None
+        return {"type": "m.typing", "content": {"user_ids": users}}
+
+
+def _position(event: StoredEvent) -> int:
+    return event.stream_ordering
+
+
+def _key(event: StoredEvent) -> StateKey:
+    assert event.pdu.state_key is not None
+    return (event.pdu.type, event.pdu.state_key)

@@ -1,0 +1,141 @@
+"""Sliding-sync connections: what each one has been sent, and the ``pos`` that names it.
+
+A connection is (user, device, ``conn_id``): Element X keeps three per device.
+Its state says, per room, that the client has the room *live* (everything up
+to the ``pos`` it presents) or only up to an older position (the room fell out
+of the client's window while it changed), and with which timeline limit and
+required state it was last sent. Rooms the connection has never sent are
+absent.
+
+``pos`` is ``<snapshot>/<position>/<typing>``: a stored snapshot of that state,
+the stream position the response covered, and the typing serial. Presenting a
+snapshot makes every other one of the connection void — the newer ones belong
+to responses the client never got, so a retry with the same ``pos`` is
+answered again from the same state, any number of times. A new snapshot is
+stored only when the state changes; a connection without lists or room
+subscriptions (Element X's ``encryption`` connection, which its notification
+process shares) stores nothing and always presents snapshot 0.
+
+Snapshots live in the database, so a connection survives a restart and works
+across workers. An unusable ``pos`` (malformed, foreign, superseded, idle past
+the expiry) is ``M_UNKNOWN_POS``, the one answer after which clients start over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from revier.errors import UnknownPos
+from revier.services.core import Clock, Requester
+from revier.services.sync.sliding_request import RoomConfig
+from revier.storage import Store
+from revier.storage.sync import SyncRepos
+
+# A used snapshot's timestamp is refreshed at most this often (not on every long-poll).
+_TOUCH_EVERY_MS = 60 * 60 * 1000
+_MAX_POS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SlidingPos:
+    snapshot: int
+    position: int
+    typing: int
+
+    def encode(self) -> str:
+        return f"{self.snapshot}/{self.position}/{self.typing}"
+
+    @classmethod
+    def parse(cls, pos: str) -> SlidingPos:
+        parts = pos.split("/") if len(pos) <= _MAX_POS else []
+        if len(parts) != 3 or not all(p.isdecimal() for p in parts):
+            raise UnknownPos("Unknown position: start the connection again without pos")
+        return cls(int(parts[0]), int(parts[1]), int(parts[2]))
+
+
+@dataclass(frozen=True, slots=True)
+class RoomStatus:
+    config: RoomConfig
+    # None: live (the client has the room up to the pos it presents); else the
+    # position up to which it has it.
+    since: int | None = None
+
+
+@dataclass(slots=True)
+class ConnectionState:
+    rooms: dict[str, RoomStatus] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        configs: dict[RoomConfig, int] = {}
+        rooms: dict[str, list[Any]] = {}
+        for room_id, status in self.rooms.items():
+            index = configs.setdefault(status.config, len(configs))
+            rooms[room_id] = [index, status.since]
+        table = [[c.timeline_limit, sorted(c.required_state)] for c in configs]
+        return orjson.dumps({"configs": table, "rooms": rooms}).decode()
+
+    @classmethod
+    def from_json(cls, raw: str) -> ConnectionState:
+        data = orjson.loads(raw)
+        configs = [
+            RoomConfig(limit, frozenset((t, k) for t, k in keys)) for limit, keys in data["configs"]
+        ]
+        return cls(
+            {
+                room_id: RoomStatus(configs[i], since)
+                for room_id, (i, since) in data["rooms"].items()
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A request's connection: the state it continues from and the pos it presented."""
+
+    snapshot: int
+    state: ConnectionState
+    since: SlidingPos | None
+
+
+class ConnectionStore:
+    def __init__(self, store: Store, clock: Clock, expiry_s: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._expiry_ms = expiry_s * 1000
+
+    async def open(self, requester: Requester, conn_id: str, pos: str | None) -> Opened:
+        """The state a request continues from; without ``pos`` the connection starts over."""
+        key = (requester.user_id, requester.device_id, conn_id)
+        now = self._clock.time_ms()
+        if pos is None:
+            async with self._store.transaction() as tx:
+                db = SyncRepos.of(tx)
+                await db.sliding_connections.drop(*key)
+                await db.sliding_connections.expire(now - self._expiry_ms)
+            return Opened(0, ConnectionState(), None)
+        since = SlidingPos.parse(pos)
+        if since.snapshot == 0:
+            return Opened(0, ConnectionState(), since)
+        async with self._store.read() as tx:
+            snapshots = await SyncRepos.of(tx).sliding_connections.of_connection(*key)
+        found = snapshots.get(since.snapshot)
+        if found is None or found.used_ts < now - self._expiry_ms:
+            raise UnknownPos("Unknown or expired position: start again without pos")
+        if len(snapshots) > 1 or found.used_ts < now - _TOUCH_EVERY_MS:
+            async with self._store.transaction() as tx:
+                await SyncRepos.of(tx).sliding_connections.keep_only(*key, since.snapshot, now)
+        return Opened(since.snapshot, ConnectionState.from_json(found.state), since)
+
+    async def save(self, requester: Requester, conn_id: str, state: ConnectionState) -> int:
+        """Store a new snapshot of the connection's state; its number."""
+        async with self._store.transaction() as tx:
+            return await SyncRepos.of(tx).sliding_connections.add(
+                requester.user_id,
+                requester.device_id,
+                conn_id,
+                state.to_json(),
+                self._clock.time_ms(),
+            )

@@ -1,0 +1,199 @@
+"""One room's part of a sliding-sync response.
+
+A room appears *initial* the first time a connection sends it (and when the
+user newly joined it): its newest events, the state the client asked for, its
+name, avatar, heroes and counts. Afterwards only what changed since the
+position the client holds for it: new events, state changes it asked for,
+name, avatar and counts when they changed — or nothing, and the room is left
+out. A room the user left or was banned from is shown up to that moment; an
+invite is its stripped state with the invite itself.
+
+``required_state`` takes ``[type, state_key]`` pairs: ``*`` for every state
+key of a type (``["*", "*"]``: all state, which ``*`` as a type also gets),
+``$ME`` for the user's own key, and ``["m.room.member", "$LAZY"]`` for the
+member events of those the client sees in the timeline. Lazy members are sent
+again whenever those people appear (the server keeps no list of what each
+client has), which costs little and never leaves a client without a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from revier.events.types import JsonDict, StateKey
+from revier.services.core import Clock, Requester, SyncToken
+from revier.services.notifications import PushActions
+from revier.services.rooms import BUMP_EVENT_TYPES, ListedRoom, RoomViews, StateWanted, StoredEvent
+from revier.services.sync.sliding_request import LAZY, ME, WILDCARD, RoomConfig
+from revier.storage import Tx
+
+MEMBER = "m.room.member"
+_NOTHING = StateWanted()
+_META = {("m.room.name", ""): "name", ("m.room.avatar", ""): "avatar"}
+
+
+@dataclass(frozen=True, slots=True)
+class RoomWindow:
+    """What one response covers of a room."""
+
+    listed: ListedRoom
+    config: RoomConfig
+    initial: bool
+    # The position the client has the room up to (None with ``initial``).
+    after: int | None
+    # The position of the request's pos (None: no pos): later events are "live".
+    since_pos: int | None
+    upto: int
+    # The client raised the timeline limit: the newest events again, up to the new limit.
+    expanded_timeline: bool = False
+    # State the client asks for newly (its required_state grew).
+    new_state: StateWanted = _NOTHING
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPart:
+    body: JsonDict
+    timeline_ids: list[str]
+
+
+class RoomResults:
+    def __init__(self, views: RoomViews, push_actions: PushActions, clock: Clock) -> None:
+        self._views = views
+        self._push_actions = push_actions
+        self._clock = clock
+
+    async def build(
+        self, tx: Tx, requester: Requester, w: RoomWindow, *, is_dm: bool
+    ) -> RoomPart | None:
+        """The room's entry, or None when nothing is new for the client."""
+        m = w.listed.membership
+        if m.membership in ("invite", "knock"):
+            if not w.initial:
+                return None  # an invite doesn't change until the user answers it
+            body: JsonDict = {
+                "initial": True,
+                "invite_state": await self._views.invite_state(tx, m),
+                "bump_stamp": w.listed.bump_stamp,
+                "notification_count": 0,
+                "highlight_count": 0,
+            }
+            return RoomPart(body, [])
+        joined = m.membership == "join"
+        end = w.upto if joined else min(w.upto, m.stream_ordering)
+        at = None if joined else end
+        limit = w.config.timeline_limit
+        events: list[StoredEvent] = []
+        limited = False
+        if limit > 0:
+            fresh = w.initial or w.expanded_timeline
+            events, limited = await self._views.timeline(
+                tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
+            )
+        lazy, wanted = _wanted(w.config, requester.user_id, events)
+        lazy_keys = {k for k in wanted.keys if k[0] == MEMBER} if lazy else set()
+        body = {}
+        if w.initial:
+            state = await self._views.state(tx, m.room_id, wanted, at)
+            meta_changed = members_changed = True
+        else:
+            assert w.after is not None
+            every = await self._views.state_changes(
+                tx, m.room_id, StateWanted(everything=True), w.after, end
+            )
+            changed_keys = {_key(e) for e in every}
+            meta_changed = any(k in _META for k in changed_keys)
+            members_changed = any(k[0] == MEMBER for k in changed_keys)
+            state = [e for e in every if wanted.matches(_key(e)) or (lazy and _key(e)[0] == MEMBER)]
+            if w.new_state:
+                state += await self._views.state(tx, m.room_id, w.new_state, at)
+            # The members of the people in the timeline whose events didn't change.
+            unchanged = frozenset(lazy_keys - changed_keys)
+            if unchanged:
+                state += await self._views.state(tx, m.room_id, StateWanted(keys=unchanged), at)
+        if meta_changed or members_changed:
+            meta = await self._views.meta(tx, m, at=at)
+            if meta_changed or w.initial:
+                body.update({k: v for k, v in (("name", meta.name), ("avatar", meta.avatar)) if v})
+            if members_changed and joined:
+                body["joined_count"] = meta.joined_count
+                body["invited_count"] = meta.invited_count
+                if meta.heroes:
+                    body["heroes"] = meta.heroes
+        state = _unique(state)
+        if not w.initial and not events and not state and not body:
+            return None
+        now = self._clock.time_ms()
+        if state:
+            body["required_state"] = await self._views.client_events(tx, requester, state, now)
+        if limit > 0:
+            body["timeline"] = await self._views.client_events(tx, requester, events, now)
+            body["limited"] = limited
+            start = events[0].stream_ordering - 1 if events else end
+            body["prev_batch"] = SyncToken(max(start, 0)).encode()
+            since = w.since_pos
+            body["num_live"] = (
+                0 if since is None else sum(e.stream_ordering > since for e in events)
+            )
+        if w.initial:
+            body["initial"] = True
+        if w.expanded_timeline:
+            body["unstable_expanded_timeline"] = True
+        if is_dm:
+            body["is_dm"] = True
+        if w.initial or not joined or limited or limit == 0 or _bumps(events):
+            body["bump_stamp"] = w.listed.bump_stamp
+        counts = await self._unread(tx, requester, m.room_id, joined)
+        body["notification_count"], body["highlight_count"] = counts
+        return RoomPart(body, [e.event_id for e in events])
+
+    async def _unread(
+        self, tx: Tx, requester: Requester, room_id: str, joined: bool
+    ) -> tuple[int, int]:
+        if not joined:
+            return 0, 0
+        counts = await self._push_actions.unread(tx, requester.user_id, room_id)
+        return counts.notification_count, counts.highlight_count
+
+
+def wanted_state(config: RoomConfig, user_id: str) -> StateWanted:
+    """The state keys a config asks for, lazy members aside."""
+    return _wanted(config, user_id, ())[1]
+
+
+def _wanted(
+    config: RoomConfig, user_id: str, timeline: Sequence[StoredEvent]
+) -> tuple[bool, StateWanted]:
+    """Whether members are lazy-loaded, and the state keys the config asks for now."""
+    keys: set[StateKey] = set()
+    types: set[str] = set()
+    everything = False
+    lazy = False
+    for event_type, state_key in config.required_state:
+        if event_type == WILDCARD:
+            everything = True  # [*, x] asks for x of every type: all state covers it
+        elif state_key == WILDCARD:
+            types.add(event_type)
+        elif event_type == MEMBER and state_key == LAZY:
+            lazy = True
+        else:
+            keys.add((event_type, user_id if state_key == ME else state_key))
+    if lazy:
+        people = {e.pdu.sender for e in timeline}
+        people |= {e.pdu.state_key for e in timeline if e.pdu.type == MEMBER and e.pdu.state_key}
+        keys |= {(MEMBER, u) for u in people}
+    return lazy, StateWanted(frozenset(keys), frozenset(types), everything)
+
+
+def _key(event: StoredEvent) -> StateKey:
+    assert event.pdu.state_key is not None
+    return (event.pdu.type, event.pdu.state_key)
+
+
+def _unique(events: list[StoredEvent]) -> list[StoredEvent]:
+    seen: dict[str, StoredEvent] = {e.event_id: e for e in events}
+    return sorted(seen.values(), key=lambda e: e.stream_ordering)
+
+
+def _bumps(events: Sequence[StoredEvent]) -> bool:
+    return any(e.pdu.type in BUMP_EVENT_TYPES for e in events)

@@ -1,0 +1,229 @@
+"""Simplified sliding sync (MSC4186): what Element X syncs with.
+
+A request names lists (the user's rooms, filtered and ordered, seen through
+windows), room subscriptions and extensions; the response holds each list's
+count and whatever is new, for this connection, in the rooms inside the
+windows. Like /sync it is one consistent read, and when nothing is new it
+waits on the notifier — on every room the user is in and on the user — and
+reads again; a wake-up that brings nothing for this connection doesn't end
+the wait. A request without ``pos`` (a fresh start) and one with
+``timeout=0`` answer at once.
+
+What the connection has been sent is kept per room (sliding_connections.py):
+a room with no news since the client's ``pos`` is left out; one that was out
+of the windows while it changed is sent from where the client lost it; one
+whose config grew (a longer timeline, more state) is sent at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from revier.errors import UnknownToken
+from revier.events.types import JsonDict
+from revier.notify import Notifier
+from revier.services.core import Clock, Requester
+from revier.services.rooms import RoomViews, StateWanted
+from revier.services.sync.sliding_connections import (
+    ConnectionState,
+    ConnectionStore,
+    Opened,
+    RoomStatus,
+    SlidingPos,
+)
+from revier.services.sync.sliding_extensions import Sent, SlidingExtensions
+from revier.services.sync.sliding_lists import ListBuilder, Selection
+from revier.services.sync.sliding_request import RoomConfig, SlidingSyncRequest
+from revier.services.sync.sliding_rooms import RoomResults, RoomWindow, wanted_state
+from revier.storage import Store, Tx
+
+MAX_TIMEOUT_MS = 5 * 60 * 1000
+
+SessionCheck = Callable[[Requester], Awaitable[bool]]
+
+
+@dataclass(slots=True)
+class _Built:
+    body: JsonDict
+    news: bool
+    state: ConnectionState
+    upto: int
+    typing: int
+    joined: list[str] = field(default_factory=list)
+
+
+class SlidingSyncService:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        clock: Clock,
+        connections: ConnectionStore,
+        views: RoomViews,
+        lists: ListBuilder,
+        rooms: RoomResults,
+        extensions: SlidingExtensions,
+        *,
+        session_alive: SessionCheck,
+    ) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._clock = clock
+        self._connections = connections
+        self._views = views
+        self._lists = lists
+        self._rooms = rooms
+        self._extensions = extensions
+        self._session_alive = session_alive
+
+    async def sync(
+        self, requester: Requester, request: SlidingSyncRequest, pos: str | None, timeout_ms: int
+    ) -> JsonDict:
+        """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync"""
+        opened = await self._connections.open(requester, request.conn_id, pos)
+        await self._extensions.acknowledge(requester, request.extensions)
+        deadline = self._clock.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        while True:
+            serial = self._notifier.serial
+            # After taking the serial, as in /sync: a wipe during the wait wakes it.
+            if not await self._session_alive(requester):
+                raise UnknownToken(
+                    "This device has been signed out; log in again", soft_logout=False
+                )
+            async with self._store.read() as tx:
+                built = await self._build(tx, requester, request, opened)
+            remaining = deadline - self._clock.monotonic()
+            if opened.since is None or built.news or remaining <= 0:
+                break
+            woke = await self._notifier.wait(
+                since_serial=serial,
+                rooms=built.joined,
+                users=[requester.user_id],
+                timeout_s=remaining,
+            )
+            if not woke:
+                break
+        snapshot = opened.snapshot
+        keeps_state = bool(request.lists or request.subscriptions)
+        if keeps_state and (snapshot == 0 or built.state != opened.state):
+            snapshot = await self._connections.save(requester, request.conn_id, built.state)
+        body = built.body
+        body["pos"] = SlidingPos(snapshot, built.upto, built.typing).encode()
+        if request.txn_id is not None:
+            body["txn_id"] = request.txn_id
+        return body
+
+    async def _build(
+        self, tx: Tx, requester: Requester, request: SlidingSyncRequest, opened: Opened
+    ) -> _Built:
+        upto = await tx.streams.current()
+        typing = self._views.typing_serial
+        after = opened.since.position if opened.since else None
+        listed = await self._views.listed_rooms(tx, requester.user_id, after, upto)
+        selection = await self._lists.select(tx, requester, request, listed)
+        state = ConnectionState(
+            {r: s for r, s in opened.state.rooms.items() if r in selection.rooms}
+        )
+        rooms, sent = await self._room_parts(tx, requester, selection, opened, state, upto)
+        if after is not None:
+            await self._mark_missed(tx, selection, opened.state, state, after, upto)
+        extensions, news = await self._extensions.build(
+            tx, requester, request.extensions, opened.since, upto, selection, sent
+        )
+        body: JsonDict = {
+            "lists": {name: {"count": count} for name, count in selection.counts.items()},
+            "rooms": rooms,
+            "extensions": extensions,
+        }
+        joined = [r.room_id for r in listed if r.membership.membership == "join"]
+        return _Built(body, news or bool(rooms), state, upto, typing, joined)
+
+    async def _room_parts(
+        self,
+        tx: Tx,
+        requester: Requester,
+        selection: Selection,
+        opened: Opened,
+        state: ConnectionState,
+        upto: int,
+    ) -> tuple[dict[str, JsonDict], Sent]:
+        """The rooms to send, each with what is new for the connection; ``state``
+        learns what was sent."""
+        after = opened.since.position if opened.since else None
+        previous = opened.state.rooms
+        live = [r for r in selection.configs if r in previous and previous[r].since is None]
+        changed = set()
+        if after is not None and live:
+            changed = await self._views.rooms_with_events(tx, live, after, upto)
+        rooms: dict[str, JsonDict] = {}
+        sent = Sent()
+        for room_id, config in selection.configs.items():
+            window = _window(selection, room_id, config, previous.get(room_id), after, upto)
+            status = previous.get(room_id)
+            if status is not None and not window.initial:
+                stale = status.since is not None or room_id in changed
+                if not (stale or window.expanded_timeline or window.new_state):
+                    continue
+            part = await self._rooms.build(
+                tx, requester, window, is_dm=room_id in selection.dm_rooms
+            )
+            stored = config if window.initial or status is None else status.config.combine(config)
+            state.rooms[room_id] = RoomStatus(stored)
+            if part is None:
+                continue
+            rooms[room_id] = part.body
+            sent.timelines[room_id] = part.timeline_ids
+            if window.initial:
+                sent.initial.add(room_id)
+        return rooms, sent
+
+    async def _mark_missed(
+        self,
+        tx: Tx,
+        selection: Selection,
+        previous: ConnectionState,
+        state: ConnectionState,
+        after: int,
+        upto: int,
+    ) -> None:
+        """Rooms the client had live but that changed outside its windows: from now on
+        it has them only up to ``after``, and gets the rest when they come back."""
+        outside = [
+            r
+            for r in selection.in_lists
+            if r not in selection.configs
+            and r in previous.rooms
+            and previous.rooms[r].since is None
+        ]
+        for room_id in await self._views.rooms_with_events(tx, outside, after, upto):
+            state.rooms[room_id] = RoomStatus(previous.rooms[room_id].config, after)
+
+
+def _window(
+    selection: Selection,
+    room_id: str,
+    config: RoomConfig,
+    status: RoomStatus | None,
+    after: int | None,
+    upto: int,
+) -> RoomWindow:
+    listed = selection.rooms[room_id]
+    m = listed.membership
+    newly_joined = after is not None and m.membership == "join" and m.stream_ordering > after
+    if after is None or status is None or newly_joined:
+        return RoomWindow(listed, config, True, None, after, upto)
+    grown = config.required_state - status.config.required_state
+    new_state = StateWanted()
+    if grown:
+        new_state = wanted_state(RoomConfig(0, frozenset(grown)), m.user_id)
+    return RoomWindow(
+        listed,
+        config,
+        False,
+        status.since if status.since is not None else after,
+        after,
+        upto,
+        expanded_timeline=config.timeline_limit > status.config.timeline_limit,
+        new_state=new_state,
+    )

@@ -21,6 +21,8 @@ GUEST_HANDLERS = frozenset(
         "get_room_events",
         "get_members_by_room",
         "sync",
+        # The same for clients that sync the sliding way (Element X).
+        "sliding_sync",
         "get_content_authed",
         "get_content_thumbnail_authed",
         # Sending events.

@@ -15,7 +15,7 @@ from revier.services.core import Requester
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_sync import receipt_events, stripped_state
 from revier.services.rooms.typing import TypingService
-from revier.services.rooms.visibility import Visibility
+from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
@@ -112,6 +112,14 @@ class RoomViews:
         """The user's membership in a room (any kind, forgotten ones left out)."""
         found = await RoomRepos.of(tx).memberships.get(room_id, user_id)
         return None if found is None or found.forgotten else found
+
+    async def ever_joined(self, tx: Tx, room_id: str, user_id: str) -> bool:
+        """Whether the user was ever a member (not only invited, or knocking)."""
+        return any(m == "join" for _, m in await membership_history(tx, room_id, user_id))
+
+    async def own_event(self, tx: Tx, membership: Membership) -> StoredEvent | None:
+        """The user's membership event itself."""
+        return await RoomRepos.of(tx).events.get(membership.event_id)
 
     async def encrypted(self, tx: Tx, room_ids: Sequence[str]) -> set[str]:
         ids = await RoomRepos.of(tx).events.current_state_ids_in_rooms(room_ids, ENCRYPTION)

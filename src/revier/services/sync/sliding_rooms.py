@@ -80,6 +80,8 @@ class RoomResults:
             }
             return RoomPart(body, [])
         joined = m.membership == "join"
+        if not joined and not await self._views.ever_joined(tx, m.room_id, m.user_id):
+            return await self._never_joined(tx, requester, w)
         end = w.upto if joined else min(w.upto, m.stream_ordering)
         at = None if joined else end
         limit = w.config.timeline_limit
@@ -146,6 +148,26 @@ class RoomResults:
         counts = await self._unread(tx, requester, m.room_id, joined)
         body["notification_count"], body["highlight_count"] = counts
         return RoomPart(body, [e.event_id for e in events])
+
+    async def _never_joined(self, tx: Tx, requester: Requester, w: RoomWindow) -> RoomPart | None:
+        """A room the user left (or was banned from) without ever joining it — an
+        invite declined or withdrawn: only that it is over, nothing of the room."""
+        own = await self._views.own_event(tx, w.listed.membership)
+        if own is None:
+            return None
+        shown = await self._views.client_events(tx, requester, [own], self._clock.time_ms())
+        body: JsonDict = {
+            "required_state": shown,
+            "bump_stamp": w.listed.bump_stamp,
+            "notification_count": 0,
+            "highlight_count": 0,
+        }
+        if w.config.timeline_limit > 0:
+            body.update({"timeline": shown, "limited": False, "num_live": 0})
+            body["prev_batch"] = SyncToken(max(own.stream_ordering - 1, 0)).encode()
+        if w.initial:
+            body["initial"] = True
+        return RoomPart(body, [own.event_id])
 
     async def _unread(
         self, tx: Tx, requester: Requester, room_id: str, joined: bool

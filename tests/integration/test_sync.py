@@ -263,3 +263,31 @@ async def test_unread_notification_counts(
     assert r.status_code == 200
     body = await sync(http, bob)
     assert body["rooms"]["join"][room_id]["unread_notifications"]["notification_count"] == 0
+
+
+async def test_own_name_change_and_leave_come_down_as_changes_not_the_whole_room(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    room_id = await shared_room(alice, bob)
+    token = (await sync(http, bob))["next_batch"]
+    r = await http.put(
+        f"{V3}/profile/{bob.user_id}/displayname",
+        json={"displayname": "Bob (Streife 3)"},
+        headers=auth(bob),
+    )
+    assert r.status_code == 200, r.text
+    body = await sync(http, bob, since=token, timeout=10_000)
+    entry = body["rooms"]["join"][room_id]
+    types = [e["type"] for e in entry["timeline"]["events"]]
+    assert types == ["m.room.member"], types
+    assert entry["timeline"]["events"][0]["content"]["displayname"] == "Bob (Streife 3)"
+    assert entry["state"]["events"] == []
+
+    token = body["next_batch"]
+    assert (await http.post(f"{V3}/rooms/{room_id}/leave", json={}, headers=auth(bob))).is_success
+    body = await sync(http, bob, since=token, timeout=10_000)
+    left = body["rooms"]["leave"][room_id]
+    types = [e["type"] for e in left["timeline"]["events"]]
+    assert types == ["m.room.member"], types
+    assert left["timeline"]["events"][0]["content"]["membership"] == "leave"
+    assert all(e["type"] != "m.room.create" for e in left["state"]["events"])

@@ -10,11 +10,13 @@ from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester, SyncToken
 from revier.services.rooms.event_format import STRIPPED_STATE_TYPES, client_events, stripped
-from revier.services.rooms.visibility import Visibility
+from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
 from revier.storage.rooms.rooms import Membership
+
+MEMBER = "m.room.member"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,19 @@ class RoomSyncBuilder:
     def __init__(self, visibility: Visibility) -> None:
         self._visibility = visibility
 
+    async def is_fresh(self, tx: Tx, membership: Membership, window: Window) -> bool:
+        """Whether the client gets the room from scratch: a first sync, ``full_state``,
+        or a join in the window. A display-name change or a leave of a member who
+        was already joined is an ordinary change, sent as such."""
+        after = window.after
+        if after is None or window.full_state:
+            return True
+        if membership.stream_ordering <= after:
+            return False
+        key = (MEMBER, membership.user_id)
+        before = await RoomRepos.of(tx).events.state_event_at(membership.room_id, key, after)
+        return before is None or before.pdu.content.get("membership") != "join"
+
     async def timeline_and_state(
         self,
         tx: Tx,
@@ -44,15 +59,19 @@ class RoomSyncBuilder:
         flt: SyncFilter,
         *,
         upto: int,
+        fresh: bool,
     ) -> tuple[JsonDict, JsonDict] | None:
         """The ``timeline`` and ``state`` objects of a room, or None if nothing changed.
 
         ``upto`` is where this room's view ends: the sync's end for joined
-        rooms, the leave event for left ones.
+        rooms, the leave event for left ones; ``fresh``: see ``is_fresh``.
         """
         room_id = membership.room_id
         after = window.after
-        fresh = after is None or membership.stream_ordering > after or window.full_state
+        if membership.membership in ("leave", "ban") and not any(
+            m == "join" for _, m in await membership_history(tx, room_id, requester.user_id)
+        ):
+            return await self._never_joined(tx, requester, membership, window)
         limit = flt.timeline_limit
         events: list[StoredEvent] = []
         limited = False
@@ -90,6 +109,20 @@ class RoomSyncBuilder:
                 tx, requester, state, now_ms=window.now_ms, with_room_id=False
             )
         }
+
+    async def _never_joined(
+        self, tx: Tx, requester: Requester, membership: Membership, window: Window
+    ) -> tuple[JsonDict, JsonDict] | None:
+        """A room left (or banned from) without ever joining it — an invite declined
+        or withdrawn: the leave alone, nothing of the room the user never saw."""
+        if window.after is not None and membership.stream_ordering <= window.after:
+            return None
+        own = await RoomRepos.of(tx).events.get(membership.event_id)
+        events = [own] if own is not None else []
+        shown = await client_events(tx, requester, events, now_ms=window.now_ms, with_room_id=False)
+        start = membership.stream_ordering - 1
+        timeline = {"events": shown, "limited": False, "prev_batch": SyncToken(start).encode()}
+        return timeline, {"events": []}
 
     async def _state(
         self,

@@ -178,12 +178,12 @@ class SyncService:
         changes: _Changes,
     ) -> JsonDict | None:
         room_id = m.room_id
-        fresh = window.after is None or m.stream_ordering > window.after or window.full_state
+        fresh = await self._rooms.is_fresh(tx, m, window)
         if not fresh and room_id not in changes.rooms_with_events:
             parts = None
         else:
             parts = await self._rooms.timeline_and_state(
-                tx, requester, m, window, flt, upto=window.upto
+                tx, requester, m, window, flt, upto=window.upto, fresh=fresh
             )
         ephemeral = self._ephemeral(room_id, window, flt, changes)
         room_data = [
@@ -213,8 +213,9 @@ class SyncService:
     async def _left_room(
         self, tx: Tx, requester: Requester, m: Membership, window: Window, flt: SyncFilter
     ) -> JsonDict | None:
+        fresh = await self._rooms.is_fresh(tx, m, window)
         parts = await self._rooms.timeline_and_state(
-            tx, requester, m, window, flt, upto=m.stream_ordering
+            tx, requester, m, window, flt, upto=m.stream_ordering, fresh=fresh
         )
         if parts is None:
             return None

@@ -350,3 +350,39 @@ async def test_device_list_change_wakes_a_waiting_sync(http: httpx.AsyncClient, 
     await http.post(f"{V3}/rooms/{room_id}/leave", headers=alice.headers)
     r = await http.get(f"{V3}/sync", headers=bob.headers, params={"since": token, "timeout": 10000})
     assert alice.user_id in r.json()["device_lists"]["left"]
+
+
+async def test_own_new_renamed_and_deleted_devices_are_in_own_device_lists(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """A user's other devices keep their list of the user's own devices current, even
+    for a device that has no keys (yet)."""
+    account = make_user("owner")
+    phone = await log_in(http, account)
+    token = (await http.get(f"{V3}/sync", headers=phone.headers)).json()["next_batch"]
+
+    async def changed_since(since: str) -> tuple[bool, str]:
+        r = await http.get(
+            f"{V3}/sync", headers=phone.headers, params={"since": since, "timeout": 10_000}
+        )
+        body = r.json()
+        return account.user_id in body.get("device_lists", {}).get("changed", []), body[
+            "next_batch"
+        ]
+
+    laptop = await log_in(http, account)
+    seen, token = await changed_since(token)
+    assert seen, "a new device"
+    r = await http.put(
+        f"{V3}/devices/{laptop.device_id}", headers=phone.headers, json={"display_name": "Laptop"}
+    )
+    assert r.is_success, r.text
+    seen, token = await changed_since(token)
+    assert seen, "a renamed device"
+    auth = {"type": "m.login.password", "user": account.user_id, "password": PASSWORD}
+    r = await http.request(
+        "DELETE", f"{V3}/devices/{laptop.device_id}", headers=phone.headers, json={"auth": auth}
+    )
+    assert r.is_success, r.text
+    seen, token = await changed_since(token)
+    assert seen, "a deleted device"

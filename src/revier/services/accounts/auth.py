@@ -25,6 +25,7 @@ from revier.services.core import (
     users,
     verify_password,
 )
+from revier.services.e2e import record_device_list_change
 from revier.storage import Store
 from revier.storage.accounts import AccountRepos
 from revier.storage.accounts.access_tokens import TokenAccount
@@ -165,6 +166,8 @@ class AuthService:
                         source=address,
                         details={"via": "login" if login else "registration"},
                     )
+                    # The user's other devices list their own devices: one more.
+                    await record_device_list_change(tx, user_id, tell_room_mates=False)
                 assert device_id is not None
                 await db.access_tokens.create(
                     self._hasher.hash(token),
@@ -187,8 +190,9 @@ class AuthService:
             if login:
                 await self._record_failed_login(tenant, user_id, address, "device_limit")
             raise
-        if existing is not None:
-            self._notifier.notify(users=[user_id])  # the replaced token dies everywhere
+        # A replaced token dies everywhere; a new device shows in the user's own
+        # device list (their other devices are told).
+        self._notifier.notify(users=[user_id])
         return LoginResult(user_id, device_id, token)
 
     async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:

@@ -37,10 +37,12 @@ class DeviceService:
         async with self._store.transaction() as tx:
             if not await devices.rename(tx, requester.user_id, device_id, display_name):
                 raise NotFound("No such device")
-            audience: set[str] = set()
-            if await cleanup.has_device_keys(tx, requester.user_id, device_id):
-                # The name is part of the device's entry in /keys/query.
-                audience = await record_device_list_change(tx, requester.user_id)
+            # The name is part of the device's entry in /keys/query; the user's other
+            # devices learn of it through their own device_lists either way.
+            has_keys = await cleanup.has_device_keys(tx, requester.user_id, device_id)
+            audience = await record_device_list_change(
+                tx, requester.user_id, tell_room_mates=has_keys
+            )
         self._notifier.notify(users=audience)
 
     async def delete_devices(self, requester: Requester, device_ids: list[str], auth: Any) -> None:
@@ -73,12 +75,11 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> Removal
     await AccountRepos.of(tx).access_tokens.delete_for_devices(user_id, device_ids)
     had_keys = await cleanup.forget_devices(tx, user_id, device_ids)
     removed = await devices.delete(tx, user_id, device_ids)
-    if had_keys:
-        # Room-mates must stop encrypting for the removed devices. A device
-        # that never published keys was never known to them: then only the
-        # user is woken (their other devices; every worker's token cache).
-        return Removal(removed, await record_device_list_change(tx, user_id))
-    return Removal(removed, {user_id})
+    # Room-mates must stop encrypting for the removed devices. A device that never
+    # published keys was never known to them: then only the user is woken (their
+    # other devices, which list their own devices; every worker's token cache).
+    wake = await record_device_list_change(tx, user_id, tell_room_mates=had_keys)
+    return Removal(removed, wake)
 
 
 async def audit_removed(

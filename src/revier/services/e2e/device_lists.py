@@ -22,12 +22,17 @@ from revier.storage.e2e import E2eRepos
 _GONE = ("leave", "ban")
 
 
-async def record_device_list_change(tx: Tx, user_id: str) -> set[str]:
+async def record_device_list_change(
+    tx: Tx, user_id: str, *, tell_room_mates: bool = True
+) -> set[str]:
     """Record a change of ``user_id``'s devices; returns whom to wake after the commit.
 
+    Without ``tell_room_mates`` (a device without keys came, was renamed or went:
+    nothing anyone encrypts for changed) only the user's own devices are woken;
+    room mates see the change at their next sync anyway.
     Takes a stream position: call it last in the write transaction.
     """
-    audience = await device_list_audience(tx, user_id)
+    audience = await device_list_audience(tx, user_id) if tell_room_mates else {user_id}
     position = await tx.streams.next_position()
     await E2eRepos.of(tx).device_lists.record(user_id, position)
     return audience

@@ -92,8 +92,8 @@ class RoomResults:
             events, limited = await self._views.timeline(
                 tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
             )
-        lazy, wanted = _wanted(w.config, requester.user_id, events)
-        lazy_keys = {k for k in wanted.keys if k[0] == MEMBER} if lazy else set()
+        lazy_keys, wanted = _wanted(w.config, requester.user_id, events)
+        lazy = bool(lazy_keys) or (MEMBER, LAZY) in w.config.required_state
         body = {}
         if w.initial:
             state = await self._views.state(tx, m.room_id, wanted, at)
@@ -185,8 +185,9 @@ def wanted_state(config: RoomConfig, user_id: str) -> StateWanted:
 
 def _wanted(
     config: RoomConfig, user_id: str, timeline: Sequence[StoredEvent]
-) -> tuple[bool, StateWanted]:
-    """Whether members are lazy-loaded, and the state keys the config asks for now."""
+) -> tuple[set[StateKey], StateWanted]:
+    """The members lazy loading adds for this timeline, and every state key the
+    config asks for now (those members included)."""
     keys: set[StateKey] = set()
     types: set[str] = set()
     everything = False
@@ -200,11 +201,13 @@ def _wanted(
             lazy = True
         else:
             keys.add((event_type, user_id if state_key == ME else state_key))
+    lazy_keys: set[StateKey] = set()
     if lazy:
         people = {e.pdu.sender for e in timeline}
         people |= {e.pdu.state_key for e in timeline if e.pdu.type == MEMBER and e.pdu.state_key}
-        keys |= {(MEMBER, u) for u in people}
-    return lazy, StateWanted(frozenset(keys), frozenset(types), everything)
+        lazy_keys = {(MEMBER, u) for u in people} - keys
+        keys |= lazy_keys
+    return lazy_keys, StateWanted(frozenset(keys), frozenset(types), everything)
 
 
 def _key(event: StoredEvent) -> StateKey:

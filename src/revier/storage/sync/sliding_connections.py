@@ -15,10 +15,11 @@ _CONNECTION = and_(
     _t.c.conn_id == bindparam("conn"),
 )
 _OF_CONNECTION = select(_t.c.snapshot, _t.c.state, _t.c.used_ts).where(_CONNECTION)
-_OTHERS = delete(_t).where(_CONNECTION, _t.c.snapshot != bindparam("snapshot"))
+# Not "snapshot": an UPDATE reserves its columns' names for their new values.
+_OTHERS = delete(_t).where(_CONNECTION, _t.c.snapshot != bindparam("keep"))
 _TOUCH = (
     update(_t)
-    .where(_CONNECTION, _t.c.snapshot == bindparam("snapshot"))
+    .where(_CONNECTION, _t.c.snapshot == bindparam("keep"))
     .values(used_ts=bindparam("now"))
 )
 _NEWEST = select(func.max(_t.c.snapshot)).where(_CONNECTION)
@@ -48,7 +49,7 @@ class SlidingConnectionRepository:
     ) -> None:
         """The client presented ``snapshot``: every other one of the connection is
         dead (a response it never got, or one it has moved past)."""
-        params = {"user": user_id, "device": device_id, "conn": conn_id, "snapshot": snapshot}
+        params = {"user": user_id, "device": device_id, "conn": conn_id, "keep": snapshot}
         await self._conn.execute(_OTHERS, params)
         await self._conn.execute(_TOUCH, {**params, "now": now})
 

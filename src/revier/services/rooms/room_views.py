@@ -58,6 +58,10 @@ class StateWanted:
     def matches(self, key: StateKey) -> bool:
         return self.everything or key[0] in self.types or key in self.keys
 
+    def with_keys(self, keys: Iterable[StateKey]) -> StateWanted:
+        """This and the given exact keys besides."""
+        return StateWanted(self.keys | frozenset(keys), self.types, self.everything)
+
     def without(self, other: StateWanted) -> StateWanted:
         """What this asks for that ``other`` doesn't (for a client that asks for more)."""
         if other.everything:
@@ -107,6 +111,14 @@ class RoomViews:
     ) -> set[str]:
         """Which of the rooms have any event in ``(after, upto]`` (one query for all)."""
         return await RoomRepos.of(tx).events.rooms_with_events(room_ids, after, upto)
+
+    async def read_in(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str], after: int, upto: int
+    ) -> set[str]:
+        """Which of the rooms the user marked read (a receipt of theirs) in the window:
+        their unread counts changed, on whichever device they read."""
+        changed = await RoomRepos.of(tx).receipts.changed(room_ids, after, upto)
+        return {r.room_id for r in changed if r.user_id == user_id}
 
     async def membership(self, tx: Tx, room_id: str, user_id: str) -> Membership | None:
         """The user's membership in a room (any kind, forgotten ones left out)."""

@@ -7,14 +7,19 @@ of the client's window while it changed), and with which timeline limit and
 required state it was last sent. Rooms the connection has never sent are
 absent.
 
-``pos`` is ``<snapshot>/<position>/<typing>``: a stored snapshot of that state,
-the stream position the response covered, and the typing serial. Presenting a
+``pos`` is ``<snapshot>/<position>/<typing>``: a stored snapshot of that state
+(a random number, so a pos can't be carried to another connection), the
+stream position the response covered, and the typing serial. Presenting a
 snapshot makes every other one of the connection void — the newer ones belong
 to responses the client never got, so a retry with the same ``pos`` is
 answered again from the same state, any number of times. A new snapshot is
-stored only when the state changes; a connection without lists or room
-subscriptions (Element X's ``encryption`` connection, which its notification
-process shares) stores nothing and always presents snapshot 0.
+stored only when the state changes (a pos older than the client's latest may
+share its snapshot: it is answered with what came since, again, never less).
+
+A connection without lists or room subscriptions (Element X's ``encryption``
+connection, which the app and its notification process share with divergent
+positions) stores nothing: its snapshot number is derived from the connection
+itself, so any pos it was given stays good, in either process.
 
 Snapshots live in the database, so a connection survives a restart and works
 across workers. An unusable ``pos`` (malformed, foreign, superseded, idle past
@@ -23,6 +28,8 @@ the expiry) is ``M_UNKNOWN_POS``, the one answer after which clients start over.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +38,13 @@ import orjson
 from revier.errors import UnknownPos
 from revier.services.core import Clock, Requester
 from revier.services.sync.sliding_request import RoomConfig
-from revier.storage import Store
+from revier.storage import Conflict, Store
 from revier.storage.sync import SyncRepos
 
 # A used snapshot's timestamp is refreshed at most this often (not on every long-poll).
 _TOUCH_EVERY_MS = 60 * 60 * 1000
 _MAX_POS = 60
+_SNAPSHOT_BITS = 53  # a JSON-safe integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,8 @@ class RoomStatus:
     # None: live (the client has the room up to the pos it presents); else the
     # position up to which it has it.
     since: int | None = None
+    # Whose member events lazy loading sent (they aren't sent again).
+    members: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -73,7 +83,7 @@ class ConnectionState:
         rooms: dict[str, list[Any]] = {}
         for room_id, status in self.rooms.items():
             index = configs.setdefault(status.config, len(configs))
-            rooms[room_id] = [index, status.since]
+            rooms[room_id] = [index, status.since, sorted(status.members)]
         table = [[c.timeline_limit, sorted(c.required_state)] for c in configs]
         return orjson.dumps({"configs": table, "rooms": rooms}).decode()
 
@@ -85,8 +95,8 @@ class ConnectionState:
         ]
         return cls(
             {
-                room_id: RoomStatus(configs[i], since)
-                for room_id, (i, since) in data["rooms"].items()
+                room_id: RoomStatus(configs[i], since, frozenset(members))
+                for room_id, (i, since, members) in data["rooms"].items()
             }
         )
 
@@ -98,6 +108,8 @@ class Opened:
     snapshot: int
     state: ConnectionState
     since: SlidingPos | None
+    # Whether ``snapshot`` is stored (else it is the connection's stateless number).
+    stored: bool = False
 
 
 class ConnectionStore:
@@ -105,37 +117,54 @@ class ConnectionStore:
         self._store = store
         self._clock = clock
         self._expiry_ms = expiry_s * 1000
+        self._touch_ms = min(_TOUCH_EVERY_MS, self._expiry_ms // 4)
 
     async def open(self, requester: Requester, conn_id: str, pos: str | None) -> Opened:
         """The state a request continues from; without ``pos`` the connection starts over."""
         key = (requester.user_id, requester.device_id, conn_id)
         now = self._clock.time_ms()
+        stateless = stateless_snapshot(requester, conn_id)
         if pos is None:
             async with self._store.transaction() as tx:
                 db = SyncRepos.of(tx)
                 await db.sliding_connections.drop(*key)
                 await db.sliding_connections.expire(now - self._expiry_ms)
-            return Opened(0, ConnectionState(), None)
+            return Opened(stateless, ConnectionState(), None)
         since = SlidingPos.parse(pos)
-        if since.snapshot == 0:
-            return Opened(0, ConnectionState(), since)
+        if since.snapshot == stateless:
+            return Opened(stateless, ConnectionState(), since)
         async with self._store.read() as tx:
             snapshots = await SyncRepos.of(tx).sliding_connections.of_connection(*key)
         found = snapshots.get(since.snapshot)
         if found is None or found.used_ts < now - self._expiry_ms:
             raise UnknownPos("Unknown or expired position: start again without pos")
-        if len(snapshots) > 1 or found.used_ts < now - _TOUCH_EVERY_MS:
+        if len(snapshots) > 1 or found.used_ts < now - self._touch_ms:
             async with self._store.transaction() as tx:
                 await SyncRepos.of(tx).sliding_connections.keep_only(*key, since.snapshot, now)
-        return Opened(since.snapshot, ConnectionState.from_json(found.state), since)
+        return Opened(since.snapshot, ConnectionState.from_json(found.state), since, stored=True)
 
     async def save(self, requester: Requester, conn_id: str, state: ConnectionState) -> int:
         """Store a new snapshot of the connection's state; its number."""
-        async with self._store.transaction() as tx:
-            return await SyncRepos.of(tx).sliding_connections.add(
-                requester.user_id,
-                requester.device_id,
-                conn_id,
-                state.to_json(),
-                self._clock.time_ms(),
-            )
+        raw = state.to_json()
+        while True:
+            snapshot = secrets.randbits(_SNAPSHOT_BITS)
+            try:
+                async with self._store.transaction() as tx:
+                    await SyncRepos.of(tx).sliding_connections.add(
+                        requester.user_id,
+                        requester.device_id,
+                        conn_id,
+                        snapshot,
+                        raw,
+                        self._clock.time_ms(),
+                    )
+                return snapshot
+            except Conflict:  # the same number twice: astronomically rare
+                continue
+
+
+def stateless_snapshot(requester: Requester, conn_id: str) -> int:
+    """The snapshot number of a connection that stores nothing: the same for every
+    request of that (user, device, conn_id), and no other's."""
+    key = "\0".join((requester.user_id, requester.device_id, conn_id)).encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:6], "big")

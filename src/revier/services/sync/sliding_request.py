@@ -152,7 +152,9 @@ def _parse_config(where: str, raw: Mapping[str, Any]) -> RoomConfig:
         raise BadJson(f"{where}.timeline_limit must be an integer")
     if not 0 <= limit <= MAX_TIMELINE_LIMIT:
         raise InvalidParam(f"{where}.timeline_limit must be between 0 and {MAX_TIMELINE_LIMIT}")
-    required = raw.get("required_state") or []
+    required = raw.get("required_state")
+    if required is None:
+        required = []
     if not isinstance(required, list):
         raise BadJson(f"{where}.required_state must be a list of [type, state_key] pairs")
     if len(required) > MAX_REQUIRED_STATE:

@@ -11,9 +11,10 @@ invite is its stripped state with the invite itself.
 ``required_state`` takes ``[type, state_key]`` pairs: ``*`` for every state
 key of a type (``["*", "*"]``: all state, which ``*`` as a type also gets),
 ``$ME`` for the user's own key, and ``["m.room.member", "$LAZY"]`` for the
-member events of those the client sees in the timeline. Lazy members are sent
-again whenever those people appear (the server keeps no list of what each
-client has), which costs little and never leaves a client without a name.
+member events of those the client sees in the timeline. The connection
+remembers whose member events it sent lazily, so each comes once — again only
+when it changes, or after a gap in the timeline (``limited``), when clients
+drop what they cached (MSC4186).
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from dataclasses import dataclass
 from revier.events.types import JsonDict, StateKey
 from revier.services.core import Clock, Requester, SyncToken
 from revier.services.notifications import PushActions
-from revier.services.rooms import BUMP_EVENT_TYPES, ListedRoom, RoomViews, StateWanted, StoredEvent
+from revier.services.rooms import (
+    BUMP_EVENT_TYPES,
+    ListedRoom,
+    RoomViews,
+    StateWanted,
+    StoredEvent,
+)
 from revier.services.sync.sliding_request import LAZY, ME, WILDCARD, RoomConfig
 from revier.storage import Tx
 
 MEMBER = "m.room.member"
 _NOTHING = StateWanted()
-_META = {("m.room.name", ""): "name", ("m.room.avatar", ""): "avatar"}
+_META = {("m.room.name", ""), ("m.room.avatar", "")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +56,26 @@ class RoomWindow:
     expanded_timeline: bool = False
     # State the client asks for newly (its required_state grew).
     new_state: StateWanted = _NOTHING
+    # The user read the room (on some device): its unread counts changed.
+    read: bool = False
+    # Whose member events the connection has sent lazily already.
+    known_members: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class RoomPart:
     body: JsonDict
     timeline_ids: list[str]
+    # Whose member events the client now has from lazy loading.
+    members: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class _State:
+    events: list[StoredEvent]
+    meta_changed: bool
+    members_changed: bool
+    members: frozenset[str]
 
 
 class RoomResults:
@@ -69,16 +90,7 @@ class RoomResults:
         """The room's entry, or None when nothing is new for the client."""
         m = w.listed.membership
         if m.membership in ("invite", "knock"):
-            if not w.initial:
-                return None  # an invite doesn't change until the user answers it
-            body: JsonDict = {
-                "initial": True,
-                "invite_state": await self._views.invite_state(tx, m),
-                "bump_stamp": w.listed.bump_stamp,
-                "notification_count": 0,
-                "highlight_count": 0,
-            }
-            return RoomPart(body, [])
+            return await self._invite(tx, w)
         joined = m.membership == "join"
         if not joined and not await self._views.ever_joined(tx, m.room_id, m.user_id):
             return await self._never_joined(tx, requester, w)
@@ -92,51 +104,23 @@ class RoomResults:
             events, limited = await self._views.timeline(
                 tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
             )
-        lazy_keys, wanted = _wanted(w.config, requester.user_id, events)
-        lazy = bool(lazy_keys) or (MEMBER, LAZY) in w.config.required_state
-        body = {}
-        if w.initial:
-            state = await self._views.state(tx, m.room_id, wanted, at)
-            meta_changed = members_changed = True
-        else:
-            assert w.after is not None
-            every = await self._views.state_changes(
-                tx, m.room_id, StateWanted(everything=True), w.after, end
-            )
-            changed_keys = {_key(e) for e in every}
-            meta_changed = any(k in _META for k in changed_keys)
-            members_changed = any(k[0] == MEMBER for k in changed_keys)
-            state = [e for e in every if wanted.matches(_key(e)) or (lazy and _key(e)[0] == MEMBER)]
-            if w.new_state:
-                state += await self._views.state(tx, m.room_id, w.new_state, at)
-            # The members of the people in the timeline whose events didn't change.
-            unchanged = frozenset(lazy_keys - changed_keys)
-            if unchanged:
-                state += await self._views.state(tx, m.room_id, StateWanted(keys=unchanged), at)
-        if meta_changed or members_changed:
-            meta = await self._views.meta(tx, m, at=at)
-            if meta_changed or w.initial:
-                body.update({k: v for k, v in (("name", meta.name), ("avatar", meta.avatar)) if v})
-            if members_changed and joined:
-                body["joined_count"] = meta.joined_count
-                body["invited_count"] = meta.invited_count
-                if meta.heroes:
-                    body["heroes"] = meta.heroes
-        state = _unique(state)
-        if not w.initial and not events and not state and not body:
+        state = await self._state(tx, requester, w, events, limited, end, at)
+        body = await self._meta(tx, w, state, at, joined)
+        if not (w.initial or events or state.events or body or w.read):
             return None
         now = self._clock.time_ms()
-        if state:
-            body["required_state"] = await self._views.client_events(tx, requester, state, now)
+        if state.events:
+            body["required_state"] = await self._views.client_events(
+                tx, requester, state.events, now
+            )
         if limit > 0:
             body["timeline"] = await self._views.client_events(tx, requester, events, now)
             body["limited"] = limited
             start = events[0].stream_ordering - 1 if events else end
             body["prev_batch"] = SyncToken(max(start, 0)).encode()
             since = w.since_pos
-            body["num_live"] = (
-                0 if since is None else sum(e.stream_ordering > since for e in events)
-            )
+            live = 0 if since is None else sum(e.stream_ordering > since for e in events)
+            body["num_live"] = live
         if w.initial:
             body["initial"] = True
         if w.expanded_timeline:
@@ -145,9 +129,82 @@ class RoomResults:
             body["is_dm"] = True
         if w.initial or not joined or limited or limit == 0 or _bumps(events):
             body["bump_stamp"] = w.listed.bump_stamp
-        counts = await self._unread(tx, requester, m.room_id, joined)
-        body["notification_count"], body["highlight_count"] = counts
-        return RoomPart(body, [e.event_id for e in events])
+        body["notification_count"], body["highlight_count"] = await self._unread(
+            tx, requester, m.room_id, joined
+        )
+        return RoomPart(body, [e.event_id for e in events], state.members)
+
+    async def _state(
+        self,
+        tx: Tx,
+        requester: Requester,
+        w: RoomWindow,
+        events: Sequence[StoredEvent],
+        limited: bool,
+        end: int,
+        at: int | None,
+    ) -> _State:
+        """The room's ``required_state`` part, and what changed of its meta."""
+        room_id = w.listed.room_id
+        lazy, wanted = _wanted(w.config, requester.user_id)
+        people = _people(events) if lazy else set()
+        if w.initial:
+            everyone = wanted.with_keys((MEMBER, u) for u in people)
+            shown = await self._views.state(tx, room_id, everyone, at)
+            return _State(shown, True, True, frozenset(people))
+        assert w.after is not None
+        every = await self._views.state_changes(
+            tx, room_id, StateWanted(everything=True), w.after, end
+        )
+        changed = {_key(e) for e in every}
+        # With lazy members, every membership change in the window: a client that
+        # keeps the member list keeps it current (MSC4186).
+        shown = [e for e in every if wanted.matches(_key(e)) or (lazy and _key(e)[0] == MEMBER)]
+        if w.new_state:
+            shown += await self._views.state(tx, room_id, w.new_state, at)
+        # After a gap the client drops the members it had (MSC4186): all of them again.
+        known = frozenset() if limited else w.known_members
+        moved = {k[1] for k in changed if k[0] == MEMBER} if lazy else set()
+        missing = people - known - moved - {k[1] for k in wanted.keys if k[0] == MEMBER}
+        if missing:
+            keys = StateWanted(keys=frozenset((MEMBER, u) for u in missing))
+            shown += await self._views.state(tx, room_id, keys, at)
+        members = known | people | moved
+        return _State(
+            _unique(shown),
+            bool(changed & _META),
+            any(k[0] == MEMBER for k in changed),
+            members if len(members) <= _MAX_MEMBERS else frozenset(people),
+        )
+
+    async def _meta(
+        self, tx: Tx, w: RoomWindow, state: _State, at: int | None, joined: bool
+    ) -> JsonDict:
+        """Name and avatar when new or changed; counts and heroes when members changed."""
+        body: JsonDict = {}
+        if not (state.meta_changed or state.members_changed):
+            return body
+        meta = await self._views.meta(tx, w.listed.membership, at=at)
+        if state.meta_changed:
+            body.update({k: v for k, v in (("name", meta.name), ("avatar", meta.avatar)) if v})
+        if state.members_changed and joined:
+            body["joined_count"] = meta.joined_count
+            body["invited_count"] = meta.invited_count
+            if meta.heroes:
+                body["heroes"] = meta.heroes
+        return body
+
+    async def _invite(self, tx: Tx, w: RoomWindow) -> RoomPart | None:
+        if not w.initial:
+            return None  # an invite doesn't change until the user answers it
+        body: JsonDict = {
+            "initial": True,
+            "invite_state": await self._views.invite_state(tx, w.listed.membership),
+            "bump_stamp": w.listed.bump_stamp,
+            "notification_count": 0,
+            "highlight_count": 0,
+        }
+        return RoomPart(body, [])
 
     async def _never_joined(self, tx: Tx, requester: Requester, w: RoomWindow) -> RoomPart | None:
         """A room the user left (or was banned from) without ever joining it — an
@@ -178,16 +235,18 @@ class RoomResults:
         return counts.notification_count, counts.highlight_count
 
 
+# Lazily sent members a connection remembers per room; past it, it forgets them
+# and sends them again as they speak (the connection's state stays small).
+_MAX_MEMBERS = 200
+
+
 def wanted_state(config: RoomConfig, user_id: str) -> StateWanted:
     """The state keys a config asks for, lazy members aside."""
-    return _wanted(config, user_id, ())[1]
+    return _wanted(config, user_id)[1]
 
 
-def _wanted(
-    config: RoomConfig, user_id: str, timeline: Sequence[StoredEvent]
-) -> tuple[set[StateKey], StateWanted]:
-    """The members lazy loading adds for this timeline, and every state key the
-    config asks for now (those members included)."""
+def _wanted(config: RoomConfig, user_id: str) -> tuple[bool, StateWanted]:
+    """Whether members are lazy-loaded, and the other state keys the config asks for."""
     keys: set[StateKey] = set()
     types: set[str] = set()
     everything = False
@@ -201,13 +260,14 @@ def _wanted(
             lazy = True
         else:
             keys.add((event_type, user_id if state_key == ME else state_key))
-    lazy_keys: set[StateKey] = set()
-    if lazy:
-        people = {e.pdu.sender for e in timeline}
-        people |= {e.pdu.state_key for e in timeline if e.pdu.type == MEMBER and e.pdu.state_key}
-        lazy_keys = {(MEMBER, u) for u in people} - keys
-        keys |= lazy_keys
-    return lazy_keys, StateWanted(frozenset(keys), frozenset(types), everything)
+    return lazy, StateWanted(frozenset(keys), frozenset(types), everything)
+
+
+def _people(timeline: Sequence[StoredEvent]) -> set[str]:
+    """Who the client sees in a timeline: senders, and members whose event it holds."""
+    people = {e.pdu.sender for e in timeline}
+    people |= {e.pdu.state_key for e in timeline if e.pdu.type == MEMBER and e.pdu.state_key}
+    return people
 
 
 def _key(event: StoredEvent) -> StateKey:

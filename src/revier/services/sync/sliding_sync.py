@@ -18,7 +18,7 @@ whose config grew (a longer timeline, more state) is sent at once.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
@@ -31,6 +31,7 @@ from revier.services.sync.sliding_connections import (
     Opened,
     RoomStatus,
     SlidingPos,
+    stateless_snapshot,
 )
 from revier.services.sync.sliding_extensions import Sent, SlidingExtensions
 from revier.services.sync.sliding_lists import ListBuilder, Selection
@@ -105,8 +106,9 @@ class SlidingSyncService:
             if not woke:
                 break
         snapshot = opened.snapshot
-        keeps_state = bool(request.lists or request.subscriptions)
-        if keeps_state and (snapshot == 0 or built.state != opened.state):
+        if not (request.lists or request.subscriptions):
+            snapshot = stateless_snapshot(requester, request.conn_id)
+        elif not opened.stored or built.state != opened.state:
             snapshot = await self._connections.save(requester, request.conn_id, built.state)
         body = built.body
         body["pos"] = SlidingPos(snapshot, built.upto, built.typing).encode()
@@ -153,23 +155,30 @@ class SlidingSyncService:
         after = opened.since.position if opened.since else None
         previous = opened.state.rooms
         live = [r for r in selection.configs if r in previous and previous[r].since is None]
-        changed = set()
+        changed: set[str] = set()
+        read: set[str] = set()
         if after is not None and live:
             changed = await self._views.rooms_with_events(tx, live, after, upto)
+            read = await self._views.read_in(tx, requester.user_id, live, after, upto)
         rooms: dict[str, JsonDict] = {}
         sent = Sent()
         for room_id, config in selection.configs.items():
             window = _window(selection, room_id, config, previous.get(room_id), after, upto)
             status = previous.get(room_id)
+            if room_id in read:
+                window = replace(window, read=True)
             if status is not None and not window.initial:
-                stale = status.since is not None or room_id in changed
+                window = replace(window, known_members=status.members)
+            if status is not None and not window.initial:
+                stale = status.since is not None or room_id in changed or window.read
                 if not (stale or window.expanded_timeline or window.new_state):
                     continue
             part = await self._rooms.build(
                 tx, requester, window, is_dm=room_id in selection.dm_rooms
             )
             stored = config if window.initial or status is None else status.config.combine(config)
-            state.rooms[room_id] = RoomStatus(stored)
+            known = part.members if part else (status.members if status else frozenset())
+            state.rooms[room_id] = RoomStatus(stored, None, known)
             if part is None:
                 continue
             rooms[room_id] = part.body

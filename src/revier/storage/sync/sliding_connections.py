@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.sync.tables import sliding_sync_snapshots as _t
@@ -22,7 +22,6 @@ _TOUCH = (
     .where(_CONNECTION, _t.c.snapshot == bindparam("keep"))
     .values(used_ts=bindparam("now"))
 )
-_NEWEST = select(func.max(_t.c.snapshot)).where(_CONNECTION)
 _INSERT = insert(_t)
 
 
@@ -53,11 +52,10 @@ class SlidingConnectionRepository:
         await self._conn.execute(_OTHERS, params)
         await self._conn.execute(_TOUCH, {**params, "now": now})
 
-    async def add(self, user_id: str, device_id: str, conn_id: str, state: str, now: int) -> int:
-        """A new snapshot of the connection; its number."""
-        params = {"user": user_id, "device": device_id, "conn": conn_id}
-        newest = (await self._conn.execute(_NEWEST, params)).scalar()
-        snapshot = int(newest or 0) + 1
+    async def add(
+        self, user_id: str, device_id: str, conn_id: str, snapshot: int, state: str, now: int
+    ) -> None:
+        """A new snapshot of the connection (``storage.Conflict`` if the number is taken)."""
         await self._conn.execute(
             _INSERT,
             {
@@ -69,7 +67,6 @@ class SlidingConnectionRepository:
                 "used_ts": now,
             },
         )
-        return snapshot
 
     async def drop(self, user_id: str, device_id: str, conn_id: str) -> None:
         """A request without ``pos`` starts the connection over."""

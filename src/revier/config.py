@@ -32,6 +32,12 @@ class ConfigError(Exception):
     """The configuration can't be used; the message says which key and why."""
 
 
+class StartupRefused(Exception):
+    """revier must not run on this data with this configuration (a renamed tenant, a
+    database from a newer release, no database where one is expected, …): one line
+    that says why and what to do, shown instead of a traceback; exit status 2."""
+
+
 class _Section(BaseModel):
     # A typo in a key must stop the server, not be silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -252,11 +258,19 @@ class Settings(_Section):
         return f"http://{self.tenants[0].server_name}:{self.server.port}"
 
 
+def config_path(path: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file in use: ``path`` if given, else ``$REVIER_CONFIG``, else
+    none (the built-in defaults)."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_PATH_ENV):
+        return Path(env[CONFIG_PATH_ENV])
+    return path
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), apply ``REVIER_*`` overrides, validate."""
     env = os.environ if environ is None else environ
-    if path is None and env.get(CONFIG_PATH_ENV):
-        path = Path(env[CONFIG_PATH_ENV])
+    path = config_path(path, env)
     raw: dict[str, Any] = {}
     if path is not None:
         try:

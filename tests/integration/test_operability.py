@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import time
-
 import httpx
 
 from tests.integration.harness import RevierProcess
@@ -34,17 +31,3 @@ async def test_logs_hold_no_passwords_or_tokens(server: RevierProcess, make_user
     log = server.log_path.read_text()
     assert '"/_matrix/client/v3/account/whoami"' in log or "account/whoami" in log
     assert token not in log and user.password not in log
-
-
-def test_sigterm_shuts_down_gracefully(engine, request, tmp_root) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.conftest import start_server
-
-    srv = start_server(engine, request, tmp_root, "shutdown")
-    assert srv.proc is not None
-    started = time.monotonic()
-    srv.proc.send_signal(signal.SIGTERM)
-    # uvicorn re-raises the signal after a clean shutdown, as service managers expect.
-    assert srv.proc.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert time.monotonic() - started < 15
-    assert "Application shutdown complete" in srv.log_path.read_text()
-    srv.stop()

@@ -9,7 +9,6 @@ directory, a weak initial password) is refused with one line and exit status
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import stat
@@ -21,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import revier as revier_package
+from tests.integration.admin_api import shared_admin
 from tests.integration.conftest import server_config
 from tests.integration.harness import PASSWORD, RevierProcess, server_env
 from tests.integration.matrix import waiting_sync
@@ -159,6 +160,13 @@ def test_second_server_on_one_data_directory_is_one_line(
         line = refusal(stderr)
         assert status == 2
         assert f"process {srv.proc.pid}" in line and str(config.parent) in line
+        # While it runs: the database, its write-ahead log, keys and media are the
+        # owner's alone (the test's data directory is the harness's own making).
+        made = [p for p in config.parent.rglob("*") if p.name not in ("revier.toml", "server.log")]
+        assert {"revier.db-wal", "revier.db-shm", "media", "keys"} <= {p.name for p in made}
+        assert {p.name: mode(p) for p in made} == {
+            p.name: 0o700 if p.is_dir() else 0o600 for p in made
+        }
     finally:
         srv.stop()
     # The lock goes with the process: the next start is fine.
@@ -181,5 +189,14 @@ def test_every_new_command_has_help(tmp_path: Path) -> None:
     for args in (["admin", "user", "list"], ["serve"]):
         status, _ = revier(*args, "--help", cwd=tmp_path)
         assert status == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIER_")}
-    assert revier("--version", cwd=tmp_path, env=env)[0] == 0
+    shown = subprocess.run(
+        [sys.executable, "-m", "revier", "--version"], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == f"revier {revier_package.__version__}"
+
+
+async def test_server_info_reports_the_version(server: RevierProcess) -> None:
+    admin = shared_admin(server)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        info = await http.get("/_revier/admin/v1/server_info", headers=admin.headers)
+    assert info.json()["version"] == revier_package.__version__

@@ -186,7 +186,7 @@ def test_weak_initial_admin_password_is_one_line(
 
 
 def test_every_new_command_has_help(tmp_path: Path) -> None:
-    for args in (["admin", "user", "list"], ["serve"]):
+    for args in (["admin", "user", "list"], ["serve"], ["admin", "backup"], ["admin", "restore"]):
         status, _ = revier(*args, "--help", cwd=tmp_path)
         assert status == 0
     shown = subprocess.run(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from revier import __version__
 from revier.cli.audit import add_audit_commands
+from revier.cli.backup import add_backup_commands
 from revier.cli.common import Handler
 from revier.cli.devices import add_device_commands
 from revier.cli.media import add_media_commands
@@ -142,4 +143,5 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_commands(admin_sub, admin_common)
     add_device_commands(admin_sub, admin_common)
     add_room_commands(admin_sub, admin_common)
+    add_backup_commands(admin_sub, admin_common)
     return parser

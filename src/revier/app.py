@@ -42,7 +42,7 @@ from revier.api.client import (
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
 from revier.api.middleware import RevierMiddleware
-from revier.api.operations import health, metrics
+from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.errors import MatrixError
@@ -57,8 +57,10 @@ log = structlog.get_logger("revier")
 
 def routes(settings: Settings) -> list[BaseRoute]:
     out: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
-    if settings.metrics.enabled:
-        out.append(Route(settings.metrics.path, metrics, methods=["GET"]))
+    if settings.metrics.enabled and settings.metrics.port is None:
+        out.append(
+            Route(settings.metrics.path, metrics_endpoint(settings.metrics), methods=["GET"])
+        )
     for module in (
         discovery,
         login,
@@ -123,6 +125,12 @@ async def has_database(settings: Settings) -> bool:
         return bool(await schema_revisions(engines))
     finally:
         await engines.dispose()
+
+
+def metrics_app(settings: Settings) -> Starlette:
+    """The metrics alone, for a listener of their own (``metrics.port``)."""
+    endpoint = metrics_endpoint(settings.metrics)
+    return Starlette(routes=[Route(settings.metrics.path, endpoint, methods=["GET"])])
 
 
 def create_app(settings: Settings) -> Starlette:

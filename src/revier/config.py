@@ -83,8 +83,20 @@ class LoggingSettings(_Section):
 
 
 class MetricsSettings(_Section):
+    """Prometheus metrics (request counts and latencies per endpoint). By default
+    they are served on the client port to anyone who asks: they hold no content,
+    but they show how busy the server is and when. Give them a listener of their
+    own (``port``) that only the monitoring host reaches, or a ``token``, or both."""
+
     enabled: bool = True
     path: str = "/_revier/metrics"
+    # A listener of their own (e.g. 9108 on 127.0.0.1): then the client port
+    # doesn't serve them. None: the client port.
+    port: int | None = Field(None, ge=0, le=65535)
+    # The listener's address; None: server.bind_address.
+    bind_address: str | None = None
+    # Scrapers must send "Authorization: Bearer <token>" (Prometheus: bearer_token).
+    token: SecretStr | None = None
 
 
 class NotifySettings(_Section):

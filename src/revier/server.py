@@ -15,12 +15,14 @@ import errno
 import socket
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import structlog
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from revier.app import create_app
+from revier.app import create_app, metrics_app
 from revier.config import Settings, StartupRefused
 from revier.conformance import WARNING, startup_problem
 from revier.logs import configure_logging
@@ -42,6 +44,10 @@ class _Server(uvicorn.Server):
             host = self.config.host
             port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
             names = ", ".join(t.server_name for t in self._settings.tenants)
+            if len(self.servers) > 1:
+                metrics_host, metrics_port = self.servers[1].sockets[0].getsockname()[:2]
+                path = self._settings.metrics.path
+                print(f"metrics on http://{metrics_host}:{metrics_port}{path}", flush=True)
             # One line on stdout, so people and test harnesses know when to start.
             print(f"revier ready on http://{host}:{port} (tenants: {names})", flush=True)
 
@@ -73,27 +79,53 @@ def run(settings: Settings, *, conformance_mode: bool = False) -> int:
         for _ in range(3):  # hard to miss in a scrolling log
             log.warning(WARNING)
     try:
-        with _exclusive(settings), _listening(settings) as sock:
-            config = _uvicorn_config(settings)
+        with ExitStack() as held:
+            held.enter_context(_exclusive(settings))
+            server = settings.server
+            sockets = [held.enter_context(_listening(server.bind_address, server.port, "server"))]
+            metrics = settings.metrics
+            if metrics.enabled and metrics.port is not None:
+                host = metrics.bind_address or server.bind_address
+                sockets.append(held.enter_context(_listening(host, metrics.port, "metrics")))
+            config = _uvicorn_config(settings, sockets)
             with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-                return runner.run(_serve(settings, config, sock))
+                return runner.run(_serve(settings, config, sockets))
     except StartupRefused as e:
         print(f"revier: {e}", file=sys.stderr)
         return 2
 
 
-async def _serve(settings: Settings, config: uvicorn.Config, sock: socket.socket) -> int:
+async def _serve(settings: Settings, config: uvicorn.Config, sockets: list[socket.socket]) -> int:
     app = config.app
-    assert isinstance(app, Starlette)
-    async with app.router.lifespan_context(app):
-        server = _Server(config, settings, app.state.services.notifier.stop_waiting)
-        await server.serve(sockets=[sock])
+    assert isinstance(app, _Listeners)
+    async with app.main.router.lifespan_context(app.main):
+        server = _Server(config, settings, app.main.state.services.notifier.stop_waiting)
+        await server.serve(sockets=sockets)
         return 0 if server.started else 1
 
 
-def _uvicorn_config(settings: Settings) -> uvicorn.Config:
+class _Listeners:
+    """One uvicorn for both listeners: a request that came in on the metrics
+    listener reaches the metrics alone, never the client API."""
+
+    def __init__(self, main: Starlette, metrics: ASGIApp | None, metrics_port: int | None) -> None:
+        self.main, self._metrics, self._metrics_port = main, metrics, metrics_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if self._metrics is not None and server is not None and server[1] == self._metrics_port:
+            await self._metrics(scope, receive, send)
+        else:
+            await self.main(scope, receive, send)
+
+
+def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn.Config:
+    metrics_port = sockets[1].getsockname()[1] if len(sockets) > 1 else None
+    app = _Listeners(
+        create_app(settings), metrics_app(settings) if metrics_port else None, metrics_port
+    )
     return uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.server.bind_address,
         port=settings.server.port,
         loop="auto",
@@ -118,10 +150,9 @@ def _exclusive(settings: Settings) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _listening(settings: Settings) -> Iterator[socket.socket]:
-    """The listening socket, bound before the database is touched: a port in use
+def _listening(host: str, port: int, section: str) -> Iterator[socket.socket]:
+    """A listening socket, bound before the database is touched: a port in use
     is one line, not uvicorn's error after a full start."""
-    host, port = settings.server.bind_address, settings.server.port
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     # A restart right after a stop must not wait for the old connections' TIME_WAIT.
@@ -131,9 +162,10 @@ def _listening(settings: Settings) -> Iterator[socket.socket]:
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
+            where = "--port, or server.port" if section == "server" else "metrics.port"
             raise StartupRefused(
                 f"port {port} on {host} is in use by another program: stop it, or choose "
-                "another port (--port, or server.port in the configuration)"
+                f"another port ({where} in the configuration)"
             ) from None
         raise StartupRefused(f"can't listen on {host} port {port}: {e.strerror}") from None
     with sock:

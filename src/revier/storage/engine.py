@@ -124,18 +124,11 @@ def _current(connection: Connection) -> tuple[str, ...]:
     return tuple(MigrationContext.configure(connection).get_current_heads())
 
 
-def _config(connection: Connection | None = None) -> Config:
+def _config(connection: Connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
-
-
-def head_revision() -> str:
-    """The newest migration this release knows."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None  # there are migrations
-    return head
 
 
 def _upgrade(connection: Connection) -> None:

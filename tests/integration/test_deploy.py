@@ -117,6 +117,7 @@ http {{
         proc.wait(timeout=10)
 
 
+@pytest.mark.one_engine  # the proxy doesn't care where revier keeps its data
 async def test_matrix_nio_through_nginx_with_tls(
     proxied: tuple[str, int, ssl.SSLContext], server: RevierProcess, make_user, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

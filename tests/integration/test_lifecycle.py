@@ -195,6 +195,7 @@ def test_every_new_command_has_help(tmp_path: Path) -> None:
     assert shown.stdout.strip() == f"revier {revier_package.__version__}"
 
 
+@pytest.mark.one_engine
 async def test_server_info_reports_the_version(server: RevierProcess) -> None:
     admin = shared_admin(server)
     async with httpx.AsyncClient(base_url=server.url) as http:

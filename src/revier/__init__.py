@@ -1,3 +1,3 @@
 """revier: a Matrix homeserver for organisations."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

@@ -43,21 +43,25 @@ from revier.api.client import (
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
 from revier.api.middleware import RevierMiddleware
-from revier.api.operations import health, metrics
+from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
-from revier.config import Settings
+from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
+from revier.services.core import check_tenants_kept
 from revier.storage import Store
-from revier.storage.engine import create_engines, migrate
+from revier.storage.datadir import prepare_data_dir
+from revier.storage.engine import create_engines, migrate, schema_revisions, sqlite_file
 
 log = structlog.get_logger("revier")
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     out: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
-    if settings.metrics.enabled:
-        out.append(Route(settings.metrics.path, metrics, methods=["GET"]))
+    if settings.metrics.enabled and settings.metrics.port is None:
+        out.append(
+            Route(settings.metrics.path, metrics_endpoint(settings.metrics), methods=["GET"])
+        )
     for module in (
         discovery,
         login,
@@ -94,29 +98,58 @@ def routes(settings: Settings) -> list[BaseRoute]:
 
 
 async def start_services(settings: Settings) -> Services:
-    """Open the database, bring its schema up to date, build the services."""
-    settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+    """Open the database, bring its schema up to date, build the services.
+
+    Refuses (``StartupRefused``) a database that a newer revier has migrated, and
+    a configuration that no longer names a tenant the database holds — before a
+    signing key or an admin is made for the wrong name.
+    """
+    prepare_data_dir(settings.server.data_dir)
     engines = create_engines(settings.database_url)
-    await migrate(engines)
     store = Store(engines)
+    try:
+        await migrate(engines)
+        await check_tenants_kept(store, settings)
+    except BaseException:
+        await store.close()
+        raise
     store.start_checkpoints()
     return build_services(settings, store)
+
+
+async def has_database(settings: Settings) -> bool:
+    """Whether the configured database holds revier's schema; creates nothing."""
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.is_file():
+        return False
+    engines = create_engines(settings.database_url)
+    try:
+        return bool(await schema_revisions(engines))
+    finally:
+        await engines.dispose()
+
+
+def metrics_app(settings: Settings) -> Starlette:
+    """The metrics alone, for a listener of their own (``metrics.port``)."""
+    endpoint = metrics_endpoint(settings.metrics)
+    return Starlette(routes=[Route(settings.metrics.path, endpoint, methods=["GET"])])
 
 
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = await start_services(settings)
-        await svc.notifier.start()
-        app.state.services = svc
-        await _bootstrap_admins(svc)
-        await svc.audit.note_policies()
-        background = [
-            asyncio.create_task(svc.audit.run_pseudonymiser()),
-            asyncio.create_task(svc.deactivation.resume_pending()),
-            asyncio.create_task(svc.room_admin.resume_pending()),
-        ]
+        background: list[asyncio.Task[None]] = []
         try:
+            await svc.notifier.start()
+            app.state.services = svc
+            await _bootstrap_admins(svc)
+            await svc.audit.note_policies()
+            background = [
+                asyncio.create_task(svc.audit.run_pseudonymiser()),
+                asyncio.create_task(svc.deactivation.resume_pending()),
+                asyncio.create_task(svc.room_admin.resume_pending()),
+            ]
             yield
         finally:
             for task in background:
@@ -142,9 +175,16 @@ def create_app(settings: Settings) -> Starlette:
 async def _bootstrap_admins(svc: Services) -> None:
     password = svc.settings.initial_admin_password
     for tenant in svc.tenants:
-        created = await svc.accounts.bootstrap_admin(
-            tenant, password.get_secret_value() if password else None
-        )
+        try:
+            created = await svc.accounts.bootstrap_admin(
+                tenant, password.get_secret_value() if password else None
+            )
+        except MatrixError as e:  # a weak password, or initial_admin not a valid user name
+            raise StartupRefused(
+                f"can't create the first admin {tenant.user_id(tenant.settings.initial_admin)}: "
+                f"{e.error}. Choose another {ADMIN_PASSWORD_ENV} (or leave it unset to be "
+                "given a random one)"
+            ) from None
         if created is None:
             continue
         log.info(

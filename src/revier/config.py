@@ -32,6 +32,12 @@ class ConfigError(Exception):
     """The configuration can't be used; the message says which key and why."""
 
 
+class StartupRefused(Exception):
+    """revier must not run on this data with this configuration (a renamed tenant, a
+    database from a newer release, no database where one is expected, …): one line
+    that says why and what to do, shown instead of a traceback; exit status 2."""
+
+
 class _Section(BaseModel):
     # A typo in a key must stop the server, not be silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,8 +83,20 @@ class LoggingSettings(_Section):
 
 
 class MetricsSettings(_Section):
+    """Prometheus metrics (request counts and latencies per endpoint). By default
+    they are served on the client port to anyone who asks: they hold no content,
+    but they show how busy the server is and when. Give them a listener of their
+    own (``port``) that only the monitoring host reaches, or a ``token``, or both."""
+
     enabled: bool = True
     path: str = "/_revier/metrics"
+    # A listener of their own (e.g. 9108 on 127.0.0.1): then the client port
+    # doesn't serve them. None: the client port.
+    port: int | None = Field(None, ge=0, le=65535)
+    # The listener's address; None: server.bind_address.
+    bind_address: str | None = None
+    # Scrapers must send "Authorization: Bearer <token>" (Prometheus: bearer_token).
+    token: SecretStr | None = None
 
 
 class NotifySettings(_Section):
@@ -265,11 +283,19 @@ class Settings(_Section):
         return f"http://{self.tenants[0].server_name}:{self.server.port}"
 
 
+def config_path(path: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The configuration file in use: ``path`` if given, else ``$REVIER_CONFIG``, else
+    none (the built-in defaults)."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_PATH_ENV):
+        return Path(env[CONFIG_PATH_ENV])
+    return path
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if any), apply ``REVIER_*`` overrides, validate."""
     env = os.environ if environ is None else environ
-    if path is None and env.get(CONFIG_PATH_ENV):
-        path = Path(env[CONFIG_PATH_ENV])
+    path = config_path(path, env)
     raw: dict[str, Any] = {}
     if path is not None:
         try:

@@ -1,23 +1,42 @@
-"""Running the ASGI app under uvicorn, and saying when it is ready."""
+"""Running the ASGI app under uvicorn: refusing to start in one line, saying when
+it is ready, and stopping at once when told to.
+
+The app's start-up and shut-down (its lifespan) run here, around uvicorn, not
+inside it: a refusal (``StartupRefused``: a renamed tenant, a database from a
+newer release, a weak initial admin password) then reaches the operator as one
+line and exit status 2, instead of uvicorn's traceback of a failed lifespan.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
 import socket
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import structlog
 import uvicorn
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from revier.app import create_app
-from revier.config import Settings
+from revier.app import create_app, metrics_app
+from revier.config import Settings, StartupRefused
 from revier.conformance import WARNING, startup_problem
 from revier.logs import configure_logging
+from revier.storage.datadir import holding_data_dir
+from revier.storage.engine import is_sqlite_url
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+    def __init__(
+        self, config: uvicorn.Config, settings: Settings, on_stopping: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._settings = settings
+        self._on_stopping = on_stopping
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -25,8 +44,27 @@ class _Server(uvicorn.Server):
             host = self.config.host
             port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
             names = ", ".join(t.server_name for t in self._settings.tenants)
+            if len(self.servers) > 1:
+                metrics_host, metrics_port = self.servers[1].sockets[0].getsockname()[:2]
+                path = self._settings.metrics.path
+                print(f"metrics on http://{metrics_host}:{metrics_port}{path}", flush=True)
             # One line on stdout, so people and test harnesses know when to start.
             print(f"revier ready on http://{host}:{port} (tenants: {names})", flush=True)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Long-polls answer now, empty and with the client's own token, instead of
+        # holding the stop up until the grace period cuts them off with a 500.
+        self._on_stopping()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # uvicorn raises the signal that stopped it again once it is done, which
+            # ends the process as "killed by SIGTERM". A stop that was asked for and
+            # carried out is a clean exit: status 0, for systemd and scripts alike.
+            self._captured_signals.clear()
 
 
 def run(settings: Settings, *, conformance_mode: bool = False) -> int:
@@ -40,22 +78,95 @@ def run(settings: Settings, *, conformance_mode: bool = False) -> int:
         log = structlog.get_logger("revier")
         for _ in range(3):  # hard to miss in a scrolling log
             log.warning(WARNING)
-    config = uvicorn.Config(
-        create_app(settings),
+    try:
+        with ExitStack() as held:
+            held.enter_context(_exclusive(settings))
+            server = settings.server
+            sockets = [held.enter_context(_listening(server.bind_address, server.port, "server"))]
+            metrics = settings.metrics
+            if metrics.enabled and metrics.port is not None:
+                host = metrics.bind_address or server.bind_address
+                sockets.append(held.enter_context(_listening(host, metrics.port, "metrics")))
+            config = _uvicorn_config(settings, sockets)
+            with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+                return runner.run(_serve(settings, config, sockets))
+    except StartupRefused as e:
+        print(f"revier: {e}", file=sys.stderr)
+        return 2
+
+
+async def _serve(settings: Settings, config: uvicorn.Config, sockets: list[socket.socket]) -> int:
+    app = config.app
+    assert isinstance(app, _Listeners)
+    async with app.main.router.lifespan_context(app.main):
+        server = _Server(config, settings, app.main.state.services.notifier.stop_waiting)
+        await server.serve(sockets=sockets)
+        return 0 if server.started else 1
+
+
+class _Listeners:
+    """One uvicorn for both listeners: a request that came in on the metrics
+    listener reaches the metrics alone, never the client API."""
+
+    def __init__(self, main: Starlette, metrics: ASGIApp | None, metrics_port: int | None) -> None:
+        self.main, self._metrics, self._metrics_port = main, metrics, metrics_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if self._metrics is not None and server is not None and server[1] == self._metrics_port:
+            await self._metrics(scope, receive, send)
+        else:
+            await self.main(scope, receive, send)
+
+
+def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn.Config:
+    metrics_port = sockets[1].getsockname()[1] if len(sockets) > 1 else None
+    app = _Listeners(
+        create_app(settings), metrics_app(settings) if metrics_port else None, metrics_port
+    )
+    return uvicorn.Config(
+        app,
         host=settings.server.bind_address,
         port=settings.server.port,
         loop="auto",
         http="auto",
-        lifespan="on",
+        # run by _serve around uvicorn (see the module's docstring)
+        lifespan="off",
         log_config=None,
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
     )
-    server = _Server(config, settings)
-    server.run()
-    return 0 if server.started else 1
 
 
-if __name__ == "__main__":
-    sys.exit("use: revier serve")
+@contextlib.contextmanager
+def _exclusive(settings: Settings) -> Iterator[None]:
+    """SQLite: this process alone serves the data directory (see storage.datadir)."""
+    if is_sqlite_url(settings.database_url):
+        with holding_data_dir(settings.server.data_dir):
+            yield
+    else:
+        yield
+
+
+@contextlib.contextmanager
+def _listening(host: str, port: int, section: str) -> Iterator[socket.socket]:
+    """A listening socket, bound before the database is touched: a port in use
+    is one line, not uvicorn's error after a full start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # A restart right after a stop must not wait for the old connections' TIME_WAIT.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            where = "--port, or server.port" if section == "server" else "metrics.port"
+            raise StartupRefused(
+                f"port {port} on {host} is in use by another program: stop it, or choose "
+                f"another port ({where} in the configuration)"
+            ) from None
+        raise StartupRefused(f"can't listen on {host} port {port}: {e.strerror}") from None
+    with sock:
+        yield sock

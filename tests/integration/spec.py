@@ -1,4 +1,5 @@
-"""The Matrix spec's OpenAPI bundle (from ../shared/matrix-spec), built once per session."""
+"""The Matrix spec's OpenAPI bundle (``tests.matrix_spec`` finds the spec), built once
+per session."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.harness import REPO
+from tests.matrix_spec import REPO, spec_dir
 
-SPEC_DIR = REPO.parent / "shared" / "matrix-spec"
 BUILD = REPO / "build"
 
 
@@ -18,7 +18,7 @@ def client_server_bundle() -> Path:
         BUILD.mkdir(exist_ok=True)
         # Header auth only: revier refuses URL tokens, by design.
         subprocess.run(
-            [sys.executable, str(SPEC_DIR / "bundle.py"), "--drop-query-auth", "-o", str(out)],
+            [sys.executable, str(spec_dir() / "bundle.py"), "--drop-query-auth", "-o", str(out)],
             check=True,
             capture_output=True,
         )

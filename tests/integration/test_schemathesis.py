@@ -19,6 +19,10 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.integration.harness import RevierProcess
 from tests.integration.spec import client_server_bundle
+from tests.matrix_spec import spec_missing_reason
+
+if (_no_spec := spec_missing_reason()) is not None:
+    pytest.skip(_no_spec, allow_module_level=True)
 
 # Protocol behaviour, not storage: once, on SQLite, even with --db=both.
 pytestmark = pytest.mark.one_engine

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from revier import __version__
 from revier.cli.audit import add_audit_commands
+from revier.cli.backup import add_backup_commands
 from revier.cli.common import Handler
 from revier.cli.devices import add_device_commands
 from revier.cli.media import add_media_commands
@@ -16,11 +18,14 @@ from revier.cli.registration import registration_token_commands
 from revier.cli.rooms import add_room_commands
 from revier.cli.serve import serve_command
 from revier.cli.users import user_commands
-from revier.config import ConfigError, load_settings
+from revier.config import ConfigError, Settings, StartupRefused, config_path, load_settings
 from revier.errors import MatrixError
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Whatever revier writes (database, keys, media, its log) is personal data or
+    # a secret: readable by its own user only, whoever started it with what umask.
+    os.umask(0o077)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -35,12 +40,47 @@ def main(argv: list[str] | None = None) -> int:
         return serve_command(args, settings)  # type: ignore[no-any-return]  # argparse hands back Any
     handler: Handler = args.handler
     try:
-        return asyncio.run(handler(args, settings))
+        return asyncio.run(_admin(handler, args, settings))
+    except StartupRefused as e:
+        print(f"revier: {e}", file=sys.stderr)
+        return 2
     except MatrixError as e:
         print(f"revier: {e.error} ({e.errcode})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+async def _admin(handler: Handler, args: argparse.Namespace, settings: Settings) -> int:
+    """An admin command, on an existing installation unless told to make one: run
+    in the wrong directory it would otherwise make a new database and keys, and an
+    account created there would be one the server never sees."""
+    from revier.app import has_database
+
+    wanted = getattr(args, "needs_database", True) and not args.create_database
+    if wanted and not await has_database(settings):
+        raise StartupRefused(_no_database(args.config, settings))
+    return await handler(args, settings)
+
+
+def _no_database(path: Path | None, settings: Settings) -> str:
+    config = config_path(path)
+    source = f"configuration {config}" if config else "no configuration file: built-in defaults"
+    if settings.database.url:
+        where = f"in the database {_safe_url(settings.database.url)}"
+    else:
+        where = f"in the data directory {settings.server.data_dir.resolve()}"
+    return (
+        f"no revier installation {where} ({source}). Point the command at the server's "
+        "configuration with --config FILE or REVIER_CONFIG=FILE; --create-database "
+        "starts a new, empty installation there instead"
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,7 +121,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Administer the installation directly on its database.",
     )
     admin_sub = admin.add_subparsers(title="objects")
-    user_commands(admin_sub.add_parser("user", help="user accounts", parents=[]), common)
+    # Every admin command: the configuration, and whether it may make a new installation.
+    admin_common = argparse.ArgumentParser(add_help=False, parents=[common])
+    admin_common.add_argument(
+        "--create-database",
+        action="store_true",
+        help="where the configuration points to no revier database, create a new, empty "
+        "installation there (database and signing keys) instead of refusing",
+    )
+    user_commands(admin_sub.add_parser("user", help="user accounts", parents=[]), admin_common)
     registration_token_commands(
         admin_sub.add_parser(
             "registration-token",
@@ -89,10 +137,11 @@ def _parser() -> argparse.ArgumentParser:
             description="Tokens with which newcomers create their own account "
             '(tenant policy registration = "token").',
         ),
-        common,
+        admin_common,
     )
-    add_media_commands(admin_sub, common)
-    add_audit_commands(admin_sub, common)
-    add_device_commands(admin_sub, common)
-    add_room_commands(admin_sub, common)
+    add_media_commands(admin_sub, admin_common)
+    add_audit_commands(admin_sub, admin_common)
+    add_device_commands(admin_sub, admin_common)
+    add_room_commands(admin_sub, admin_common)
+    add_backup_commands(admin_sub, admin_common)
     return parser

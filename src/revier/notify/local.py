@@ -6,6 +6,12 @@ serial it had when it started reading; any change after that serial on one
 of its keys wakes it, even one that landed before it began to wait (kept in
 a short history), so no wake-up is lost between reading and waiting. There
 is no polling: an idle waiter costs one Future.
+
+Stopping is the seam every long-poll shares: ``stop_waiting()`` (the server
+calls it the moment it is told to stop) ends each wait as its timeout would,
+and a wait begun later returns at once, so /sync and sliding sync answer what
+they have — an empty response with the client's own position — instead of
+holding the shutdown up until they are cut off with a 500.
 """
 
 from __future__ import annotations
@@ -33,6 +39,11 @@ class Notifier(Protocol):
         self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
     ) -> bool: ...
 
+    @property
+    def stopping(self) -> bool: ...
+
+    def stop_waiting(self) -> None: ...
+
     def add_listener(self, listener: Listener) -> None: ...
 
     async def start(self) -> None: ...
@@ -47,7 +58,7 @@ class LocalNotifier:
         self._history: collections.deque[tuple[int, frozenset[str]]] = collections.deque(
             maxlen=_HISTORY
         )
-        self._closed = False
+        self._stopping = False
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> None:
@@ -73,16 +84,19 @@ class LocalNotifier:
     async def wait(
         self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
     ) -> bool:
-        """Wait until a change on these keys after ``since_serial``; False on timeout."""
+        """Wait until a change on these keys after ``since_serial``; False on timeout
+        and once the server is stopping (the caller answers what it has)."""
         keys = {*(f"r:{r}" for r in rooms), *(f"u:{u}" for u in users)}
-        if self._closed or self._changed_since(since_serial, keys):
+        if self._stopping:
+            return False
+        if self._changed_since(since_serial, keys):
             return True
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for key in keys:
             self._waiters[key].add(future)
         try:
             await asyncio.wait_for(future, timeout=timeout_s)
-            return True
+            return not self._stopping
         except TimeoutError:
             return False
         finally:
@@ -119,10 +133,17 @@ class LocalNotifier:
                 if not future.done():
                     future.set_result(None)
 
-    async def close(self) -> None:
-        """Wake everyone (shutdown): long-polls answer at once instead of holding it up."""
-        self._closed = True
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop_waiting(self) -> None:
+        """The server is stopping: every wait ends now as if timed out, later ones at once."""
+        self._stopping = True
         for waiters in self._waiters.values():
             for future in waiters:
                 if not future.done():
                     future.set_result(None)
+
+    async def close(self) -> None:
+        self.stop_waiting()

@@ -61,6 +61,13 @@ class RedisNotifier:
             since_serial=since_serial, rooms=rooms, users=users, timeout_s=timeout_s
         )
 
+    @property
+    def stopping(self) -> bool:
+        return self._local.stopping
+
+    def stop_waiting(self) -> None:
+        self._local.stop_waiting()
+
     async def _listen(self) -> None:
         while True:
             try:

@@ -20,10 +20,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from revier import __version__
+from revier.config import StartupRefused
 from revier.storage import sqlite_inline
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +45,18 @@ class Engines:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).drivername.startswith("sqlite")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or in memory."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def create_engines(url: str) -> Engines:
@@ -89,7 +105,8 @@ def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
 
 
 async def migrate(engines: Engines) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). Refuses a database
+    that a newer revier has migrated past what this one knows."""
     async with engines.writer.begin() as conn:
         if not engines.is_sqlite:
             # Several workers may start at once: one migrates, the others wait.
@@ -97,8 +114,36 @@ async def migrate(engines: Engines) -> None:
         await conn.run_sync(_upgrade)
 
 
-def _upgrade(connection: Connection) -> None:
+async def schema_revisions(engines: Engines) -> tuple[str, ...]:
+    """The migrations the database is at; empty for a database revier never set up."""
+    async with engines.reader.connect() as conn:
+        return await conn.run_sync(_current)
+
+
+def _current(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _config(connection: Connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = _config(connection)
+    scripts = ScriptDirectory.from_config(cfg)
+    known = {script.revision for script in scripts.walk_revisions()}
+    for revision in _current(connection):
+        if revision not in known:
+            raise _newer(revision, scripts.get_current_head())
     command.upgrade(cfg, "head")
+
+
+def _newer(revision: str, head: str | None) -> StartupRefused:
+    return StartupRefused(
+        f"the database is at schema {revision!r}, which revier {__version__} (newest schema "
+        f"{head!r}) does not know: a newer revier has upgraded it. Run that release (or a newer "
+        "one); going back means restoring the backup taken before the upgrade"
+    )

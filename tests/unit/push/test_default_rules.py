@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from tests.matrix_spec import spec_dir, spec_missing_reason
 from tests.unit.push.shared import ALICE
 
 from revier.push import KINDS, default_rule_ids, default_ruleset
@@ -32,9 +32,9 @@ SPEC_UNDERRIDE = [
     ".m.rule.encrypted",
 ]
 
-# The shared spec checkout, if this machine has one: the rules are then
-# compared with the spec's own JSON, not only with the lists above.
-SPEC_PUSH_MD = Path("/work/shared/matrix-spec/prose/client-server-api/modules/push.md")
+# The spec checkout, if this machine has one (tests.matrix_spec): the rules are
+# then compared with the spec's own JSON, not only with the lists above.
+SPEC_PUSH_MD = spec_dir() / "prose/client-server-api/modules/push.md"
 
 
 def test_kinds_in_spec_order_and_shape() -> None:
@@ -111,7 +111,7 @@ def test_default_rule_ids() -> None:
     assert default_rule_ids() == frozenset(SPEC_OVERRIDE + SPEC_UNDERRIDE)
 
 
-@pytest.mark.skipif(not SPEC_PUSH_MD.exists(), reason="no spec checkout on this machine")
+@pytest.mark.skipif(not SPEC_PUSH_MD.exists(), reason=spec_missing_reason() or f"no {SPEC_PUSH_MD}")
 def test_identical_to_spec_json() -> None:
     text = SPEC_PUSH_MD.read_text()
     section = text[text.index("#### Predefined Rules") : text.index("#### Push Rules: API")]

@@ -23,7 +23,13 @@ from revier.services.core.passwords import (
 from revier.services.core.ratelimit import RateLimiter
 from revier.services.core.requester import Requester, require_self
 from revier.services.core.sync_token import SyncToken
-from revier.services.core.tenants import Tenant, TenantRegistry, load_tenants, read_or_create_secret
+from revier.services.core.tenants import (
+    Tenant,
+    TenantRegistry,
+    check_tenants_kept,
+    load_tenants,
+    read_or_create_secret,
+)
 from revier.services.core.tokens import TokenHasher, new_device_id
 from revier.services.core.uia import UserInteractiveAuth
 from revier.storage.core.audit import AuditEntry, AuditQuery
@@ -49,6 +55,7 @@ __all__ = [
     "TokenHasher",
     "User",
     "UserInteractiveAuth",
+    "check_tenants_kept",
     "devices",
     "generate_password",
     "hash_password",

@@ -17,9 +17,11 @@ from typing import TextIO
 from signedjson.key import read_signing_keys, write_signing_keys
 from signedjson.types import SigningKey, VerifyKey
 
-from revier.config import Settings, TenantPolicy, TenantSettings
+from revier.config import Settings, StartupRefused, TenantPolicy, TenantSettings
 from revier.errors import NotFound
 from revier.events.signing import generate_signing_key, get_verify_key, key_id_of
+from revier.storage import Store
+from revier.storage.core import CoreRepos
 
 KEY_DIR = "keys"
 
@@ -79,6 +81,27 @@ def _strip_port(host: str) -> str:
     if host.startswith("["):
         return host.split("]")[0] + "]"
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def check_tenants_kept(store: Store, settings: Settings) -> None:
+    """Refuse a configuration that drops a tenant the database holds.
+
+    A Matrix server name can never change: it is part of every user ID, room
+    and signature. A renamed ``server_name`` would otherwise start as a new,
+    empty tenant with a new admin, and the old accounts would silently vanish.
+    """
+    async with store.read() as tx:
+        db = CoreRepos.of(tx)
+        known = await db.users.tenants() | await db.tenant_policies.tenants()
+    configured = [t.server_name for t in settings.tenants]
+    missing = sorted(known - set(configured))
+    if missing:
+        raise StartupRefused(
+            f"this database holds the tenant(s) {', '.join(map(repr, missing))}, which the "
+            f"configuration no longer names (it names {', '.join(map(repr, configured))}). "
+            "A Matrix server name can never change: put the old server_name back; "
+            "to serve another organisation as well, add a new [[tenants]] block"
+        )
 
 
 def load_tenants(settings: Settings) -> TenantRegistry:

@@ -167,6 +167,10 @@ class TenantPolicyRepository:
         ).first()
         return orjson.loads(row.policy) if row else None
 
+    async def tenants(self) -> set[str]:
+        """The server_name of every tenant that has started."""
+        return set((await self._conn.execute(select(tenant_policies.c.tenant))).scalars())
+
     async def put(self, tenant: str, policy: dict[str, Any], ts: int) -> None:
         await self._conn.execute(delete(tenant_policies).where(tenant_policies.c.tenant == tenant))
         await self._conn.execute(

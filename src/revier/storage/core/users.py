@@ -86,6 +86,11 @@ class UserRepository:
         stmt = stmt.order_by(users.c.user_id).limit(limit).offset(offset)
         return [User(**row._mapping) for row in await self._conn.execute(stmt)]
 
+    async def tenants(self) -> set[str]:
+        """The server_name of every tenant that has an account."""
+        rows = await self._conn.execute(select(users.c.tenant).distinct())
+        return {row.tenant for row in rows}
+
     async def count(self, tenant: str) -> int:
         stmt = select(func.count()).select_from(users).where(users.c.tenant == tenant)
         return int((await self._conn.execute(stmt)).scalar_one())

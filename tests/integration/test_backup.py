@@ -75,7 +75,9 @@ class Sender:
 async def test_backup_under_load_restores_everything_acknowledged(
     tmp_root: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    config = server_config("sqlite", request, tmp_root, "backup")
+    # The load is plain-text messages (a database's rows, not encryption, are the point).
+    allow = {"plaintext_in_encrypted_rooms": "allow"}
+    config = server_config("sqlite", request, tmp_root, "backup", tenant_policy=allow)
     srv = RevierProcess(data_dir=config.parent, config=config, env=server_env())
     srv.start()
     alice_id = srv.create_user("alice", PASSWORD)

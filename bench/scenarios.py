@@ -37,6 +37,10 @@ class Sizes:
     big_room: int = 1000
     key_devices: int = 200
     key_claimers: int = 100
+    ss_rooms: int = 1000
+    ss_messages: int = 3
+    ss_updates: int = 20
+    ss_devices: int = 200
 
     def localparts(self) -> list[str]:
         """Every account a server needs; the same names on both servers."""
@@ -46,6 +50,8 @@ class Sizes:
         names += ["init0", "bowner"] + [f"b{i}" for i in range(self.big_room)]
         names += [f"bn{r}" for r in range(self.runs)]
         names += [f"k{i}" for i in range(self.key_devices + self.key_claimers)]
+        # Sliding sync: the account in many rooms, who writes to it, the fan-out room.
+        names += ["ss0", "ssx"] + [f"sf{i}" for i in range(self.ss_devices + 1)]
         return names
 
 

@@ -39,6 +39,7 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("ss_incremental", "p50_ms", "ss incremental latency p50 ms", "lower", 5),
     ("ss_incremental", "cpu_ms_per_update", "ss incremental CPU ms incl. send", "lower", None),
     ("ss_incremental", "response_cpu_ms", "ss incremental CPU ms beyond send", "lower", None),
+    ("ss_incremental", "kib_per_update", "ss incremental response KiB per update", "lower", None),
     ("ss_fanout", "p50_ms", "ss fan-out delivery p50 ms", "lower", 5),
     ("ss_fanout", "p99_ms", "ss fan-out delivery p99 ms", "lower", 5),
     ("ss_fanout", "cpu_ms_per_delivery", "ss fan-out server CPU ms per delivery", "lower", None),

@@ -93,6 +93,7 @@ class RoomList:
     end: int = FIRST_END
     count: int = 0
     rooms: set[str] = field(default_factory=set)
+    polled_bytes: int = 0  # of the long-polls' responses
 
 
 @dataclass
@@ -153,10 +154,11 @@ async def long_poll_until(m: Matrix, conn: RoomList, room_id: str, marker: str) 
     event; when it arrived (``time.perf_counter()``)."""
     while True:
         request = room_list_request(conn.end)
-        response, _ = await m.sliding_sync(
+        response, size = await m.sliding_sync(
             conn.session, request, conn.pos, LONG_POLL_MS, http_timeout=LONG_POLL_MS / 1000 + 60
         )
         arrived = time.perf_counter()
+        conn.polled_bytes += size
         _take(conn, request, response)
         if holds(response, room_id, marker):
             return arrived
@@ -236,6 +238,8 @@ async def ss_incremental(m: Matrix, server: Server, sz: Sizes, run: int) -> Metr
         "cpu_ms_per_update": updates_cpu * 1000 / n,
         "send_cpu_ms": sends_cpu * 1000 / n,
         "response_cpu_ms": (updates_cpu - sends_cpu) * 1000 / n,
+        # What a phone downloads for one new message in one room.
+        "kib_per_update": conn.polled_bytes / 1024 / n,
         "updates": n,
     }
 

@@ -227,7 +227,14 @@ async def _soak(args: argparse.Namespace) -> int:
             f"soaking with {users} connections instead of {args.users}"
         )
     sizes = scenarios.Sizes(
-        runs=1, senders=1, receivers=0, idle_users=users, big_room=0, key_devices=0, key_claimers=0
+        runs=1,
+        senders=1,
+        receivers=0,
+        idle_users=users,
+        big_room=0,
+        key_devices=0,
+        key_claimers=0,
+        ss_devices=0,
     )
     work = Path(tempfile.mkdtemp(prefix="revier-soak-"))
     server = Revier("revier", work / "revier")

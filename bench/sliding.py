@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +176,7 @@ async def _ss_rooms(m: Matrix, server: Server, sz: Sizes) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def _new_device(m: Matrix, localpart: str) -> Any:
+async def _new_device(m: Matrix, localpart: str) -> AsyncIterator[Session]:
     """A new device for the run, as after a login on a new phone; logged out after."""
     device = await m.login(localpart)
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import report, scenarios
+from bench import report, scenarios, sliding
 from bench.client import Matrix, connector
 from bench.idle import raise_fd_limit
 from bench.profile import profile_revier
@@ -25,7 +25,18 @@ from bench.servers import Ceiling, Revier, Server, Synapse
 from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_synapse
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL = ["send", "fanout", "idle", "initial_sync", "big_room", "keys", "ceiling"]
+ALL = [
+    "send",
+    "fanout",
+    "idle",
+    "initial_sync",
+    "big_room",
+    "keys",
+    "ss_initial",
+    "ss_incremental",
+    "ss_fanout",
+    "ceiling",
+]
 _t0 = time.monotonic()
 SIZE_HELP = {
     "runs": "runs of each scenario; the median is reported",
@@ -40,6 +51,10 @@ SIZE_HELP = {
     "big_room": "big room: members joining",
     "key_devices": "keys: devices uploading keys",
     "key_claimers": "keys: clients claiming and querying",
+    "ss_rooms": "sliding sync (ss_initial, ss_incremental): rooms of the user's room list",
+    "ss_messages": "sliding sync: messages per room of that user",
+    "ss_updates": "ss_incremental: messages sent, each to a waiting long-poll",
+    "ss_devices": "ss_fanout: devices each holding a waiting room-list connection",
 }
 
 
@@ -81,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace) -> int:
     sizes = scenarios.Sizes(**{k: getattr(args, k) for k in vars(scenarios.Sizes())})
     wanted = args.only.split(",") if args.only else ALL
+    if unknown := [w for w in wanted if w not in ALL]:
+        print(f"unknown scenario(s) {','.join(unknown)}; out of {','.join(ALL)}", file=sys.stderr)
+        return 2
     hard = raise_fd_limit()
     work = Path(tempfile.mkdtemp(prefix="revier-bench-"))
     servers: dict[str, Server] = {"revier": Revier("revier", work / "revier")}
@@ -121,7 +139,7 @@ async def _run(args: argparse.Namespace) -> int:
                         m = await scenarios.ceiling_send(ceiling.url, sizes)
                         results.setdefault("ceiling", {}).setdefault("ceiling", []).append(m)
                     continue
-                fn = getattr(scenarios, scenario)
+                fn = getattr(sliding if scenario.startswith("ss_") else scenarios, scenario)
                 for run in range(sizes.runs):
                     order = list(servers) if run % 2 == 0 else list(reversed(servers))
                     for name in order:  # the servers alternate
@@ -145,7 +163,12 @@ async def _run(args: argparse.Namespace) -> int:
         }
         for scenario, per in results.items()
     }
-    text, rows = report.table(medians, notes, ref_name)
+    # A scenario whose every run failed on a server says so in the table.
+    failed = {
+        scenario: [name for name, runs in per.items() if all("error" in r for r in runs)]
+        for scenario, per in results.items()
+    }
+    text, rows = report.table(medians, notes, ref_name, failed)
     print(text)
     out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +227,14 @@ async def _soak(args: argparse.Namespace) -> int:
             f"soaking with {users} connections instead of {args.users}"
         )
     sizes = scenarios.Sizes(
-        runs=1, senders=1, receivers=0, idle_users=users, big_room=0, key_devices=0, key_claimers=0
+        runs=1,
+        senders=1,
+        receivers=0,
+        idle_users=users,
+        big_room=0,
+        key_devices=0,
+        key_claimers=0,
+        ss_devices=0,
     )
     work = Path(tempfile.mkdtemp(prefix="revier-soak-"))
     server = Revier("revier", work / "revier")

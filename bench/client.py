@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import aiohttp
 
 PASSWORD = "bench-password-1234"
+SLIDING_SYNC = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 _txn = itertools.count()
 
 
@@ -121,6 +123,34 @@ class Matrix:
             "GET", "/_matrix/client/v3/sync", s.access_token, params=params, timeout=http_timeout
         )
         return data
+
+    async def sliding_sync(
+        self,
+        s: Session,
+        body: dict[str, Any],
+        pos: str | None = None,
+        timeout_ms: int = 0,
+        http_timeout: float = 120,
+    ) -> tuple[dict[str, Any], int]:
+        """One simplified sliding sync request (MSC4186); the response and its size in bytes."""
+        params = {"timeout": str(timeout_ms)}
+        if pos is not None:
+            params["pos"] = pos
+        async with self.http.post(
+            self.base + SLIDING_SYNC,
+            json=body,
+            params=params,
+            headers={"Authorization": f"Bearer {s.access_token}"},
+            timeout=aiohttp.ClientTimeout(total=http_timeout),
+        ) as r:
+            raw = await r.read()
+            if r.status != 200:
+                raise BenchError(
+                    f"POST {SLIDING_SYNC}?{'&'.join(f'{k}={v}' for k, v in params.items())} "
+                    f"{json.dumps(body)[:300]} -> {r.status}: {raw[:300]!r}"
+                )
+            data: dict[str, Any] = json.loads(raw)
+            return data, len(raw)
 
 
 def timeline(sync: dict[str, Any], room_id: str) -> list[dict[str, Any]]:

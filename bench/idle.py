@@ -89,7 +89,7 @@ async def hold_open(
         await _collect(loop, q, "opened", len(items), log)
         # Requests are on their way; wait until the server's memory stops growing.
         await asyncio.sleep(2 + len(items) / 2000)
-        held = await _settled_rss(server.pid)
+        held = await settled_rss(server.pid)
         t_wake = time.perf_counter()
         owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
         for room in dict.fromkeys(rooms):
@@ -131,7 +131,7 @@ async def _collect(
     return total
 
 
-async def _settled_rss(pid: int) -> int:
+async def settled_rss(pid: int) -> int:
     last = rss_bytes(pid)
     for _ in range(20):
         await asyncio.sleep(1)

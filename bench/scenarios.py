@@ -37,6 +37,10 @@ class Sizes:
     big_room: int = 1000
     key_devices: int = 200
     key_claimers: int = 100
+    ss_rooms: int = 1000
+    ss_messages: int = 3
+    ss_updates: int = 20
+    ss_devices: int = 200
 
     def localparts(self) -> list[str]:
         """Every account a server needs; the same names on both servers."""
@@ -46,6 +50,8 @@ class Sizes:
         names += ["init0", "bowner"] + [f"b{i}" for i in range(self.big_room)]
         names += [f"bn{r}" for r in range(self.runs)]
         names += [f"k{i}" for i in range(self.key_devices + self.key_claimers)]
+        # Sliding sync: the account in many rooms, who writes to it, the fan-out room.
+        names += ["ss0", "ssx"] + [f"sf{i}" for i in range(self.ss_devices + 1)]
         return names
 
 
@@ -163,17 +169,26 @@ async def idle(m: Matrix, server: Server, sz: Sizes, run: int, log: Any = None) 
     return await hold_open(m, server, users, rooms, run, log=log)
 
 
+async def fill_rooms(m: Matrix, user: Session, rooms: int, messages: int, label: str) -> list[str]:
+    """``rooms`` rooms made by ``user`` (8 at a time), each with ``messages`` messages;
+    their IDs, room k at index k (roughly the oldest activity first)."""
+
+    async def fill(k: int) -> str:
+        room = await m.create_room(user, f"{label} {k}")
+        for j in range(messages):
+            await m.send(user, room, {"msgtype": "m.text", "body": f"{label} {k}/{j}"})
+        return room
+
+    made: list[str] = await gather_limited(8, [fill(k) for k in range(rooms)])
+    return made
+
+
 async def initial_sync(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     user = server.sessions["init0"]
     if "init_rooms" not in server.state:
-
-        async def fill(k: int) -> None:
-            room = await m.create_room(user, f"history {k}")
-            for j in range(sz.init_messages):
-                await m.send(user, room, {"msgtype": "m.text", "body": f"history {k}/{j}"})
-
-        await gather_limited(8, [fill(k) for k in range(sz.init_rooms)])
-        server.state["init_rooms"] = True
+        server.state["init_rooms"] = await fill_rooms(
+            m, user, sz.init_rooms, sz.init_messages, "history"
+        )
     # A new device each run, as after a login on a new phone: the reference
     # caches /sync responses per device for two minutes, and answering the
     # same request again from that cache is not what this scenario measures.

@@ -17,7 +17,25 @@ TINY = [
     "--runs", "1", "--senders", "2", "--messages", "5", "--receivers", "3",
     "--fanout-messages", "3", "--idle-users", "20", "--init-rooms", "3",
     "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
+    # More rooms than Element X's first window of 20, so that the list grows once.
+    "--ss-rooms", "25", "--ss-messages", "1", "--ss-updates", "2", "--ss-devices", "3",
 ]  # fmt: skip
+
+
+def test_room_list_windows_grow_like_element_x() -> None:
+    """[0, 19], then [0, 99] and growing by 100 until the end reaches count - 1."""
+    from bench.sliding import FIRST_END, growing_end
+
+    def ends(count: int) -> list[int]:
+        found = [FIRST_END, growing_end(0, count)]
+        while found[-1] < count - 1:
+            found.append(growing_end(found[-1] + 1, count))
+        return found
+
+    assert ends(1000) == [19, 99, 199, 299, 399, 499, 599, 699, 799, 899, 999]
+    assert ends(250) == [19, 99, 199, 249]
+    assert ends(25) == [19, 24]
+    assert ends(0) == [19, 0]
 
 
 def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
@@ -39,6 +57,17 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
     assert medians["fanout"]["revier"]["all_delivered"] is True
     assert medians["idle"]["revier"]["all_woken"] is True
     assert medians["ceiling"]["ceiling"]["msgs_per_s"] > 0
+    for side in ("revier", "reference") if data["versions"]["reference"] else ("revier",):
+        ss = medians.get("ss_initial", {}).get(side)
+        assert ss, (side, data["runs"].get("ss_initial", {}).get(side))
+        assert ss["all_loaded"] is True and ss["count"] == 25 and ss["requests"] == 2
+        assert ss["first_ms"] > 0 and ss["total_ms"] >= ss["first_ms"] and ss["kib"] > 0
+        inc = medians.get("ss_incremental", {}).get(side)
+        assert inc, (side, data["runs"].get("ss_incremental", {}).get(side))
+        assert inc["p50_ms"] > 0 and inc["updates"] == 2
+        fan = medians.get("ss_fanout", {}).get(side)
+        assert fan, (side, data["runs"].get("ss_fanout", {}).get(side))
+        assert fan["all_delivered"] is True, fan
     ceiling_row = next(r for r in data["table"] if "ceiling" in r["metric"])
     assert isinstance(ceiling_row["ratio"], float)
 
@@ -53,6 +82,9 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
         ("idle", "rss_mb", "idle RSS MiB"),
         ("initial_sync", "ms", "initial sync ms"),
         ("big_room", "joins_per_s", "big room joins/s"),
+        ("ss_initial", "total_ms", "ss room list: whole list ms"),
+        ("ss_incremental", "p50_ms", "ss incremental latency p50 ms"),
+        ("ss_fanout", "p99_ms", "ss fan-out delivery p99 ms"),
     ]:
         row = next(r for r in data["table"] if r["metric"].startswith(label))
         assert isinstance(row["ratio"], float), (scenario, row, result.stderr[-4000:])

@@ -44,12 +44,14 @@ class _Server(uvicorn.Server):
             host = self.config.host
             port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
             names = ", ".join(t.server_name for t in self._settings.tenants)
+            # One line on stdout, so people and test harnesses know when to start. It
+            # comes first: a harness waits for it with select() on the pipe, which
+            # can't see a line already read into the pipe reader's buffer.
+            print(f"revier ready on http://{host}:{port} (tenants: {names})", flush=True)
             if len(self.servers) > 1:
                 metrics_host, metrics_port = self.servers[1].sockets[0].getsockname()[:2]
                 path = self._settings.metrics.path
                 print(f"metrics on http://{metrics_host}:{metrics_port}{path}", flush=True)
-            # One line on stdout, so people and test harnesses know when to start.
-            print(f"revier ready on http://{host}:{port} (tenants: {names})", flush=True)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Long-polls answer now, empty and with the client's own token, instead of

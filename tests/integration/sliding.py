@@ -161,10 +161,12 @@ class Session:
     user_id: str
     device_id: str
     token: str
+    host: str | None = None  # the tenant's, on a server of several
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        host = {"Host": self.host} if self.host else {}
+        return {"Authorization": f"Bearer {self.token}", **host}
 
 
 async def log_in(http: httpx.AsyncClient, account: Account, **headers: str) -> Session:
@@ -179,7 +181,7 @@ async def log_in(http: httpx.AsyncClient, account: Account, **headers: str) -> S
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    return Session(body["user_id"], body["device_id"], body["access_token"])
+    return Session(body["user_id"], body["device_id"], body["access_token"], headers.get("Host"))
 
 
 async def people(http: httpx.AsyncClient, make_user: Any, *names: str) -> list[Session]:
@@ -282,8 +284,8 @@ class Connection:
 
 
 async def fresh(http: httpx.AsyncClient, s: Session, body: JsonDict) -> JsonDict:
-    """One request without pos (a new connection), its answer checked."""
-    return await Connection(http, s, body).sync()
+    """One request without pos on a new connection of its own, its answer checked."""
+    return await Connection(http, s, {**body, "conn_id": f"fresh-{secrets.token_hex(4)}"}).sync()
 
 
 async def window_order(http: httpx.AsyncClient, s: Session, n: int, **options: Any) -> list[str]:
@@ -317,7 +319,8 @@ def _uint(value: Any) -> bool:
 def check_element_x_parses(data: JsonDict, request: JsonDict) -> None:
     """What ruma's ``v5::Response`` (Element X) and js-sdk need (reference §3.3, §3.4)."""
     assert isinstance(data.get("pos"), str) and data["pos"], data
-    wanted_lists = set(request.get("lists") or {})
+    lists = request.get("lists")
+    wanted_lists = set(lists) if isinstance(lists, dict) else set()
     assert set(data.get("lists") or {}) == wanted_lists, "every requested list, no other"
     for name, the_list in (data.get("lists") or {}).items():
         assert _uint(the_list.get("count")), (name, the_list)
@@ -338,8 +341,11 @@ def check_element_x_parses(data: JsonDict, request: JsonDict) -> None:
         for event in room.get("timeline", []) + room.get("required_state", []):
             assert isinstance(event.get("event_id"), str) and isinstance(event.get("type"), str)
     extensions = data.get("extensions", {})
+    asked = request.get("extensions")
     enabled = {
-        name for name, ext in (request.get("extensions") or {}).items() if ext.get("enabled")
+        name
+        for name, ext in (asked.items() if isinstance(asked, dict) else ())
+        if isinstance(ext, dict) and ext.get("enabled") is True
     }
     # js-sdk 42 throws on an extension it didn't register: answer only what was asked.
     assert set(extensions) <= enabled, f"unrequested extensions: {set(extensions) - enabled}"

@@ -5,6 +5,7 @@ server, expiry, and the long-poll. What is stored runs on both engines."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from pathlib import Path
@@ -51,7 +52,7 @@ async def test_every_unusable_pos_is_unknown_pos(http: httpx.AsyncClient, make_u
 
     tries = {
         "malformed": (alice, "garbage"),
-        "future stream position": (alice, mine + "0"),
+        "every number moved on": (alice, re.sub(r"\d+", lambda m: str(int(m[0]) + 1000), mine)),
         "made up": (alice, "999999999/s999999999_1"),
         "huge number": (alice, "9" * 40),
         "long": (alice, "x" * 5000),
@@ -62,9 +63,12 @@ async def test_every_unusable_pos_is_unknown_pos(http: httpx.AsyncClient, make_u
         "another conn_id's": (alice, str(encryption.pos)),
         "the js-sdk connection's": (alice, str(js_sdk.pos)),
     }
+    accepted = {}
     for what, (who, pos) in tries.items():
         r = await post(http, who, room_list_body(), pos=pos, timeout_ms=0)
-        assert error_of(r) == UNKNOWN_POS, (what, r.text)
+        if (r.status_code, r.json().get("errcode")) != UNKNOWN_POS:
+            accepted[what] = (pos[:40], r.status_code, r.text[:100])
+    assert not accepted, accepted
     # Mallory presenting Alice's pos: refused, and Alice's connection goes on.
     r = await post(http, mallory, room_list_body(), pos=mine, timeout_ms=0)
     assert error_of(r) == UNKNOWN_POS
@@ -112,8 +116,15 @@ async def test_element_x_keeps_three_connections_on_one_device(
     room_list = Connection(http, bob, room_list_body())
     encryption = Connection(http, bob, encryption_body())
     pushes = Connection(http, bob, notifications_body(room))
-    await asyncio.gather(room_list.sync(timeout_ms=0), encryption.sync(), pushes.sync())
-    assert len({room_list.pos, encryption.pos, pushes.pos}) == 3
+    for conn in (room_list, encryption, pushes):
+        await conn.sync(timeout_ms=0)
+        await say(http, alice, room, "weiter")  # each pos at a position of its own
+    for conn, other in ((encryption, room_list), (room_list, pushes), (pushes, encryption)):
+        r = await post(http, bob, conn.body, pos=other.pos, timeout_ms=0)
+        assert (r.status_code, r.json().get("errcode")) == UNKNOWN_POS, (
+            conn.body["conn_id"],
+            r.text,
+        )
 
     message = await say(http, alice, room, "an alle")
     listed, pushed, encrypted = await asyncio.gather(
@@ -122,10 +133,6 @@ async def test_element_x_keeps_three_connections_on_one_device(
     assert timeline_ids(listed["rooms"][room]) == [message]
     assert message in timeline_ids(pushed["rooms"][room])
     assert not encrypted.get("rooms")
-
-    for conn, other in ((encryption, room_list), (room_list, pushes), (pushes, encryption)):
-        r = await post(http, bob, conn.body, pos=other.pos, timeout_ms=0)
-        assert error_of(r) == UNKNOWN_POS
     for conn in (room_list, encryption, pushes):
         await conn.sync(timeout_ms=0)
 

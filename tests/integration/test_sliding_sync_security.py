@@ -33,6 +33,7 @@ from tests.integration.sliding import (
     receipt,
     room_list_body,
     say,
+    send,
     set_state,
     shared_room,
     timeline_ids,
@@ -42,6 +43,12 @@ from tests.integration.sliding import (
 pytestmark = pytest.mark.one_engine
 
 EVERYTHING = [["*", "*"]]
+CIPHERTEXT = {
+    "algorithm": "m.megolm.v1.aes-sha2",
+    "sender_key": "c2VuZGVyIGtleQ",
+    "device_id": "OTTODEV",
+    "session_id": "c2Vzc2lvbg",
+}
 
 
 def prying_body(*room_ids: str, space: str) -> JsonDict:
@@ -132,7 +139,8 @@ async def test_another_tenants_rooms_never_appear(
         otto_id = f"@{otto_name}:other.test"
         otto = await log_in(http, Account(otto_id, otto_name, PASSWORD), Host="other.test")
         theirs = await create_room(http, otto, name="Fremde Behörde")
-        await say(http, otto, theirs, "fremde Nachricht")
+        # Their tenant refuses plaintext in its (encrypted) rooms.
+        await send(http, otto, theirs, "m.room.encrypted", {**CIPHERTEXT, "ciphertext": "fremde"})
         otto_conn = Connection(http, otto, room_list_body())
         await otto_conn.sync(timeout_ms=0)
         mine = await create_room(http, anna, name="Eigene Behörde")

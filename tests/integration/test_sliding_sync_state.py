@@ -115,12 +115,13 @@ async def test_lazy_members_come_once_with_their_first_message(
     r = (await conn.sync())["rooms"][room]
     assert state_keys(r) == {("m.room.member", alice.user_id)}
 
-    await say(http, alice, room, "zweite")
-    await say(http, carol, room, "dritte")
+    # One event per response: a limited timeline would make the client drop its
+    # member cache (MSC4186), and what to send again then is the server's choice.
+    await say(http, carol, room, "zweite")
     r = (await conn.sync())["rooms"][room]
     # Carol is new to this connection; Alice was sent already.
     assert state_keys(r) == {("m.room.member", carol.user_id)}
-    await say(http, alice, room, "vierte")
+    await say(http, alice, room, "dritte")
     r = (await conn.sync())["rooms"][room]
     assert not r.get("required_state")
 

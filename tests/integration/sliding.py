@@ -6,8 +6,8 @@ three connections ``room-list``, ``encryption`` and ``notifications``. Every res
 a :class:`Connection` receives is checked against what Element X's deserialiser
 (ruma) accepts (§3.3): a type mismatch there fails the whole sync in the app.
 
-Plus the raw-HTTP steps the tests take around it (rooms, messages, receipts), so
-that each test reads as what the people in it do.
+What the people in the tests do around it (rooms, messages, receipts) is in
+``steps.py``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Account
 from tests.integration.matrix import sent_extensions, until_waiting
+from tests.integration.steps import JsonDict, Session
 
 SS = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
-V3 = "/_matrix/client/v3"
-JsonDict = dict[str, Any]
 
 # rs: crates/matrix-sdk-ui/src/room_list_service/mod.rs DEFAULT_REQUIRED_STATE,
 # with ruma's primary wire names (call member, member hints, beacon info).
@@ -149,44 +147,6 @@ def one_list(
     body: JsonDict = {"lists": {"l": the_list}}
     body["conn_id"] = conn_id if conn_id is not None else f"t-{secrets.token_hex(3)}"
     return body
-
-
-# --- people -----------------------------------------------------------------------
-
-
-@dataclass
-class Session:
-    """One logged-in device."""
-
-    user_id: str
-    device_id: str
-    token: str
-    host: str | None = None  # the tenant's, on a server of several
-
-    @property
-    def headers(self) -> dict[str, str]:
-        host = {"Host": self.host} if self.host else {}
-        return {"Authorization": f"Bearer {self.token}", **host}
-
-
-async def log_in(http: httpx.AsyncClient, account: Account, **headers: str) -> Session:
-    r = await http.post(
-        f"{V3}/login",
-        headers=headers,
-        json={
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": account.user_id},
-            "password": account.password,
-        },
-    )
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return Session(body["user_id"], body["device_id"], body["access_token"], headers.get("Host"))
-
-
-async def people(http: httpx.AsyncClient, make_user: Any, *names: str) -> list[Session]:
-    """A new account per name, each logged in on one device."""
-    return [await log_in(http, make_user(name)) for name in names]
 
 
 # --- the endpoint -----------------------------------------------------------------
@@ -365,103 +325,6 @@ def check_element_x_parses(data: JsonDict, request: JsonDict) -> None:
     if "account_data" in extensions:
         assert isinstance(extensions["account_data"].get("global", []), list)
         assert isinstance(extensions["account_data"].get("rooms", {}), dict)
-
-
-# --- rooms, by raw requests ----------------------------------------------------------
-
-
-async def create_room(http: httpx.AsyncClient, s: Session, **body: Any) -> str:
-    r = await http.post(f"{V3}/createRoom", headers=s.headers, json=body)
-    assert r.status_code == 200, r.text
-    return str(r.json()["room_id"])
-
-
-async def join(http: httpx.AsyncClient, s: Session, room_id: str) -> None:
-    r = await http.post(f"{V3}/join/{room_id}", headers=s.headers, json={})
-    assert r.status_code == 200, r.text
-
-
-async def invite(http: httpx.AsyncClient, s: Session, room_id: str, user_id: str) -> None:
-    r = await http.post(
-        f"{V3}/rooms/{room_id}/invite", headers=s.headers, json={"user_id": user_id}
-    )
-    assert r.status_code == 200, r.text
-
-
-async def leave(http: httpx.AsyncClient, s: Session, room_id: str) -> None:
-    r = await http.post(f"{V3}/rooms/{room_id}/leave", headers=s.headers, json={})
-    assert r.status_code == 200, r.text
-
-
-async def shared_room(
-    http: httpx.AsyncClient, owner: Session, *members: Session, **body: Any
-) -> str:
-    """``owner`` creates a room and invites ``members``, who join."""
-    room_id = await create_room(http, owner, invite=[m.user_id for m in members], **body)
-    for member in members:
-        await join(http, member, room_id)
-    return room_id
-
-
-async def send(
-    http: httpx.AsyncClient, s: Session, room_id: str, event_type: str, content: JsonDict
-) -> str:
-    r = await http.put(
-        f"{V3}/rooms/{room_id}/send/{event_type}/{secrets.token_hex(8)}",
-        headers=s.headers,
-        json=content,
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["event_id"])
-
-
-async def say(http: httpx.AsyncClient, s: Session, room_id: str, text: str, **extra: Any) -> str:
-    return await send(
-        http, s, room_id, "m.room.message", {"msgtype": "m.text", "body": text, **extra}
-    )
-
-
-async def set_state(
-    http: httpx.AsyncClient,
-    s: Session,
-    room_id: str,
-    event_type: str,
-    content: JsonDict,
-    state_key: str = "",
-) -> str:
-    r = await http.put(
-        f"{V3}/rooms/{room_id}/state/{event_type}/{state_key}", headers=s.headers, json=content
-    )
-    assert r.status_code == 200, r.text
-    return str(r.json()["event_id"])
-
-
-async def receipt(
-    http: httpx.AsyncClient, s: Session, room_id: str, event_id: str, kind: str = "m.read"
-) -> None:
-    r = await http.post(
-        f"{V3}/rooms/{room_id}/receipt/{kind}/{event_id}", headers=s.headers, json={}
-    )
-    assert r.status_code == 200, r.text
-
-
-async def typing(http: httpx.AsyncClient, s: Session, room_id: str, on: bool = True) -> None:
-    r = await http.put(
-        f"{V3}/rooms/{room_id}/typing/{s.user_id}",
-        headers=s.headers,
-        json={"typing": on, "timeout": 30000} if on else {"typing": False},
-    )
-    assert r.status_code == 200, r.text
-
-
-async def account_data(
-    http: httpx.AsyncClient, s: Session, data_type: str, content: JsonDict, room_id: str = ""
-) -> None:
-    where = f"rooms/{room_id}/" if room_id else ""
-    r = await http.put(
-        f"{V3}/user/{s.user_id}/{where}account_data/{data_type}", headers=s.headers, json=content
-    )
-    assert r.status_code == 200, r.text
 
 
 def state_keys(room: JsonDict, event_type: str | None = None) -> set[tuple[str, str]]:

@@ -11,27 +11,29 @@ import httpx
 import pytest
 
 from tests.integration.sliding import (
-    V3,
     Connection,
+    fresh,
+    notifications_body,
+    one_list,
+    room_list_body,
+    state_keys,
+    timeline_ids,
+    window_order,
+)
+from tests.integration.steps import (
+    V3,
     account_data,
     create_room,
-    fresh,
     invite,
     join,
     log_in,
-    notifications_body,
-    one_list,
     people,
     receipt,
-    room_list_body,
     say,
     send,
     set_state,
     shared_room,
-    state_keys,
-    timeline_ids,
     typing,
-    window_order,
 )
 
 # Protocol behaviour: once, on SQLite, even with --db=both. What is stored per

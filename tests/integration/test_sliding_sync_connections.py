@@ -20,15 +20,17 @@ from tests.integration.sliding import (
     Connection,
     encryption_body,
     error_of,
-    log_in,
     notifications_body,
     one_list,
-    people,
     post,
     room_list_body,
+    timeline_ids,
+)
+from tests.integration.steps import (
+    log_in,
+    people,
     say,
     shared_room,
-    timeline_ids,
     typing,
 )
 

@@ -12,16 +12,18 @@ import nacl.signing
 import pytest
 
 from tests.integration.sliding import (
-    V3,
     Connection,
+    encryption_body,
+    fresh,
+    one_list,
+)
+from tests.integration.steps import (
+    V3,
     JsonDict,
     Session,
     account_data,
-    encryption_body,
-    fresh,
     leave,
     log_in,
-    one_list,
     people,
     receipt,
     say,

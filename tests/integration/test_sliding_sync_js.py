@@ -14,7 +14,13 @@ from nio import AsyncClient
 from tests.integration.conftest import LOOSE_LIMIT, Account, production_defaults, server_fixture
 from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.jsclient import JsClient
-from tests.integration.sliding import create_room, invite, join, log_in, say
+from tests.integration.steps import (
+    create_room,
+    invite,
+    join,
+    log_in,
+    say,
+)
 from tests.integration.test_js_client import SYNC_TIMEOUT_MS, js_and_nio_exchange, js_login
 
 pytestmark = pytest.mark.one_engine

@@ -17,26 +17,28 @@ from tests.integration.conftest import Account
 from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.sliding import (
     SS,
-    V3,
     Connection,
+    error_of,
+    fresh,
+    one_list,
+    post,
+    room_list_body,
+    timeline_ids,
+)
+from tests.integration.steps import (
+    V3,
     JsonDict,
     Session,
     create_room,
-    error_of,
-    fresh,
     join,
     leave,
     log_in,
-    one_list,
     people,
-    post,
     receipt,
-    room_list_body,
     say,
     send,
     set_state,
     shared_room,
-    timeline_ids,
     typing,
 )
 

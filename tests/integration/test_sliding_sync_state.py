@@ -10,20 +10,22 @@ import pytest
 from tests.integration.conftest import LOOSE_LIMIT, server_fixture
 from tests.integration.sliding import (
     Connection,
+    fresh,
+    one_list,
+    room_list_body,
+    state_keys,
+    timeline_ids,
+)
+from tests.integration.steps import (
     JsonDict,
     Session,
     account_data,
     create_room,
-    fresh,
     invite,
-    one_list,
     people,
-    room_list_body,
     say,
     set_state,
     shared_room,
-    state_keys,
-    timeline_ids,
 )
 
 pytestmark = pytest.mark.one_engine
@@ -36,7 +38,8 @@ server = server_fixture(
     tenant_policy={"room_encryption": "optional", "plaintext_in_encrypted_rooms": "allow"},
 )
 Key = tuple[str, str]
-ENCRYPTION = {"type": "m.room.encryption", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+MEGOLM: JsonDict = {"algorithm": "m.megolm.v1.aes-sha2"}
+ENCRYPTION = {"type": "m.room.encryption", "content": MEGOLM}
 
 
 async def test_required_state_wildcards_lazy_members_and_me(
@@ -228,7 +231,7 @@ async def test_a_room_that_becomes_encrypted_enters_the_encrypted_list(
     conn = Connection(http, me, one_list([[0, 9]], filters={"is_encrypted": True}))
     first = await conn.sync()
     assert (first["lists"]["l"]["count"], first["rooms"]) == (0, {})
-    await set_state(http, me, room, "m.room.encryption", ENCRYPTION["content"])
+    await set_state(http, me, room, "m.room.encryption", MEGOLM)
     got = await conn.sync()
     assert got["lists"]["l"]["count"] == 1
     assert got["rooms"][room]["initial"] is True

@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.sliding import (
     SS,
-    JsonDict,
-    Session,
     check_element_x_parses,
     encryption_body,
     notifications_body,
     room_list_body,
+)
+from tests.integration.steps import (
+    JsonDict,
+    Session,
 )
 
 INVALID = {"M_INVALID_PARAM"}

@@ -42,6 +42,9 @@ PROBES: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
     "org.matrix.msc3916.stable": [
         ("GET", "/_matrix/client/v1/media/config", None),
     ],
+    "org.matrix.simplified_msc3575": [
+        ("POST", "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync", {}),
+    ],
 }
 
 

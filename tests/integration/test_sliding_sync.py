@@ -6,6 +6,7 @@ extensions, the attacks and bad bodies have modules of their own."""
 from __future__ import annotations
 
 import json
+import secrets
 
 import httpx
 import pytest
@@ -319,3 +320,61 @@ async def test_name_avatar_heroes_is_dm_and_member_counts(
     await join(http, bob, named)
     n = (await conn.sync())["rooms"][named]
     assert (n["joined_count"], n["invited_count"]) == (2, 0)
+
+
+async def test_which_events_move_a_room_up(http: httpx.AsyncClient, make_user) -> None:
+    """Only what a person would call new: the default bump types (reference §7.6)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    for text in ("unten", "oben"):
+        await say(http, alice, await shared_room(http, alice, bob), text)
+    bumps = [
+        ("m.sticker", {"body": "Daumen", "url": "mxc://localhost/sticker", "info": {}}, None),
+        ("m.call.invite", {"call_id": "c1", "version": "1", "lifetime": 60000, "offer": {}}, None),
+        ("m.poll.start", {"m.poll": {"question": {"m.text": "Pause?"}, "answers": []}}, None),
+        ("m.beacon_info", {"live": True, "timeout": 60000}, alice.user_id),
+    ]
+    for event_type, content, state_key in bumps:
+        bottom = (await window_order(http, bob, 2))[1]
+        if state_key is None:
+            await send(http, alice, bottom, event_type, content)
+        else:
+            await set_state(http, alice, bottom, event_type, content, state_key)
+        assert (await window_order(http, bob, 2))[0] == bottom, event_type
+
+    order = await window_order(http, bob, 2)
+    stamps = (await fresh(http, bob, one_list([[0, 1]])))["rooms"]
+    bottom = order[1]
+    last = (await fresh(http, bob, one_list([[1, 1]], timeline_limit=1)))["rooms"][bottom]
+    target = last["timeline"][0]["event_id"]
+    await send(
+        http,
+        alice,
+        bottom,
+        "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": "👀"}},
+    )
+    await set_state(http, alice, bottom, "m.room.name", {"name": "umbenannt"})
+    for path, content in (
+        (f"rooms/{bottom}/redact/{target}/{secrets.token_hex(4)}", {"reason": "weg"}),
+        (f"profile/{alice.user_id}/displayname", {"displayname": "Alice B."}),
+    ):
+        r = await http.put(f"{V3}/{path}", headers=alice.headers, json=content)
+        assert r.status_code == 200, r.text
+    assert await window_order(http, bob, 2) == order
+    after = (await fresh(http, bob, one_list([[0, 1]])))["rooms"]
+    assert after[bottom]["bump_stamp"] == stamps[bottom]["bump_stamp"]
+
+
+async def test_an_invite_is_ordered_by_the_invite_itself(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    alice, bob = await people(http, make_user, "alice", "bob")
+    joined = await shared_room(http, alice, bob)
+    invited = await create_room(http, alice, name="später")
+    await say(http, alice, joined, "vor der Einladung")
+    await invite(http, alice, invited, bob.user_id)
+    assert await window_order(http, bob, 2) == [invited, joined]
+    # What happens in a room Bob is only invited to is none of his list's business.
+    await say(http, alice, joined, "im gemeinsamen Raum")
+    await say(http, alice, invited, "im Raum der Einladung")
+    assert await window_order(http, bob, 2) == [joined, invited]

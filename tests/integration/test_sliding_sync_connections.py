@@ -70,7 +70,7 @@ async def test_every_unusable_pos_is_unknown_pos(http: httpx.AsyncClient, make_u
         r = await post(http, who, room_list_body(), pos=pos, timeout_ms=0)
         if (r.status_code, r.json().get("errcode")) != UNKNOWN_POS:
             accepted[what] = (pos[:40], r.status_code, r.text[:100])
-    assert not accepted, accepted
+    assert not accepted, "accepted: " + "; ".join(f"{k} {v}" for k, v in accepted.items())
     # Mallory presenting Alice's pos: refused, and Alice's connection goes on.
     r = await post(http, mallory, room_list_body(), pos=mine, timeout_ms=0)
     assert error_of(r) == UNKNOWN_POS

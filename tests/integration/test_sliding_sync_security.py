@@ -30,6 +30,7 @@ from tests.integration.steps import (
     JsonDict,
     Session,
     create_room,
+    invite,
     join,
     leave,
     log_in,
@@ -101,6 +102,42 @@ async def test_a_non_member_sees_nothing_of_a_room_by_any_way_of_asking(
         text = json.dumps(answer)
         for leak in (secret, space, message, "Geheim", "Razzia", "Zugriff", "Dezernat"):
             assert leak not in text, leak
+
+
+async def test_a_space_member_sees_no_child_room_they_are_not_in(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    alice, eve = await people(http, make_user, "alice", "eve")
+    secret = await create_room(http, alice, name="Geheim", topic="Razzia morgen")
+    await say(http, alice, secret, "Zugriff um 5 Uhr")
+    space = await create_room(
+        http, alice, name="Dezernat", preset="public_chat", creation_content={"type": "m.space"}
+    )
+    await set_state(http, alice, space, "m.space.child", {"via": ["localhost"]}, secret)
+    await join(http, eve, space)
+    data = await fresh(http, eve, prying_body(secret, space=space))
+    assert set(data["rooms"]) == {space}  # the space is hers; its child isn't
+    assert data["lists"]["in_space"]["count"] == 0
+    assert secret not in data["rooms"]
+    text = json.dumps(data)
+    assert "Geheim" not in text and "Razzia" not in text and "Zugriff" not in text
+
+
+async def test_an_invitee_sees_the_invite_and_nothing_of_the_history(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """Even with shared history: what was said before is for members (reference §7.1)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    room = await create_room(http, alice, name="Lage", preset="private_chat")
+    await say(http, alice, room, "nur für Mitglieder")
+    await set_state(http, alice, room, "m.room.topic", {"topic": "vertraulich"})
+    await invite(http, alice, room, bob.user_id)
+    data = await fresh(http, bob, prying_body(room, space=room))
+    entry = data["rooms"][room]
+    assert "invite_state" in entry
+    for key in ("timeline", "required_state", "prev_batch", "num_live"):
+        assert key not in entry, key
+    assert "nur für Mitglieder" not in json.dumps(data)
 
 
 @pytest.mark.parametrize("how", ["leave", "ban"])

@@ -5,6 +5,7 @@ extensions, the attacks and bad bodies have modules of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 
@@ -23,6 +24,7 @@ from tests.integration.sliding import (
 )
 from tests.integration.steps import (
     V3,
+    JsonDict,
     account_data,
     create_room,
     invite,
@@ -52,33 +54,36 @@ async def test_element_x_room_list_appears_and_grows(http: httpx.AsyncClient, ma
     """Element X asks for rooms 0-19, then grows the window by 100 up to the count,
     then long-polls with the whole list."""
     (me,) = await people(http, make_user, "lena")
-    rooms = [await create_room(http, me, name=f"Raum {i}") for i in range(25)]
-    conn = Connection(http, me, room_list_body([[0, 19]]))
-    first = await conn.sync(timeout_ms=0)
-    assert first["lists"]["all_rooms"]["count"] == 25
-    assert set(first["rooms"]) == set(rooms[5:])  # the 20 most recent
-    for i, room_id in enumerate(rooms[5:], start=5):
-        room = first["rooms"][room_id]
-        assert room["initial"] is True
-        assert room["name"] == f"Raum {i}"
-        assert {("m.room.create", ""), ("m.room.name", ""), ("m.room.member", me.user_id)} <= (
-            state_keys(room)
+    total = 130
+    rooms: list[str] = []
+    for batch in range(0, total, 10):
+        rooms += await asyncio.gather(
+            *(create_room(http, me, name=f"Raum {i}") for i in range(batch, batch + 10))
         )
-        assert len(room["timeline"]) == 1
-    stamps = [first["rooms"][r]["bump_stamp"] for r in rooms[5:]]
-    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
-
-    conn.with_ranges([0, min(100, 25) - 1])
-    second = await conn.sync(timeout_ms=0)
-    assert second["lists"]["all_rooms"]["count"] == 25
-    assert set(second["rooms"]) == set(rooms[:5])  # the others were sent already
-    assert all(second["rooms"][r]["initial"] is True for r in rooms[:5])
+    conn = Connection(http, me, room_list_body([[0, 19]]))
+    seen: dict[str, JsonDict] = {}
+    for end in (19, 99, total - 1):  # [[0,19]], then [[0, min(next+100, count)-1]]
+        conn.with_ranges([0, end])
+        data = await conn.sync(timeout_ms=0)
+        assert data["lists"]["all_rooms"]["count"] == total
+        assert not set(data["rooms"]) & set(seen), "a room the connection has was sent again"
+        assert len(data["rooms"]) == end + 1 - len(seen)
+        for room_id, room in data["rooms"].items():
+            assert room["initial"] is True
+            assert room["name"] == f"Raum {rooms.index(room_id)}"
+            assert {("m.room.create", ""), ("m.room.member", me.user_id)} <= state_keys(room)
+            assert len(room["timeline"]) == 1
+        if not seen:  # the first window holds the 20 most recent rooms
+            lowest = min(r["bump_stamp"] for r in data["rooms"].values())
+        seen |= data["rooms"]
+    assert set(seen) == set(rooms)
+    assert sum(room["bump_stamp"] > lowest for room in seen.values()) == 19
 
     task = await conn.waiting(30_000)  # fully loaded: Element X long-polls
-    newest = await create_room(http, me, name="Raum 25")
-    third = await conn.woken(task)
-    assert third["lists"]["all_rooms"]["count"] == 26
-    assert third["rooms"][newest]["initial"] is True
+    newest = await create_room(http, me, name="Raum neu")
+    grown = await conn.woken(task)
+    assert grown["lists"]["all_rooms"]["count"] == total + 1
+    assert grown["rooms"][newest]["initial"] is True
 
 
 async def test_a_message_arrives_in_its_room_with_counts(

@@ -338,3 +338,8 @@ def state_keys(room: JsonDict, event_type: str | None = None) -> set[tuple[str, 
 
 def timeline_ids(room: JsonDict) -> list[str]:
     return [e["event_id"] for e in room.get("timeline", [])]
+
+
+def to_device_contents(data: JsonDict) -> list[JsonDict]:
+    """The contents of the to-device messages in a response, in order."""
+    return [e["content"] for e in data["extensions"]["to_device"]["events"]]

@@ -142,3 +142,14 @@ async def account_data(
         f"{V3}/user/{s.user_id}/{where}account_data/{data_type}", headers=s.headers, json=content
     )
     assert r.status_code == 200, r.text
+
+
+async def send_to_device(
+    http: httpx.AsyncClient, sender: Session, to: Session, content: JsonDict
+) -> None:
+    r = await http.put(
+        f"{V3}/sendToDevice/m.test/{secrets.token_hex(6)}",
+        headers=sender.headers,
+        json={"messages": {to.user_id: {to.device_id: content}}},
+    )
+    assert r.status_code == 200, r.text

@@ -25,11 +25,13 @@ from tests.integration.sliding import (
     post,
     room_list_body,
     timeline_ids,
+    to_device_contents,
 )
 from tests.integration.steps import (
     log_in,
     people,
     say,
+    send_to_device,
     shared_room,
     typing,
 )
@@ -139,6 +141,28 @@ async def test_element_x_keeps_three_connections_on_one_device(
         await conn.sync(timeout_ms=0)
 
 
+async def test_the_app_and_its_notification_process_share_the_encryption_connection(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """Element X on iOS runs the encryption connection in the app and in its
+    notification process, under one lock but with pos values of their own; the
+    connection has no lists, and both must keep working (reference §10.3)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    app = Connection(http, bob, encryption_body())
+    await app.sync()
+    nse = Connection(http, bob, encryption_body(), pos=app.pos)
+    await send_to_device(http, alice, bob, {"n": 1})
+    got = await app.sync(timeout_ms=0)
+    assert to_device_contents(got) == [{"n": 1}]
+    app.body = encryption_body(since=got["extensions"]["to_device"]["next_batch"])
+    await send_to_device(http, alice, bob, {"n": 2})
+    # The notification process wakes with its older pos and the since both share.
+    nse.body = app.body
+    got = await nse.sync(timeout_ms=0)
+    assert to_device_contents(got) == [{"n": 2}]
+    assert to_device_contents(await app.sync(timeout_ms=0)) == [{"n": 2}]
+
+
 async def test_a_connection_and_its_to_device_messages_survive_a_restart(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path, password_hash: str
 ) -> None:
@@ -162,16 +186,9 @@ async def test_a_connection_and_its_to_device_messages_survive_a_restart(
             await rooms.sync(timeout_ms=0)
             encryption = Connection(http, bob, encryption_body())
             await encryption.sync()
-            r = await http.put(
-                f"/_matrix/client/v3/sendToDevice/m.test/{secrets.token_hex(4)}",
-                headers=alice.headers,
-                json={"messages": {bob.user_id: {bob.device_id: {"n": 1}}}},
-            )
-            assert r.status_code == 200, r.text
+            await send_to_device(http, alice, bob, {"n": 1})
             delivered = await encryption.sync(timeout_ms=0)
-            assert [e["content"] for e in delivered["extensions"]["to_device"]["events"]] == [
-                {"n": 1}
-            ]
+            assert to_device_contents(delivered) == [{"n": 1}]
             next_batch = delivered["extensions"]["to_device"]["next_batch"]
             before = await say(http, alice, room, "vor dem Neustart")
 
@@ -184,7 +201,7 @@ async def test_a_connection_and_its_to_device_messages_survive_a_restart(
             assert timeline_ids(got["rooms"][room]) == [before]
             # Never acknowledged: still there after the restart, once more.
             again = await Connection(http, bob, encryption_body()).sync()
-            assert [e["content"] for e in again["extensions"]["to_device"]["events"]] == [{"n": 1}]
+            assert to_device_contents(again) == [{"n": 1}]
             gone = await Connection(http, bob, encryption_body(since=next_batch)).sync()
             assert gone["extensions"]["to_device"]["events"] == []
             # The notifier is a new one; the old pos still waits on it and wakes.

@@ -5,7 +5,6 @@ its ``lists``/``rooms`` name, each waking a waiting connection."""
 from __future__ import annotations
 
 import json
-import secrets
 
 import httpx
 import nacl.signing
@@ -16,17 +15,18 @@ from tests.integration.sliding import (
     encryption_body,
     fresh,
     one_list,
+    to_device_contents,
 )
 from tests.integration.steps import (
     V3,
     JsonDict,
-    Session,
     account_data,
     leave,
     log_in,
     people,
     receipt,
     say,
+    send_to_device,
     shared_room,
     typing,
 )
@@ -42,21 +42,6 @@ def with_extensions(body: JsonDict, **extensions: JsonDict) -> JsonDict:
 ON = {"enabled": True}
 
 
-async def to_device(
-    http: httpx.AsyncClient, sender: Session, to: Session, content: JsonDict
-) -> None:
-    r = await http.put(
-        f"{V3}/sendToDevice/m.test/{secrets.token_hex(6)}",
-        headers=sender.headers,
-        json={"messages": {to.user_id: {to.device_id: content}}},
-    )
-    assert r.status_code == 200, r.text
-
-
-def contents(data: JsonDict) -> list[JsonDict]:
-    return [e["content"] for e in data["extensions"]["to_device"]["events"]]
-
-
 async def test_to_device_is_delivered_until_acknowledged_then_deleted(
     http: httpx.AsyncClient, make_user
 ) -> None:
@@ -67,31 +52,31 @@ async def test_to_device_is_delivered_until_acknowledged_then_deleted(
     conn.body = encryption_body(since=first["extensions"]["to_device"]["next_batch"])
 
     task = await conn.waiting(30_000)
-    await to_device(http, alice, bob, {"n": 1})
+    await send_to_device(http, alice, bob, {"n": 1})
     got = await conn.woken(task)
-    assert contents(got) == [{"n": 1}]
+    assert to_device_contents(got) == [{"n": 1}]
     [event] = got["extensions"]["to_device"]["events"]
     assert (event["type"], event["sender"]) == ("m.test", alice.user_id)
 
-    await to_device(http, alice, bob, {"n": 2})
+    await send_to_device(http, alice, bob, {"n": 2})
     # The answer never arrived: the same since gives everything unacknowledged again.
     for _ in range(2):
         again = await conn.sync(timeout_ms=0)
-        assert contents(again) == [{"n": 1}, {"n": 2}]
+        assert to_device_contents(again) == [{"n": 1}, {"n": 2}]
     conn.body = encryption_body(since=again["extensions"]["to_device"]["next_batch"])
-    assert contents(await conn.sync(timeout_ms=0)) == []
+    assert to_device_contents(await conn.sync(timeout_ms=0)) == []
     # Acknowledged means deleted, also for a connection that starts over.
-    assert contents(await fresh(http, bob, encryption_body())) == []
-    assert contents(await fresh(http, alice, encryption_body())) == []
+    assert to_device_contents(await fresh(http, bob, encryption_body())) == []
+    assert to_device_contents(await fresh(http, alice, encryption_body())) == []
 
     for n in range(3):
-        await to_device(http, alice, bob, {"n": n})
+        await send_to_device(http, alice, bob, {"n": n})
     capped = encryption_body()
     capped["extensions"]["to_device"]["limit"] = 2
     part = await fresh(http, bob, capped)
-    assert contents(part) == [{"n": 0}, {"n": 1}]
+    assert to_device_contents(part) == [{"n": 0}, {"n": 1}]
     capped["extensions"]["to_device"]["since"] = part["extensions"]["to_device"]["next_batch"]
-    assert contents(await fresh(http, bob, capped)) == [{"n": 2}]
+    assert to_device_contents(await fresh(http, bob, capped)) == [{"n": 2}]
 
 
 async def test_e2ee_key_counts_and_device_lists(http: httpx.AsyncClient, make_user) -> None:

@@ -140,6 +140,14 @@ async def test_account_data_global_and_for_listed_rooms(http: httpx.AsyncClient,
     await account_data(http, bob, "org.example.room", {"x": 3}, room_id=older)
     data = (await conn.sync(timeout_ms=1000))["extensions"]["account_data"]
     assert older not in data.get("rooms", {})
+    # Element X reads notification settings from m.push_rules: a change comes down.
+    r = await http.put(
+        f"{V3}/pushrules/global/room/{listed}", headers=bob.headers, json={"actions": []}
+    )
+    assert r.status_code == 200, r.text
+    data = (await conn.sync(timeout_ms=10_000))["extensions"]["account_data"]
+    [rules] = [e["content"] for e in data["global"] if e["type"] == "m.push_rules"]
+    assert listed in [rule["rule_id"] for rule in rules["global"]["room"]]
 
 
 async def test_receipts_come_through_and_private_ones_stay_private(
@@ -157,6 +165,10 @@ async def test_receipts_come_through_and_private_ones_stay_private(
     got = (await conn.woken(task))["extensions"]["receipts"]["rooms"][room]
     assert got["type"] == "m.receipt"
     assert isinstance(got["content"][first]["m.read"][bob.user_id]["ts"], int)
+
+    # A new connection gets the receipts on the events of its timeline.
+    initial = (await fresh(http, alice, body))["extensions"]["receipts"]["rooms"][room]
+    assert bob.user_id in initial["content"][first]["m.read"]
 
     second = await say(http, alice, room, "privat gelesen")
     await conn.sync()

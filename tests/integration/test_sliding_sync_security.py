@@ -104,6 +104,21 @@ async def test_a_non_member_sees_nothing_of_a_room_by_any_way_of_asking(
             assert leak not in text, leak
 
 
+async def test_a_public_world_readable_room_is_not_peeked(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """Sliding sync serves rooms one is (or was) in; peeking is not part of it."""
+    alice, eve = await people(http, make_user, "alice", "eve")
+    readable = {
+        "type": "m.room.history_visibility",
+        "content": {"history_visibility": "world_readable"},
+    }
+    room = await create_room(http, alice, preset="public_chat", initial_state=[readable])
+    await say(http, alice, room, "für alle lesbar, aber nicht per Sync")
+    data = await fresh(http, eve, prying_body(room, space=room))
+    assert room not in json.dumps(data)
+
+
 async def test_a_space_member_sees_no_child_room_they_are_not_in(
     http: httpx.AsyncClient, make_user
 ) -> None:

@@ -22,6 +22,7 @@ from tests.integration.steps import (
     account_data,
     create_room,
     invite,
+    leave,
     people,
     say,
     set_state,
@@ -105,6 +106,69 @@ async def test_later_responses_send_only_the_state_that_changed(
 
     await say(http, alice, room, "nur eine Nachricht")
     assert not (await everything.sync())["rooms"].get(room, {}).get("required_state")
+
+
+async def test_a_room_back_in_the_window_brings_what_it_missed(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """A room that left the window while things happened in it comes back with them,
+    not as if the client had them (reference §4.1, PREVIOUSLY)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    away = await shared_room(http, alice, bob, topic="alt")
+    top = await shared_room(http, alice, bob)
+    body = one_list([[0, 0]], required_state=[["m.room.topic", ""]], timeline_limit=10)
+    conn = Connection(http, bob, body)
+    assert set((await conn.sync())["rooms"]) == {top}
+    await say(http, alice, away, "nach oben")
+    assert set((await conn.sync())["rooms"]) == {away}
+    await say(http, alice, top, "wieder oben")
+    assert set((await conn.sync())["rooms"]) == {top}
+    # Out of the window, Away gets a new topic (which moves nothing) and a message.
+    topic = await set_state(http, alice, away, "m.room.topic", {"topic": "verpasst"})
+    assert (await conn.sync())["rooms"] == {}
+    back = await say(http, alice, away, "zurück")
+    r = (await conn.sync())["rooms"][away]
+    assert "initial" not in r
+    assert timeline_ids(r) == [topic, back]
+    assert [e["content"] for e in r["required_state"]] == [{"topic": "verpasst"}]
+
+
+async def test_a_room_in_two_lists_gets_the_state_of_both(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    alice, bob = await people(http, make_user, "alice", "bob")
+    room = await shared_room(http, alice, bob, name="Wache", topic="Nachtdienst")
+    body = one_list([[0, 0]], required_state=[["m.room.name", ""]], timeline_limit=1)
+    body["lists"]["other"] = {
+        "ranges": [[0, 0]],
+        "timeline_limit": 3,
+        "required_state": [["m.room.topic", ""]],
+    }
+    body["room_subscriptions"] = {
+        room: {"timeline_limit": 0, "required_state": [["m.room.create", ""]]}
+    }
+    r = (await fresh(http, bob, body))["rooms"][room]
+    assert state_keys(r) == {("m.room.name", ""), ("m.room.topic", ""), ("m.room.create", "")}
+    assert len(r["timeline"]) == 3  # the larger timeline_limit
+
+
+async def test_who_leaves_gets_the_leave_once_and_then_not_the_room(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """Element X learns of a leave only from its own member event ($ME)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    stays = await shared_room(http, alice, bob)
+    leaves = await shared_room(http, alice, bob)
+    me_only = [["m.room.member", "$ME"]]
+    conn = Connection(http, bob, one_list([[0, 9]], required_state=me_only, timeline_limit=1))
+    assert (await conn.sync())["lists"]["l"]["count"] == 2
+    await leave(http, bob, leaves)
+    r = (await conn.sync())["rooms"][leaves]
+    [own] = [e for e in r["required_state"] if e["state_key"] == bob.user_id]
+    assert own["content"]["membership"] == "leave"
+    await say(http, alice, leaves, "nach dem Gehen")
+    again = await fresh(http, bob, conn.body)
+    assert set(again["rooms"]) == {stays} and again["lists"]["l"]["count"] == 1
 
 
 async def test_lazy_members_come_once_with_their_first_message(

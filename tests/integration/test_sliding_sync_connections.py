@@ -112,6 +112,34 @@ async def test_a_retry_gets_the_lost_answer_and_a_superseded_pos_is_unknown(
     await again.sync(timeout_ms=0)
 
 
+async def test_a_request_abandoned_for_a_new_one_spoils_nothing(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """Element X opens a room: it cancels its waiting request and sends the same pos
+    with the new subscription. The old request may still finish at the server; the
+    client goes on from the new one's pos and misses nothing (reference §4.4)."""
+    alice, bob = await people(http, make_user, "alice", "bob")
+    room = await shared_room(http, alice, bob)
+    conn = Connection(http, bob, room_list_body())
+    await conn.sync(timeout_ms=0)
+    abandoned = await conn.waiting(30_000)
+    conn.body = room_list_body(subscribe=(room,))
+    await conn.sync(timeout_ms=0)
+    message = await say(http, alice, room, "während des Wechsels")
+    r = await asyncio.wait_for(abandoned, 15)  # woken by the message, answered to nobody
+    assert r.status_code == 200, r.text
+    got = await conn.sync(timeout_ms=10_000)
+    assert message in timeline_ids(got["rooms"][room])
+    # Twice at once with one pos (a retry racing the original): both answered.
+    both = await asyncio.gather(
+        *(post(http, bob, conn.body, pos=conn.pos, timeout_ms=0) for _ in range(2))
+    )
+    assert [r.status_code for r in both] == [200, 200], [r.text for r in both]
+    conn.take(both[1])
+    later = await say(http, alice, room, "danach")
+    assert later in timeline_ids((await conn.sync(timeout_ms=10_000))["rooms"][room])
+
+
 async def test_element_x_keeps_three_connections_on_one_device(
     http: httpx.AsyncClient, make_user
 ) -> None:

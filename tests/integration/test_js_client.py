@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -164,11 +165,13 @@ async def js_and_nio_exchange(
     *,
     ask_encryption: bool,
     then: MoreSteps | None = None,
+    start_options: dict[str, Any] | None = None,
 ) -> bool:
     """js creates a room and invites nio; nio joins; each sends, each receives by sync.
 
     Both clients run their crypto, so this works whether the room ends up
     encrypted (the client asked, or the server's policy did it) or not.
+    ``start_options`` go to the js client's ``startClient`` (e.g. ``slidingSync``).
     Returns whether the room was encrypted.
     """
     js_user, nio_user = make_user("jscarla"), make_user("niodan")
@@ -187,7 +190,7 @@ async def js_and_nio_exchange(
     try:
         async with JsClient.start() as js:
             session = await js_login(js, server, js_user, "js")
-            await js.call("startClient", crypto=True)
+            await js.call("startClient", crypto=True, **(start_options or {}))
             await js.call("waitForSync", timeoutMs=SYNC_TIMEOUT_MS)
             await nio_sync_until(nio, lambda: True, "first sync")  # uploads nio's keys
 

@@ -12,7 +12,13 @@
 // Commands (params → result; see `commands` below for the details):
 //   login {baseUrl, userId, password, deviceName?} → {userId, deviceId, accessToken}
 //   useSession {baseUrl, userId, deviceId, accessToken}   whoami {} → {userId, deviceId, isGuest}
-//   initCrypto {}   startClient {initialSyncLimit?, crypto?}   waitForSync {timeoutMs?} → {state}
+//   initCrypto {}   startClient {initialSyncLimit?, crypto?, slidingSync?}   waitForSync {timeoutMs?} → {state}
+//   slidingSync: {lists?, subscription?, timeoutMs?} runs the client on simplified
+//     sliding sync (MSC4186) instead of /sync; then:
+//   setListRanges {list, ranges}   listCount {list} → {count}   waitForListCount {list, count}
+//   slidingSyncStatus {} → {requests, errors}
+//   roomInfo {roomId} → {name, membership, notificationCount, ...} | null
+//   waitForRoom {roomId, expect: {field: value}} → roomInfo
 //   createRoom {options, timeoutMs?} → {roomId, encrypted}   joinRoom {roomIdOrAlias}
 //   leaveRoom {roomId}   invite {roomId, userId}   waitForMembership {roomId, membership?}
 //   sendText {roomId, body} → {eventId, encrypted}   sendEvent {roomId, type, content}
@@ -118,10 +124,37 @@ let client = null; // the logged-in MatrixClient
 let password = null; // kept for user-interactive auth (cross-signing upload)
 let started = false;
 let lastSyncError = null; // the error behind the latest failed sync, for messages
+let slidingSync = null; // the SlidingSync the client runs on, when started with one
+let slidingRequests = 0; // sliding-sync responses received
+let slidingErrors = []; // what the server answered to the sliding-sync requests that failed
+
+// A list covering every room of a test account, with all state: the room's
+// encryption and members are what Rust crypto needs (reference §11.2).
+const DEFAULT_SLIDING_LISTS = {
+    all: { ranges: [[0, 49]], timeline_limit: 20, required_state: [["*", "*"]] },
+};
+const DEFAULT_SUBSCRIPTION = { timeline_limit: 20, required_state: [["*", "*"]] };
 
 function requireClient() {
     if (!client) throw new CommandError("not logged in: call login first");
     return client;
+}
+
+function roomSummary(roomId) {
+    const room = requireClient().getRoom(roomId);
+    if (!room) return null;
+    return {
+        name: room.name,
+        membership: room.getMyMembership(),
+        notificationCount: room.getUnreadNotificationCount("total"),
+        highlightCount: room.getUnreadNotificationCount("highlight"),
+        joinedMembers: room.getJoinedMemberCount(),
+    };
+}
+
+function requireSliding() {
+    if (!slidingSync) throw new CommandError("not on sliding sync: startClient with slidingSync");
+    return slidingSync;
 }
 
 function requireCrypto() {
@@ -287,8 +320,14 @@ const commands = {
         return { crypto: true };
     },
 
-    /** Start syncing; with crypto, the Rust crypto stack (in memory) comes up first. */
-    async startClient({ initialSyncLimit = 20, crypto = false } = {}) {
+    /**
+     * Start syncing; with crypto, the Rust crypto stack (in memory) comes up first.
+     * With `slidingSync` ({lists, subscription, timeoutMs}), the client syncs over
+     * simplified sliding sync as Element Web does: SlidingSync is a start option,
+     * given the homeserver's base URL; with crypto, the SDK adds the e2ee and
+     * to_device extensions itself.
+     */
+    async startClient({ initialSyncLimit = 20, crypto = false, slidingSync: sliding = null } = {}) {
         const cli = requireClient();
         if (started) throw new CommandError("client already started");
         if (crypto && !cli.getCrypto()) await cli.initRustCrypto({ useIndexedDB: false });
@@ -296,9 +335,82 @@ const commands = {
         cli.on(ClientEvent.Sync, (_state, _prev, data) => {
             if (data?.error) lastSyncError = data.error;
         });
-        await cli.startClient({ initialSyncLimit });
+        const opts = { initialSyncLimit };
+        if (sliding) {
+            const { SlidingSync, SlidingSyncEvent } = await import("matrix-js-sdk/lib/sliding-sync.js");
+            const lists = new Map(Object.entries(sliding.lists ?? DEFAULT_SLIDING_LISTS));
+            slidingSync = new SlidingSync(
+                cli.baseUrl,
+                lists,
+                sliding.subscription ?? DEFAULT_SUBSCRIPTION,
+                cli,
+                sliding.timeoutMs ?? 10_000,
+            );
+            slidingRequests = 0;
+            slidingErrors = [];
+            // The SDK starts over silently after any 400: keep what the server said.
+            slidingSync.on(SlidingSyncEvent.Lifecycle, (_state, resp, err) => {
+                if (err) {
+                    slidingErrors.push(describeError(err));
+                    lastSyncError = err;
+                } else if (resp) {
+                    slidingRequests += 1;
+                }
+            });
+            opts.slidingSync = slidingSync;
+        }
+        await cli.startClient(opts);
         started = true;
-        return { crypto: Boolean(cli.getCrypto()) };
+        return { crypto: Boolean(cli.getCrypto()), slidingSync: Boolean(slidingSync) };
+    },
+
+    /** Change a sliding-sync list's window (Element Web grows it as the user scrolls). */
+    async setListRanges({ list = "all", ranges }) {
+        requireSliding().setListRanges(list, ranges);
+        return {};
+    },
+
+    /** The count the server last gave for a sliding-sync list. */
+    async listCount({ list = "all" }) {
+        return { count: requireSliding().getListData(list)?.joinedCount ?? null };
+    },
+
+    /** Wait until the server's count for a sliding-sync list is `count`. */
+    async waitForListCount({ list = "all", count, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const ss = requireSliding();
+        const now = () => ss.getListData(list)?.joinedCount;
+        await waitUntil(() => (now() === count ? true : undefined), {
+            timeoutMs,
+            what: `list ${list} to count ${count}`,
+            triggers: [ClientEvent.Sync],
+            describe: () => `count is ${now()}; server errors: ${slidingErrors.join("; ") || "none"}`,
+        });
+        return { count };
+    },
+
+    /** How the sliding-sync loop went: responses received, errors answered. */
+    async slidingSyncStatus() {
+        requireSliding();
+        return { requests: slidingRequests, errors: slidingErrors };
+    },
+
+    /** A room as the client shows it (null if unknown): name, membership, unread counts. */
+    async roomInfo({ roomId }) {
+        return roomSummary(roomId);
+    },
+
+    /** Wait until the room as the client shows it has every given field's value. */
+    async waitForRoom({ roomId, expect = {}, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const matches = () => {
+            const info = roomSummary(roomId);
+            return info && Object.entries(expect).every(([k, v]) => info[k] === v) ? info : undefined;
+        };
+        return await waitUntil(matches, {
+            timeoutMs,
+            what: `room ${roomId} with ${JSON.stringify(expect)}`,
+            triggers: [ClientEvent.Room, ClientEvent.Sync, RoomEvent.Timeline, RoomEvent.MyMembership],
+            describe: () => `room is ${JSON.stringify(roomSummary(roomId))}`,
+        });
     },
 
     /** Resolve once the first sync has been processed (PREPARED or SYNCING). */
@@ -594,14 +706,23 @@ const commands = {
 
 async function stopClient() {
     if (client && started) {
-        client.stopClient();
+        client.stopClient(); // stops the SlidingSync too
         started = false;
+        slidingSync = null;
     }
 }
 
 // Commands that wait on a server may take a while; every other command is
 // bounded too, so the driver always answers.
-const WAITS = new Set(["waitForSync", "waitForEvent", "waitForMembership", "waitForDevice", "waitForKeyBackup"]);
+const WAITS = new Set([
+    "waitForSync",
+    "waitForEvent",
+    "waitForMembership",
+    "waitForDevice",
+    "waitForKeyBackup",
+    "waitForListCount",
+    "waitForRoom",
+]);
 
 async function handle(line) {
     let request;

@@ -41,7 +41,7 @@ from revier.api.client import (
     sync,
     to_device,
 )
-from revier.api.errors import http_exception_handler, matrix_error_handler, unexpected_error_handler
+from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
@@ -166,7 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={
             MatrixError: matrix_error_handler,
             HTTPException: http_exception_handler,
-            Exception: unexpected_error_handler,
+            # Any other exception: RevierMiddleware answers 500 and logs it once.
         },
         lifespan=lifespan,
     )

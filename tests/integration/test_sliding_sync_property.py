@@ -26,13 +26,14 @@ scalars = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
 )
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
+
+
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
+# A named function: hypothesis can't read a lambda spread over lines, and warns.
+json_values = st.recursive(scalars, _containers, max_leaves=20)
 state_words = st.sampled_from(["*", "$LAZY", "$ME", "", "m.room.member", "m.room.name"])
 numbers = st.integers(min_value=-5, max_value=2**64) | json_values
 sliding_list = st.fixed_dictionaries(

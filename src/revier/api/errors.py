@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from revier import errors as e
 from revier.api.responses import json_response
-
-log = structlog.get_logger("revier.api")
 
 STATUS: dict[type[e.MatrixError], int] = {
     e.Forbidden: 403,
@@ -76,9 +73,3 @@ async def http_exception_handler(_request: Request, exc: Exception) -> Response:
         error = e.Unknown(str(exc.detail))
     body = error.to_json()
     return json_response(body, status=exc.status_code, headers=exc.headers)
-
-
-async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    # Logged with the traceback for the operator; the client learns nothing internal.
-    log.error("unhandled error", path=request.url.path, exc_info=exc)
-    return json_response({"errcode": "M_UNKNOWN", "error": "Internal server error"}, status=500)

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("revier.access")
+errors_log = structlog.get_logger("revier.api")
 
 REQUESTS = Counter("revier_http_requests_total", "HTTP requests", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -45,6 +46,9 @@ _TOKEN_IN_URL = orjson.dumps(
 )
 
 
+_INTERNAL_ERROR = orjson.dumps({"errcode": "M_UNKNOWN", "error": "Internal server error"})
+
+
 class RevierMiddleware:
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
@@ -56,11 +60,12 @@ class RevierMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        answered = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
                 message["headers"] = [*message.get("headers", []), *CORS_HEADERS]
             await send(message)
 
@@ -71,6 +76,15 @@ class RevierMiddleware:
                 await _reply(send_with_headers, 401, _TOKEN_IN_URL)
             else:
                 await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Handled here, not by Starlette's outermost error middleware: that one
+            # re-raises after answering, and the server then logs the error twice
+            # and drops the client's keep-alive connection with it. The operator
+            # gets the traceback once; the client learns nothing internal.
+            errors_log.error("unhandled error", path=scope["path"], exc_info=exc)
+            status = 500
+            if not answered:
+                await _reply(send_with_headers, 500, _INTERNAL_ERROR)
         finally:
             self._record(scope, status, time.perf_counter() - started)
 

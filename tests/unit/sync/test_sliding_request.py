@@ -106,6 +106,16 @@ def lists(n: int) -> dict[str, Any]:
         ({"extensions": {"to_device": {"enabled": True, "limit": -5}}}, InvalidParam),
         ({"extensions": {"typing": {"enabled": True, "rooms": "all"}}}, BadJson),
         ({"conn_id": 5}, BadJson),
+        # Nothing a client names holds a NUL (and PostgreSQL text can't store one).
+        ({"conn_id": "c\0"}, InvalidParam),
+        ({"conn_id": "c" * 65}, InvalidParam),
+        ({"lists": {"l\0": {}}}, InvalidParam),
+        ({"lists": {"l": {"required_state": [["m.room.name\0", ""]]}}}, InvalidParam),
+        ({"lists": {"l": {"filters": {"tags": ["u.\0"]}}}}, BadJson),
+        ({"lists": {"l": {"required_state": {}}}}, BadJson),
+        ({"room_subscriptions": {"!a\0:x": {}}}, InvalidParam),
+        ({"room_subscriptions": {"not a room id": {}}}, InvalidParam),
+        ({"extensions": {"typing": {"enabled": True, "rooms": ["!a\0:x"]}}}, BadJson),
     ],
 )
 def test_what_cant_be_meant_is_refused(body: dict[str, Any], error: type[MatrixError]) -> None:

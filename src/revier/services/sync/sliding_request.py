@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from revier.errors import BadJson, InvalidParam
+from revier.events.identifiers import is_valid_room_id
 
 MAX_LISTS = 100
 MAX_LIST_NAME = 64
+MAX_CONN_ID = 64
 MAX_RANGES = 100
 MAX_TIMELINE_LIMIT = 1000
 MAX_SUBSCRIPTIONS = 100
@@ -29,6 +31,8 @@ MAX_REQUIRED_STATE = 1000
 MAX_FILTER_VALUES = 100
 MAX_TO_DEVICE_LIMIT = 100
 WILDCARD = "*"
+# No identifier a client names holds one, and PostgreSQL text can't.
+NUL = "\0"
 LAZY = "$LAZY"
 ME = "$ME"
 
@@ -103,6 +107,8 @@ class SlidingSyncRequest:
 
 def parse_request(body: Mapping[str, Any]) -> SlidingSyncRequest:
     conn_id = _optional(body, "conn_id", str) or ""
+    if len(conn_id) > MAX_CONN_ID or NUL in conn_id:
+        raise InvalidParam(f"conn_id must be at most {MAX_CONN_ID} characters, without NUL")
     txn_id = _optional(body, "txn_id", str)
     lists_raw = _optional(body, "lists", dict) or {}
     if len(lists_raw) > MAX_LISTS:
@@ -111,6 +117,9 @@ def parse_request(body: Mapping[str, Any]) -> SlidingSyncRequest:
     subs_raw = _optional(body, "room_subscriptions", dict) or {}
     if len(subs_raw) > MAX_SUBSCRIPTIONS:
         raise InvalidParam(f"At most {MAX_SUBSCRIPTIONS} room subscriptions")
+    for room_id in subs_raw:
+        if not is_valid_room_id(room_id):
+            raise InvalidParam("The keys of room_subscriptions must be room IDs")
     subscriptions = {
         room_id: _parse_config(f"room_subscriptions.{room_id}", _object(raw, room_id))
         for room_id, raw in subs_raw.items()
@@ -120,8 +129,8 @@ def parse_request(body: Mapping[str, Any]) -> SlidingSyncRequest:
 
 
 def _parse_list(name: str, raw: Any) -> ListRequest:
-    if not name or len(name) > MAX_LIST_NAME:
-        raise InvalidParam(f"A list name must be 1 to {MAX_LIST_NAME} characters")
+    if not name or len(name) > MAX_LIST_NAME or NUL in name:
+        raise InvalidParam(f"A list name must be 1 to {MAX_LIST_NAME} characters, without NUL")
     entry = _object(raw, f"lists.{name}")
     ranges_raw = _optional(entry, "ranges", list) or []
     if len(ranges_raw) > MAX_RANGES:
@@ -166,6 +175,8 @@ def _parse_config(where: str, raw: Mapping[str, Any]) -> RoomConfig:
         event_type, state_key = entry
         if not (isinstance(event_type, str) and isinstance(state_key, str)):
             raise InvalidParam(f"{where}.required_state entries must be pairs of strings")
+        if NUL in event_type or NUL in state_key:
+            raise InvalidParam(f"{where}.required_state entries must not contain NUL")
         pairs.add((event_type, state_key))
     return RoomConfig(int(limit), frozenset(pairs))
 
@@ -229,13 +240,19 @@ def _scope(raw: Mapping[str, Any], name: str) -> Scope | None:
 
 
 def _strings(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
-    values = _list(raw, key, where, lambda v: isinstance(v, str), "strings")
+    values = _list(raw, key, where, lambda v: isinstance(v, str) and NUL not in v, "strings")
     return None if values is None else tuple(str(v) for v in values)
 
 
 def _room_types(raw: Mapping[str, Any], key: str, where: str) -> tuple[str | None, ...] | None:
     """Room types; null stands for rooms without a type."""
-    values = _list(raw, key, where, lambda v: v is None or isinstance(v, str), "strings or null")
+    values = _list(
+        raw,
+        key,
+        where,
+        lambda v: v is None or (isinstance(v, str) and NUL not in v),
+        "strings or null",
+    )
     return None if values is None else tuple(values)
 
 
@@ -246,7 +263,7 @@ def _list(
     if value is None:
         return None
     if not isinstance(value, list) or not all(ok(v) for v in value):
-        raise BadJson(f"{where}.{key} must be a list of {kind}")
+        raise BadJson(f"{where}.{key} must be a list of {kind} (without NUL)")
     if len(value) > MAX_FILTER_VALUES:
         raise InvalidParam(f"At most {MAX_FILTER_VALUES} values in {where}.{key}")
     return value

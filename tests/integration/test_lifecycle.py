@@ -1,9 +1,10 @@
 """Starting and stopping: what an operator's first week runs into.
 
-A stop answers waiting long-polls at once and exits 0; a start that must not
-happen (a renamed tenant, a port in use, a second server on one data
-directory, a weak initial password) is refused with one line and exit status
-2; the admin command line refuses a directory without an installation.
+A stop answers waiting long-polls (``/sync`` and sliding sync) at once and
+exits 0; a start that must not happen (a renamed tenant, a port in use, a
+second server on one data directory, a weak initial password) is refused
+with one line and exit status 2; the admin command line refuses a directory
+without an installation.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from tests.integration.admin_api import shared_admin
 from tests.integration.conftest import server_config
 from tests.integration.harness import PASSWORD, RevierProcess, server_env
 from tests.integration.matrix import waiting_sync
+from tests.integration.sliding import Connection, room_list_body
+from tests.integration.steps import Session
 
 
 def revier(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -52,7 +55,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-async def test_sigterm_answers_a_waiting_sync_at_once_and_exits_0(
+async def test_sigterm_answers_waiting_syncs_at_once_and_exits_0(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path
 ) -> None:
     config = server_config(engine, request, tmp_root, "stop")
@@ -65,13 +68,18 @@ async def test_sigterm_answers_a_waiting_sync_at_once_and_exits_0(
             "/_matrix/client/v3/login",
             json={"type": "m.login.password", "user": user_id, "password": PASSWORD},
         )
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        token, device_id = login.json()["access_token"], login.json()["device_id"]
+        headers = {"Authorization": f"Bearer {token}"}
         since = (await http.get("/_matrix/client/v3/sync", headers=headers)).json()["next_batch"]
         poll = await waiting_sync(http, since, 60_000, headers)
+        # Element X's long-poll too: sliding sync waits on the same notifier.
+        phone = Connection(http, Session(user_id, device_id, token), room_list_body())
+        await phone.sync()
+        sliding_poll = await phone.waiting(60_000)
 
         stopped_at = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
-        response = await asyncio.wait_for(poll, 1.0)
+        response, sliding = await asyncio.wait_for(asyncio.gather(poll, sliding_poll), 1.0)
         answered = time.monotonic() - stopped_at
         status = await asyncio.to_thread(srv.proc.wait, 10)
         exited = time.monotonic() - stopped_at
@@ -81,6 +89,8 @@ async def test_sigterm_answers_a_waiting_sync_at_once_and_exits_0(
     body = response.json()
     assert body["next_batch"] == since  # nothing new: the client keeps its position
     assert not any(body.get("rooms", {}).get(kind) for kind in ("join", "invite", "leave"))
+    assert sliding.status_code == 200, sliding.text
+    assert sliding.json()["rooms"] == {}  # nothing new, and a pos to carry on from
     assert answered < 1.0 and exited < 2.0, (answered, exited)
     assert status == 0
     log = srv.log_path.read_text()

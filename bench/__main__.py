@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--profile",
         action="store_true",
-        help="afterwards, run send and fan-out once on revier under py-spy",
+        help="afterwards, run the scenarios --only names (send and fan-out by default) "
+        "once more on revier under py-spy",
     )
     run.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
     soak = sub.add_parser("soak", help="idle with very many connections, revier alone")
@@ -151,7 +152,7 @@ async def _run(args: argparse.Namespace) -> int:
                         results.setdefault(scenario, {}).setdefault(name, []).append(metrics)
         profile = None
         if args.profile:
-            profile = await profile_revier(servers["revier"], sizes, log)
+            profile = await profile_revier(servers["revier"], sizes, log, wanted)
     finally:
         for server in [*servers.values(), *([ceiling] if ceiling else [])]:
             server.stop()

@@ -1,4 +1,7 @@
-"""Send and fan-out once more on revier, sampled by py-spy: where does its time go?"""
+"""Scenarios once more on revier, sampled by py-spy: where does its time go?
+
+Send and fan-out unless ``--only`` names others (any but idle, keys and the ceiling).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bench import scenarios
+from bench import scenarios, sliding
 from bench.client import Matrix, connector
 from bench.servers import Server
 from bench.synapse_env import py_spy
@@ -52,7 +55,15 @@ def hotspots(raw: Path, top: int = 20) -> dict[str, Any]:
     return {"samples": total, "self_percent": share(own), "revier_inclusive_percent": share(incl)}
 
 
-async def profile_revier(server: Server, sizes: scenarios.Sizes, log: Any) -> dict[str, Any]:
+PROFILED = (
+    *("send", "fanout", "initial_sync", "big_room"),
+    *("ss_initial", "ss_incremental", "ss_fanout"),
+)
+
+
+async def profile_revier(
+    server: Server, sizes: scenarios.Sizes, log: Any, wanted: list[str]
+) -> dict[str, Any]:
     spy = py_spy()
     if not spy.exists():
         log("py-spy is not installed (it comes with the reference's venv); no profile")
@@ -61,7 +72,7 @@ async def profile_revier(server: Server, sizes: scenarios.Sizes, log: Any) -> di
     found: dict[str, Any] = {}
     async with aiohttp.ClientSession(connector=connector()) as http:
         m = Matrix(server.url, http)
-        for name in ("send", "fanout"):
+        for name in [w for w in wanted if w in PROFILED] or ["send", "fanout"]:
             raw = RESULTS / f"profile-{name}.txt"
             proc = subprocess.Popen(  # noqa: ASYNC220  # runs beside the load, not awaited
                 [
@@ -82,7 +93,8 @@ async def profile_revier(server: Server, sizes: scenarios.Sizes, log: Any) -> di
             )
             await asyncio.sleep(1.0)
             log(f"profiling {name} on revier (py-spy)")
-            metrics = await getattr(scenarios, name)(m, server, sizes, 1000)
+            module = sliding if name.startswith("ss_") else scenarios
+            metrics = await getattr(module, name)(m, server, sizes, 1000)
             proc.send_signal(signal.SIGINT)
             _, err = await asyncio.to_thread(proc.communicate)
             if not raw.exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from revier.errors import BadJson, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
@@ -58,8 +60,10 @@ class AccountDataService:
         """room_id -> content of one type of room account data, for every room."""
         return await CoreRepos.of(tx).account_data.of_type(user_id, data_type)
 
-    async def of_room(self, tx: Tx, user_id: str, room_id: str) -> list[AccountData]:
-        return await CoreRepos.of(tx).account_data.of_room(user_id, room_id)
+    async def of_rooms(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, list[AccountData]]:
+        return await CoreRepos.of(tx).account_data.of_rooms(user_id, room_ids)
 
     async def changed(
         self, tx: Tx, user_id: str, after: int | None, upto: int

@@ -7,6 +7,7 @@ per notified member, counted against that member's read receipt.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from revier.events.pdu import Pdu
 from revier.events.power_levels import notification_power_level, user_power_level
@@ -91,6 +92,12 @@ class PushActions:
         """The room's ``unread_notifications`` for the user: what is not read yet
         (a read receipt clears what it covers, see ``mark_read``)."""
         return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id, 0)
+
+    async def unread_in_rooms(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, UnreadCounts]:
+        """``unread`` for many rooms in a few statements."""
+        return await NotificationRepos.of(tx).push_actions.unread_in_rooms(user_id, room_ids)
 
     async def mark_read(self, tx: Tx, user_id: str, room_id: str, upto: int) -> None:
         """A read receipt up to the event at ``upto``: nothing before it counts any more."""

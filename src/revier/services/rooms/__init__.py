@@ -29,7 +29,13 @@ from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter,
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
-from revier.services.rooms.room_views import ListedRoom, RoomMeta, RoomViews, StateWanted
+from revier.services.rooms.room_views import (
+    ListedRoom,
+    RoomMeta,
+    RoomViews,
+    StateWanted,
+    TimelineWanted,
+)
 from revier.services.rooms.rooms import RoomService
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
@@ -62,6 +68,7 @@ __all__ = [
     "RoomsPage",
     "StateWanted",
     "StoredEvent",
+    "TimelineWanted",
     "TypingService",
     "Visibility",
     "Window",

@@ -61,6 +61,29 @@ class PushActionRepository:
         row = (await self._conn.execute(_UNREAD, params)).one()
         return UnreadCounts(int(row[0]), int(row[1]))
 
+    async def unread_in_rooms(
+        self, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, UnreadCounts]:
+        """room_id -> the user's notifications in it, for many rooms (all of them: a read
+        receipt deletes what it covers)."""
+        out = {r: UnreadCounts(0, 0) for r in room_ids}
+        for start in range(0, len(room_ids), 500):
+            stmt = (
+                select(
+                    event_push_actions.c.room_id,
+                    func.count(),
+                    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
+                )
+                .where(
+                    event_push_actions.c.user_id == user_id,
+                    event_push_actions.c.room_id.in_(room_ids[start : start + 500]),
+                )
+                .group_by(event_push_actions.c.room_id)
+            )
+            for row in await self._conn.execute(stmt):
+                out[row[0]] = UnreadCounts(int(row[1]), int(row[2]))
+        return out
+
     async def clear_upto(self, user_id: str, room_id: str, upto: int) -> None:
         """Read up to ``upto``: nothing before it counts any more."""
         await self._conn.execute(

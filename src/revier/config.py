@@ -18,6 +18,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -86,6 +88,15 @@ class NotifySettings(_Section):
     # database and wake each other's /sync requests through Redis pub/sub.
     # None: a single process, wake-ups stay in memory.
     redis_url: str | None = None
+
+
+class PushSettings(_Section):
+    """How the server talks to push gateways (which ones: the tenant's push_gateways)."""
+
+    # Unanswered after this many seconds: failed, retried after 1 s, 2 s, 4 s … ≤ 1 h.
+    request_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    # Connections kept open to one gateway; more pushes at once wait their turn.
+    max_connections_per_gateway: int = Field(16, ge=1, le=256)
 
 
 class RateLimit(_Section):
@@ -158,6 +169,56 @@ class TenantPolicy(_Section):
     # The audit log keeps who did what for good; the source IP address of each
     # entry is personal data and is replaced by a keyed pseudonym after this many days.
     audit_pseudonymise_after_days: int = Field(30, ge=1, le=3650)
+    # What a push carries out of the house (via the gateway to Google and Apple).
+    # "none": event ID, room ID, unread count; the phone fetches the event itself.
+    # "metadata": also sender, display name, room name, event type. "full": also
+    # the content of unencrypted events. Encrypted content never leaves.
+    push_content: Literal["none", "metadata", "full"] = "none"
+    # The push gateways pushers may name ("https://host[:port]"); no other address
+    # is contacted. Plain http only on this machine. Empty: no pushers at all.
+    push_gateways: list[str] = []
+    # The time zone of duty hours (an IANA name such as "Europe/Berlin").
+    time_zone: str = "UTC"
+    # What users may change of their duty hours (account data org.revier.duty_hours):
+    # "none"; "switches" (off/on duty now); "schedule" (also their weekly hours).
+    duty_user_adjust: Literal["none", "switches", "schedule"] = "none"
+    # Rooms and senders (IDs) whose notifications reach users off duty (an alarm
+    # channel); each such push is audited.
+    duty_urgent_rooms: list[str] = []
+    duty_urgent_senders: list[str] = []
+
+    @field_validator("push_gateways")
+    @classmethod
+    def _gateway_origins(cls, gateways: list[str]) -> list[str]:
+        return [gateway_origin(g) for g in gateways]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone") from None
+        return name
+
+
+def gateway_origin(url: str) -> str:
+    """A push gateway URL as ``scheme://host:port`` (what a pusher's URL must match)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ValueError(f"push gateway {url!r} must be https://host[:port]")
+    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+        raise ValueError(f"push gateway {url!r}: only scheme, host and port")
+    if parsed.path not in ("", "/", "/_matrix/push/v1/notify"):
+        raise ValueError(f"push gateway {url!r}: no path but /_matrix/push/v1/notify")
+    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError(f"push gateway {url!r}: plain http only on this machine; use https")
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        raise ValueError(f"push gateway {url!r} has no valid port") from None
+    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+    return f"{parsed.scheme}://{host.lower()}:{port}"
 
 
 class TenantSettings(_Section):
@@ -199,6 +260,9 @@ class TestingSettings(_Section):
     conformance: bool = False
     # The version of rooms created without an explicit room_version.
     default_room_version: str = "10"
+    # A file with milliseconds the server adds to the wall clock, re-read when it
+    # changes: tests move the server's time (to a shift's start) instead of waiting.
+    clock_file: Path | None = None
 
     @field_validator("default_room_version", mode="before")
     @classmethod
@@ -216,6 +280,7 @@ class Settings(_Section):
     notify: NotifySettings = NotifySettings()
     testing: TestingSettings | None = None
     media: MediaSettings = MediaSettings()
+    push: PushSettings = PushSettings()
     tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]
     # Only from the environment (REVIER_ADMIN_PASSWORD): the first admin's password.
     initial_admin_password: SecretStr | None = None

@@ -34,6 +34,7 @@ from revier.api.client import (
     presence,
     profiles,
     push_rules,
+    pushers,
     registration,
     room_history,
     rooms,
@@ -47,6 +48,7 @@ from revier.api.web import wipe as wipe_page
 from revier.config import Settings
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
+from revier.services.core import AdjustableClock
 from revier.storage import Store
 from revier.storage.engine import create_engines, migrate
 
@@ -72,6 +74,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         ephemeral,
         account_data,
         push_rules,
+        pushers,
         presence,
         keys,
         to_device,
@@ -113,7 +116,11 @@ def create_app(settings: Settings) -> Starlette:
             asyncio.create_task(svc.audit.run_pseudonymiser()),
             asyncio.create_task(svc.deactivation.resume_pending()),
             asyncio.create_task(svc.room_admin.resume_pending()),
+            asyncio.create_task(svc.push_sender.run()),
         ]
+        if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
+            svc.clock.add_listener(svc.push_sender.wake)
+            background.append(asyncio.create_task(svc.clock.watch()))
         try:
             yield
         finally:

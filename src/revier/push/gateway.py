@@ -38,25 +38,22 @@ class PushedEvent:
 
 @dataclass(frozen=True, slots=True)
 class PushDevice:
-    """The pusher as the gateway sees it: ``data`` without ``url`` (spec: the
-    server MUST forward everything else, e.g. Element X's ``default_payload``)."""
+    """The pusher as the gateway sees it, encoded once: every push to it carries
+    the same entry. ``data`` goes without ``url`` (spec: the server MUST forward
+    everything else, e.g. Element X's ``default_payload``)."""
 
-    app_id: str
-    pushkey: str
-    pushkey_ts_ms: int
-    data: dict[str, Any]
+    json: bytes
+    event_id_only: bool  # the pusher asked for the event_id_only format
 
     @classmethod
     def of(cls, app_id: str, pushkey: str, pushkey_ts_ms: int, data: dict[str, Any]) -> PushDevice:
-        return cls(app_id, pushkey, pushkey_ts_ms, {k: v for k, v in data.items() if k != "url"})
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "app_id": self.app_id,
-            "pushkey": self.pushkey,
-            "pushkey_ts": self.pushkey_ts_ms // 1000,  # seconds, like Synapse
-            "data": self.data,
+        entry = {
+            "app_id": app_id,
+            "pushkey": pushkey,
+            "pushkey_ts": pushkey_ts_ms // 1000,  # seconds, like Synapse
+            "data": {k: v for k, v in data.items() if k != "url"},
         }
+        return cls(orjson.dumps(entry), data.get("format") == "event_id_only")
 
 
 def event_push(
@@ -73,8 +70,8 @@ def event_push(
     ``prio`` is high for encrypted events and highlights (Synapse's rule; the
     phone must fetch and decrypt to know more, and Android delays low-priority
     messages); ``high`` makes any push high (the one at the start of duty).
-    ``counts.unread`` is sent even when 0 — the spec says to omit
-    zero counts, but Sygnal only touches the iOS badge when it is present.
+    ``counts.unread`` is sent even when 0 — the spec says to omit zero counts,
+    but Sygnal only touches the iOS badge when it is present.
     """
     notification: dict[str, Any] = {
         "event_id": event.event_id,
@@ -82,8 +79,8 @@ def event_push(
         "prio": "high" if high or highlight or event.type == ENCRYPTED else "low",
         "counts": {"unread": unread},
     }
-    device_json = device.to_json()
-    if content != "none" and device.data.get("format") != "event_id_only":
+    device_json = device.json
+    if content != "none" and not device.event_id_only:
         notification["type"] = event.type
         notification["sender"] = event.sender
         if event.sender_display_name is not None:
@@ -92,9 +89,12 @@ def event_push(
             notification["room_name"] = event.room_name
         if content == "full" and event.type != ENCRYPTED and event.content is not None:
             notification["content"] = event.content
-        device_json["tweaks"] = {"highlight": True} if highlight else {}
-    notification["devices"] = [device_json]
-    return orjson.dumps({"notification": notification})
+        entry = orjson.loads(device_json)
+        entry["tweaks"] = {"highlight": True} if highlight else {}
+        device_json = orjson.dumps(entry)
+    # The device entry is spliced in as it was encoded: one pusher, many pushes.
+    head = orjson.dumps(notification)[:-1]
+    return b'{"notification":' + head + b',"devices":[' + device_json + b"]}}"
 
 
 def rejected_pushkeys(body: bytes) -> list[str] | None:

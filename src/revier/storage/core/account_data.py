@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -59,6 +60,14 @@ class AccountDataRepository:
         )
         value = (await self._conn.execute(stmt)).scalar()
         return orjson.loads(value) if value is not None else None
+
+    async def of_users(self, user_ids: Sequence[str], data_type: str) -> dict[str, JsonDict]:
+        stmt = select(account_data.c.user_id, account_data.c.content).where(
+            account_data.c.user_id.in_(user_ids),
+            account_data.c.room_id == "",
+            account_data.c.type == data_type,
+        )
+        return {row[0]: orjson.loads(row[1]) for row in await self._conn.execute(stmt)}
 
     async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
         params = {"user": user_id, "after": _START if after is None else after, "upto": upto}

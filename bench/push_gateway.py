@@ -76,20 +76,26 @@ class PushGateway:
             transport.close()
         self._hanging.clear()
 
-    async def wait_for(self, count: int, *, timeout_s: float = 20) -> list[Arrival]:
-        """Until ``count`` pushes were received (answered with 2xx); all of them."""
-        async with asyncio.timeout(timeout_s):
-            while len(self.received) < count:
-                self._changed.clear()
-                await self._changed.wait()
-        return self.received
+    def pushes(self, pushkey: str | None = None, *, attempts: bool = False) -> list[Arrival]:
+        """What arrived (answered with 2xx, or with ``attempts`` every request), for
+        one pushkey or all."""
+        seen = self.attempts if attempts else self.received
+        return [a for a in seen if pushkey is None or a.pushkey == pushkey]
 
-    async def wait_attempts(self, count: int, *, timeout_s: float = 20) -> list[Arrival]:
+    async def wait_for(
+        self,
+        count: int,
+        pushkey: str | None = None,
+        *,
+        attempts: bool = False,
+        timeout_s: float = 20,
+    ) -> list[Arrival]:
+        """Until ``count`` pushes (for ``pushkey``) arrived; all of them."""
         async with asyncio.timeout(timeout_s):
-            while len(self.attempts) < count:
+            while len(found := self.pushes(pushkey, attempts=attempts)) < count:
                 self._changed.clear()
                 await self._changed.wait()
-        return self.attempts
+        return found
 
     def answer(self, path: str, raw: bytes, transport: asyncio.Transport) -> bytes | None:
         now = time.time()

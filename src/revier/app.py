@@ -16,6 +16,7 @@ from revier.api.admin import audit as admin_audit
 from revier.api.admin import devices as admin_devices
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
+from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import rooms as admin_rooms
 from revier.api.admin import users as admin_users
@@ -87,6 +88,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_push,
         openapi,
         wipe_page,
     ):

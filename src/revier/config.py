@@ -182,8 +182,8 @@ class TenantPolicy(_Section):
     # What users may change of their duty hours (account data org.revier.duty_hours):
     # "none"; "switches" (off/on duty now); "schedule" (also their weekly hours).
     duty_user_adjust: Literal["none", "switches", "schedule"] = "none"
-    # Rooms and senders (IDs) whose notifications reach users off duty (an alarm
-    # channel); each such push is audited.
+    # Rooms (IDs or aliases) and senders (user IDs) whose notifications reach users
+    # off duty (an alarm channel); each such push is audited.
     duty_urgent_rooms: list[str] = []
     duty_urgent_senders: list[str] = []
 

@@ -12,6 +12,7 @@ from revier.cli.audit import add_audit_commands
 from revier.cli.common import Handler
 from revier.cli.devices import add_device_commands
 from revier.cli.media import add_media_commands
+from revier.cli.push import add_push_commands
 from revier.cli.registration import registration_token_commands
 from revier.cli.rooms import add_room_commands
 from revier.cli.serve import serve_command
@@ -95,4 +96,5 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_commands(admin_sub, common)
     add_device_commands(admin_sub, common)
     add_room_commands(admin_sub, common)
+    add_push_commands(admin_sub, common)
     return parser

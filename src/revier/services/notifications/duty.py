@@ -3,8 +3,8 @@
 The organisation sets weekly hours per user, or as the tenant's default, and
 "off duty now" / "on duty now" switches (admin API and CLI). Where the
 tenant's ``duty_user_adjust`` allows, users adjust their own in account data
-``org.revier.duty_hours`` (``{"override": {...}}``, and with "schedule" also
-``{"weekly": {...}}``), checked and audited when they write it. Every change
+``org.revier.duty_hours`` (``{"switch": {"state": "off"}}``, and with
+"schedule" also ``{"weekly": {...}}``), checked and audited when they write it. Every change
 is audited with the hours themselves — never anything about messages.
 
 The push sender asks ``on_duty`` for a batch of users at once; rules that
@@ -59,7 +59,7 @@ class DutyView:
     """One user's duty hours as an admin sees them (or the tenant's default)."""
 
     schedule: Any | None  # the organisation's weekly hours for the user, as set
-    override: Any | None  # the organisation's switch
+    switch: Any | None  # the organisation's "off/on duty now"
     default_schedule: Any | None  # the tenant's default
     own: JsonDict | None  # the user's own adjustments, where the policy allows them
     on_duty: bool
@@ -121,14 +121,12 @@ class DutyService:
             parse_schedule(schedule)
         await self._change(tenant, by, user_id, "schedule", schedule, {"schedule": schedule})
 
-    async def set_override(
-        self, tenant: Tenant, by: Actor, user_id: str, switch: Any | None
-    ) -> None:
+    async def set_switch(self, tenant: Tenant, by: Actor, user_id: str, switch: Any | None) -> None:
         """ "Off duty now" / "on duty now" for a user (None: back to the schedule)."""
         value = None
         if switch is not None:
             value = override_json(parse_override(switch, self._clock.time_ms()))
-        await self._change(tenant, by, user_id, "override", value, {"override": value})
+        await self._change(tenant, by, user_id, "override", value, {"switch": value})
 
     async def _change(
         self,
@@ -139,7 +137,8 @@ class DutyService:
         value: Any,
         details: dict[str, Any],
     ) -> None:
-        action = f"duty.{column}_{'set' if value is not None else 'cleared'}"
+        what = "switch" if column == "override" else column
+        action = f"duty.{what}_{'set' if value is not None else 'cleared'}"
         async with self._store.transaction() as tx:
             if user_id is not None:
                 await users.local_user(tx, tenant, user_id, deactivated_ok=True)
@@ -168,7 +167,7 @@ class DutyService:
             raise BadJson(f"{DUTY_ACCOUNT_DATA} is global account data, not a room's")
         if allowed == "none" and content:
             raise Forbidden("Duty hours are set by your organisation")
-        unknown = set(content) - {"override", "weekly"}
+        unknown = set(content) - {"switch", "weekly"}
         if unknown:
             raise BadJson(f"unknown keys in {DUTY_ACCOUNT_DATA}: {', '.join(sorted(unknown))}")
         if "weekly" in content:
@@ -176,9 +175,9 @@ class DutyService:
                 raise Forbidden("Your organisation sets your weekly hours")
             parse_schedule(content["weekly"])
         stored = dict(content)
-        if content.get("override") is not None:
-            switch = parse_override(content["override"], self._clock.time_ms())
-            stored["override"] = override_json(switch)
+        if content.get("switch") is not None:
+            switch = parse_override(content["switch"], self._clock.time_ms())
+            stored["switch"] = override_json(switch)
         await self._audit.record_as(
             tx,
             requester.tenant,
@@ -235,8 +234,8 @@ class DutyService:
         if own and adjust != "none":
             if adjust == "schedule" and own.get("weekly") is not None:
                 schedule = own["weekly"]
-            if isinstance(own.get("override"), dict):
-                overrides.append(_override(own["override"]))
+            if isinstance(own.get("switch"), dict):
+                overrides.append(_override(own["switch"]))
         parsed = self._schedule(schedule) if schedule is not None else None
         return DutyRules(zone, parsed, tuple(overrides))
 

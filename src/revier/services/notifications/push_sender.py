@@ -61,6 +61,8 @@ class RoomFacts(Protocol):
         self, tx: Tx, positions: Collection[int], content: PushContent
     ) -> dict[int, PushedEvent]: ...
 
+    async def room_ids(self, tx: Tx, rooms: Collection[str]) -> set[str]: ...
+
     async def joined_members(self, tx: Tx, room_ids: Collection[str]) -> dict[str, set[str]]: ...
 
 
@@ -302,6 +304,7 @@ class PushSender:
         events = await self._facts.pushed_events(tx, {a.stream_ordering for a in actions}, detail)
         badges = await db.badges(owed)
         rules = await self._duty.rules(tx, owed)
+        urgent_rooms: dict[str, set[str]] = {}  # tenant -> room IDs, read when needed
         for pusher in pushers:
             mine = [a for a in actions if a.user_id == pusher.user_id]
             tenant = self._tenants.owning(pusher.user_id)
@@ -318,7 +321,12 @@ class PushSender:
                     pushes.append(Push(action.stream_ordering, None))
                     continue
                 if not on_duty:
-                    urgent = _urgency(event, policy.duty_urgent_rooms, policy.duty_urgent_senders)
+                    if tenant.server_name not in urgent_rooms:
+                        urgent_rooms[tenant.server_name] = await self._facts.room_ids(
+                            tx, policy.duty_urgent_rooms
+                        )
+                    rooms = urgent_rooms[tenant.server_name]
+                    urgent = _urgency(event, rooms, policy.duty_urgent_senders)
                     if urgent is None:
                         plan.held.add(pusher.user_id)
                         pushes.append(Push(action.stream_ordering, None))
@@ -359,7 +367,7 @@ class PushSender:
             self._starts.hold(user_id, now)
 
 
-def _urgency(event: PushedEvent, rooms: list[str], senders: list[str]) -> str | None:
+def _urgency(event: PushedEvent, rooms: set[str], senders: list[str]) -> str | None:
     """Why an event reaches a user off duty ("room", "sender"), or None."""
     if event.room_id in rooms:
         return "room"

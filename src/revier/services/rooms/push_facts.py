@@ -49,6 +49,16 @@ class RoomPushFacts:
             )
         return out
 
+    async def room_ids(self, tx: Tx, rooms: Collection[str]) -> set[str]:
+        """Room IDs of rooms named by ID or alias (the tenant's urgent rooms)."""
+        db = RoomRepos.of(tx)
+        found = {r for r in rooms if r.startswith("!")}
+        for alias in (r for r in rooms if r.startswith("#")):
+            room_id = await db.aliases.room_id_for(alias)
+            if room_id is not None:
+                found.add(room_id)
+        return found
+
     async def joined_members(self, tx: Tx, room_ids: Collection[str]) -> dict[str, set[str]]:
         """Per room, who is joined (for events another worker wrote)."""
         return await RoomRepos.of(tx).memberships.joined_by_room(list(room_ids))

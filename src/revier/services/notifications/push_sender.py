@@ -194,9 +194,12 @@ class PushSender:
 
     async def _load_all(self, tx: Tx) -> None:
         db = NotificationRepos.of(tx)
+        rows = await db.pushers.all()
+        # Swapped in without an await in between: the cue of an event meanwhile
+        # must find its users' pushers.
         known = {p.id: p for live in self._pushers.values() for p in live}
         self._pushers = {}
-        for row in await db.pushers.all():
+        for row in rows:
             self._keep(row, known.pop(row.id, None))
         for gone in known.values():
             gone.gone = True

@@ -82,6 +82,18 @@ class PushGateway:
         seen = self.attempts if attempts else self.received
         return [a for a in seen if pushkey is None or a.pushkey == pushkey]
 
+    async def wait_for_event(
+        self, event_id: str, pushkey: str, *, timeout_s: float = 20
+    ) -> Arrival:
+        """Until the push about ``event_id`` for ``pushkey`` arrived (answered with 2xx)."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for arrival in self.pushes(pushkey):
+                    if arrival.notification.get("event_id") == event_id:
+                        return arrival
+                self._changed.clear()
+                await self._changed.wait()
+
     async def wait_for(
         self,
         count: int,

@@ -82,8 +82,9 @@ class DutyService:
         self._audit = audit
         self._notifier = notifier
         self._account_data = account_data
-        # rules -> (on duty?, until when that holds); schedule JSON -> parsed
-        self._states: dict[DutyRules, tuple[bool, int | None]] = {}
+        # rules -> (on duty?, from when to when that holds: a clock set back in
+        # tests, or by an operator, must not find a stale answer); JSON -> schedule
+        self._states: dict[DutyRules, tuple[bool, int, int | None]] = {}
         self._schedules: dict[bytes, Schedule] = {}
 
     # --- the organisation --------------------------------------------------
@@ -254,12 +255,12 @@ class DutyService:
         if rules.schedule is None and not rules.overrides:
             return True
         known = self._states.get(rules)
-        if known is not None and (known[1] is None or now_ms < known[1]):
+        if known is not None and known[1] <= now_ms and (known[2] is None or now_ms < known[2]):
             return known[0]
         state, until = on_duty(rules, now_ms), next_change(rules, now_ms)
         if len(self._states) >= _STATE_CACHE_MAX:
             self._states.clear()
-        self._states[rules] = (state, until)
+        self._states[rules] = (state, now_ms, until)
         return state
 
     @staticmethod

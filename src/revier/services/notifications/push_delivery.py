@@ -34,6 +34,7 @@ FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 3600.0
 GIVE_UP_MS = 24 * 3600 * 1000
 _CLIENT_ERROR_TRIES = 3
+_GATHER_S = 0.05
 
 
 @dataclass(eq=False)
@@ -56,6 +57,9 @@ class LivePusher:
     missed: bool = False  # work came while busy: look again when it ends
     gone: bool = False  # deleted (its device went, or the gateway rejected it)
     client_errors: int = 0
+    # Since the last write of its progress: a push went out; the failure state changed.
+    succeeded: bool = False
+    failure_changed: bool = False
 
     @classmethod
     def of(cls, p: Pusher) -> LivePusher:
@@ -131,7 +135,9 @@ class Deliveries:
             answer, rejected, failure = None, None, str(e)
         now = self.clock.time_ms()
         if rejected is not None:
-            pusher.last_success_ts, pusher.failing_since = now, None
+            pusher.last_success_ts, pusher.succeeded = now, True
+            if pusher.failing_since is not None:
+                pusher.failing_since, pusher.failure_changed = None, True
             pusher.backoff_s, pusher.client_errors = FIRST_BACKOFF_S, 0
             self.sent += 1
             if push.on_sent is not None:
@@ -140,7 +146,7 @@ class Deliveries:
                 await self._remove(pusher)
                 return False
             return True
-        pusher.last_failure_ts = now
+        pusher.last_failure_ts, pusher.failure_changed = now, True
         if pusher.failing_since is None:
             pusher.failing_since = now
         self._note(pusher)
@@ -156,6 +162,7 @@ class Deliveries:
             log.warning("push gateway failing for a day; owed pushes dropped", pusher=pusher.id)
             pusher.position = max(pusher.position, last.position)
             pusher.failing_since, pusher.backoff_s = None, FIRST_BACKOFF_S
+            pusher.failure_changed = True
             self._note(pusher)
             return False
         log.info("push failed; will retry", pusher=pusher.id, error=failure, in_s=pusher.backoff_s)
@@ -177,10 +184,13 @@ class Deliveries:
         self.removed(pusher)
 
     async def flush_forever(self) -> None:
-        """Write the pushers' progress back, as often as the database keeps up
-        (what accumulates while one write runs goes in the next)."""
+        """Write the pushers' progress back, gathering what a burst of deliveries did
+        for a moment so that a message to a big room is a write, not one per pusher.
+        A crash in that moment sends those pushes again (gateways drop a push they
+        had by its event ID, the spec says)."""
         while True:
             await self._flushed.wait()
+            await asyncio.sleep(_GATHER_S)
             self._flushed.clear()
             try:
                 await self.flush()
@@ -193,17 +203,22 @@ class Deliveries:
         if not self._progress:
             return
         batch, self._progress = self._progress, {}
-        progress = [
-            Progress(p.id, p.position, p.last_success_ts, p.last_failure_ts, p.failing_since)
-            for p in batch.values()
-            if not p.gone
-        ]
+        progress = []
+        for p in batch.values():
+            if p.gone:
+                continue
+            failure = (p.last_failure_ts, p.failing_since) if p.failure_changed else None
+            progress.append(Progress(p.id, p.position, p.succeeded, failure))
+            p.succeeded = p.failure_changed = False
         try:
             async with self.store.transaction() as tx:
-                await NotificationRepos.of(tx).pushers.save_progress(progress)
+                await NotificationRepos.of(tx).pushers.save_progress(progress, self.clock.time_ms())
         except BaseException:
-            for pusher_id, pusher in batch.items():
-                self._progress.setdefault(pusher_id, pusher)
+            for saved in progress:
+                pusher = batch[saved.pusher_id]
+                pusher.succeeded |= saved.succeeded
+                pusher.failure_changed |= saved.failure is not None
+                self._progress.setdefault(saved.pusher_id, pusher)
             raise
 
     async def stop(self) -> None:

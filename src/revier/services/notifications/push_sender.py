@@ -44,6 +44,7 @@ from revier.services.notifications.push_actions import PushActions
 from revier.services.notifications.push_delivery import Deliveries, LivePusher, Push
 from revier.storage import Store, Tx
 from revier.storage.notifications import NotificationRepos
+from revier.storage.notifications.push_actions import PushAction
 from revier.storage.notifications.pushers import Pusher
 
 log = structlog.get_logger("revier.push")
@@ -307,9 +308,12 @@ class PushSender:
         events = await self._facts.pushed_events(tx, {a.stream_ordering for a in actions}, detail)
         badges = await db.badges(owed)
         rules = await self._duty.rules(tx, owed)
+        by_user: dict[str, list[PushAction]] = {}
+        for action in actions:
+            by_user.setdefault(action.user_id, []).append(action)
         urgent_rooms: dict[str, set[str]] = {}  # tenant -> room IDs, read when needed
         for pusher in pushers:
-            mine = [a for a in actions if a.user_id == pusher.user_id]
+            mine = by_user.get(pusher.user_id, [])
             tenant = self._tenants.owning(pusher.user_id)
             if not mine or tenant is None:
                 continue

@@ -52,24 +52,25 @@ class Pusher:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """What the sender learnt of one pusher: written back in batches."""
+    """What the sender learnt of one pusher since it last wrote: written back in batches."""
 
     pusher_id: int
     last_stream_ordering: int
-    last_success_ts: int | None
-    last_failure_ts: int | None
-    failing_since: int | None
+    succeeded: bool  # a push went out: last_success_ts is the time of the write
+    failure: tuple[int | None, int | None] | None  # (last_failure_ts, failing_since), if changed
 
 
-_PROGRESS = (
+# Built once: a message to a big room writes these for hundreds of pushers.
+_MOVED = (
+    update(pushers)
+    .where(pushers.c.id.in_(bindparam("ids", expanding=True)))
+    .values(last_stream_ordering=bindparam("position"))
+)
+_SUCCEEDED = _MOVED.values(last_success_ts=bindparam("now"))
+_FAILURE = (
     update(pushers)
     .where(pushers.c.id == bindparam("pid"))
-    .values(
-        last_stream_ordering=bindparam("position"),
-        last_success_ts=bindparam("success"),
-        last_failure_ts=bindparam("failure"),
-        failing_since=bindparam("failing"),
-    )
+    .values(last_failure_ts=bindparam("failure"), failing_since=bindparam("failing"))
 )
 
 
@@ -153,22 +154,23 @@ class PusherRepository:
         result = await self._conn.execute(delete(pushers).where(pushers.c.id == pusher_id))
         return bool(result.rowcount)
 
-    async def save_progress(self, progress: Sequence[Progress]) -> None:
-        """Many pushers' progress in one statement (rows gone meanwhile are skipped)."""
-        if progress:
-            await self._conn.execute(
-                _PROGRESS,
-                [
-                    {
-                        "pid": p.pusher_id,
-                        "position": p.last_stream_ordering,
-                        "success": p.last_success_ts,
-                        "failure": p.last_failure_ts,
-                        "failing": p.failing_since,
-                    }
-                    for p in progress
-                ],
-            )
+    async def save_progress(self, progress: Sequence[Progress], now_ms: int) -> None:
+        """Many pushers' progress in few statements: pushers at the same position (a
+        message to a room moves all its members' pushers there) share one UPDATE.
+        Rows gone meanwhile are skipped."""
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for p in progress:
+            groups.setdefault((p.last_stream_ordering, p.succeeded), []).append(p.pusher_id)
+        for (position, succeeded), ids in groups.items():
+            params = {"ids": ids, "position": position, "now": now_ms}
+            await self._conn.execute(_SUCCEEDED if succeeded else _MOVED, params)
+        failures = [
+            {"pid": p.pusher_id, "failure": p.failure[0], "failing": p.failure[1]}
+            for p in progress
+            if p.failure is not None
+        ]
+        if failures:
+            await self._conn.execute(_FAILURE, failures)
 
     async def set_duty_push_for(self, pusher_id: int, since_ts: int) -> None:
         await self._conn.execute(

@@ -48,6 +48,7 @@ class PushGateway:
     _server: asyncio.Server | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _hanging: list[asyncio.Transport] = field(default_factory=list)
+    _open: set[asyncio.Transport] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -64,7 +65,9 @@ class PushGateway:
         return self
 
     async def stop(self) -> None:
-        for transport in self._hanging:
+        # Server.close() leaves accepted connections open (Python 3.11): a sender
+        # would go on talking to this gateway after it "stopped".
+        for transport in [*self._open, *self._hanging]:
             transport.close()
         if self._server is not None:
             self._server.close()
@@ -148,6 +151,11 @@ class _Receiver(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         self._transport = cast(asyncio.Transport, transport)
+        self._gateway._open.add(self._transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._gateway._open.discard(self._transport)
 
     def data_received(self, data: bytes) -> None:
         try:

@@ -30,6 +30,14 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("big_room", "newcomer_join_ms", "big room newcomer join ms", "lower", None),
     ("big_room", "newcomer_sync_ms", "big room newcomer 1st sync ms", "lower", None),
     ("keys", "requests_per_s", "keys requests/s", "higher", None),
+    ("push", "off_msgs_per_s", "push room: send msgs/s, no pushers", "higher", None),
+    ("push", "on_msgs_per_s", "push room: send msgs/s, a pusher each", "higher", None),
+    ("push", "off_cpu_ms_per_msg", "push room: server CPU ms/msg, no pushers", "lower", None),
+    ("push", "on_cpu_ms_per_msg", "push room: server CPU ms/msg incl. pushes", "lower", None),
+    ("push", "delivery_p50_ms", "push delivery p50 ms (send to gateway)", "lower", None),
+    ("push", "delivery_p99_ms", "push delivery p99 ms", "lower", None),
+    ("push", "requests_per_pusher_msg", "push gateway requests per pusher per msg", "", None),
+    ("push", "delivered", "pushes delivered (all?)", "", None),
 ]
 
 
@@ -114,6 +122,19 @@ def table(
             if ratio(revier_send, ceiling) is None
             else (ratio(revier_send, ceiling) or 0) >= 0.5,
             "note": "reference column = ceiling",
+        }
+    )
+    push = medians.get("push", {}).get("revier", {})
+    on, off = push.get("on_msgs_per_s"), push.get("off_msgs_per_s")
+    rows.append(
+        {
+            "metric": "push room: send msgs/s with pushers vs without",
+            "revier": on,
+            "reference": off,
+            "ratio": ratio(on, off),
+            "target": "≥ 0.8",
+            "met": None if ratio(on, off) is None else (ratio(on, off) or 0) >= 0.8,
+            "note": "reference column = revier without pushers",
         }
     )
     head = ["scenario / metric", "revier", ref_name, "ratio", "target", ""]

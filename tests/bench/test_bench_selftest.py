@@ -17,6 +17,7 @@ TINY = [
     "--runs", "1", "--senders", "2", "--messages", "5", "--receivers", "3",
     "--fanout-messages", "3", "--idle-users", "20", "--init-rooms", "3",
     "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
+    "--push-members", "3", "--push-messages", "2",
 ]  # fmt: skip
 
 
@@ -39,6 +40,8 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
     assert medians["fanout"]["revier"]["all_delivered"] is True
     assert medians["idle"]["revier"]["all_woken"] is True
     assert medians["ceiling"]["ceiling"]["msgs_per_s"] > 0
+    assert medians["push"]["revier"]["all_delivered"] is True
+    assert medians["push"]["revier"]["requests_per_pusher_msg"] == 1.0
     ceiling_row = next(r for r in data["table"] if "ceiling" in r["metric"])
     assert isinstance(ceiling_row["ratio"], float)
 

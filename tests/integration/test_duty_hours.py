@@ -160,7 +160,9 @@ async def test_off_duty_nothing_is_pushed_and_at_duty_start_one_push_per_phone(
         for key in (phone, tablet):
             arrivals = await gw.wait_for(2, key)
             assert arrivals[1].notification["event_id"] == on_duty
-        await _not_pushed(http, gw, alice, room, control)
+        last = await send(http, alice, room)
+        for key in (phone, tablet, control):
+            await gw.wait_for_event(last, key)
     assert len(gw.pushes(phone)) == len(gw.pushes(tablet)) == 3
     set_by = await entries(duty_server, admin, action="duty.schedule_set", target=bob.user_id)
     assert [e["details"] for e in set_by] == [{"schedule": ON_WEEKDAYS}]

@@ -70,6 +70,8 @@ async def test_a_phone_gets_one_push_naming_the_event_and_nothing_else(
         alice_id, bob_id = (await people.new()).user_id, (await people.new()).user_id
         alice = await e2e.login(Account(alice_id, alice_id[1:].split(":")[0], PASSWORD), "laptop")
         bob = await e2e.login(Account(bob_id, bob_id[1:].split(":")[0], PASSWORD), "phone")
+        room = await encrypted_room(alice, bob)
+        await wait_knows(alice, bob.user_id, bob.device_id)
         # Bob's phone registers its pusher over its own matrix-nio session.
         key = f"fcm-{secrets.token_hex(8)}"
         answer = await bob.send(
@@ -79,8 +81,6 @@ async def test_a_phone_gets_one_push_naming_the_event_and_nothing_else(
             headers={"Authorization": f"Bearer {bob.access_token}"},
         )
         assert answer.status == 200, await answer.text()
-        room = await encrypted_room(alice, bob)
-        await wait_knows(alice, bob.user_id, bob.device_id)
 
         sent = await alice.room_send(
             room,
@@ -263,3 +263,23 @@ async def test_a_tenant_allowing_more_gets_names_but_never_encrypted_content(
     assert "content" not in e and "AwgAEn" not in json.dumps(e)
     for arrival in await gw.wait_for(2, bare):  # asked for event_id_only: gets it
         assert set(arrival.notification) == EVENT_KEYS
+
+
+async def test_an_invite_pushes_the_invitee_and_a_room_left_no_longer_counts(
+    api: httpx.AsyncClient, people: People, gw: PushGateway
+) -> None:
+    alice, bob = await people.new(), await people.new()
+    key = await set_pusher(api, bob, gw)
+    created = await api.post(
+        f"{V3}/createRoom", json={"invite": [bob.user_id]}, headers=alice.headers
+    )
+    room = created.json()["room_id"]
+    [invite] = await gw.wait_for(1, key)
+    n = invite.notification
+    assert (n["room_id"], n["counts"], set(n)) == (room, {"unread": 1}, EVENT_KEYS)
+
+    other = await room_with(api, alice, bob)
+    assert (await api.post(f"{V3}/rooms/{room}/leave", json={}, headers=bob.headers)).is_success
+    event = await send(api, alice, other)
+    push = only(await gw.wait_for(2, key), event)
+    assert push.notification["counts"] == {"unread": 1}  # the invite's room went

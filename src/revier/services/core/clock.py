@@ -50,23 +50,23 @@ class AdjustableClock:
 
     async def watch(self) -> None:
         while True:
-            if self._refresh():
-                for listener in self._listeners:
-                    listener()
+            self._refresh()
             await asyncio.sleep(0.05)
 
-    def _refresh(self) -> bool:
-        """Re-read the offset if the file changed; True if it did."""
+    def _refresh(self) -> None:
+        """Re-read the offset if the file changed, and tell the listeners (whoever
+        noticed first: a request reading the time, or ``watch``)."""
         try:
             stamp = os.stat(self._path).st_mtime_ns
         except FileNotFoundError:
             stamp = None
         if stamp == self._stamp:
-            return False
+            return
         self._stamp = stamp
         try:
             text = self._path.read_text().strip() if stamp is not None else "0"
             self._offset_ms = int(text or "0")
         except (OSError, ValueError):
             self._offset_ms = 0
-        return True
+        for listener in self._listeners:
+            listener()

@@ -283,3 +283,34 @@ async def test_an_invite_pushes_the_invitee_and_a_room_left_no_longer_counts(
     event = await send(api, alice, other)
     push = only(await gw.wait_for(2, key), event)
     assert push.notification["counts"] == {"unread": 1}  # the invite's room went
+
+
+async def test_a_gateway_the_tenant_no_longer_allows_gets_nothing(
+    engine: str, request: pytest.FixtureRequest, tmp_root: Path, gw: PushGateway, password_hash: str
+) -> None:
+    dropped = await PushGateway().start()
+    try:
+        options = push_options(gw)
+        options["tenant_policy"]["push_gateways"] = [gw.origin, dropped.origin]
+        with running_server(engine, request, tmp_root, "push-policy", **options) as server:
+            people = People(server, password_hash)
+            alice, bob = await people.new(), await people.new()
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                room = await room_with(http, alice, bob)
+                kept = await set_pusher(http, bob, gw)
+                gone = await set_pusher(
+                    http, bob, gw, app_id="org.revier.test.ios", data={"url": dropped.url}
+                )
+            # The organisation takes the second gateway off its list.
+            text = server.config.read_text()
+            server.config.write_text(text.replace(f', "{dropped.origin}"', ""))
+            assert dropped.origin not in server.config.read_text()
+            server.stop()
+            server.start()
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                event = await send(http, alice, room)
+                await gw.wait_for_event(event, kept)
+                assert gone in await pushkeys(http, bob)  # still listed, never used
+        assert dropped.attempts == []
+    finally:
+        await dropped.stop()

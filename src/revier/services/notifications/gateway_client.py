@@ -81,6 +81,12 @@ class GatewayUrl:
     def origin(self) -> tuple[str, str, int]:
         return (self.scheme, self.host, self.port)
 
+    @property
+    def origin_text(self) -> str:
+        """As the tenant's ``push_gateways`` list it (``config.gateway_origin``)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host.lower()}:{self.port}"
+
 
 @dataclass(slots=True)
 class Answer:

@@ -276,6 +276,13 @@ class PushSender:
             fresh = LivePusher.of(row)
         except (KeyError, ValueError):  # no usable URL: it could never be sent to
             return
+        tenant = self._tenants.owning(row.user_id)
+        if tenant is None or fresh.url.origin_text not in tenant.policy.push_gateways:
+            # Set while the tenant allowed that gateway; it no longer does (the
+            # policy changed since): nothing goes there any more.
+            if known is not None:
+                known.gone = True
+            return
         if known is not None and not known.gone:
             known.device, known.url = fresh.device, fresh.url
             # Set again (re-registered): it starts afresh at the row's position.

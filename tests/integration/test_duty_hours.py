@@ -238,3 +238,52 @@ async def test_users_switch_themselves_off_duty_where_the_policy_lets_them(
         "off",
         None,
     ]
+
+
+async def test_the_tenants_default_hours_apply_to_everyone_without_their_own(
+    api: httpx.AsyncClient, duty_server: RevierProcess, people: People, admin: Admin
+) -> None:
+    carl = await people.new()
+    r = await api.put(f"{ADMIN}/duty_hours", json={"schedule": ON_WEEKDAYS}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    try:
+        view = await api.get(f"{ADMIN}/users/{carl.user_id}/duty_hours", headers=admin.headers)
+        assert (view.json()["schedule"], view.json()["default_schedule"]) == (None, ON_WEEKDAYS)
+        assert view.json()["on_duty"] is False
+        tuesday = datetime.fromisoformat("2026-03-03 07:00").replace(tzinfo=BERLIN)
+        assert view.json()["next_change_ts"] == int(tuesday.timestamp() * 1000)
+        bad = await api.put(
+            f"{ADMIN}/duty_hours", json={"schedule": {"mon": ["7-16"]}}, headers=admin.headers
+        )
+        assert (bad.status_code, bad.json()["errcode"]) == (400, "M_INVALID_PARAM")
+        mine = await api.get(f"{ADMIN}/duty_hours", headers=carl.headers)
+        assert mine.status_code == 403
+    finally:
+        cleared = await api.delete(f"{ADMIN}/duty_hours", headers=admin.headers)
+        assert cleared.status_code == 200
+    audited = await entries(duty_server, admin, target="tenant:localhost", action="duty.")
+    assert [e["action"] for e in audited] == ["duty.schedule_set", "duty.schedule_cleared"]
+
+
+async def test_after_a_day_of_failing_what_is_owed_is_dropped(
+    api: httpx.AsyncClient, people: People, gw: PushGateway, clock_file: Path, admin: Admin
+) -> None:
+    alice, bob = await people.new(), await people.new()
+    room = await room_with(api, alice, bob)
+    key = await set_pusher(api, bob, gw)
+    gw.mode = "fail"
+    await send(api, alice, room)
+    # The sender has taken the first failure in (the admins see since when).
+    deadline = time.monotonic() + 10
+    while True:
+        r = await api.get(f"{ADMIN}/users/{bob.user_id}/pushers", headers=admin.headers)
+        if r.json()["pushers"][0]["failing_since"] is not None:
+            break
+        assert time.monotonic() < deadline, "the failure was never recorded"
+    set_clock(clock_file, "2026-03-03 23:00")  # the gateway has been failing for 25 hours
+    tried = len(gw.pushes(key, attempts=True))
+    await gw.wait_for(tried + 1, key, attempts=True)  # this failure drops what is owed
+    gw.mode = "ok"
+    fresh = await send(api, alice, room)
+    await gw.wait_for_event(fresh, key)
+    assert [a.notification["event_id"] for a in gw.pushes(key)] == [fresh]

@@ -8,15 +8,17 @@ never counts: the gateway is asked for the pushes of one pushkey.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from bench.push_gateway import Arrival, PushGateway
 
-from tests.integration.conftest import LOOSE_LIMIT
+from tests.integration.admin_api import Admin
+from tests.integration.conftest import LOOSE_LIMIT, running_server
 from tests.integration.harness import PASSWORD, RevierProcess
 
 V3 = "/_matrix/client/v3"
@@ -36,6 +38,47 @@ def gateway_fixture() -> Any:
         await gw.stop()
 
     return fixture
+
+
+def push_server_fixture(name: str, **policy: Any) -> Any:
+    """A fixture: a revier for the tests of a module that pushes to ``gateway`` with
+    the tenant policy ``policy`` (assign it to ``push_server``)."""
+
+    @pytest.fixture(scope="module")
+    def fixture(
+        engine: str, request: pytest.FixtureRequest, tmp_root: Path, gateway: PushGateway
+    ) -> Iterator[RevierProcess]:
+        options = push_options(gateway, **policy)
+        with running_server(engine, request, tmp_root, name, **options) as server:
+            yield server
+
+    return fixture
+
+
+def client_fixtures() -> tuple[Any, Any, Any]:
+    """Fixtures on the module's ``push_server``: ``people`` (accounts), ``api`` (an
+    httpx client) and ``admin`` (an admin logged in); assign them to those names."""
+
+    @pytest.fixture(scope="module")
+    def people(push_server: RevierProcess, password_hash: str) -> People:
+        return People(push_server, password_hash)
+
+    @pytest.fixture
+    async def api(push_server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
+        async with httpx.AsyncClient(base_url=push_server.url, timeout=30) as client:
+            yield client
+
+    @pytest.fixture(scope="module")
+    def admin(push_server: RevierProcess) -> Admin:
+        name = f"admin-{secrets.token_hex(3)}"
+        push_server.create_user(name, PASSWORD, "--admin")
+        token = httpx.post(
+            f"{push_server.url}{V3}/login",
+            json={"type": "m.login.password", "user": name, "password": PASSWORD},
+        ).json()["access_token"]
+        return Admin(f"@{name}:localhost", "localhost", token)
+
+    return people, api, admin
 
 
 def answering(gw: PushGateway) -> PushGateway:

@@ -8,7 +8,7 @@ clock_file`` holds milliseconds the server adds to the wall clock.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,13 +19,14 @@ from bench.push_gateway import PushGateway
 
 from tests.integration.admin_api import Admin, entries
 from tests.integration.conftest import running_server
-from tests.integration.harness import PASSWORD, RevierProcess
+from tests.integration.harness import RevierProcess
 from tests.integration.push import (
     ADMIN,
     V3,
     People,
     Person,
     answering,
+    client_fixtures,
     gateway_fixture,
     only,
     push_options,
@@ -52,7 +53,7 @@ def set_clock(clock_file: Path, local: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def duty_server(
+def push_server(
     engine: str,
     request: pytest.FixtureRequest,
     tmp_root: Path,
@@ -73,31 +74,13 @@ def duty_server(
         yield server
 
 
-@pytest.fixture(scope="module")
-def people(duty_server: RevierProcess, password_hash: str) -> People:
-    return People(duty_server, password_hash)
-
-
-@pytest.fixture(scope="module")
-def admin(duty_server: RevierProcess) -> Admin:
-    duty_server.create_user("dutyadmin", PASSWORD, "--admin")
-    token = httpx.post(
-        f"{duty_server.url}{V3}/login",
-        json={"type": "m.login.password", "user": "dutyadmin", "password": PASSWORD},
-    ).json()["access_token"]
-    return Admin("@dutyadmin:localhost", "localhost", token)
+people, api, admin = client_fixtures()
 
 
 @pytest.fixture
 def gw(gateway: PushGateway, clock_file: Path) -> PushGateway:
     set_clock(clock_file, "2026-03-02 22:00")
     return answering(gateway)
-
-
-@pytest.fixture
-async def api(duty_server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=duty_server.url, timeout=30) as client:
-        yield client
 
 
 async def _not_pushed(
@@ -111,7 +94,7 @@ async def _not_pushed(
 
 async def test_off_duty_nothing_is_pushed_and_at_duty_start_one_push_per_phone(
     api: httpx.AsyncClient,
-    duty_server: RevierProcess,
+    push_server: RevierProcess,
     people: People,
     gw: PushGateway,
     admin: Admin,
@@ -153,9 +136,9 @@ async def test_off_duty_nothing_is_pushed_and_at_duty_start_one_push_per_phone(
         )
 
     # Once only, across a restart too; then pushing goes on as usual.
-    duty_server.stop()
-    duty_server.start("--conformance-mode")
-    async with httpx.AsyncClient(base_url=duty_server.url, timeout=30) as http:
+    push_server.stop()
+    push_server.start("--conformance-mode")
+    async with httpx.AsyncClient(base_url=push_server.url, timeout=30) as http:
         on_duty = await send(http, alice, room)
         for key in (phone, tablet):
             arrivals = await gw.wait_for(2, key)
@@ -164,7 +147,7 @@ async def test_off_duty_nothing_is_pushed_and_at_duty_start_one_push_per_phone(
         for key in (phone, tablet, control):
             await gw.wait_for_event(last, key)
     assert len(gw.pushes(phone)) == len(gw.pushes(tablet)) == 3
-    set_by = await entries(duty_server, admin, action="duty.schedule_set", target=bob.user_id)
+    set_by = await entries(push_server, admin, action="duty.schedule_set", target=bob.user_id)
     assert [e["details"] for e in set_by] == [{"schedule": ON_WEEKDAYS}]
 
 
@@ -178,14 +161,14 @@ async def _newest(api: httpx.AsyncClient, person: Person, room: str) -> str:
 
 async def test_an_urgent_room_breaks_through_and_is_audited(
     api: httpx.AsyncClient,
-    duty_server: RevierProcess,
+    push_server: RevierProcess,
     people: People,
     gw: PushGateway,
     admin: Admin,
 ) -> None:
     alice, bob, carol = await people.new(), await people.new(), await people.new()
-    duty_server.admin("duty", "set", bob.user_id, "--hours", "mon-fri 07:00-16:00")
-    assert "off duty now" in duty_server.admin("duty", "show", bob.user_id)
+    push_server.admin("duty", "set", bob.user_id, "--hours", "mon-fri 07:00-16:00")
+    assert "off duty now" in push_server.admin("duty", "show", bob.user_id)
     key = await set_pusher(api, bob, gw)
     control = await set_pusher(api, carol, gw)
     alarm = await room_with(api, alice, bob, carol, room_alias_name="alarm")
@@ -196,7 +179,7 @@ async def test_an_urgent_room_breaks_through_and_is_audited(
     event = await send(api, alice, alarm, {"msgtype": "m.text", "body": "Alarm"})
     push = only(await gw.wait_for(1, key), event)
     assert push.notification["room_id"] == alarm
-    audited = await entries(duty_server, admin, action="push.breakthrough", target=bob.user_id)
+    audited = await entries(push_server, admin, action="push.breakthrough", target=bob.user_id)
     assert [e["details"] for e in audited] == [
         {"room_id": alarm, "event_id": event, "urgent": "room"}
     ]
@@ -205,7 +188,7 @@ async def test_an_urgent_room_breaks_through_and_is_audited(
 
 async def test_users_switch_themselves_off_duty_where_the_policy_lets_them(
     api: httpx.AsyncClient,
-    duty_server: RevierProcess,
+    push_server: RevierProcess,
     people: People,
     gw: PushGateway,
     admin: Admin,
@@ -233,7 +216,7 @@ async def test_users_switch_themselves_off_duty_where_the_policy_lets_them(
     [push] = await gw.wait_for(1, key)
     assert push.notification["event_id"] != held  # the newest: the control message
     assert push.notification["counts"] == {"unread": 1}
-    audited = await entries(duty_server, admin, action="duty.own_set", target=bob.user_id)
+    audited = await entries(push_server, admin, action="duty.own_set", target=bob.user_id)
     assert [e["details"]["duty_hours"].get("switch", {}).get("state") for e in audited] == [
         "off",
         None,
@@ -241,7 +224,7 @@ async def test_users_switch_themselves_off_duty_where_the_policy_lets_them(
 
 
 async def test_the_tenants_default_hours_apply_to_everyone_without_their_own(
-    api: httpx.AsyncClient, duty_server: RevierProcess, people: People, admin: Admin
+    api: httpx.AsyncClient, push_server: RevierProcess, people: People, admin: Admin
 ) -> None:
     carl = await people.new()
     r = await api.put(f"{ADMIN}/duty_hours", json={"schedule": ON_WEEKDAYS}, headers=admin.headers)
@@ -261,7 +244,7 @@ async def test_the_tenants_default_hours_apply_to_everyone_without_their_own(
     finally:
         cleared = await api.delete(f"{ADMIN}/duty_hours", headers=admin.headers)
         assert cleared.status_code == 200
-    audited = await entries(duty_server, admin, target="tenant:localhost", action="duty.")
+    audited = await entries(push_server, admin, target="tenant:localhost", action="duty.")
     assert [e["action"] for e in audited] == ["duty.schedule_set", "duty.schedule_cleared"]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,9 +24,11 @@ from tests.integration.push import (
     V3,
     People,
     answering,
+    client_fixtures,
     gateway_fixture,
     only,
     push_options,
+    push_server_fixture,
     pusher,
     pushkeys,
     room_with,
@@ -36,30 +38,13 @@ from tests.integration.push import (
 from tests.integration.test_e2e import E2eClients, encrypted_room, receive_text, wait_knows
 
 gateway = gateway_fixture()
-
-
-@pytest.fixture(scope="module")
-def push_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path, gateway: PushGateway
-) -> Iterator[RevierProcess]:
-    with running_server(engine, request, tmp_root, "push", **push_options(gateway)) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def people(push_server: RevierProcess, password_hash: str) -> People:
-    return People(push_server, password_hash)
+push_server = push_server_fixture("push")
+people, api, _ = client_fixtures()
 
 
 @pytest.fixture
 def gw(gateway: PushGateway) -> PushGateway:
     return answering(gateway)
-
-
-@pytest.fixture
-async def api(push_server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=push_server.url, timeout=30) as client:
-        yield client
 
 
 async def test_a_phone_gets_one_push_naming_the_event_and_nothing_else(

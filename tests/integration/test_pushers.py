@@ -4,9 +4,6 @@ what an attacker can't do, pushers going with their device, and the admins' view
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +11,6 @@ import pytest
 from bench.push_gateway import PushGateway
 
 from tests.integration.admin_api import Admin, entries
-from tests.integration.conftest import running_server
 from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.push import (
     ADMIN,
@@ -22,10 +18,11 @@ from tests.integration.push import (
     People,
     Person,
     answering,
+    client_fixtures,
     gateway_fixture,
     log_in,
     only,
-    push_options,
+    push_server_fixture,
     pusher,
     pushkeys,
     room_with,
@@ -34,41 +31,13 @@ from tests.integration.push import (
 )
 
 gateway = gateway_fixture()
-
-
-@pytest.fixture(scope="module")
-def push_server(
-    engine: str, request: pytest.FixtureRequest, tmp_root: Path, gateway: PushGateway
-) -> Iterator[RevierProcess]:
-    with running_server(engine, request, tmp_root, "pushers", **push_options(gateway)) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def people(push_server: RevierProcess, password_hash: str) -> People:
-    return People(push_server, password_hash)
-
-
-@pytest.fixture(scope="module")
-def admin(push_server: RevierProcess) -> Admin:
-    name = f"admin-{secrets.token_hex(3)}"
-    push_server.create_user(name, PASSWORD, "--admin")
-    token = httpx.post(
-        f"{push_server.url}{V3}/login",
-        json={"type": "m.login.password", "user": name, "password": PASSWORD},
-    ).json()["access_token"]
-    return Admin(f"@{name}:localhost", "localhost", token)
+push_server = push_server_fixture("pushers")
+people, api, admin = client_fixtures()
 
 
 @pytest.fixture
 def gw(gateway: PushGateway) -> PushGateway:
     return answering(gateway)
-
-
-@pytest.fixture
-async def api(push_server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=push_server.url, timeout=30) as client:
-        yield client
 
 
 async def test_a_pusher_is_listed_as_set(

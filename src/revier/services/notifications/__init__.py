@@ -14,8 +14,9 @@ Other wings import from this package only, never from its modules.
 
 from revier.services.notifications.duty import DUTY_ACCOUNT_DATA, DutyService, DutyView
 from revier.services.notifications.push_actions import PushActions
+from revier.services.notifications.push_plan import RoomFacts
 from revier.services.notifications.push_rules import PUSH_RULES, PushRuleService
-from revier.services.notifications.push_sender import PushSender, RoomFacts
+from revier.services.notifications.push_sender import PushSender
 from revier.services.notifications.pushers import (
     PusherService,
     PusherSummary,

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from functools import partial
-from typing import TYPE_CHECKING
 
 from revier.push.gateway import PushContent, PushedEvent, event_push
 from revier.services.core import Clock
 from revier.services.notifications.duty import DutyService
 from revier.services.notifications.push_delivery import LivePusher, Push
+from revier.services.notifications.push_plan import DETAIL, RoomFacts
 from revier.storage import Store, Tx
 from revier.storage.notifications import NotificationRepos
 
-if TYPE_CHECKING:
-    from revier.services.notifications.push_sender import RoomFacts
-
-_DETAIL: tuple[PushContent, ...] = ("none", "metadata", "full")
 # Looked at again after this long if nothing else says when (no duty ahead in
 # the schedule's horizon, or the pushers are still busy).
 _LATER_MS = 3_600_000
@@ -98,7 +94,7 @@ class DutyStarts:
         db = NotificationRepos.of(tx).push_actions
         newest = await db.newest(starting)
         badges = await db.badges(starting)
-        detail = max((content_of(u) for u in starting), key=_DETAIL.index)
+        detail = max((content_of(u) for u in starting), key=DETAIL.index)
         events = await self._facts.pushed_events(
             tx, {a.stream_ordering for a in newest.values()}, detail
         )

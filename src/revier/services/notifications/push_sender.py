@@ -5,8 +5,8 @@ Nothing on the way of a message waits for it. When an event is stored,
 and at which stream position; the commit's wake-up (``notify/``) then wakes
 it. It reads what each of those users' pushers is owed — the user's push
 actions after the pusher's position — in one snapshot, with the events, the
-unread counts and the duty hours, and hands each pusher its pushes
-(``push_delivery``). A dead gateway delays only its own pushers.
+unread counts and the duty hours (``push_plan``), and hands each pusher its
+pushes (``push_delivery``). A dead gateway delays only its own pushers.
 
 The queue is durable without a row per push: a pusher's position is written
 back after the gateway answered, so what is owed when the server stops is
@@ -27,24 +27,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import Protocol
 
 import structlog
 
 from revier.config import PushSettings
 from revier.notify import Notifier
-from revier.push.gateway import PushContent, PushedEvent, event_push
 from revier.services.core import AuditLog, Clock, TenantRegistry
 from revier.services.notifications.duty import DutyService
 from revier.services.notifications.duty_start import DutyStarts
 from revier.services.notifications.gateway_client import GatewayClient
 from revier.services.notifications.push_actions import PushActions
-from revier.services.notifications.push_delivery import Deliveries, LivePusher, Push
+from revier.services.notifications.push_delivery import Deliveries, LivePusher
+from revier.services.notifications.push_plan import Planner, RoomFacts
 from revier.storage import Store, Tx
 from revier.storage.notifications import NotificationRepos
-from revier.storage.notifications.push_actions import PushAction
 from revier.storage.notifications.pushers import Pusher
 
 log = structlog.get_logger("revier.push")
@@ -52,26 +48,6 @@ log = structlog.get_logger("revier.push")
 PUSH_SENDER_LOCK = 0x72657669_70757368  # "revipush": the one worker that sends
 _LEADER_RETRY_S = 15.0
 _RESCAN_S = 300.0
-_DETAIL: tuple[PushContent, ...] = ("none", "metadata", "full")
-
-
-class RoomFacts(Protocol):
-    """What the sender needs of the rooms wing (above this one; the container gives it)."""
-
-    async def pushed_events(
-        self, tx: Tx, positions: Collection[int], content: PushContent
-    ) -> dict[int, PushedEvent]: ...
-
-    async def room_ids(self, tx: Tx, rooms: Collection[str]) -> set[str]: ...
-
-    async def joined_members(self, tx: Tx, room_ids: Collection[str]) -> dict[str, set[str]]: ...
-
-
-@dataclass
-class _Plan:
-    deliveries: list[tuple[LivePusher, list[Push]]] = field(default_factory=list)
-    held: set[str] = field(default_factory=set)
-    breakthroughs: list[tuple[str, PushedEvent, str]] = field(default_factory=list)
 
 
 class PushSender:
@@ -92,9 +68,8 @@ class PushSender:
         self._store = store
         self._clock = clock
         self._tenants = tenants
-        self._duty = duty
-        self._audit = audit
         self._facts = facts
+        self._planner = Planner(store, tenants, duty, audit, facts)
         self._other_workers = other_workers
         client = GatewayClient(
             timeout_s=settings.request_timeout_seconds,
@@ -160,12 +135,15 @@ class PushSender:
 
     async def run(self) -> None:
         """Background task of a serving process: send pushes until cancelled, if
-        this is the installation's sending worker (else wait to become it)."""
+        this is the installation's sending worker (else wait to become it). If the
+        database is away at the start, try again a little later."""
         while True:
-            async with self._store.exclusive(PUSH_SENDER_LOCK) as mine:
-                if mine:
-                    await self._serve()
-                    return
+            try:
+                async with self._store.exclusive(PUSH_SENDER_LOCK) as mine:
+                    if mine:
+                        await self._serve()
+            except Exception:
+                log.exception("the push sender stopped; it starts again shortly")
             await asyncio.sleep(_LEADER_RETRY_S)
 
     async def _serve(self) -> None:
@@ -240,10 +218,13 @@ class PushSender:
             ready = [u for u, pos in self._dirty.items() if pos <= current]
             for user_id in ready:
                 del self._dirty[user_id]
-            plan = await self._plan(tx, [u for u in ready if u in self._pushers], current, now)
-            starts = await self._starts.plan(tx, self._pushers, now, self._content)
+            pushers = [p for u in ready for p in self._pushers.get(u, ())]
+            plan = await self._planner.plan(tx, pushers, current, now)
+            starts = await self._starts.plan(tx, self._pushers, now, self._planner.content)
         if plan.held or plan.breakthroughs:
-            await self._record(plan, now)
+            await self._planner.record(plan, now)
+            for user_id in plan.held:
+                self._starts.hold(user_id, now)
         await self._starts.record(self._pushers)
         for pusher, pushes in [*plan.deliveries, *starts]:
             self.deliveries.start(pusher, pushes)
@@ -291,100 +272,3 @@ class PushSender:
                 known.duty_push_for = max(fresh.duty_push_for, known.duty_push_for or 0)
             fresh = known
         self._pushers.setdefault(row.user_id, []).append(fresh)
-
-    def _content(self, user_id: str) -> PushContent:
-        tenant = self._tenants.owning(user_id)
-        return tenant.policy.push_content if tenant else "none"
-
-    async def _plan(self, tx: Tx, users: list[str], current: int, now: int) -> _Plan:
-        """What each ready pusher of these users is owed, as pushes."""
-        plan = _Plan()
-        pushers = [p for u in users for p in self._pushers[u]]
-        for busy in (p for p in pushers if p.busy):
-            busy.missed = True
-        pushers = [p for p in pushers if p.ready]
-        if not pushers:
-            return plan
-        db = NotificationRepos.of(tx).push_actions
-        after = min(p.position for p in pushers)
-        actions = await db.pending(sorted({p.user_id for p in pushers}), after, current)
-        if not actions:
-            return plan
-        owed = sorted({a.user_id for a in actions})
-        detail = max((self._content(u) for u in owed), key=_DETAIL.index)
-        events = await self._facts.pushed_events(tx, {a.stream_ordering for a in actions}, detail)
-        badges = await db.badges(owed)
-        rules = await self._duty.rules(tx, owed)
-        by_user: dict[str, list[PushAction]] = {}
-        for action in actions:
-            by_user.setdefault(action.user_id, []).append(action)
-        urgent_rooms: dict[str, set[str]] = {}  # tenant -> room IDs, read when needed
-        for pusher in pushers:
-            mine = by_user.get(pusher.user_id, [])
-            tenant = self._tenants.owning(pusher.user_id)
-            if not mine or tenant is None:
-                continue
-            policy = tenant.policy
-            on_duty = self._duty.on_duty(rules[pusher.user_id], now)
-            pushes: list[Push] = []
-            for action in mine:
-                if action.stream_ordering <= pusher.position:
-                    continue
-                event = events.get(action.stream_ordering)
-                if event is None:  # purged or redacted away meanwhile
-                    pushes.append(Push(action.stream_ordering, None))
-                    continue
-                if not on_duty:
-                    if tenant.server_name not in urgent_rooms:
-                        urgent_rooms[tenant.server_name] = await self._facts.room_ids(
-                            tx, policy.duty_urgent_rooms
-                        )
-                    rooms = urgent_rooms[tenant.server_name]
-                    urgent = _urgency(event, rooms, policy.duty_urgent_senders)
-                    if urgent is None:
-                        plan.held.add(pusher.user_id)
-                        pushes.append(Push(action.stream_ordering, None))
-                        continue
-                    breakthrough = (pusher.user_id, event, urgent)
-                    if breakthrough not in plan.breakthroughs:
-                        plan.breakthroughs.append(breakthrough)
-                body = event_push(
-                    event,
-                    pusher.device,
-                    unread=badges.get(pusher.user_id, 0),
-                    highlight=action.highlight,
-                    content=policy.push_content,
-                )
-                pushes.append(Push(action.stream_ordering, body))
-            if pushes:
-                plan.deliveries.append((pusher, pushes))
-        return plan
-
-    async def _record(self, plan: _Plan, now: int) -> None:
-        """Note whose pushes are held back, and audit each push that broke through."""
-        async with self._store.transaction() as tx:
-            await NotificationRepos.of(tx).duty.hold(sorted(plan.held), now)
-            for user_id, event, because in plan.breakthroughs:
-                await self._audit.record(
-                    tx,
-                    user_id.partition(":")[2],
-                    "push.breakthrough",
-                    actor=None,
-                    target=user_id,
-                    details={
-                        "room_id": event.room_id,
-                        "event_id": event.event_id,
-                        "urgent": because,
-                    },
-                )
-        for user_id in plan.held:
-            self._starts.hold(user_id, now)
-
-
-def _urgency(event: PushedEvent, rooms: set[str], senders: list[str]) -> str | None:
-    """Why an event reaches a user off duty ("room", "sender"), or None."""
-    if event.room_id in rooms:
-        return "room"
-    if event.sender in senders:
-        return "sender"
-    return None

@@ -2,7 +2,7 @@
 
 The same services as the admin API, audited with the actor ``cli:<os user>``.
 Changes reach a running server at once with Redis configured, else at its
-next look at the user (a minute at most for duty hours).
+next look at the user (five minutes at most for duty hours).
 """
 
 from __future__ import annotations

@@ -243,6 +243,10 @@ class PushSender:
                 self._keep(row, kept.pop(row.id, None))
             for gone in kept.values():
                 gone.gone = True
+            for user_id in users & self._pushers.keys():
+                # A cue for an event that came before the reload found no pusher
+                # of a user who had just set their first: look what is owed.
+                self._dirty.setdefault(user_id, 0)
             self._starts.reconsider(users)
         if self._rooms:
             rooms, self._rooms = self._rooms, set()

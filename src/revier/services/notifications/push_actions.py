@@ -7,7 +7,7 @@ per notified member, counted against that member's read receipt.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from revier.events.pdu import Pdu
 from revier.events.power_levels import notification_power_level, user_power_level
@@ -26,12 +26,20 @@ from revier.storage.notifications.push_actions import PushAction, UnreadCounts
 
 _CACHE_MAX = 50_000
 
+# Told, before the commit, who a new event notifies (user IDs, its stream
+# position): the push sender's cue. It must not await or fail.
+NotifiedListener = Callable[[list[str], int], None]
+
 
 class PushActions:
     def __init__(self) -> None:
         # user_id -> merged ruleset (as clients see it) and its compiled form,
         # dropped when the user edits a rule.
         self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
+        self._listener: NotifiedListener | None = None
+
+    def on_notified(self, listener: NotifiedListener) -> None:
+        self._listener = listener
 
     def forget(self, user_id: str) -> None:
         self._rulesets.pop(user_id, None)
@@ -87,6 +95,8 @@ class PushActions:
             if rule is not None and rule.notify:
                 notified.append(PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight))
         await NotificationRepos.of(tx).push_actions.add(notified)
+        if notified and self._listener is not None:
+            self._listener([a.user_id for a in notified], stream_ordering)
 
     async def unread(self, tx: Tx, user_id: str, room_id: str) -> UnreadCounts:
         """The room's ``unread_notifications`` for the user: what is not read yet
@@ -102,6 +112,15 @@ class PushActions:
     async def mark_read(self, tx: Tx, user_id: str, room_id: str, upto: int) -> None:
         """A read receipt up to the event at ``upto``: nothing before it counts any more."""
         await NotificationRepos.of(tx).push_actions.clear_upto(user_id, room_id, upto)
+
+    async def page(
+        self, tx: Tx, user_id: str, before: int | None, limit: int, *, highlight_only: bool
+    ) -> list[PushAction]:
+        """GET /notifications: the user's unread notifications before ``before``
+        (a stream position), newest first."""
+        return await NotificationRepos.of(tx).push_actions.page(
+            user_id, before, limit, highlight_only=highlight_only
+        )
 
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room notifies nobody any more."""

@@ -15,7 +15,9 @@ from revier.services.rooms import room_members
 from revier.services.rooms.directory import DirectoryService, PublicRoomsQuery
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.membership import MembershipService
+from revier.services.rooms.notification_list import NotificationList
 from revier.services.rooms.profiles import ProfileService
+from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
@@ -52,6 +54,7 @@ __all__ = [
     "Membership",
     "MembershipService",
     "MessagesQuery",
+    "NotificationList",
     "ProfileService",
     "PublicRoomsQuery",
     "ReceiptService",
@@ -61,6 +64,7 @@ __all__ = [
     "RoomClosure",
     "RoomEventWriter",
     "RoomMeta",
+    "RoomPushFacts",
     "RoomReader",
     "RoomService",
     "RoomSyncBuilder",

@@ -83,6 +83,14 @@ class AccountDataRepository:
                 out.setdefault(r.room_id, []).append(data)
         return out
 
+    async def of_users(self, user_ids: Sequence[str], data_type: str) -> dict[str, JsonDict]:
+        stmt = select(account_data.c.user_id, account_data.c.content).where(
+            account_data.c.user_id.in_(user_ids),
+            account_data.c.room_id == "",
+            account_data.c.type == data_type,
+        )
+        return {row[0]: orjson.loads(row[1]) for row in await self._conn.execute(stmt)}
+
     async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
         params = {"user": user_id, "after": _START if after is None else after, "upto": upto}
         return [

@@ -84,6 +84,60 @@ class PushActionRepository:
                 out[row[0]] = UnreadCounts(int(row[1]), int(row[2]))
         return out
 
+    async def pending(self, user_ids: Sequence[str], after: int, upto: int) -> list[PushAction]:
+        """The users' notifications in (after, upto], oldest first: what their pushers
+        are owed. Read ones are gone already (``clear_upto``), so a phone is never
+        woken for what its owner read elsewhere meanwhile."""
+        a = event_push_actions
+        stmt = (
+            select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight)
+            .where(a.c.user_id.in_(user_ids), a.c.stream_ordering > after)
+            .where(a.c.stream_ordering <= upto)
+            .order_by(a.c.stream_ordering)
+        )
+        return [PushAction(*row) for row in await self._conn.execute(stmt)]
+
+    async def badges(self, user_ids: Sequence[str]) -> dict[str, int]:
+        """Per user, the rooms with unread notifications: a push's ``counts.unread``
+        (Synapse's default, ``group_unread_count_by_room``)."""
+        a = event_push_actions
+        stmt = (
+            select(a.c.user_id, func.count(func.distinct(a.c.room_id)))
+            .where(a.c.user_id.in_(user_ids))
+            .group_by(a.c.user_id)
+        )
+        return {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
+
+    async def newest(self, user_ids: Sequence[str]) -> dict[str, PushAction]:
+        """Per user, the newest unread notification (what a duty-start push shows)."""
+        a = event_push_actions
+        newest = (
+            select(a.c.user_id, func.max(a.c.stream_ordering).label("latest"))
+            .where(a.c.user_id.in_(user_ids))
+            .group_by(a.c.user_id)
+            .subquery()
+        )
+        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).join(
+            newest,
+            (a.c.user_id == newest.c.user_id) & (a.c.stream_ordering == newest.c.latest),
+        )
+        return {row[0]: PushAction(*row) for row in await self._conn.execute(stmt)}
+
+    async def page(
+        self, user_id: str, before: int | None, limit: int, *, highlight_only: bool
+    ) -> list[PushAction]:
+        """GET /notifications: the user's notifications before ``before``, newest first."""
+        a = event_push_actions
+        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).where(
+            a.c.user_id == user_id
+        )
+        if before is not None:
+            stmt = stmt.where(a.c.stream_ordering < before)
+        if highlight_only:
+            stmt = stmt.where(a.c.highlight.is_(True))
+        stmt = stmt.order_by(a.c.stream_ordering.desc()).limit(limit)
+        return [PushAction(*row) for row in await self._conn.execute(stmt)]
+
     async def clear_upto(self, user_id: str, room_id: str, upto: int) -> None:
         """Read up to ``upto``: nothing before it counts any more."""
         await self._conn.execute(

@@ -147,6 +147,30 @@ class ManyRoomsRepository:
         params = {"rooms": list(room_ids), "after": after, "upto": upto}
         return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
 
+    async def at_positions(self, positions: Iterable[int]) -> list[StoredEvent]:
+        """The events at these stream positions (those that exist), in stream order."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return []
+        stmt = (
+            select(events.c.room_id, *COLUMNS)
+            .where(events.c.stream_ordering.in_(wanted))
+            .order_by(events.c.stream_ordering)
+        )
+        return [await self._events.parse(row) for row in await self._conn.execute(stmt)]
+
+    async def refs_at(self, positions: Iterable[int]) -> list[tuple[int, str, str, str, str]]:
+        """(stream position, event ID, room ID, type, sender) of the events there,
+        without parsing them: all a push about them needs to say."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return []
+        e = events.c
+        stmt = select(e.stream_ordering, e.event_id, e.room_id, e.type, e.sender).where(
+            e.stream_ordering.in_(wanted)
+        )
+        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in await self._conn.execute(stmt)]
+
 
 def _position(event: StoredEvent) -> int:
     return event.stream_ordering

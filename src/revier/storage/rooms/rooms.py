@@ -270,6 +270,16 @@ class MembershipRepository:
         )
         return {row.user_id for row in await self._conn.execute(stmt)}
 
+    async def joined_by_room(self, room_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Per room, who is joined."""
+        stmt = select(memberships.c.room_id, memberships.c.user_id).where(
+            memberships.c.room_id.in_(list(room_ids)), memberships.c.membership == "join"
+        )
+        out: dict[str, set[str]] = {}
+        for row in await self._conn.execute(stmt):
+            out.setdefault(row.room_id, set()).add(row.user_id)
+        return out
+
     async def changes_in_rooms(
         self, room_ids: Sequence[str], after: int, upto: int
     ) -> list[tuple[str, str]]:

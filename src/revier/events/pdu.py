@@ -74,8 +74,11 @@ class Pdu:
         """
         self._wrap(json_copy(dict(event)), get_room_version(room_version), event_id)
 
-    def _wrap(self, data: JsonDict, rv: RoomVersion, event_id: str | None) -> None:
-        _check_format(data, rv)
+    def _wrap(
+        self, data: JsonDict, rv: RoomVersion, event_id: str | None, *, check: bool = True
+    ) -> None:
+        if check:
+            _check_format(data, rv)
         self._event = data
         self._room_version = rv
         self._event_id = event_id if event_id is not None else compute_event_id(data, rv)
@@ -92,9 +95,11 @@ class Pdu:
 
     @classmethod
     def from_storage(cls, data: JsonDict, room_version: str, event_id: str) -> Pdu:
-        """Wrap a dict just parsed from storage: nobody else holds it, so no copy."""
+        """Wrap a dict just parsed from storage: nobody else holds it, so no copy, and
+        no format check either: nothing is stored that didn't pass it (every read of
+        a timeline or of state loads events, and the check cost as much as parsing)."""
         pdu = cls.__new__(cls)
-        pdu._wrap(data, get_room_version(room_version), event_id)
+        pdu._wrap(data, get_room_version(room_version), event_id, check=False)
         return pdu
 
     def __repr__(self) -> str:

@@ -18,6 +18,12 @@ stream_counter = Table(
 )
 
 
+# An incremental sync's range of the stream is short: read it whole (the stream
+# position is indexed) and pick the rooms in Python, rather than send the list of
+# every room a user is in — a thousand bound parameters — to look each one up.
+SHORT_RANGE = 1000
+
+
 def in_window(position: ColumnElement[int]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """``after < position <= upto``: what changed between two sync tokens.
 

@@ -275,7 +275,7 @@ class RoomViews:
         room_ids = [m.room_id for m in joined]
         ids = await db.many_rooms.current_state_ids_many(room_ids, [NAME, AVATAR])
         loaded = await db.events.get_many(i for found in ids.values() for i in found.values())
-        counts = await db.memberships.counts_many(room_ids)
+        counts = await db.many_rooms.member_counts(room_ids)
         out: dict[str, RoomMeta] = {}
         for m in joined:
             meta = out[m.room_id] = RoomMeta()

@@ -45,6 +45,7 @@ from revier.storage.sync import SyncRepos
 _TOUCH_EVERY_MS = 60 * 60 * 1000
 _MAX_POS = 60
 _SNAPSHOT_BITS = 53  # a JSON-safe integer
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ class ConnectionState:
         ]
         return cls(
             {
-                room_id: RoomStatus(configs[i], since, frozenset(members))
+                room_id: RoomStatus(configs[i], since, frozenset(members) if members else _NONE)
                 for room_id, (i, since, members) in data["rooms"].items()
             }
         )

@@ -53,7 +53,10 @@ class RoomConfig:
 
     def covers(self, other: RoomConfig) -> bool:
         """Whether this config asks for everything ``other`` asks for."""
-        return self.combine(other) == self
+        return (
+            other.timeline_limit <= self.timeline_limit
+            and other.required_state <= self.required_state
+        )
 
 
 @dataclass(frozen=True, slots=True)

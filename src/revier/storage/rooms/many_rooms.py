@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, or_, select, tuple_, union_all
+from sqlalchemy import Integer, Select, bindparam, func, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import StateKey
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
-from revier.storage.rooms.tables import current_state, events
-from revier.storage.streams import in_window
+from revier.storage.rooms.tables import current_state, events, memberships
+from revier.storage.streams import SHORT_RANGE, in_window
 
+_ROOMS_IN_RANGE = select(events.c.room_id).where(*in_window(events.c.stream_ordering)).distinct()
 _ROOMS_WITH_EVENTS = (
     select(events.c.room_id)
     .where(
@@ -144,8 +145,28 @@ class ManyRoomsRepository:
         """Which of ``room_ids`` have any event in ``(after, upto]``."""
         if not room_ids:
             return set()
+        if upto - after <= SHORT_RANGE:
+            window = {"after": after, "upto": upto}
+            found = {row[0] for row in await self._conn.execute(_ROOMS_IN_RANGE, window)}
+            return found.intersection(room_ids)
         params = {"rooms": list(room_ids), "after": after, "upto": upto}
         return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
+
+    async def member_counts(self, room_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """room_id -> (joined, invited) member counts, for many rooms."""
+        counted: dict[str, dict[str, int]] = {r: {} for r in room_ids}
+        for start in range(0, len(room_ids), 500):
+            stmt = (
+                select(memberships.c.room_id, memberships.c.membership, func.count())
+                .where(
+                    memberships.c.room_id.in_(room_ids[start : start + 500]),
+                    memberships.c.membership.in_(("join", "invite")),
+                )
+                .group_by(memberships.c.room_id, memberships.c.membership)
+            )
+            for row in await self._conn.execute(stmt):
+                counted[row[0]][row[1]] = int(row[2])
+        return {r: (c.get("join", 0), c.get("invite", 0)) for r, c in counted.items()}
 
     async def at_positions(self, positions: Iterable[int]) -> list[StoredEvent]:
         """The events at these stream positions (those that exist), in stream order."""

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.rooms.tables import receipts
-from revier.storage.streams import in_window
+from revier.storage.streams import SHORT_RANGE, in_window
 
 _START = -1
 """Below every stream position: "changed after _START" is "ever changed"."""
@@ -19,6 +19,7 @@ _RECEIPTS_CHANGED = select(receipts).where(
     receipts.c.room_id.in_(bindparam("rooms", expanding=True)),
     *in_window(receipts.c.stream_ordering),
 )
+_RECEIPTS_IN_RANGE = select(receipts).where(*in_window(receipts.c.stream_ordering))
 _READ_UPTO = select(receipts.c.event_stream_ordering).where(
     receipts.c.user_id == bindparam("user"),
     receipts.c.room_id == bindparam("room"),
@@ -78,6 +79,10 @@ class ReceiptRepository:
     async def changed(self, room_ids: Sequence[str], after: int | None, upto: int) -> list[Receipt]:
         if not room_ids:
             return []
+        if after is not None and upto - after <= SHORT_RANGE:
+            wanted = set(room_ids)
+            rows = await self._conn.execute(_RECEIPTS_IN_RANGE, {"after": after, "upto": upto})
+            return [Receipt(**row._mapping) for row in rows if row.room_id in wanted]
         params = {
             "rooms": list(room_ids),
             "after": _START if after is None else after,
@@ -90,7 +95,8 @@ class ReceiptRepository:
     async def on_events_or_by_in_rooms(
         self, event_ids: Sequence[str], room_ids: Sequence[str], user_id: str
     ) -> list[Receipt]:
-        """``on_events_or_by`` for many rooms at once (the events of all their timelines)."""
+        """The rooms' receipts on some events (those of their timelines), and every
+        receipt of one user in them: what a client seeing rooms for the first time needs."""
         out: list[Receipt] = []
         for start in range(0, len(room_ids), 500):
             stmt = select(receipts).where(

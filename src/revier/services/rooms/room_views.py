@@ -260,9 +260,19 @@ class RoomViews:
         return await stripped_state(tx, membership)
 
     async def client_events(
-        self, tx: Tx, requester: Requester, events: Sequence[StoredEvent], now_ms: int
+        self,
+        tx: Tx,
+        requester: Requester,
+        events: Sequence[StoredEvent],
+        now_ms: int,
+        *,
+        bundle: bool = False,
     ) -> list[JsonDict]:
-        return await client_events(tx, requester, events, now_ms=now_ms, with_room_id=False)
+        """The events as a client sees them; ``bundle``: with their bundled
+        aggregations (for a timeline the client may not have the children of)."""
+        return await client_events(
+            tx, requester, events, now_ms=now_ms, with_room_id=False, bundle=bundle
+        )
 
     # --- ephemeral parts -----------------------------------------------------
 

@@ -99,8 +99,8 @@ class RoomResults:
         limit = w.config.timeline_limit
         events: list[StoredEvent] = []
         limited = False
+        fresh = w.initial or w.expanded_timeline
         if limit > 0:
-            fresh = w.initial or w.expanded_timeline
             events, limited = await self._views.timeline(
                 tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
             )
@@ -114,7 +114,11 @@ class RoomResults:
                 tx, requester, state.events, now
             )
         if limit > 0:
-            body["timeline"] = await self._views.client_events(tx, requester, events, now)
+            # Bundled aggregations as /sync has them: when the client may lack
+            # the children (a gap, or the room is new to it).
+            body["timeline"] = await self._views.client_events(
+                tx, requester, events, now, bundle=limited or fresh
+            )
             body["limited"] = limited
             start = events[0].stream_ordering - 1 if events else end
             body["prev_batch"] = SyncToken(max(start, 0)).encode()

@@ -35,10 +35,12 @@ from revier.api.client import (
     profiles,
     push_rules,
     registration,
+    relations,
     room_history,
     rooms,
     sliding_sync,
     sync,
+    threads,
     to_device,
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler
@@ -73,6 +75,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         sync,
         sliding_sync,
         room_history,
+        relations,
+        threads,
         directory,
         profiles,
         ephemeral,

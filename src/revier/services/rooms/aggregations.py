@@ -8,9 +8,10 @@ Annotations (reactions) are not aggregated by the server: "m.annotation is not
 included in the m.relations property" — clients count them.
 
 Only events marked as parents (``has_children``) are looked at, so a page
-without any costs no query. For those, per room of the page: the reader's
-visible stream ranges (two small queries), the edits and references (one), the
-thread summaries (one) and the events to include (one). Children the reader
+without any costs no query. For those, per room of the page: where the reader
+sees the room (one query for a member joined before the parents, else three),
+the edits and references (one), the thread summaries (one) and the events to
+include (one). Children the reader
 could not see (history visibility: sent after they left, before they joined a
 ``joined`` room) are neither counted nor shown. State events get no bundles (spec).
 """
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from revier.events.relations import REPLACE
+from revier.events.visibility import PositionRange
 from revier.services.rooms.visibility import seen_ranges
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
@@ -59,7 +61,7 @@ async def bundles(tx: Tx, user_id: str, events: Sequence[StoredEvent]) -> dict[s
 async def _room_bundles(
     tx: Tx, user_id: str, room_id: str, parents: list[StoredEvent]
 ) -> dict[str, Bundle]:
-    ranges = await seen_ranges(tx, user_id, room_id)
+    ranges = await _ranges(tx, user_id, room_id, parents)
     if not ranges:
         return {}
     db = RoomRepos.of(tx)
@@ -99,3 +101,17 @@ async def _room_bundles(
         if bundle.replace or bundle.thread or bundle.references:
             out[parent.event_id] = bundle
     return out
+
+
+async def _ranges(
+    tx: Tx, user_id: str, room_id: str, parents: list[StoredEvent]
+) -> list[PositionRange]:
+    """Where the reader sees the room's events. The common case in one query: a
+    member joined since before every parent sees all of their children, which
+    come after them; else from their membership and visibility history (two)."""
+    membership = await RoomRepos.of(tx).memberships.get(room_id, user_id)
+    if membership is not None and membership.membership == "join":
+        joined_at = membership.stream_ordering
+        if all(p.stream_ordering >= joined_at for p in parents):
+            return [(joined_at, None)]
+    return await seen_ranges(tx, user_id, room_id)

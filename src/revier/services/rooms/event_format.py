@@ -31,7 +31,7 @@ async def client_events(
     (``m.relations``, see ``aggregations``): a thread's newest reply is shown
     with its own aggregations, an edit without.
     """
-    return await _format(tx, requester, events, now_ms, with_room_id, 2 if bundle else 0)
+    return await _format(tx, requester, events, now_ms, with_room_id, 2 if bundle else 0, True)
 
 
 async def _format(
@@ -41,9 +41,12 @@ async def _format(
     now_ms: int,
     with_room_id: bool,
     depth: int,
+    top: bool = False,
 ) -> list[JsonDict]:
     db = RoomRepos.of(tx)
-    own = [e.event_id for e in events if e.pdu.sender == requester.user_id]
+    # An event bundled into another (depth below the top) goes without its
+    # transaction_id: a client matches its local echo with the event itself.
+    own = [e.event_id for e in events if e.pdu.sender == requester.user_id and top]
     txns = await db.event_txns.for_events(requester.user_id, requester.device_id, own)
     redactions = await db.events.get_many(e.redacted_by for e in events if e.redacted_by)
     found = await bundles(tx, requester.user_id, events) if depth > 0 else {}

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Select,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -26,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
-from revier.events.relations import REPLACE, THREAD
+from revier.events.relations import REFERENCE, REPLACE, THREAD
 from revier.events.visibility import PositionRange
 from revier.storage.rooms.tables import event_relations, events, threads
 
@@ -65,19 +70,84 @@ class ThreadSummary:
     participated: bool
 
 
-def in_ranges(column: ColumnElement[int], ranges: Sequence[PositionRange]) -> ColumnElement[bool]:
-    """``column`` lies in one of the ranges (the caller skips the query when none)."""
-    clauses = []
-    for low, high in ranges:
-        bounds = []
+# The reader's visible ranges (PositionRange) become SQL by their shape: whether
+# each has a lower and an upper bound. Statements on the hot path are built once
+# per shape and bound with ``_bounds`` (building one costs more than running it,
+# see storage/rooms/events.py).
+Shape = tuple[tuple[bool, bool], ...]
+
+
+def _shape(ranges: Sequence[PositionRange]) -> Shape:
+    return tuple((low is not None, high is not None) for low, high in ranges)
+
+
+def _bounds(ranges: Sequence[PositionRange]) -> dict[str, int]:
+    out = {}
+    for i, (low, high) in enumerate(ranges):
         if low is not None:
-            bounds.append(column >= low)
+            out[f"low{i}"] = low
         if high is not None:
-            bounds.append(column <= high)
+            out[f"high{i}"] = high
+    return out
+
+
+def _in_shape(column: ColumnElement[int], shape: Shape) -> ColumnElement[bool]:
+    """``column`` lies in one of the ranges (callers skip the query when none)."""
+    clauses = []
+    for i, (low, high) in enumerate(shape):
+        bounds = []
+        if low:
+            bounds.append(column >= bindparam(f"low{i}", type_=BigInteger))
+        if high:
+            bounds.append(column <= bindparam(f"high{i}", type_=BigInteger))
         if not bounds:
             return true()
         clauses.append(and_(*bounds))
     return or_(*clauses)
+
+
+@cache
+def _edits_and_references(shape: Shape) -> Select[Any]:
+    return (
+        select(r.c.relates_to_id, r.c.event_id, r.c.rel_type, events.c.origin_server_ts)
+        .join(events, events.c.event_id == r.c.event_id)
+        .where(
+            r.c.relates_to_id.in_(bindparam("parents", expanding=True)),
+            r.c.rel_type.in_((REPLACE, REFERENCE)),
+            _in_shape(r.c.stream_ordering, shape),
+        )
+        .order_by(r.c.stream_ordering)
+    )
+
+
+@cache
+def _thread_summaries(shape: Shape) -> Select[Any]:
+    per_root = (
+        select(
+            r.c.relates_to_id,
+            func.count().label("replies"),
+            func.max(r.c.stream_ordering).label("newest"),
+            func.max(case((r.c.sender == bindparam("user"), 1), else_=0)).label("mine"),
+        )
+        .where(
+            r.c.relates_to_id.in_(bindparam("parents", expanding=True)),
+            r.c.rel_type == THREAD,
+            _in_shape(r.c.stream_ordering, shape),
+        )
+        .group_by(r.c.relates_to_id)
+        .subquery()
+    )
+    latest = r.alias("latest")
+    return select(
+        per_root.c.relates_to_id, per_root.c.replies, per_root.c.mine, latest.c.event_id
+    ).join(
+        latest,
+        and_(
+            latest.c.relates_to_id == per_root.c.relates_to_id,
+            latest.c.rel_type == THREAD,
+            latest.c.stream_ordering == per_root.c.newest,
+        ),
+    )
 
 
 def related_by(
@@ -176,52 +246,20 @@ class RelationRepository:
         self, parent_ids: Sequence[str], ranges: Sequence[PositionRange]
     ) -> list[Child]:
         """The parents' m.replace and m.reference children the reader may see."""
-        stmt = (
-            select(r.c.relates_to_id, r.c.event_id, r.c.rel_type, events.c.origin_server_ts)
-            .join(events, events.c.event_id == r.c.event_id)
-            .where(
-                r.c.relates_to_id.in_(list(parent_ids)),
-                r.c.rel_type.in_((REPLACE, "m.reference")),
-                in_ranges(r.c.stream_ordering, ranges),
-            )
-            .order_by(r.c.stream_ordering)
-        )
-        return [Child(*row) for row in await self._conn.execute(stmt)]
+        params = {"parents": list(parent_ids), **_bounds(ranges)}
+        rows = await self._conn.execute(_edits_and_references(_shape(ranges)), params)
+        return [Child(*row) for row in rows]
 
     async def thread_summaries(
         self, root_ids: Sequence[str], user_id: str, ranges: Sequence[PositionRange]
     ) -> dict[str, ThreadSummary]:
         """Per thread root: its newest reply, how many replies, and whether ``user_id``
         sent one — counting only replies the reader may see. One query for all."""
-        per_root = (
-            select(
-                r.c.relates_to_id,
-                func.count().label("replies"),
-                func.max(r.c.stream_ordering).label("newest"),
-                func.max(case((r.c.sender == user_id, 1), else_=0)).label("mine"),
-            )
-            .where(
-                r.c.relates_to_id.in_(list(root_ids)),
-                r.c.rel_type == THREAD,
-                in_ranges(r.c.stream_ordering, ranges),
-            )
-            .group_by(r.c.relates_to_id)
-            .subquery()
-        )
-        latest = r.alias("latest")
-        stmt = select(
-            per_root.c.relates_to_id, per_root.c.replies, per_root.c.mine, latest.c.event_id
-        ).join(
-            latest,
-            and_(
-                latest.c.relates_to_id == per_root.c.relates_to_id,
-                latest.c.rel_type == THREAD,
-                latest.c.stream_ordering == per_root.c.newest,
-            ),
-        )
+        params = {"parents": list(root_ids), "user": user_id, **_bounds(ranges)}
+        rows = await self._conn.execute(_thread_summaries(_shape(ranges)), params)
         return {
             row.relates_to_id: ThreadSummary(row.event_id, int(row.replies), bool(row.mine))
-            for row in await self._conn.execute(stmt)
+            for row in rows
         }
 
     # --- pages -----------------------------------------------------------------
@@ -263,13 +301,13 @@ class RelationRepository:
                 .where(related.c.depth < depth, *matching(child))
             )
         position = related.c.stream_ordering
-        stmt = select(related.c.event_id, position).where(in_ranges(position, ranges))
+        stmt = select(related.c.event_id, position).where(_in_shape(position, _shape(ranges)))
         if after is not None:
             stmt = stmt.where(position > after)
         if upto is not None:
             stmt = stmt.where(position <= upto)
         stmt = stmt.order_by(position.desc() if backwards else position.asc()).limit(limit)
-        return [(row[0], int(row[1])) for row in await self._conn.execute(stmt)]
+        return [(row[0], int(row[1])) for row in await self._conn.execute(stmt, _bounds(ranges))]
 
     async def threads_page(
         self, room_id: str, *, before: int | None, limit: int, participant: str | None

@@ -45,6 +45,14 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("ss_fanout", "cpu_ms_per_delivery", "ss fan-out server CPU ms per delivery", "lower", None),
     ("ss_fanout", "delivered", "ss fan-out delivered (all?)", "", None),
     ("ss_fanout", "kib_per_connection", "ss KiB per waiting connection", "lower", None),
+    ("push", "off_msgs_per_s", "push room: send msgs/s, no pushers", "higher", None),
+    ("push", "on_msgs_per_s", "push room: send msgs/s, a pusher each", "higher", None),
+    ("push", "off_cpu_ms_per_msg", "push room: server CPU ms/msg, no pushers", "lower", None),
+    ("push", "on_cpu_ms_per_msg", "push room: server CPU ms/msg incl. pushes", "lower", None),
+    ("push", "delivery_p50_ms", "push delivery p50 ms (send to gateway)", "lower", None),
+    ("push", "delivery_p99_ms", "push delivery p99 ms", "lower", None),
+    ("push", "requests_per_pusher_msg", "push gateway requests per pusher per msg", "", None),
+    ("push", "delivered", "pushes delivered (all?)", "", None),
 ]
 
 
@@ -162,6 +170,19 @@ def table(
             "≤ 1",
             "reference column = revier idle",
         )
+    )
+    push = medians.get("push", {}).get("revier", {})
+    on, off = push.get("on_msgs_per_s"), push.get("off_msgs_per_s")
+    rows.append(
+        {
+            "metric": "push room: send msgs/s with pushers vs without",
+            "revier": on,
+            "reference": off,
+            "ratio": ratio(on, off),
+            "target": "≥ 0.8",
+            "met": None if ratio(on, off) is None else (ratio(on, off) or 0) >= 0.8,
+            "note": "reference column = revier without pushers",
+        }
     )
     head = ["scenario / metric", "revier", ref_name, "ratio", "target", ""]
     body = []

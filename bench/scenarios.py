@@ -19,6 +19,7 @@ from nacl.signing import SigningKey
 from bench.client import Matrix, Session, connector, gather_limited, timeline
 from bench.idle import hold_open
 from bench.servers import Server, cpu_seconds
+from bench.stats import pct
 
 Metrics = dict[str, Any]
 
@@ -41,6 +42,8 @@ class Sizes:
     ss_messages: int = 3
     ss_updates: int = 20
     ss_devices: int = 200
+    push_members: int = 200
+    push_messages: int = 100
 
     def localparts(self) -> list[str]:
         """Every account a server needs; the same names on both servers."""
@@ -52,14 +55,8 @@ class Sizes:
         names += [f"k{i}" for i in range(self.key_devices + self.key_claimers)]
         # Sliding sync: the account in many rooms, who writes to it, the fan-out room.
         names += ["ss0", "ssx"] + [f"sf{i}" for i in range(self.ss_devices + 1)]
+        names += [f"pu{i}" for i in range(self.push_members)]
         return names
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def send_load(
@@ -287,6 +284,13 @@ async def keys(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     await gather_limited(50, [claim_and_query(k, s) for k, s in enumerate(claimers)])
     wall = time.perf_counter() - t0
     return {"requests_per_s": requests / wall, "requests": requests}
+
+
+async def push(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    """A pusher per member of a big room: see bench/push.py (revier only)."""
+    from bench import push as push_scenario
+
+    return await push_scenario.push(m, server, sz.push_members, sz.push_messages, run)
 
 
 async def ceiling_send(url: str, sz: Sizes) -> Metrics:

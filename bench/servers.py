@@ -101,6 +101,8 @@ class Revier(Server):
         data = self.workdir / "data"
         data.mkdir(parents=True)
         self.config = self.workdir / "revier.toml"
+        # The push scenario's gateway listens here (bench/push.py starts it).
+        self.push_port = free_port()
         self.config.write_text(
             "\n".join(
                 [
@@ -119,6 +121,7 @@ class Revier(Server):
                     'room_encryption = "optional"',
                     "presence_enabled = false",
                     "max_devices_per_user = 100",
+                    f'push_gateways = ["http://127.0.0.1:{self.push_port}"]',
                 ]
             )
             + "\n"

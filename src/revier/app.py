@@ -16,6 +16,7 @@ from revier.api.admin import audit as admin_audit
 from revier.api.admin import devices as admin_devices
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
+from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import rooms as admin_rooms
 from revier.api.admin import users as admin_users
@@ -34,6 +35,7 @@ from revier.api.client import (
     presence,
     profiles,
     push_rules,
+    pushers,
     registration,
     relations,
     room_history,
@@ -50,7 +52,7 @@ from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
-from revier.services.core import check_tenants_kept
+from revier.services.core import AdjustableClock, check_tenants_kept
 from revier.storage import Store
 from revier.storage.datadir import prepare_data_dir
 from revier.storage.engine import create_engines, migrate, schema_revisions, sqlite_file
@@ -82,6 +84,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         ephemeral,
         account_data,
         push_rules,
+        pushers,
         presence,
         keys,
         to_device,
@@ -94,6 +97,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_push,
         openapi,
         wipe_page,
     ):
@@ -153,7 +157,11 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.audit.run_pseudonymiser()),
                 asyncio.create_task(svc.deactivation.resume_pending()),
                 asyncio.create_task(svc.room_admin.resume_pending()),
+                asyncio.create_task(svc.push_sender.run()),
             ]
+            if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
+                svc.clock.add_listener(svc.push_sender.wake)
+                background.append(asyncio.create_task(svc.clock.watch()))
             yield
         finally:
             for task in background:

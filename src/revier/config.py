@@ -5,21 +5,18 @@ data directory, tenant ``localhost`` on 127.0.0.1:8008), so ``revier serve``
 works without a file. An installation writes the file from
 ``config.example.toml``; a container or a test harness overrides single keys
 with ``REVIER_<SECTION>__<KEY>`` variables (``REVIER_SERVER__PORT=8448``,
-``REVIER_TENANTS__0__SERVER_NAME=police.example``). This is the only module
-that reads the environment.
+``REVIER_TENANTS__0__SERVER_NAME=police.example``); ``config_file`` reads both.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
-import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 ENV_PREFIX = "REVIER_"
 CONFIG_PATH_ENV = "REVIER_CONFIG"
@@ -106,6 +103,15 @@ class NotifySettings(_Section):
     redis_url: str | None = None
 
 
+class PushSettings(_Section):
+    """How the server talks to push gateways (which ones: the tenant's push_gateways)."""
+
+    # Unanswered after this many seconds: failed, retried after 1 s, 2 s, 4 s … ≤ 1 h.
+    request_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    # Connections kept open to one gateway; more pushes at once wait their turn.
+    max_connections_per_gateway: int = Field(16, ge=1, le=256)
+
+
 class RateLimit(_Section):
     """A token bucket: ``burst`` requests at once, refilled at ``per_second``."""
 
@@ -180,6 +186,56 @@ class TenantPolicy(_Section):
     # The audit log keeps who did what for good; the source IP address of each
     # entry is personal data and is replaced by a keyed pseudonym after this many days.
     audit_pseudonymise_after_days: int = Field(30, ge=1, le=3650)
+    # What a push carries out of the house (via the gateway to Google and Apple).
+    # "none": event ID, room ID, unread count; the phone fetches the event itself.
+    # "metadata": also sender, display name, room name, event type. "full": also
+    # the content of unencrypted events. Encrypted content never leaves.
+    push_content: Literal["none", "metadata", "full"] = "none"
+    # The push gateways pushers may name ("https://host[:port]"); no other address
+    # is contacted. Plain http only on this machine. Empty: no pushers at all.
+    push_gateways: list[str] = []
+    # The time zone of duty hours (an IANA name such as "Europe/Berlin").
+    time_zone: str = "UTC"
+    # What users may change of their duty hours (account data org.revier.duty_hours):
+    # "none"; "switches" (off/on duty now); "schedule" (also their weekly hours).
+    duty_user_adjust: Literal["none", "switches", "schedule"] = "none"
+    # Rooms (IDs or aliases) and senders (user IDs) whose notifications reach users
+    # off duty (an alarm channel); each such push is audited.
+    duty_urgent_rooms: list[str] = []
+    duty_urgent_senders: list[str] = []
+
+    @field_validator("push_gateways")
+    @classmethod
+    def _gateway_origins(cls, gateways: list[str]) -> list[str]:
+        return [gateway_origin(g) for g in gateways]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone") from None
+        return name
+
+
+def gateway_origin(url: str) -> str:
+    """A push gateway URL as ``scheme://host:port`` (what a pusher's URL must match)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise ValueError(f"push gateway {url!r} must be https://host[:port]")
+    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+        raise ValueError(f"push gateway {url!r}: only scheme, host and port")
+    if parsed.path not in ("", "/", "/_matrix/push/v1/notify"):
+        raise ValueError(f"push gateway {url!r}: no path but /_matrix/push/v1/notify")
+    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError(f"push gateway {url!r}: plain http only on this machine; use https")
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        raise ValueError(f"push gateway {url!r} has no valid port") from None
+    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+    return f"{parsed.scheme}://{host.lower()}:{port}"
 
 
 class TenantSettings(_Section):
@@ -221,6 +277,9 @@ class TestingSettings(_Section):
     conformance: bool = False
     # The version of rooms created without an explicit room_version.
     default_room_version: str = "10"
+    # A file with milliseconds the server adds to the wall clock, re-read when it
+    # changes: tests move the server's time (to a shift's start) instead of waiting.
+    clock_file: Path | None = None
 
     @field_validator("default_room_version", mode="before")
     @classmethod
@@ -247,6 +306,7 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     testing: TestingSettings | None = None
     media: MediaSettings = MediaSettings()
+    push: PushSettings = PushSettings()
     tenants: list[TenantSettings] = [TenantSettings(server_name="localhost")]
     # Only from the environment (REVIER_ADMIN_PASSWORD): the first admin's password.
     initial_admin_password: SecretStr | None = None
@@ -281,93 +341,3 @@ class Settings(_Section):
         if self.server.public_baseurl:
             return self.server.public_baseurl.rstrip("/")
         return f"http://{self.tenants[0].server_name}:{self.server.port}"
-
-
-def config_path(path: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
-    """The configuration file in use: ``path`` if given, else ``$REVIER_CONFIG``, else
-    none (the built-in defaults)."""
-    env = os.environ if environ is None else environ
-    if path is None and env.get(CONFIG_PATH_ENV):
-        return Path(env[CONFIG_PATH_ENV])
-    return path
-
-
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the TOML file (if any), apply ``REVIER_*`` overrides, validate."""
-    env = os.environ if environ is None else environ
-    path = config_path(path, env)
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise ConfigError(f"config file {path} does not exist") from e
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
-    _apply_env_overrides(raw, env)
-    if env.get(ADMIN_PASSWORD_ENV):
-        raw["initial_admin_password"] = env[ADMIN_PASSWORD_ENV]
-    try:
-        return Settings.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(_describe(err, raw) for err in e.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from None
-
-
-def _describe(err: Any, raw: dict[str, Any]) -> str:
-    """One problem as ``where: what``; a tenant's setting names the tenant (its
-    index in a list of several says little), with the value found for policies."""
-    loc = list(err["loc"])
-    what = err["msg"]
-    if err["type"] == "extra_forbidden":
-        what = "unknown setting (a typo?)"
-    elif err["type"] == "value_error":
-        what = str(err["ctx"]["error"])
-    if len(loc) > 2 and loc[0] == "tenants" and isinstance(loc[1], int):
-        tenants = raw.get("tenants")
-        tenant = tenants[loc[1]] if isinstance(tenants, list) else None
-        name = tenant.get("server_name") if isinstance(tenant, dict) else None
-        key = ".".join(str(p) for p in loc[2:])
-        if loc[2] == "policy" and err["type"] != "extra_forbidden":
-            what += f" (found {err['input']!r})"
-        return f"tenant {name or '#' + str(loc[1] + 1)!r}: {key}: {what}"
-    return f"{'.'.join(str(p) for p in loc)}: {what}"
-
-
-def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        keys = name[len(ENV_PREFIX) :].lower().split("__")
-        node: Any = raw
-        for key, next_key in itertools.pairwise(keys):
-            node = _child(node, key, list_next=next_key.isdigit())
-        _set(node, keys[-1], _parse_scalar(value))
-
-
-def _child(node: Any, key: str, *, list_next: bool) -> Any:
-    empty: Any = [] if list_next else {}
-    if isinstance(node, list):
-        index = int(key)
-        while len(node) <= index:
-            node.append({} if not list_next else [])
-        return node[index]
-    return node.setdefault(key, empty)
-
-
-def _set(node: Any, key: str, value: Any) -> None:
-    if isinstance(node, list):
-        index = int(key)
-        while len(node) <= index:
-            node.append(None)
-        node[index] = value
-    else:
-        node[key] = value
-
-
-def _parse_scalar(value: str) -> Any:
-    """Read ``8448``, ``true`` or ``["a", "b"]`` as TOML would; anything else as text."""
-    try:
-        return tomllib.loads(f"v = {value}")["v"]
-    except tomllib.TOMLDecodeError:
-        return value

@@ -25,6 +25,11 @@ def conformance_mode(settings: Settings) -> bool:
 def startup_problem(settings: Settings, *, flag: bool) -> str | None:
     """Why the server must not start with this flag and configuration, or None."""
     wanted = conformance_mode(settings)
+    if settings.testing and settings.testing.clock_file and not wanted:
+        return (
+            "[testing] clock_file moves the server's clock, for tests only: it needs "
+            "conformance = true and --conformance-mode as well; refusing to start"
+        )
     if flag and not wanted:
         return (
             "--conformance-mode needs a [testing] section with conformance = true in the "

@@ -19,6 +19,7 @@ TINY = [
     "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
     # More rooms than Element X's first window of 20, so that the list grows once.
     "--ss-rooms", "25", "--ss-messages", "1", "--ss-updates", "2", "--ss-devices", "3",
+    "--push-members", "3", "--push-messages", "2",
 ]  # fmt: skip
 
 
@@ -68,6 +69,8 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
         fan = medians.get("ss_fanout", {}).get(side)
         assert fan, (side, data["runs"].get("ss_fanout", {}).get(side))
         assert fan["all_delivered"] is True, fan
+    assert medians["push"]["revier"]["all_delivered"] is True
+    assert medians["push"]["revier"]["requests_per_pusher_msg"] == 1.0
     ceiling_row = next(r for r in data["table"] if "ceiling" in r["metric"])
     assert isinstance(ceiling_row["ratio"], float)
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from revier.api.admin.openapi import document
 from revier.app import routes
-from revier.config import load_settings
+from revier.config_file import load_settings
 from tests.integration.harness import RevierProcess
 
 ADMIN = "/_revier/admin/v1/"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from nio import AsyncClient, LoginResponse, RoomCreateResponse, RoomPreset, RoomVisibility
 
-from revier.config import load_settings
+from revier.config_file import load_settings
 from revier.storage import Store
 from revier.storage.engine import create_engines
 from revier.storage.rooms import RoomRepos

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from revier.config import load_settings
+from revier.config_file import load_settings
 from revier.services.container import Services, build_services
 from revier.storage import Store
 from revier.storage.core.audit import AuditEntry, AuditQuery

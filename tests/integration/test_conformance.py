@@ -110,7 +110,7 @@ def test_an_unsupported_default_room_version_refuses_to_start(tmp_path: Path) ->
 
 
 def test_every_harness_setting_comes_from_the_environment() -> None:
-    from revier.config import load_settings
+    from revier.config_file import load_settings
 
     env = {
         "REVIER_TENANTS__0__SERVER_NAME": "hs1.test",

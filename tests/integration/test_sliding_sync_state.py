@@ -5,7 +5,6 @@ and ``$ME``, room subscriptions with their own settings — and which rooms a li
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.integration.conftest import LOOSE_LIMIT, server_fixture
 from tests.integration.sliding import (
@@ -28,8 +27,6 @@ from tests.integration.steps import (
     set_state,
     shared_room,
 )
-
-pytestmark = pytest.mark.one_engine
 
 # Encryption only where asked for: the filters tell encrypted rooms from others.
 server = server_fixture(

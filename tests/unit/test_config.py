@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from revier.config import ConfigError, load_settings
+from revier.config import ConfigError
+from revier.config_file import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "revier" / "config.example.toml"
 
@@ -138,4 +139,30 @@ def test_environment_overrides_of_a_policy_are_checked_too() -> None:
         "REVIER_TENANTS__0__POLICY__MAX_DEVICES_PER_USER": "1000",
     }
     with pytest.raises(ConfigError, match=re.escape("tenant 'police.example': policy.max_dev")):
+        load_settings(environ=env)
+
+
+def test_push_gateways_are_origins_and_http_only_on_this_machine() -> None:
+    env = {
+        "REVIER_TENANTS__0__SERVER_NAME": "police.example",
+        "REVIER_TENANTS__0__POLICY__PUSH_GATEWAYS": (
+            '["https://Push.Police.example", "http://127.0.0.1:8090/_matrix/push/v1/notify"]'
+        ),
+    }
+    policy = load_settings(environ=env).tenants[0].policy
+    assert policy.push_gateways == ["https://push.police.example:443", "http://127.0.0.1:8090"]
+    for bad in ("http://push.police.example", "ftp://x", "https://u:p@x", "https://x/other"):
+        env["REVIER_TENANTS__0__POLICY__PUSH_GATEWAYS"] = f'["{bad}"]'
+        with pytest.raises(ConfigError, match="push_gateways"):
+            load_settings(environ=env)
+
+
+def test_the_duty_time_zone_must_exist() -> None:
+    env = {
+        "REVIER_TENANTS__0__SERVER_NAME": "police.example",
+        "REVIER_TENANTS__0__POLICY__TIME_ZONE": "Europe/Berlin",
+    }
+    assert load_settings(environ=env).tenants[0].policy.time_zone == "Europe/Berlin"
+    env["REVIER_TENANTS__0__POLICY__TIME_ZONE"] = "Mars/Olympus"
+    with pytest.raises(ConfigError, match="time_zone"):
         load_settings(environ=env)

@@ -14,11 +14,13 @@ from revier.cli.backup import add_backup_commands
 from revier.cli.common import Handler
 from revier.cli.devices import add_device_commands
 from revier.cli.media import add_media_commands
+from revier.cli.push import add_push_commands
 from revier.cli.registration import registration_token_commands
 from revier.cli.rooms import add_room_commands
 from revier.cli.serve import serve_command
 from revier.cli.users import user_commands
-from revier.config import ConfigError, Settings, StartupRefused, config_path, load_settings
+from revier.config import ConfigError, Settings, StartupRefused
+from revier.config_file import config_path, load_settings
 from revier.errors import MatrixError
 
 
@@ -144,4 +146,5 @@ def _parser() -> argparse.ArgumentParser:
     add_device_commands(admin_sub, admin_common)
     add_room_commands(admin_sub, admin_common)
     add_backup_commands(admin_sub, admin_common)
+    add_push_commands(admin_sub, admin_common)
     return parser

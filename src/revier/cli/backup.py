@@ -24,7 +24,8 @@ from typing import Any
 
 from revier import __version__
 from revier.cli.common import Subcommands
-from revier.config import Settings, StartupRefused, config_path
+from revier.config import Settings, StartupRefused
+from revier.config_file import config_path
 from revier.storage.backup import (
     copy_file,
     files_under,

@@ -24,6 +24,7 @@ from revier.services.accounts import (
 )
 from revier.services.core import (
     AccountDataService,
+    AdjustableClock,
     AuditLog,
     Clock,
     HealthCheck,
@@ -48,16 +49,25 @@ from revier.services.media import (
     UrlPreviewService,
     create_media_store,
 )
-from revier.services.notifications import PushActions, PushRuleService
+from revier.services.notifications import (
+    DUTY_ACCOUNT_DATA,
+    DutyService,
+    PushActions,
+    PusherService,
+    PushRuleService,
+    PushSender,
+)
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
+    NotificationList,
     ProfileService,
     ReceiptService,
     RelationsService,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
+    RoomPushFacts,
     RoomReader,
     RoomService,
     RoomSyncBuilder,
@@ -116,6 +126,10 @@ class Services:
     presence: PresenceService
     account_data: AccountDataService
     push_rules: PushRuleService
+    pushers: PusherService
+    notifications: NotificationList
+    push_sender: PushSender
+    duty: DutyService
     # e2e
     e2e_keys: E2eKeyService
     cross_signing: CrossSigningService
@@ -128,7 +142,7 @@ class Services:
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
-    clock = clock or SystemClock()
+    clock = clock or _clock(settings)
     notifier = create_notifier(settings.notify.redis_url)
     tenants = load_tenants(settings)
     rl = settings.ratelimit
@@ -148,6 +162,20 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     # notifications
     push_actions = PushActions()
     push_rules = PushRuleService(store, push_actions, account_data)
+    duty = DutyService(store, clock, tenants, audit, notifier, account_data)
+    account_data.guard(DUTY_ACCOUNT_DATA, duty.check_own)
+    push_sender = PushSender(
+        store,
+        clock,
+        tenants,
+        settings.push,
+        push_actions,
+        duty,
+        audit,
+        notifier,
+        RoomPushFacts(),
+        other_workers=settings.notify.redis_url is not None,
+    )
 
     # rooms
     writer = RoomEventWriter(clock, push_actions)
@@ -263,6 +291,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         presence=presence,
         account_data=account_data,
         push_rules=push_rules,
+        pushers=PusherService(store, clock, notifier, audit),
+        notifications=NotificationList(store, clock, push_actions),
+        push_sender=push_sender,
+        duty=duty,
         e2e_keys=e2e_keys,
         cross_signing=CrossSigningService(store, notifier, uia),
         to_device=to_device,
@@ -271,3 +303,12 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
     )
+
+
+def _clock(settings: Settings) -> Clock:
+    """The wall clock; in conformance mode with ``[testing] clock_file``, one that
+    tests move (``conformance.startup_problem`` refuses the file otherwise)."""
+    testing = settings.testing
+    if testing is not None and testing.clock_file is not None and conformance_mode(settings):
+        return AdjustableClock(testing.clock_file)
+    return SystemClock()

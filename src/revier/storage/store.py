@@ -116,6 +116,29 @@ class Store:
             async with conn.begin():
                 yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
 
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[bool]:
+        """Whether this process holds the installation-wide lock ``key`` for the block
+        (one worker of several does a job, such as sending pushes).
+
+        PostgreSQL: a session advisory lock on a connection kept for the block, so
+        it is released when the block ends or the process dies and another worker
+        can take over. SQLite: always held, as one process serves an SQLite database.
+        """
+        if self._engines.is_sqlite:
+            yield True
+            return
+        async with self._engines.writer.connect() as conn:
+            lock = text("SELECT pg_try_advisory_lock(:key)")
+            held = bool((await conn.execute(lock, {"key": key})).scalar())
+            await conn.commit()  # a session lock outlives the transaction
+            try:
+                yield held
+            finally:
+                if held:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await conn.commit()
+
     async def ping(self) -> None:
         """One round trip to the database; raises whatever the driver raises."""
         async with self.read() as tx:

@@ -9,6 +9,7 @@ from revier.errors import NotFound
 from revier.notify import Notifier
 from revier.services.core import Actor, AuditLog, Device, Requester, UserInteractiveAuth, devices
 from revier.services.e2e import cleanup, record_device_list_change
+from revier.services.notifications import forget_device_pushers
 from revier.storage import Store, Tx
 from revier.storage.accounts import AccountRepos
 
@@ -67,13 +68,16 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> Removal
     """Delete devices and what hangs off them, inside the caller's transaction.
 
     The one place a device disappears (logout, delete, wipe, deactivation), so
-    none of them can forget a piece: its access tokens die with it, and its
-    keys. The caller notifies ``Removal.wake`` after the commit.
+    none of them can forget a piece: its access tokens die with it, its keys,
+    and its pushers (a signed-out phone must get no more pushes). The caller
+    notifies ``Removal.wake`` (always the user: the push sender re-reads their
+    pushers) after the commit.
     """
     if not device_ids:
         return Removal([], {user_id})
     await AccountRepos.of(tx).access_tokens.delete_for_devices(user_id, device_ids)
     had_keys = await cleanup.forget_devices(tx, user_id, device_ids)
+    await forget_device_pushers(tx, user_id, device_ids)
     removed = await devices.delete(tx, user_id, device_ids)
     # Room-mates must stop encrypting for the removed devices. A device that never
     # published keys was never known to them: then only the user is woken (their

@@ -11,7 +11,7 @@ Other wings import from this package only, never from its modules.
 from revier.services.core import devices, uia, users
 from revier.services.core.account_data import AccountDataService
 from revier.services.core.audit import Actor, AuditLog
-from revier.services.core.clock import Clock, SystemClock
+from revier.services.core.clock import AdjustableClock, Clock, SystemClock
 from revier.services.core.health import HealthCheck
 from revier.services.core.jobs import KeyedJobs
 from revier.services.core.passwords import (
@@ -39,6 +39,7 @@ from revier.storage.core.users import User
 __all__ = [
     "AccountDataService",
     "Actor",
+    "AdjustableClock",
     "AuditEntry",
     "AuditLog",
     "AuditQuery",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from revier.errors import BadJson, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
@@ -13,11 +15,21 @@ from revier.storage.core.account_data import AccountData
 # Managed by the server through its own endpoints, never set directly.
 _SERVER_MANAGED = ("m.fully_read", "m.push_rules")
 
+# Checks a type's content before it is stored, in the writing transaction (and
+# may raise, or return the content to store instead): for types the server
+# acts on, which a wing above core owns (duty hours: notifications).
+Guard = Callable[[Tx, Requester, str, JsonDict], Awaitable[JsonDict]]
+
 
 class AccountDataService:
     def __init__(self, store: Store, notifier: Notifier) -> None:
         self._store = store
         self._notifier = notifier
+        self._guards: dict[str, Guard] = {}
+
+    def guard(self, data_type: str, check: Guard) -> None:
+        """Have ``check`` see (and may refuse) every client write of ``data_type``."""
+        self._guards[data_type] = check
 
     async def put(
         self, requester: Requester, user_id: str, room_id: str, data_type: str, content: JsonDict
@@ -26,7 +38,10 @@ class AccountDataService:
         require_self(requester, user_id, "access your own account data")
         if data_type in _SERVER_MANAGED:
             raise BadJson(f"{data_type} is managed by the server; use its own endpoint")
+        check = self._guards.get(data_type)
         async with self._store.transaction() as tx:
+            if check is not None:
+                content = await check(tx, requester, room_id, content)
             position = await tx.streams.next_position()
             await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
         self._notifier.notify(users=[user_id])
@@ -58,14 +73,22 @@ class AccountDataService:
         """room_id -> content of one type of room account data, for every room."""
         return await CoreRepos.of(tx).account_data.of_type(user_id, data_type)
 
-    async def of_room(self, tx: Tx, user_id: str, room_id: str) -> list[AccountData]:
-        return await CoreRepos.of(tx).account_data.of_room(user_id, room_id)
+    async def of_rooms(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, list[AccountData]]:
+        return await CoreRepos.of(tx).account_data.of_rooms(user_id, room_ids)
 
     async def changed(
         self, tx: Tx, user_id: str, after: int | None, upto: int
     ) -> list[AccountData]:
         """The user's account data (global and per room) changed in (after, upto]."""
         return await CoreRepos.of(tx).account_data.changed(user_id, after, upto)
+
+    async def of_users(
+        self, tx: Tx, user_ids: Sequence[str], data_type: str
+    ) -> dict[str, JsonDict]:
+        """The global account data of type ``data_type`` of those users who have it."""
+        return await CoreRepos.of(tx).account_data.of_users(user_ids, data_type)
 
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room's per-user data (tags, read markers, drafts) goes with it."""

@@ -13,6 +13,10 @@ and counts. Actions are dotted names, one family per object:
 - ``registration_token.created`` / ``.updated`` / ``.deleted``,
   ``media.quarantined``, ``media.released`` (from quarantine), ``media.deleted``
 - ``audit.exported`` (someone downloaded entries of this log)
+- ``pusher.removed`` (by an admin), ``push.breakthrough`` (an urgent room or sender
+  reached a user off duty: room and event ID, never content)
+- ``duty.schedule_set`` / ``_cleared``, ``duty.switch_set`` / ``_cleared`` (by an
+  admin, for a user or the tenant), ``duty.own_set`` (by the user, where allowed)
 
 The source address is personal data: after the tenant's
 ``audit_pseudonymise_after_days`` it is replaced by a keyed pseudonym, so the

@@ -7,6 +7,7 @@ per notified member, counted against that member's read receipt.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 from revier.events.pdu import Pdu
 from revier.events.power_levels import notification_power_level, user_power_level
@@ -25,12 +26,20 @@ from revier.storage.notifications.push_actions import PushAction, UnreadCounts
 
 _CACHE_MAX = 50_000
 
+# Told, before the commit, who a new event notifies (user IDs, its stream
+# position): the push sender's cue. It must not await or fail.
+NotifiedListener = Callable[[list[str], int], None]
+
 
 class PushActions:
     def __init__(self) -> None:
         # user_id -> merged ruleset (as clients see it) and its compiled form,
         # dropped when the user edits a rule.
         self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
+        self._listener: NotifiedListener | None = None
+
+    def on_notified(self, listener: NotifiedListener) -> None:
+        self._listener = listener
 
     def forget(self, user_id: str) -> None:
         self._rulesets.pop(user_id, None)
@@ -89,11 +98,19 @@ class PushActions:
                     PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight, thread_id)
                 )
         await NotificationRepos.of(tx).push_actions.add(notified)
+        if notified and self._listener is not None:
+            self._listener([a.user_id for a in notified], stream_ordering)
 
     async def unread(self, tx: Tx, user_id: str, room_id: str) -> UnreadCounts:
         """The room's ``unread_notifications`` for the user: what is not read yet
         (a read receipt clears what it covers, see ``mark_read``)."""
         return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id, 0)
+
+    async def unread_in_rooms(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, UnreadCounts]:
+        """``unread`` for many rooms in a few statements."""
+        return await NotificationRepos.of(tx).push_actions.unread_in_rooms(user_id, room_ids)
 
     async def unread_by_thread(
         self, tx: Tx, user_id: str, room_id: str
@@ -111,6 +128,15 @@ class PushActions:
         more — anywhere, or (a threaded receipt) in ``thread_id`` alone (``main``:
         the main timeline)."""
         await NotificationRepos.of(tx).push_actions.clear_upto(user_id, room_id, upto, thread_id)
+
+    async def page(
+        self, tx: Tx, user_id: str, before: int | None, limit: int, *, highlight_only: bool
+    ) -> list[PushAction]:
+        """GET /notifications: the user's unread notifications before ``before``
+        (a stream position), newest first."""
+        return await NotificationRepos.of(tx).push_actions.page(
+            user_id, before, limit, highlight_only=highlight_only
+        )
 
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room notifies nobody any more."""

@@ -16,7 +16,9 @@ from revier.services.rooms import room_members
 from revier.services.rooms.directory import DirectoryService, PublicRoomsQuery
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.membership import MembershipService
+from revier.services.rooms.notification_list import NotificationList
 from revier.services.rooms.profiles import ProfileService
+from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.relations import RelationsQuery, RelationsService
 from revier.services.rooms.room_admin import (
@@ -31,7 +33,13 @@ from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter,
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
-from revier.services.rooms.room_views import ListedRoom, RoomMeta, RoomViews, StateWanted
+from revier.services.rooms.room_views import (
+    ListedRoom,
+    RoomMeta,
+    RoomViews,
+    StateWanted,
+    TimelineWanted,
+)
 from revier.services.rooms.rooms import RoomService
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
@@ -48,6 +56,7 @@ __all__ = [
     "Membership",
     "MembershipService",
     "MessagesQuery",
+    "NotificationList",
     "ProfileService",
     "PublicRoomsQuery",
     "ReceiptService",
@@ -59,6 +68,7 @@ __all__ = [
     "RoomClosure",
     "RoomEventWriter",
     "RoomMeta",
+    "RoomPushFacts",
     "RoomReader",
     "RoomService",
     "RoomSyncBuilder",
@@ -66,6 +76,7 @@ __all__ = [
     "RoomsPage",
     "StateWanted",
     "StoredEvent",
+    "TimelineWanted",
     "TypingService",
     "Visibility",
     "Window",

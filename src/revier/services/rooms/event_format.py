@@ -4,6 +4,7 @@ bundled aggregations of their children."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from revier.events.types import JsonDict
@@ -21,17 +22,20 @@ async def client_events(
     *,
     now_ms: int,
     with_room_id: bool = True,
-    bundle: bool = True,
+    bundle: bool | AbstractSet[str] = True,
 ) -> list[JsonDict]:
     """Serialise events for one requester.
 
     ``unsigned`` carries ``transaction_id`` for the requester's own device
     (how clients replace their local echo), ``redacted_because`` for
-    redacted events, ``age``, and with ``bundle`` the bundled aggregations
-    (``m.relations``, see ``aggregations``): a thread's newest reply is shown
-    with its own aggregations, an edit without.
+    redacted events, ``age``, and with ``bundle`` (every event, or those whose
+    IDs it holds) the bundled aggregations (``m.relations``, see
+    ``aggregations``): a thread's newest reply is shown with its own
+    aggregations, an edit without.
     """
-    return await _format(tx, requester, events, now_ms, with_room_id, 2 if bundle else 0, True)
+    only = None if isinstance(bundle, bool) else bundle
+    depth = 0 if bundle is False else 2
+    return await _format(tx, requester, events, now_ms, with_room_id, depth, True, only)
 
 
 async def _format(
@@ -42,6 +46,7 @@ async def _format(
     with_room_id: bool,
     depth: int,
     top: bool = False,
+    only: AbstractSet[str] | None = None,
 ) -> list[JsonDict]:
     db = RoomRepos.of(tx)
     # An event bundled into another (depth below the top) goes without its
@@ -49,7 +54,8 @@ async def _format(
     own = [e.event_id for e in events if e.pdu.sender == requester.user_id and top]
     txns = await db.event_txns.for_events(requester.user_id, requester.device_id, own)
     redactions = await db.events.get_many(e.redacted_by for e in events if e.redacted_by)
-    found = await bundles(tx, requester.user_id, events) if depth > 0 else {}
+    parents = events if only is None else [e for e in events if e.event_id in only]
+    found = await bundles(tx, requester.user_id, parents) if depth > 0 else {}
     relations = await _relations(tx, requester, found, now_ms, with_room_id, depth)
     out = []
     for event in events:

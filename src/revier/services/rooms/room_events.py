@@ -167,15 +167,34 @@ class RoomEventWriter:
             await child_events.record(tx, pdu, position, child)
         if pdu.type == "m.room.member" and pdu.state_key is not None:
             displayname = pdu.content.get("displayname")
+            membership = str(pdu.content.get("membership"))
+            before = await db.memberships.get(pdu.room_id, pdu.state_key)
             await db.memberships.record(
                 pdu.room_id,
                 pdu.state_key,
-                str(pdu.content.get("membership")),
+                membership,
                 pdu.event_id,
                 position,
                 displayname if isinstance(displayname, str) else None,
             )
             written.users.add(pdu.state_key)
+            if membership == "invite":
+                # The invitee is not joined yet, so no other event reaches them;
+                # their rules (.m.rule.invite_for_me) decide whether it notifies.
+                await self._push_actions.record(
+                    tx,
+                    pdu,
+                    position,
+                    [(pdu.state_key, None)],
+                    create=create,
+                    power_levels=power_levels,
+                )
+            elif membership in ("leave", "ban") or (
+                membership == "join" and (before is None or before.membership != "join")
+            ):
+                # Nothing before joining (the invite) or of a room one left counts
+                # as unread: /sync's counts, and the badge a push carries.
+                await self._push_actions.mark_read(tx, pdu.state_key, pdu.room_id, position)
         if pdu.type == "m.room.power_levels" and pdu.state_key == "":
             power_levels = pdu
         if pdu.type in BUMP_EVENT_TYPES:

@@ -168,7 +168,7 @@ class RoomSyncBuilder:
         self, tx: Tx, room_ids: list[str], after: int, upto: int
     ) -> set[str]:
         """Which of the rooms have events in (after, upto]: one query for all of them."""
-        return await RoomRepos.of(tx).events.rooms_with_events(room_ids, after, upto)
+        return await RoomRepos.of(tx).many_rooms.rooms_with_events(room_ids, after, upto)
 
     async def receipts(
         self, tx: Tx, room_ids: list[str], after: int | None, upto: int, user_id: str

@@ -7,7 +7,8 @@ transaction, with history visibility applied as in /sync.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from revier.events.types import JsonDict, StateKey
@@ -19,6 +20,7 @@ from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
+from revier.storage.rooms.many_rooms import TimelineRange
 from revier.storage.rooms.rooms import Membership
 
 NAME: StateKey = ("m.room.name", "")
@@ -74,6 +76,16 @@ class StateWanted:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineWanted:
+    """One room's timeline to read: the newest ``limit`` events in ``(after, upto]``."""
+
+    membership: Membership
+    after: int | None
+    upto: int
+    limit: int
+
+
 @dataclass(slots=True)
 class RoomMeta:
     name: str | None = None
@@ -110,7 +122,7 @@ class RoomViews:
         self, tx: Tx, room_ids: Sequence[str], after: int, upto: int
     ) -> set[str]:
         """Which of the rooms have any event in ``(after, upto]`` (one query for all)."""
-        return await RoomRepos.of(tx).events.rooms_with_events(room_ids, after, upto)
+        return await RoomRepos.of(tx).many_rooms.rooms_with_events(room_ids, after, upto)
 
     async def read_in(
         self, tx: Tx, user_id: str, room_ids: Sequence[str], after: int, upto: int
@@ -134,13 +146,13 @@ class RoomViews:
         return await RoomRepos.of(tx).events.get(membership.event_id)
 
     async def encrypted(self, tx: Tx, room_ids: Sequence[str]) -> set[str]:
-        ids = await RoomRepos.of(tx).events.current_state_ids_in_rooms(room_ids, ENCRYPTION)
+        ids = await RoomRepos.of(tx).many_rooms.current_state_ids_in_rooms(room_ids, ENCRYPTION)
         return set(ids)
 
     async def room_types(self, tx: Tx, room_ids: Sequence[str]) -> dict[str, str | None]:
         """room_id -> the ``type`` of its m.room.create event (None: no type)."""
         db = RoomRepos.of(tx)
-        ids = await db.events.current_state_ids_in_rooms(room_ids, CREATE)
+        ids = await db.many_rooms.current_state_ids_in_rooms(room_ids, CREATE)
         loaded = await db.events.get_many(ids.values())
         out: dict[str, str | None] = {}
         for room_id, event_id in ids.items():
@@ -167,26 +179,46 @@ class RoomViews:
 
     # --- a room's parts ----------------------------------------------------
 
-    async def timeline(
-        self,
-        tx: Tx,
-        requester: Requester,
-        membership: Membership,
-        *,
-        after: int | None,
-        upto: int,
-        limit: int,
-    ) -> tuple[list[StoredEvent], bool]:
-        """The newest ``limit`` events the user may see in ``(after, upto]``, oldest
-        first, and whether there were more."""
-        fetched = await RoomRepos.of(tx).events.room_events(
-            membership.room_id, after=after, upto=upto, limit=limit + 1
+    async def timelines(
+        self, tx: Tx, requester: Requester, wanted: Sequence[TimelineWanted]
+    ) -> dict[str, tuple[list[StoredEvent], bool]]:
+        """``timeline`` for many rooms, read in a few statements."""
+        ranges = [TimelineRange(w.membership.room_id, w.after, w.upto, w.limit + 1) for w in wanted]
+        fetched = await RoomRepos.of(tx).many_rooms.newest_in_rooms(ranges)
+        out: dict[str, tuple[list[StoredEvent], bool]] = {}
+        for w in wanted:
+            m = w.membership
+            events = fetched[m.room_id]
+            joined_at = m.stream_ordering if m.membership == "join" else None
+            shown = await self._visibility.filter(
+                tx, requester.user_id, m.room_id, events[-w.limit :], joined_at=joined_at
+            )
+            out[m.room_id] = (shown, len(events) > w.limit)
+        return out
+
+    async def current_states(
+        self, tx: Tx, wanted: dict[str, StateWanted]
+    ) -> dict[str, list[StoredEvent]]:
+        """``state`` now, for many rooms, read in a few statements."""
+        db = RoomRepos.of(tx)
+        every = [r for r, w in wanted.items() if w.everything]
+        some = [r for r, w in wanted.items() if w and not w.everything]
+        keys = {k for r in some for k in wanted[r].keys}
+        types = {t for r in some for t in wanted[r].types}
+        ids = await db.many_rooms.current_state_ids_many(every, everything=True)
+        ids.update(await db.many_rooms.current_state_ids_many(some, keys, types))
+        loaded = await db.events.get_many(
+            i
+            for room_id, found in ids.items()
+            for k, i in found.items()
+            if wanted[room_id].matches(k)
         )
-        joined_at = membership.stream_ordering if membership.membership == "join" else None
-        events = await self._visibility.filter(
-            tx, requester.user_id, membership.room_id, fetched[-limit:], joined_at=joined_at
-        )
-        return events, len(fetched) > limit
+        out: dict[str, list[StoredEvent]] = {}
+        for room_id, w in wanted.items():
+            found = ids.get(room_id, {})
+            events = (loaded[i] for k, i in found.items() if w.matches(k) and i in loaded)
+            out[room_id] = sorted(events, key=_position)
+        return out
 
     async def state(
         self, tx: Tx, room_id: str, wanted: StateWanted, at: int | None
@@ -238,6 +270,27 @@ class RoomViews:
                 meta.heroes = await self._heroes(tx, room_id, user_id)
         return meta
 
+    async def current_metas(self, tx: Tx, joined: Sequence[Membership]) -> dict[str, RoomMeta]:
+        """``meta`` now, for many rooms the user has joined, read in a few statements."""
+        db = RoomRepos.of(tx)
+        room_ids = [m.room_id for m in joined]
+        ids = await db.many_rooms.current_state_ids_many(room_ids, [NAME, AVATAR])
+        loaded = await db.events.get_many(i for found in ids.values() for i in found.values())
+        counts = await db.memberships.counts_many(room_ids)
+        out: dict[str, RoomMeta] = {}
+        for m in joined:
+            meta = out[m.room_id] = RoomMeta()
+            found = ids[m.room_id]
+            named, pictured = loaded.get(found.get(NAME, "")), loaded.get(found.get(AVATAR, ""))
+            name = named.pdu.content.get("name") if named else None
+            meta.name = name if isinstance(name, str) and name else None
+            url = pictured.pdu.content.get("url") if pictured else None
+            meta.avatar = url if isinstance(url, str) and url else None
+            meta.joined_count, meta.invited_count = counts[m.room_id]
+            if meta.name is None:
+                meta.heroes = await self._heroes(tx, m.room_id, m.user_id)
+        return out
+
     async def _heroes(self, tx: Tx, room_id: str, user_id: str) -> list[JsonDict]:
         db = RoomRepos.of(tx)
         hero_ids = await db.memberships.heroes(room_id, user_id, MAX_HEROES)
@@ -266,23 +319,29 @@ class RoomViews:
         events: Sequence[StoredEvent],
         now_ms: int,
         *,
-        bundle: bool = False,
+        bundle: bool | AbstractSet[str] = False,
     ) -> list[JsonDict]:
         """The events as a client sees them; ``bundle``: with their bundled
-        aggregations (for a timeline the client may not have the children of)."""
+        aggregations (all, or those of the events named), for a timeline the client
+        may not have the children of."""
         return await client_events(
             tx, requester, events, now_ms=now_ms, with_room_id=False, bundle=bundle
         )
 
     # --- ephemeral parts -----------------------------------------------------
 
-    async def receipts_on(
-        self, tx: Tx, room_id: str, event_ids: Sequence[str], user_id: str
-    ) -> JsonDict | None:
-        """The m.receipt event a client needs on a room's first appearance: receipts
-        on the events it is shown, and the user's own."""
-        found = await RoomRepos.of(tx).receipts.on_events_or_by(room_id, event_ids, user_id)
-        return receipt_events(found, user_id).get(room_id)
+    async def receipts_on_many(
+        self, tx: Tx, timelines: Mapping[str, Sequence[str]], user_id: str
+    ) -> dict[str, JsonDict]:
+        """The m.receipt events clients need on rooms' first appearance (room_id -> the
+        event IDs it is shown): receipts on those events, and the user's own."""
+        room_ids = sorted(timelines)
+        shown = {e for ids in timelines.values() for e in ids}
+        found = await RoomRepos.of(tx).receipts.on_events_or_by_in_rooms(
+            sorted(shown), room_ids, user_id
+        )
+        wanted = [r for r in found if r.user_id == user_id or r.event_id in timelines[r.room_id]]
+        return receipt_events(wanted, user_id)
 
     async def receipts_changed(
         self, tx: Tx, room_ids: Sequence[str], after: int, upto: int, user_id: str

@@ -120,10 +120,9 @@ class SlidingExtensions:
                 by_room.setdefault(data.room_id, []).append(entry)
         if after is not None:
             # A room sent afresh gets all its account data, not only the latest change.
-            for room_id in sorted(rooms & sent.initial):
-                entries = await self._account_data.of_room(tx, user_id, room_id)
-                if entries:
-                    by_room[room_id] = [{"type": d.type, "content": d.content} for d in entries]
+            fresh = sorted(rooms & sent.initial)
+            for room_id, entries in (await self._account_data.of_rooms(tx, user_id, fresh)).items():
+                by_room[room_id] = [{"type": d.type, "content": d.content} for d in entries]
         if after is None and all(e["type"] != PUSH_RULES for e in global_data):
             # Clients read push rules from here; a user who never changed one has no
             # stored copy, so the defaults go instead (as in /sync).
@@ -142,11 +141,8 @@ class SlidingExtensions:
     ) -> dict[str, JsonDict]:
         out: dict[str, JsonDict] = {}
         fresh = rooms if after is None else rooms & sent.initial
-        for room_id in sorted(fresh):
-            timeline = sent.timelines.get(room_id, [])
-            event = await self._views.receipts_on(tx, room_id, timeline, requester.user_id)
-            if event is not None:
-                out[room_id] = event
+        timelines = {room_id: sent.timelines.get(room_id, []) for room_id in fresh}
+        out.update(await self._views.receipts_on_many(tx, timelines, requester.user_id))
         if after is not None:
             rest = sorted(rooms - fresh)
             out.update(await self._views.receipts_changed(tx, rest, after, upto, requester.user_id))

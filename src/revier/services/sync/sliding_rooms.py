@@ -20,6 +20,7 @@ drop what they cached (MSC4186).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from revier.events.types import JsonDict, StateKey
@@ -28,9 +29,11 @@ from revier.services.notifications import PushActions
 from revier.services.rooms import (
     BUMP_EVENT_TYPES,
     ListedRoom,
+    RoomMeta,
     RoomViews,
     StateWanted,
     StoredEvent,
+    TimelineWanted,
 )
 from revier.services.sync.sliding_request import LAZY, ME, WILDCARD, RoomConfig
 from revier.storage import Tx
@@ -85,77 +88,142 @@ class RoomResults:
         self._clock = clock
 
     async def build(
-        self, tx: Tx, requester: Requester, w: RoomWindow, *, is_dm: bool
-    ) -> RoomPart | None:
-        """The room's entry, or None when nothing is new for the client."""
-        m = w.listed.membership
-        if m.membership in ("invite", "knock"):
-            return await self._invite(tx, w)
-        joined = m.membership == "join"
-        if not joined and not await self._views.ever_joined(tx, m.room_id, m.user_id):
-            return await self._never_joined(tx, requester, w)
-        end = w.upto if joined else min(w.upto, m.stream_ordering)
-        at = None if joined else end
-        limit = w.config.timeline_limit
-        events: list[StoredEvent] = []
-        limited = False
-        fresh = w.initial or w.expanded_timeline
-        if limit > 0:
-            events, limited = await self._views.timeline(
-                tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
-            )
-        state = await self._state(tx, requester, w, events, limited, end, at)
-        body = await self._meta(tx, w, state, at, joined)
-        if not (w.initial or events or state.events or body or w.read):
-            return None
-        now = self._clock.time_ms()
-        if state.events:
-            body["required_state"] = await self._views.client_events(
-                tx, requester, state.events, now
-            )
-        if limit > 0:
-            # Bundled aggregations as /sync has them: when the client may lack
-            # the children (a gap, or the room is new to it).
-            body["timeline"] = await self._views.client_events(
-                tx, requester, events, now, bundle=limited or fresh
-            )
-            body["limited"] = limited
-            start = events[0].stream_ordering - 1 if events else end
-            body["prev_batch"] = SyncToken(max(start, 0)).encode()
-            since = w.since_pos
-            live = 0 if since is None else sum(e.stream_ordering > since for e in events)
-            body["num_live"] = live
-        if w.initial:
-            body["initial"] = True
-        if w.expanded_timeline:
-            body["unstable_expanded_timeline"] = True
-        if is_dm:
-            body["is_dm"] = True
-        if w.initial or not joined or limited or limit == 0 or _bumps(events):
-            body["bump_stamp"] = w.listed.bump_stamp
-        body["notification_count"], body["highlight_count"] = await self._unread(
-            tx, requester, m.room_id, joined
-        )
-        return RoomPart(body, [e.event_id for e in events], state.members)
-
-    async def _state(
         self,
         tx: Tx,
         requester: Requester,
-        w: RoomWindow,
-        events: Sequence[StoredEvent],
-        limited: bool,
-        end: int,
-        at: int | None,
-    ) -> _State:
-        """The room's ``required_state`` part, and what changed of its meta."""
-        room_id = w.listed.room_id
-        lazy, wanted = _wanted(w.config, requester.user_id)
-        people = _people(events) if lazy else set()
-        if w.initial:
+        windows: Sequence[RoomWindow],
+        dm_rooms: AbstractSet[str],
+    ) -> dict[str, RoomPart]:
+        """Each window's room entry; a room with nothing new for the client is left out.
+
+        The rooms are read together, a few statements for all of them: a window of
+        a hundred rooms costs about what one room did.
+        """
+        parts: dict[str, RoomPart | None] = {}
+        rooms: list[RoomWindow] = []
+        for w in windows:
+            m = w.listed.membership
+            if m.membership in ("invite", "knock"):
+                parts[m.room_id] = await self._invite(tx, w)
+            elif m.membership != "join" and not await self._views.ever_joined(
+                tx, m.room_id, m.user_id
+            ):
+                parts[m.room_id] = await self._never_joined(tx, requester, w)
+            else:
+                rooms.append(w)
+        if rooms:
+            parts.update(await self._rooms(tx, requester, rooms, dm_rooms))
+        return {room_id: part for room_id, part in parts.items() if part is not None}
+
+    async def _rooms(
+        self,
+        tx: Tx,
+        requester: Requester,
+        windows: Sequence[RoomWindow],
+        dm_rooms: AbstractSet[str],
+    ) -> dict[str, RoomPart | None]:
+        """Rooms the user is in or was in: timeline, state, meta and counts."""
+        wanted = [
+            TimelineWanted(
+                w.listed.membership,
+                None if w.initial or w.expanded_timeline else w.after,
+                _end(w),
+                w.config.timeline_limit,
+            )
+            for w in windows
+            if w.config.timeline_limit > 0
+        ]
+        timelines = await self._views.timelines(tx, requester, wanted)
+        states = await self._states(tx, requester, windows, timelines)
+        metas = await self._metas(tx, windows, states)
+        joined = [w.listed.room_id for w in windows if _joined(w)]
+        unread = await self._push_actions.unread_in_rooms(tx, requester.user_id, joined)
+        parts: dict[str, RoomPart | None] = {}
+        shown: dict[str, tuple[list[StoredEvent], list[StoredEvent]]] = {}
+        bundled: set[str] = set()  # as /sync: where the client may lack the children
+        for w in windows:
+            room_id = w.listed.room_id
+            events, limited = timelines.get(room_id, ([], False))
+            if limited or w.initial or w.expanded_timeline:
+                bundled.update(e.event_id for e in events)
+            state = states[room_id]
+            body = _meta_body(state, metas.get(room_id), _joined(w))
+            if not (w.initial or events or state.events or body or w.read):
+                parts[room_id] = None
+                continue
+            _describe(body, w, events, limited, is_dm=room_id in dm_rooms)
+            counts = unread.get(room_id)
+            body["notification_count"] = counts.notification_count if counts else 0
+            body["highlight_count"] = counts.highlight_count if counts else 0
+            parts[room_id] = RoomPart(body, [e.event_id for e in events], state.members)
+            shown[room_id] = (state.events, events)
+        await self._format(tx, requester, parts, shown, bundled)
+        return parts
+
+    async def _format(
+        self,
+        tx: Tx,
+        requester: Requester,
+        parts: dict[str, RoomPart | None],
+        shown: dict[str, tuple[list[StoredEvent], list[StoredEvent]]],
+        bundled: AbstractSet[str],
+    ) -> None:
+        """Every room's events in the client's format, formatted together; ``bundled``
+        with their bundled aggregations."""
+        unique = {e.event_id: e for pair in shown.values() for events in pair for e in events}
+        formatted = await self._views.client_events(
+            tx, requester, list(unique.values()), self._clock.time_ms(), bundle=bundled
+        )
+        by_id = dict(zip(unique, formatted, strict=True))
+        for room_id, (state, timeline) in shown.items():
+            part = parts[room_id]
+            assert part is not None
+            if state:
+                part.body["required_state"] = [by_id[e.event_id] for e in state]
+            if "timeline" in part.body:
+                part.body["timeline"] = [by_id[e.event_id] for e in timeline]
+
+    async def _states(
+        self,
+        tx: Tx,
+        requester: Requester,
+        windows: Sequence[RoomWindow],
+        timelines: dict[str, tuple[list[StoredEvent], bool]],
+    ) -> dict[str, _State]:
+        """Each room's ``required_state`` part, and what changed of its meta; the
+        state of rooms sent afresh is read for all of them at once."""
+        out: dict[str, _State] = {}
+        now: dict[str, StateWanted] = {}
+        for w in windows:
+            room_id = w.listed.room_id
+            events, limited = timelines.get(room_id, ([], False))
+            lazy, wanted = _wanted(w.config, requester.user_id)
+            people = _people(events) if lazy else set()
+            if not w.initial:
+                out[room_id] = await self._changes(tx, w, wanted, lazy, people, limited)
+                continue
             everyone = wanted.with_keys((MEMBER, u) for u in people)
-            shown = await self._views.state(tx, room_id, everyone, at)
-            return _State(shown, True, True, frozenset(people))
+            out[room_id] = _State([], True, True, frozenset(people))
+            if _joined(w):
+                now[room_id] = everyone
+            else:
+                out[room_id].events = await self._views.state(tx, room_id, everyone, _end(w))
+        for room_id, events in (await self._views.current_states(tx, now)).items():
+            out[room_id].events = events
+        return out
+
+    async def _changes(
+        self,
+        tx: Tx,
+        w: RoomWindow,
+        wanted: StateWanted,
+        lazy: bool,
+        people: set[str],
+        limited: bool,
+    ) -> _State:
+        """What changed of a room's state since the client's position in it."""
+        room_id, end = w.listed.room_id, _end(w)
+        at = None if _joined(w) else end
         assert w.after is not None
         every = await self._views.state_changes(
             tx, room_id, StateWanted(everything=True), w.after, end
@@ -181,22 +249,22 @@ class RoomResults:
             members if len(members) <= _MAX_MEMBERS else frozenset(people),
         )
 
-    async def _meta(
-        self, tx: Tx, w: RoomWindow, state: _State, at: int | None, joined: bool
-    ) -> JsonDict:
-        """Name and avatar when new or changed; counts and heroes when members changed."""
-        body: JsonDict = {}
-        if not (state.meta_changed or state.members_changed):
-            return body
-        meta = await self._views.meta(tx, w.listed.membership, at=at)
-        if state.meta_changed:
-            body.update({k: v for k, v in (("name", meta.name), ("avatar", meta.avatar)) if v})
-        if state.members_changed and joined:
-            body["joined_count"] = meta.joined_count
-            body["invited_count"] = meta.invited_count
-            if meta.heroes:
-                body["heroes"] = meta.heroes
-        return body
+    async def _metas(
+        self, tx: Tx, windows: Sequence[RoomWindow], states: dict[str, _State]
+    ) -> dict[str, RoomMeta]:
+        """Name, avatar, heroes and counts of the rooms where any of them may have
+        changed (all joined rooms at once; a room the user left as it was then)."""
+        changed = [
+            w for w in windows if states[w.listed.room_id].meta_changed or _members(w, states)
+        ]
+        joined = [w.listed.membership for w in changed if _joined(w)]
+        metas = await self._views.current_metas(tx, joined)
+        for w in changed:
+            if not _joined(w):
+                metas[w.listed.room_id] = await self._views.meta(
+                    tx, w.listed.membership, at=_end(w)
+                )
+        return metas
 
     async def _invite(self, tx: Tx, w: RoomWindow) -> RoomPart | None:
         if not w.initial:
@@ -230,18 +298,61 @@ class RoomResults:
             body["initial"] = True
         return RoomPart(body, [own.event_id])
 
-    async def _unread(
-        self, tx: Tx, requester: Requester, room_id: str, joined: bool
-    ) -> tuple[int, int]:
-        if not joined:
-            return 0, 0
-        counts = await self._push_actions.unread(tx, requester.user_id, room_id)
-        return counts.notification_count, counts.highlight_count
-
 
 # Lazily sent members a connection remembers per room; past it, it forgets them
 # and sends them again as they speak (the connection's state stays small).
 _MAX_MEMBERS = 200
+
+
+def _joined(w: RoomWindow) -> bool:
+    return w.listed.membership.membership == "join"
+
+
+def _end(w: RoomWindow) -> int:
+    """Where the room ends for the user: now, or at their leave (or ban)."""
+    return w.upto if _joined(w) else min(w.upto, w.listed.membership.stream_ordering)
+
+
+def _members(w: RoomWindow, states: dict[str, _State]) -> bool:
+    return states[w.listed.room_id].members_changed and _joined(w)
+
+
+def _meta_body(state: _State, meta: RoomMeta | None, joined: bool) -> JsonDict:
+    """Name and avatar when new or changed; counts and heroes when members changed."""
+    body: JsonDict = {}
+    if meta is None:
+        return body
+    if state.meta_changed:
+        body.update({k: v for k, v in (("name", meta.name), ("avatar", meta.avatar)) if v})
+    if state.members_changed and joined:
+        body["joined_count"] = meta.joined_count
+        body["invited_count"] = meta.invited_count
+        if meta.heroes:
+            body["heroes"] = meta.heroes
+    return body
+
+
+def _describe(
+    body: JsonDict, w: RoomWindow, events: list[StoredEvent], limited: bool, *, is_dm: bool
+) -> None:
+    """The room entry's fields besides its events (which are formatted later)."""
+    end = _end(w)
+    if w.config.timeline_limit > 0:
+        body["timeline"] = []
+        body["limited"] = limited
+        start = events[0].stream_ordering - 1 if events else end
+        body["prev_batch"] = SyncToken(max(start, 0)).encode()
+        since = w.since_pos
+        body["num_live"] = 0 if since is None else sum(e.stream_ordering > since for e in events)
+    if w.initial:
+        body["initial"] = True
+    if w.expanded_timeline:
+        body["unstable_expanded_timeline"] = True
+    if is_dm:
+        body["is_dm"] = True
+    limit = w.config.timeline_limit
+    if w.initial or not _joined(w) or limited or limit == 0 or _bumps(events):
+        body["bump_stamp"] = w.listed.bump_stamp
 
 
 def wanted_state(config: RoomConfig, user_id: str) -> StateWanted:

@@ -160,22 +160,35 @@ class SlidingSyncService:
         if after is not None and live:
             changed = await self._views.rooms_with_events(tx, live, after, upto)
             read = await self._views.read_in(tx, requester.user_id, live, after, upto)
-        rooms: dict[str, JsonDict] = {}
-        sent = Sent()
+        windows: list[RoomWindow] = []
         for room_id, config in selection.configs.items():
-            window = _window(selection, room_id, config, previous.get(room_id), after, upto)
             status = previous.get(room_id)
+            if (
+                status is not None
+                and after is not None
+                and not (status.since is not None or room_id in changed or room_id in read)
+            ):
+                # Nothing happened in the room: only a grown config may need an answer.
+                listed = selection.rooms[room_id].membership
+                newly_joined = listed.membership == "join" and listed.stream_ordering > after
+                if not newly_joined and status.config.covers(config):
+                    continue
+            window = _window(selection, room_id, config, status, after, upto)
             if room_id in read:
                 window = replace(window, read=True)
             if status is not None and not window.initial:
                 window = replace(window, known_members=status.members)
-            if status is not None and not window.initial:
                 stale = status.since is not None or room_id in changed or window.read
                 if not (stale or window.expanded_timeline or window.new_state):
                     continue
-            part = await self._rooms.build(
-                tx, requester, window, is_dm=room_id in selection.dm_rooms
-            )
+            windows.append(window)
+        parts = await self._rooms.build(tx, requester, windows, selection.dm_rooms)
+        rooms: dict[str, JsonDict] = {}
+        sent = Sent()
+        for window in windows:
+            room_id, config = window.listed.room_id, window.config
+            status = previous.get(room_id)
+            part = parts.get(room_id)
             stored = config if window.initial or status is None else status.config.combine(config)
             known = part.members if part else (status.members if status else frozenset())
             state.rooms[room_id] = RoomStatus(stored, None, known)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -69,14 +70,26 @@ class AccountDataRepository:
         )
         return {r.room_id: orjson.loads(r.content) for r in await self._conn.execute(stmt)}
 
-    async def of_room(self, user_id: str, room_id: str) -> list[AccountData]:
-        stmt = select(account_data).where(
-            account_data.c.user_id == user_id, account_data.c.room_id == room_id
+    async def of_rooms(self, user_id: str, room_ids: Sequence[str]) -> dict[str, list[AccountData]]:
+        """room_id -> the user's account data in it, for many rooms (those with any)."""
+        out: dict[str, list[AccountData]] = {}
+        for start in range(0, len(room_ids), 500):
+            stmt = select(account_data).where(
+                account_data.c.user_id == user_id,
+                account_data.c.room_id.in_(room_ids[start : start + 500]),
+            )
+            for r in await self._conn.execute(stmt):
+                data = AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
+                out.setdefault(r.room_id, []).append(data)
+        return out
+
+    async def of_users(self, user_ids: Sequence[str], data_type: str) -> dict[str, JsonDict]:
+        stmt = select(account_data.c.user_id, account_data.c.content).where(
+            account_data.c.user_id.in_(user_ids),
+            account_data.c.room_id == "",
+            account_data.c.type == data_type,
         )
-        return [
-            AccountData(r.room_id, r.type, orjson.loads(r.content), r.stream_ordering)
-            for r in await self._conn.execute(stmt)
-        ]
+        return {row[0]: orjson.loads(row[1]) for row in await self._conn.execute(stmt)}
 
     async def changed(self, user_id: str, after: int | None, upto: int) -> list[AccountData]:
         params = {"user": user_id, "after": _START if after is None else after, "upto": upto}

@@ -1,4 +1,5 @@
-"""The notifications wing's storage. Push rules and push actions (who an event notifies).
+"""The notifications wing's storage: push rules, push actions (who an event notifies),
+pushers, duty hours and the pushes held back off duty.
 
 Only ``revier.services.notifications`` imports this package (an import contract checks it).
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from revier.storage.notifications.duty import DutyRepository
 from revier.storage.notifications.push_actions import PushActionRepository
 from revier.storage.notifications.push_rules import PushRuleRepository
+from revier.storage.notifications.pushers import PusherRepository
 from revier.storage.store import Repositories
 
 
@@ -20,3 +23,11 @@ class NotificationRepos(Repositories):
     @cached_property
     def push_actions(self) -> PushActionRepository:
         return PushActionRepository(self.conn)
+
+    @cached_property
+    def pushers(self) -> PusherRepository:
+        return PusherRepository(self.conn)
+
+    @cached_property
+    def duty(self) -> DutyRepository:
+        return DutyRepository(self.conn)

@@ -65,6 +65,83 @@ class PushActionRepository:
         row = (await self._conn.execute(_UNREAD, params)).one()
         return UnreadCounts(int(row[0]), int(row[1]))
 
+    async def unread_in_rooms(
+        self, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, UnreadCounts]:
+        """room_id -> the user's notifications in it, for many rooms (all of them: a read
+        receipt deletes what it covers)."""
+        out = {r: UnreadCounts(0, 0) for r in room_ids}
+        for start in range(0, len(room_ids), 500):
+            stmt = (
+                select(
+                    event_push_actions.c.room_id,
+                    func.count(),
+                    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
+                )
+                .where(
+                    event_push_actions.c.user_id == user_id,
+                    event_push_actions.c.room_id.in_(room_ids[start : start + 500]),
+                )
+                .group_by(event_push_actions.c.room_id)
+            )
+            for row in await self._conn.execute(stmt):
+                out[row[0]] = UnreadCounts(int(row[1]), int(row[2]))
+        return out
+
+    async def pending(self, user_ids: Sequence[str], after: int, upto: int) -> list[PushAction]:
+        """The users' notifications in (after, upto], oldest first: what their pushers
+        are owed. Read ones are gone already (``clear_upto``), so a phone is never
+        woken for what its owner read elsewhere meanwhile."""
+        a = event_push_actions
+        stmt = (
+            select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight)
+            .where(a.c.user_id.in_(user_ids), a.c.stream_ordering > after)
+            .where(a.c.stream_ordering <= upto)
+            .order_by(a.c.stream_ordering)
+        )
+        return [PushAction(*row) for row in await self._conn.execute(stmt)]
+
+    async def badges(self, user_ids: Sequence[str]) -> dict[str, int]:
+        """Per user, the rooms with unread notifications: a push's ``counts.unread``
+        (Synapse's default, ``group_unread_count_by_room``)."""
+        a = event_push_actions
+        stmt = (
+            select(a.c.user_id, func.count(func.distinct(a.c.room_id)))
+            .where(a.c.user_id.in_(user_ids))
+            .group_by(a.c.user_id)
+        )
+        return {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
+
+    async def newest(self, user_ids: Sequence[str]) -> dict[str, PushAction]:
+        """Per user, the newest unread notification (what a duty-start push shows)."""
+        a = event_push_actions
+        newest = (
+            select(a.c.user_id, func.max(a.c.stream_ordering).label("latest"))
+            .where(a.c.user_id.in_(user_ids))
+            .group_by(a.c.user_id)
+            .subquery()
+        )
+        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).join(
+            newest,
+            (a.c.user_id == newest.c.user_id) & (a.c.stream_ordering == newest.c.latest),
+        )
+        return {row[0]: PushAction(*row) for row in await self._conn.execute(stmt)}
+
+    async def page(
+        self, user_id: str, before: int | None, limit: int, *, highlight_only: bool
+    ) -> list[PushAction]:
+        """GET /notifications: the user's notifications before ``before``, newest first."""
+        a = event_push_actions
+        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).where(
+            a.c.user_id == user_id
+        )
+        if before is not None:
+            stmt = stmt.where(a.c.stream_ordering < before)
+        if highlight_only:
+            stmt = stmt.where(a.c.highlight.is_(True))
+        stmt = stmt.order_by(a.c.stream_ordering.desc()).limit(limit)
+        return [PushAction(*row) for row in await self._conn.execute(stmt)]
+
     async def unread_by_thread(self, user_id: str, room_id: str) -> dict[str | None, UnreadCounts]:
         """The unread counts per thread (None: the main timeline), threads without
         any left out."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from revier.storage.rooms.events import EventRepository
+from revier.storage.rooms.many_rooms import ManyRoomsRepository
 from revier.storage.rooms.receipts import ReceiptRepository
 from revier.storage.rooms.relations import RelationRepository
 from revier.storage.rooms.room_closures import RoomClosureRepository
@@ -27,6 +28,10 @@ class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
         return EventRepository(self.conn, self.tx.room_versions)
+
+    @cached_property
+    def many_rooms(self) -> ManyRoomsRepository:
+        return ManyRoomsRepository(self.conn, self.events)
 
     @cached_property
     def rooms(self) -> RoomRepository:

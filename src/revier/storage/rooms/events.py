@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Unpack
 
 import orjson
-from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.filters import EventQuery
@@ -22,7 +32,6 @@ from revier.storage.rooms.tables import (
     forward_extremities,
     rooms,
 )
-from revier.storage.streams import in_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +49,7 @@ class StoredEvent:
         return self.pdu.event_id
 
 
-_COLUMNS = (
+COLUMNS = (
     events.c.event_id,
     events.c.json,
     events.c.stream_ordering,
@@ -65,7 +74,7 @@ _EXTREMITIES = (
 # By exact (type, state_key): by type alone, the sender's membership check
 # on every send would load every member event of the room.
 _STATE_EVENTS = (
-    select(current_state.c.type, current_state.c.state_key, events.c.room_id, *_COLUMNS)
+    select(current_state.c.type, current_state.c.state_key, events.c.room_id, *COLUMNS)
     .join(events, events.c.event_id == current_state.c.event_id)
     .where(
         current_state.c.room_id == bindparam("room"),
@@ -75,14 +84,6 @@ _STATE_EVENTS = (
     )
 )
 _ROOM = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == bindparam("room"))
-_ROOMS_WITH_EVENTS = (
-    select(events.c.room_id)
-    .where(
-        events.c.room_id.in_(bindparam("rooms", expanding=True)),
-        *in_window(events.c.stream_ordering),
-    )
-    .distinct()
-)
 
 
 @cache
@@ -91,7 +92,7 @@ def _range(after: bool, upto: bool, backwards: bool) -> Select[Any]:
 
     One statement per shape, built once; filters are added per call.
     """
-    stmt = select(events.c.room_id, *_COLUMNS).where(events.c.room_id == bindparam("room"))
+    stmt = select(events.c.room_id, *COLUMNS).where(events.c.room_id == bindparam("room"))
     if after:
         stmt = stmt.where(events.c.stream_ordering > bindparam("after"))
     if upto:
@@ -176,15 +177,15 @@ class EventRepository:
         if not wanted:
             return {}
         rows = await self._conn.execute(_STATE_EVENTS, {"room": room_id, "keys": wanted})
-        return {(row.type, row.state_key): (await self._parse(row)).pdu for row in rows}
+        return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
 
     async def get(self, event_id: str) -> StoredEvent | None:
         row = (
             await self._conn.execute(
-                select(events.c.room_id, *_COLUMNS).where(events.c.event_id == event_id)
+                select(events.c.room_id, *COLUMNS).where(events.c.event_id == event_id)
             )
         ).first()
-        return await self._parse(row) if row else None
+        return await self.parse(row) if row else None
 
     async def get_many(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
         ids = list(set(event_ids))
@@ -192,11 +193,11 @@ class EventRepository:
             return {}
         out: dict[str, StoredEvent] = {}
         for start in range(0, len(ids), 500):
-            stmt = select(events.c.room_id, *_COLUMNS).where(
+            stmt = select(events.c.room_id, *COLUMNS).where(
                 events.c.event_id.in_(ids[start : start + 500])
             )
             for row in await self._conn.execute(stmt):
-                stored = await self._parse(row)
+                stored = await self.parse(row)
                 out[stored.event_id] = stored
         return out
 
@@ -227,25 +228,11 @@ class EventRepository:
         ).where(current_state.c.room_id == room_id, current_state.c.type.in_(wanted))
         return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
 
-    async def current_state_ids_in_rooms(
-        self, room_ids: Sequence[str], key: StateKey
-    ) -> dict[str, str]:
-        """room_id -> event ID of one current state key, for many rooms in one query."""
-        out: dict[str, str] = {}
-        for start in range(0, len(room_ids), 500):
-            stmt = select(current_state.c.room_id, current_state.c.event_id).where(
-                current_state.c.room_id.in_(room_ids[start : start + 500]),
-                current_state.c.type == key[0],
-                current_state.c.state_key == key[1],
-            )
-            out.update({r.room_id: r.event_id for r in await self._conn.execute(stmt)})
-        return out
-
     async def state_changes(self, room_id: str, after: int, upto: int) -> list[StoredEvent]:
         """The room's state events in ``(after, upto]``, the newest per key, oldest first:
         how its state changed between two positions."""
         stmt = (
-            select(events.c.room_id, events.c.type, events.c.state_key, *_COLUMNS)
+            select(events.c.room_id, events.c.type, events.c.state_key, *COLUMNS)
             .where(
                 events.c.room_id == room_id,
                 events.c.state_key.isnot(None),
@@ -258,7 +245,7 @@ class EventRepository:
         for row in await self._conn.execute(stmt):
             newest[(row.type, row.state_key)] = row
         return sorted(
-            [await self._parse(row) for row in newest.values()], key=lambda e: e.stream_ordering
+            [await self.parse(row) for row in newest.values()], key=lambda e: e.stream_ordering
         )
 
     async def current_state(self, room_id: str) -> dict[StateKey, Pdu]:
@@ -296,7 +283,7 @@ class EventRepository:
     ) -> StoredEvent | None:
         """The state event for one key as it was at ``stream_ordering`` (inclusive)."""
         stmt = (
-            select(events.c.room_id, *_COLUMNS)
+            select(events.c.room_id, *COLUMNS)
             .where(
                 events.c.room_id == room_id,
                 events.c.type == key[0],
@@ -307,7 +294,7 @@ class EventRepository:
             .limit(1)
         )
         row = (await self._conn.execute(stmt)).first()
-        return await self._parse(row) if row else None
+        return await self.parse(row) if row else None
 
     async def state_history(self, room_id: str, key: StateKey) -> list[tuple[int, JsonDict]]:
         """Every value one state key has had: (stream_ordering, content), oldest first."""
@@ -349,14 +336,7 @@ class EventRepository:
         rows = list(await self._conn.execute(stmt, params))
         if backwards:
             rows.reverse()
-        return [await self._parse(row) for row in rows]
-
-    async def rooms_with_events(self, room_ids: Sequence[str], after: int, upto: int) -> set[str]:
-        """Which of ``room_ids`` have any event in ``(after, upto]``."""
-        if not room_ids:
-            return set()
-        params = {"rooms": list(room_ids), "after": after, "upto": upto}
-        return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
+        return [await self.parse(row) for row in rows]
 
     async def stream_ordering_of(self, event_id: str) -> int | None:
         stmt = select(events.c.stream_ordering).where(events.c.event_id == event_id)
@@ -380,9 +360,13 @@ class EventRepository:
             self._room_versions[room_id] = (str(row.room_version), str(row.tenant))
         return self._room_versions[room_id]
 
-    async def _parse(self, row: object) -> StoredEvent:
+    async def parse(self, row: object) -> StoredEvent:
         version = await self.room_version(row.room_id)  # type: ignore[attr-defined]
         assert version is not None
         pdu = Pdu.from_storage(orjson.loads(row.json), version, row.event_id)  # type: ignore[attr-defined]
         children = bool(row.has_children)  # type: ignore[attr-defined]
         return StoredEvent(pdu, row.stream_ordering, row.redacted_by, children)  # type: ignore[attr-defined]
+
+
+def _position(event: StoredEvent) -> int:
+    return event.stream_ordering

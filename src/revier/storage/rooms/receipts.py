@@ -87,16 +87,18 @@ class ReceiptRepository:
             Receipt(**row._mapping) for row in await self._conn.execute(_RECEIPTS_CHANGED, params)
         ]
 
-    async def on_events_or_by(
-        self, room_id: str, event_ids: Sequence[str], user_id: str
+    async def on_events_or_by_in_rooms(
+        self, event_ids: Sequence[str], room_ids: Sequence[str], user_id: str
     ) -> list[Receipt]:
-        """The room's receipts on some events, and every receipt of one user in it:
-        what a client seeing the room for the first time needs."""
-        stmt = select(receipts).where(
-            receipts.c.room_id == room_id,
-            or_(receipts.c.event_id.in_(list(event_ids)), receipts.c.user_id == user_id),
-        )
-        return [Receipt(**row._mapping) for row in await self._conn.execute(stmt)]
+        """``on_events_or_by`` for many rooms at once (the events of all their timelines)."""
+        out: list[Receipt] = []
+        for start in range(0, len(room_ids), 500):
+            stmt = select(receipts).where(
+                receipts.c.room_id.in_(room_ids[start : start + 500]),
+                or_(receipts.c.event_id.in_(list(event_ids)), receipts.c.user_id == user_id),
+            )
+            out += [Receipt(**row._mapping) for row in await self._conn.execute(stmt)]
+        return out
 
     async def read_upto(self, user_id: str, room_id: str) -> int:
         """The stream position the user has read to (m.read or m.read.private, unthreaded)."""

@@ -210,6 +210,19 @@ class MembershipRepository:
         counted = {row[0]: int(row[1]) for row in rows}
         return counted.get("join", 0), counted.get("invite", 0)
 
+    async def counts_many(self, room_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """room_id -> (joined, invited) member counts, for many rooms."""
+        counted: dict[str, dict[str, int]] = {r: {} for r in room_ids}
+        for start in range(0, len(room_ids), 500):
+            stmt = (
+                select(memberships.c.room_id, memberships.c.membership, func.count())
+                .where(memberships.c.room_id.in_(room_ids[start : start + 500]), _JOINED_OR_INVITED)
+                .group_by(memberships.c.room_id, memberships.c.membership)
+            )
+            for row in await self._conn.execute(stmt):
+                counted[row[0]][row[1]] = int(row[2])
+        return {r: (c.get("join", 0), c.get("invite", 0)) for r, c in counted.items()}
+
     async def heroes(self, room_id: str, user_id: str, limit: int) -> list[str]:
         """A few other joined or invited members, in a stable order."""
         params = {"room": room_id, "user": user_id, "limit": limit}
@@ -256,6 +269,16 @@ class MembershipRepository:
             .distinct()
         )
         return {row.user_id for row in await self._conn.execute(stmt)}
+
+    async def joined_by_room(self, room_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Per room, who is joined."""
+        stmt = select(memberships.c.room_id, memberships.c.user_id).where(
+            memberships.c.room_id.in_(list(room_ids)), memberships.c.membership == "join"
+        )
+        out: dict[str, set[str]] = {}
+        for row in await self._conn.execute(stmt):
+            out.setdefault(row.room_id, set()).add(row.user_id)
+        return out
 
     async def changes_in_rooms(
         self, room_ids: Sequence[str], after: int, upto: int

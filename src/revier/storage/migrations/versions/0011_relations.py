@@ -11,7 +11,7 @@ Existing events are read once to fill the new tables (only those whose JSON
 mentions ``m.relates_to``; a redacted event's JSON no longer does).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,176 @@
+"""Reads over many rooms at once, for room lists (sliding sync): a few statements
+however many rooms a window holds, where one statement per room cost more in
+building and running statements than in the reading itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, bindparam, or_, select, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.events.types import StateKey
+from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
+from revier.storage.rooms.tables import current_state, events
+from revier.storage.streams import in_window
+
+_ROOMS_WITH_EVENTS = (
+    select(events.c.room_id)
+    .where(
+        events.c.room_id.in_(bindparam("rooms", expanding=True)),
+        *in_window(events.c.stream_ordering),
+    )
+    .distinct()
+)
+
+
+# The timelines of many rooms in one statement: per room its newest events in a range,
+# each branch read from the (room_id, stream_ordering) index. SQLite allows 500
+# branches in a compound select; fewer keep the statement small.
+_TIMELINES_PER_QUERY = 50
+
+
+@cache
+def _newest_in_rooms(n: int) -> Select[Any]:
+    """``n`` rooms' newest events in ``(after_i, upto_i]`` (at most ``limit_i`` each)."""
+    branches = [
+        select(
+            select(events.c.room_id, *COLUMNS)
+            .where(
+                events.c.room_id == bindparam(f"room{i}"),
+                events.c.stream_ordering > bindparam(f"after{i}"),
+                events.c.stream_ordering <= bindparam(f"upto{i}"),
+            )
+            .order_by(events.c.stream_ordering.desc())
+            .limit(bindparam(f"limit{i}", type_=Integer))
+            .subquery()
+        )
+        for i in range(n)
+    ]
+    return branches[0] if n == 1 else union_all(*branches)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRange:
+    """One room's part of ``newest_in_rooms``: its newest ``limit`` events in
+    ``(after, upto]`` (``after`` None: from its beginning)."""
+
+    room_id: str
+    after: int | None
+    upto: int
+    limit: int
+
+
+class ManyRoomsRepository:
+    def __init__(self, conn: AsyncConnection, events: EventRepository) -> None:
+        self._conn = conn
+        self._events = events  # which parses the rows into events
+
+    async def newest_in_rooms(
+        self, ranges: Sequence[TimelineRange]
+    ) -> dict[str, list[StoredEvent]]:
+        """Several rooms' timelines (each oldest first) in a few statements."""
+        out: dict[str, list[StoredEvent]] = {r.room_id: [] for r in ranges}
+        for start in range(0, len(ranges), _TIMELINES_PER_QUERY):
+            chunk = ranges[start : start + _TIMELINES_PER_QUERY]
+            params: dict[str, object] = {}
+            for i, r in enumerate(chunk):
+                params[f"room{i}"], params[f"upto{i}"], params[f"limit{i}"] = (
+                    r.room_id,
+                    r.upto,
+                    r.limit,
+                )
+                params[f"after{i}"] = -1 if r.after is None else r.after
+            for row in await self._conn.execute(_newest_in_rooms(len(chunk)), params):
+                out[row.room_id].append(await self._events.parse(row))
+        for timeline in out.values():
+            timeline.sort(key=_position)
+        return out
+
+    async def current_state_ids_many(
+        self,
+        room_ids: Sequence[str],
+        keys: Iterable[StateKey] = (),
+        types: Iterable[str] = (),
+        *,
+        everything: bool = False,
+    ) -> dict[str, dict[StateKey, str]]:
+        """room_id -> some of its current state (exact keys, every key of some types,
+        or all), for many rooms in one query per 500."""
+        out: dict[str, dict[StateKey, str]] = {r: {} for r in room_ids}
+        wanted_keys, wanted_types = sorted(set(keys)), sorted(set(types))
+        if not (everything or wanted_keys or wanted_types):
+            return out
+        columns = (
+            current_state.c.room_id,
+            current_state.c.type,
+            current_state.c.state_key,
+            current_state.c.event_id,
+        )
+        for start in range(0, len(room_ids), 500):
+            stmt = select(*columns).where(
+                current_state.c.room_id.in_(room_ids[start : start + 500])
+            )
+            if not everything:
+                which = []
+                if wanted_keys:
+                    pair = tuple_(current_state.c.type, current_state.c.state_key)
+                    which.append(pair.in_(wanted_keys))
+                if wanted_types:
+                    which.append(current_state.c.type.in_(wanted_types))
+                stmt = stmt.where(or_(*which))
+            for r in await self._conn.execute(stmt):
+                out[r.room_id][(r.type, r.state_key)] = r.event_id
+        return out
+
+    async def current_state_ids_in_rooms(
+        self, room_ids: Sequence[str], key: StateKey
+    ) -> dict[str, str]:
+        """room_id -> event ID of one current state key, for many rooms in one query."""
+        out: dict[str, str] = {}
+        for start in range(0, len(room_ids), 500):
+            stmt = select(current_state.c.room_id, current_state.c.event_id).where(
+                current_state.c.room_id.in_(room_ids[start : start + 500]),
+                current_state.c.type == key[0],
+                current_state.c.state_key == key[1],
+            )
+            out.update({r.room_id: r.event_id for r in await self._conn.execute(stmt)})
+        return out
+
+    async def rooms_with_events(self, room_ids: Sequence[str], after: int, upto: int) -> set[str]:
+        """Which of ``room_ids`` have any event in ``(after, upto]``."""
+        if not room_ids:
+            return set()
+        params = {"rooms": list(room_ids), "after": after, "upto": upto}
+        return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
+
+    async def at_positions(self, positions: Iterable[int]) -> list[StoredEvent]:
+        """The events at these stream positions (those that exist), in stream order."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return []
+        stmt = (
+            select(events.c.room_id, *COLUMNS)
+            .where(events.c.stream_ordering.in_(wanted))
+            .order_by(events.c.stream_ordering)
+        )
+        return [await self._events.parse(row) for row in await self._conn.execute(stmt)]
+
+    async def refs_at(self, positions: Iterable[int]) -> list[tuple[int, str, str, str, str]]:
+        """(stream position, event ID, room ID, type, sender) of the events there,
+        without parsing them: all a push about them needs to say."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return []
+        e = events.c
+        stmt = select(e.stream_ordering, e.event_id, e.room_id, e.type, e.sender).where(
+            e.stream_ordering.in_(wanted)
+        )
+        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in await self._conn.execute(stmt)]
+
+
+def _position(event: StoredEvent) -> int:
+    return event.stream_ordering

@@ -8,12 +8,13 @@ Annotations (reactions) are not aggregated by the server: "m.annotation is not
 included in the m.relations property" — clients count them.
 
 Only events marked as parents (``has_children``) are looked at, so a page
-without any costs no query. For those, per room of the page: where the reader
-sees the room (one query for a member joined before the parents, else three),
-the edits and references (one), the thread summaries (one) and the events to
-include (one). Children the reader
-could not see (history visibility: sent after they left, before they joined a
-``joined`` room) are neither counted nor shown. State events get no bundles (spec).
+without any costs no query. One with parents costs four, whatever the number of
+rooms (which rooms the reader joined before their parents; the edits and
+references; the thread summaries; the events to include), and five more per
+room the reader sees only part of (a leaver's, a ``joined``-only room's history):
+children the reader could not see (history visibility: sent after they left,
+before they joined a ``joined`` room) are neither counted nor shown. State
+events get no bundles (spec).
 """
 
 from __future__ import annotations
@@ -47,23 +48,37 @@ class Bundle:
 
 
 async def bundles(tx: Tx, user_id: str, events: Sequence[StoredEvent]) -> dict[str, Bundle]:
-    """event_id -> its bundle, for those of ``events`` that have any for the reader."""
+    """event_id -> its bundle, for those of ``events`` that have any for the reader.
+
+    A member who joined a room before its parents here (and stayed) sees every
+    child, which come after their parents: the parents of all such rooms are
+    read together, unrestricted. The rest, room by room, within what the
+    reader's history shows them.
+    """
     parents = [e for e in events if e.has_children and not e.pdu.is_state]
+    if not parents:
+        return {}
     by_room: dict[str, list[StoredEvent]] = defaultdict(list)
     for parent in parents:
         by_room[parent.pdu.room_id].append(parent)
+    joined = await RoomRepos.of(tx).many_rooms.joined_since(user_id, list(by_room))
+    seen_all: list[StoredEvent] = []
     out: dict[str, Bundle] = {}
     for room_id, group in by_room.items():
-        out.update(await _room_bundles(tx, user_id, room_id, group))
+        since = joined.get(room_id)
+        if since is not None and all(p.stream_ordering >= since for p in group):
+            seen_all += group
+        elif ranges := await seen_ranges(tx, user_id, room_id):
+            out.update(await _bundles(tx, user_id, group, ranges))
+    if seen_all:
+        out.update(await _bundles(tx, user_id, seen_all, [(None, None)]))
     return out
 
 
-async def _room_bundles(
-    tx: Tx, user_id: str, room_id: str, parents: list[StoredEvent]
+async def _bundles(
+    tx: Tx, user_id: str, parents: list[StoredEvent], ranges: Sequence[PositionRange]
 ) -> dict[str, Bundle]:
-    ranges = await _ranges(tx, user_id, room_id, parents)
-    if not ranges:
-        return {}
+    """The parents' bundles, counting the children in ``ranges`` (three queries)."""
     db = RoomRepos.of(tx)
     ids = [p.event_id for p in parents]
     # A redacted event's edits are not bundled ("whether or not any subsequent
@@ -101,17 +116,3 @@ async def _room_bundles(
         if bundle.replace or bundle.thread or bundle.references:
             out[parent.event_id] = bundle
     return out
-
-
-async def _ranges(
-    tx: Tx, user_id: str, room_id: str, parents: list[StoredEvent]
-) -> list[PositionRange]:
-    """Where the reader sees the room's events. The common case in one query: a
-    member joined since before every parent sees all of their children, which
-    come after them; else from their membership and visibility history (two)."""
-    membership = await RoomRepos.of(tx).memberships.get(room_id, user_id)
-    if membership is not None and membership.membership == "join":
-        joined_at = membership.stream_ordering
-        if all(p.stream_ordering >= joined_at for p in parents):
-            return [(joined_at, None)]
-    return await seen_ranges(tx, user_id, room_id)

@@ -37,10 +37,12 @@ from revier.api.client import (
     push_rules,
     pushers,
     registration,
+    relations,
     room_history,
     rooms,
     sliding_sync,
     sync,
+    threads,
     to_device,
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler
@@ -75,6 +77,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         sync,
         sliding_sync,
         room_history,
+        relations,
+        threads,
         directory,
         profiles,
         ephemeral,

@@ -107,6 +107,12 @@ class InvalidParam(MatrixError):
     errcode = "M_INVALID_PARAM"
 
 
+class DuplicateAnnotation(MatrixError):
+    """A second identical annotation (reaction) of one sender on one event."""
+
+    errcode = "M_DUPLICATE_ANNOTATION"
+
+
 class TooLarge(MatrixError):
     errcode = "M_TOO_LARGE"
 

@@ -26,6 +26,7 @@ from tests.integration.matrix import sync_until
 
 ROOMS = "/_revier/admin/v1/rooms"
 V3 = "/_matrix/client/v3"
+V1 = "/_matrix/client/v1"
 
 
 @pytest.fixture(scope="module")
@@ -280,6 +281,8 @@ async def test_purge_deletes_the_content_and_former_members_sync_on(
     room_id, _ = await public_room(alice, bob, f"purge-{secrets.token_hex(4)}")
     sent = await alice.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "x"})
     event_id = sent.event_id  # type: ignore[union-attr]
+    thread = {"rel_type": "m.thread", "event_id": event_id}
+    await bob.room_send(room_id, "m.room.message", {"body": "y", "m.relates_to": thread})
     await sync_until(bob, lambda r: room_id in r.rooms.join)
 
     path = f"{ROOMS}/{quote(room_id)}"
@@ -319,6 +322,13 @@ async def test_purge_deletes_the_content_and_former_members_sync_on(
         assert r.status_code in (403, 404), r.text
         r = await http.get(f"{room}/state", headers=who.headers)
         assert r.status_code == 403, r.text
+        # Its threads and relations are gone with it.
+        r = await http.get(f"{V1}/rooms/{quote(room_id)}/threads", headers=who.headers)
+        assert r.status_code == 403 or r.json()["chunk"] == [], r.text
+        r = await http.get(
+            f"{V1}/rooms/{quote(room_id)}/relations/{quote(event_id)}", headers=who.headers
+        )
+        assert r.status_code == 404, r.text
     r = await http.post(f"{V3}/join/{quote(room_id)}", json={}, headers=caller(bob).headers)
     assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
 

@@ -4,6 +4,7 @@ schema with its rows intact, and ends up exactly as ``schema.py`` says."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,81 @@ def test_0008_keeps_rows_and_matches_the_schema(
     diff, rows, rowid_free = asyncio.run(_migrate_with_rows(url))
     assert diff == []
     assert rows == [
-        ("@b:x", "!r:x", 7, False),
+        ("@b:x", "!r:x", 7, False, None),  # 0011 adds the thread (None: main timeline)
         ("$m", "$c"),
         ("@a:x", "D", "t1", "$m", 0),
     ]
     assert rowid_free
+
+
+def _event(
+    event_id: str, position: int, sender: str, content: dict[str, object]
+) -> dict[str, object]:
+    return {
+        "event_id": event_id,
+        "so": position,
+        "sender": sender,
+        "json": json.dumps({"type": "m.room.message", "content": content}),
+    }
+
+
+async def _migrate_relations(url: str) -> dict[str, list[tuple[object, ...]]]:
+    thread = {"m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}
+    edit = {
+        "m.new_content": {"body": "b"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": "$reply"},
+    }
+    reaction = {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$root", "key": "+1"}}
+    events = [
+        _event("$root", 1, "@a:x", {"body": "root"}),
+        _event("$reply", 2, "@b:x", {"body": "in the thread", **thread}),
+        _event("$edit", 3, "@b:x", {"body": "* b", **edit}),
+        _event("$foreign_edit", 4, "@a:x", {"body": "* b", **edit}),  # not the sender's
+        _event("$reaction", 5, "@a:x", reaction),
+        _event("$reply2", 6, "@a:x", {"body": "again", **thread}),
+    ]
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "0009")
+            await conn.execute(
+                text(
+                    "INSERT INTO events (event_id, stream_ordering, room_id, type, sender,"
+                    " depth, origin_server_ts, json) VALUES"
+                    " (:event_id, :so, '!r:x', 'm.room.message', :sender, :so, 0, :json)"
+                ),
+                events,
+            )
+            await conn.execute(
+                text("INSERT INTO event_push_actions VALUES ('@a:x', '!r:x', 2, false)")
+            )
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "head")
+            queries = {
+                "relations": "SELECT event_id, relates_to_id, rel_type, aggregation_key,"
+                " thread_id FROM event_relations ORDER BY stream_ordering",
+                "threads": "SELECT thread_id, latest_event_id, stream_ordering FROM threads",
+                "parents": "SELECT event_id FROM events WHERE has_children ORDER BY event_id",
+                "pushed": "SELECT stream_ordering, thread_id FROM event_push_actions",
+            }
+            return {
+                name: [tuple(row) for row in await conn.execute(text(sql))]
+                for name, sql in queries.items()
+            }
+    finally:
+        await engines.dispose()
+
+
+def test_0011_finds_the_relations_of_stored_events(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    found = asyncio.run(_migrate_relations(database_url(engine, request, tmp_path)))
+    assert found["relations"] == [
+        ("$reply", "$root", "m.thread", None, "$root"),
+        ("$edit", "$reply", "m.replace", None, "$root"),  # an edit is where its original is
+        ("$reaction", "$root", "m.annotation", "+1", None),  # a reaction to a root: main
+        ("$reply2", "$root", "m.thread", None, "$root"),
+    ]
+    assert found["threads"] == [("$root", "$reply2", 6)]
+    assert found["parents"] == [("$reply",), ("$root",)]
+    assert found["pushed"] == [(2, "$root")]

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.one_engine
 
 IMPLEMENTED = (
     r"^/_matrix/client/(versions|v1/register/m\.login\.registration_token/validity|"
+    r"v1/rooms/\{roomId\}/(threads|relations/\{eventId\}(/\{relType\}(/\{eventType\})?)?)|"
     r"v1/media/(config|preview_url|"
     r"download/\{serverName\}/\{mediaId\}|thumbnail/\{serverName\}/\{mediaId\})|"
     r"v3/(login|logout|logout/all|account/whoami|capabilities|"

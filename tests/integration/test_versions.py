@@ -36,6 +36,10 @@ PROBES: dict[str, list[tuple[str, str, dict[str, Any] | None]]] = {
     "org.matrix.msc2285.stable": [
         ("POST", f"{V3}/rooms/!nowhere:localhost/read_markers", {"m.read.private": "$e"}),
     ],
+    "org.matrix.msc3440.stable": [
+        ("GET", "/_matrix/client/v1/rooms/!nowhere:localhost/threads", None),
+        ("GET", "/_matrix/client/v1/rooms/!nowhere:localhost/relations/$e/m.thread", None),
+    ],
     "org.matrix.msc3827.stable": [
         ("POST", f"{V3}/publicRooms", {"filter": {"room_types": ["m.space"]}}),
     ],

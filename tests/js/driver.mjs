@@ -23,6 +23,8 @@
 //   leaveRoom {roomId}   invite {roomId, userId}   waitForMembership {roomId, membership?}
 //   sendText {roomId, body} → {eventId, encrypted}   sendEvent {roomId, type, content}
 //   redactEvent {roomId, eventId, reason?} → {eventId}
+//   roomThreads {roomId} → {threads: [{rootId, length, latestReplyId, latestBody, bundled}]}
+//   waitForThread {roomId, rootId, length} → thread   (after startClient {threadSupport: true})
 //   waitForEvent {roomId, type?, body?, sender?, eventId?, timeoutMs?} → event, decrypted
 //   userDevices {userId}   waitForDevice {userId, deviceId}   ownDeviceKeys {}
 //   serverSupports {feature} → {supported}
@@ -172,6 +174,28 @@ function newClient({ baseUrl, userId, deviceId, accessToken }) {
         timelineSupport: true,
         logger: sdkLogger,
     });
+}
+
+/**
+ * A thread as a test sees it: its root, its length and its newest reply, and the
+ * summary the server bundled with the root (null: none), which the SDK starts from.
+ */
+function threadSummary(thread) {
+    const latest = thread.replyToEvent;
+    const bundled = thread.rootEvent?.getServerAggregatedRelation("m.thread");
+    return {
+        rootId: thread.id,
+        length: thread.length,
+        latestReplyId: latest?.getId() ?? null,
+        latestBody: latest?.getContent().body ?? null,
+        bundled: bundled
+            ? {
+                  count: bundled.count,
+                  latestEventId: bundled.latest_event?.event_id ?? null,
+                  participated: bundled.current_user_participated,
+              }
+            : null,
+    };
 }
 
 /** The event as a test sees it: clear type and content if it was encrypted. */
@@ -327,7 +351,7 @@ const commands = {
      * given the homeserver's base URL; with crypto, the SDK adds the e2ee and
      * to_device extensions itself.
      */
-    async startClient({ initialSyncLimit = 20, crypto = false, slidingSync: sliding = null } = {}) {
+    async startClient({ initialSyncLimit = 20, crypto = false, slidingSync: sliding = null, threadSupport = false } = {}) {
         const cli = requireClient();
         if (started) throw new CommandError("client already started");
         if (crypto && !cli.getCrypto()) await cli.initRustCrypto({ useIndexedDB: false });
@@ -335,7 +359,9 @@ const commands = {
         cli.on(ClientEvent.Sync, (_state, _prev, data) => {
             if (data?.error) lastSyncError = data.error;
         });
-        const opts = { initialSyncLimit };
+        // threadSupport: threads as Element shows them (a thread panel, replies out
+        // of the main timeline).
+        const opts = { initialSyncLimit, threadSupport };
         if (sliding) {
             const { SlidingSync, SlidingSyncEvent } = await import("matrix-js-sdk/lib/sliding-sync.js");
             const lists = new Map(Object.entries(sliding.lists ?? DEFAULT_SLIDING_LISTS));
@@ -514,6 +540,27 @@ const commands = {
      * later — matching every given filter (type defaults to m.room.message).
      * Encrypted events are matched and returned on their decrypted content.
      */
+    /** The room's threads as Element's thread panel loads them (GET /threads). */
+    async roomThreads({ roomId }) {
+        const room = requireClient().getRoom(roomId);
+        if (!room) throw new CommandError(`room ${roomId} not known`);
+        await room.createThreadsTimelineSets();
+        await room.fetchRoomThreads();
+        return { threads: room.getThreads().map(threadSummary) };
+    },
+
+    /** Wait until the thread of `rootId` has `length` replies (as the client counts them). */
+    async waitForThread({ roomId, rootId, length, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const cli = requireClient();
+        const thread = () => cli.getRoom(roomId)?.getThread(rootId);
+        return waitUntil(() => (thread()?.length === length ? threadSummary(thread()) : undefined), {
+            timeoutMs,
+            what: `thread ${rootId} with ${length} replies`,
+            triggers: [ClientEvent.Sync, RoomEvent.Timeline],
+            describe: () => `it has ${thread()?.length ?? "no thread"}`,
+        });
+    },
+
     async waitForEvent({ roomId, type = "m.room.message", body, sender, eventId, timeoutMs = DEFAULT_TIMEOUT_MS }) {
         const cli = requireClient();
         if (!roomId) throw new CommandError("waitForEvent needs roomId");

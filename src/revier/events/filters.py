@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from revier.errors import BadJson
 
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_TIMELINE_LIMIT = 500
+
+
+class EventQuery(TypedDict, total=False):
+    """The fields of a RoomEventFilter a query for room events applies."""
+
+    types: Sequence[str] | None
+    not_types: Sequence[str] | None
+    senders: Sequence[str] | None
+    not_senders: Sequence[str] | None
+    related_by_senders: Sequence[str] | None
+    related_by_rel_types: Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,23 @@ class EventFilter:
     not_rooms: tuple[str, ...] = ()
     lazy_load_members: bool = False
     include_redundant_members: bool = False
+    # Only events some child relates to, from these senders / of these types
+    # (MSC3440's filter fields; matrix-js-sdk lists thread roots with them).
+    related_by_senders: tuple[str, ...] | None = None
+    related_by_rel_types: tuple[str, ...] | None = None
+    # /sync: the main timeline's unread counts apart from each thread's.
+    unread_thread_notifications: bool = False
+
+    def query_args(self) -> EventQuery:
+        """The fields a query for room events applies (``EventRepository.room_events``)."""
+        return {
+            "types": self.types,
+            "not_types": self.not_types,
+            "senders": self.senders,
+            "not_senders": self.not_senders,
+            "related_by_senders": self.related_by_senders,
+            "related_by_rel_types": self.related_by_rel_types,
+        }
 
     def allows_type(self, event_type: str) -> bool:
         if any(_type_matches(p, event_type) for p in self.not_types):
@@ -99,6 +127,9 @@ def _event_filter(raw: Mapping[str, Any], *, rooms_too: bool = False) -> EventFi
         not_rooms=(_strings(raw, "not_rooms") or ()) if rooms_too else (),
         lazy_load_members=_bool(raw, "lazy_load_members"),
         include_redundant_members=_bool(raw, "include_redundant_members"),
+        related_by_senders=_strings(raw, "related_by_senders"),
+        related_by_rel_types=_strings(raw, "related_by_rel_types"),
+        unread_thread_notifications=_bool(raw, "unread_thread_notifications"),
     )
 
 

@@ -63,6 +63,7 @@ from revier.services.rooms import (
     NotificationList,
     ProfileService,
     ReceiptService,
+    RelationsService,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
@@ -112,6 +113,7 @@ class Services:
     rooms: RoomService
     membership: MembershipService
     room_reader: RoomReader
+    relations: RelationsService
     room_admin: RoomAdminService
     directory: DirectoryService
     profiles: ProfileService
@@ -265,6 +267,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         ),
         membership=membership,
         room_reader=RoomReader(store, clock, visibility),
+        relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),

@@ -15,16 +15,16 @@ from revier.api.responses import json_response
 # paths that way; matrix-js-sdk needs at least v1.1 and switches authenticated
 # media on at v1.11), so the list stops at v1.12, the release whose endpoints
 # revier has. v1.13 would make Element X offer "report room", v1.15 room
-# summaries — add them with those endpoints. (Like the reference server, the
-# list includes v1.3/v1.4, which promise threads' /relations and /threads.)
+# summaries — add them with those endpoints. (v1.3 and v1.4 promise /relations
+# and /threads, which matrix-js-sdk uses for threads from v1.4 on.)
 SPEC_VERSIONS = ["r0.6.1", *(f"v1.{minor}" for minor in range(1, 13))]
 
 # What revier implements beyond those releases, in the names clients look for.
 # Each flag switches something on in a client, so none is listed before its
 # endpoints exist (tests/integration/test_versions.py probes each one). Left out
-# on purpose: threads (org.matrix.msc3440.stable: /threads, /relations), custom
-# profile fields (uk.tcpip.msc4133.stable: Element would publish a time zone,
-# which revier refuses), QR sign-in (org.matrix.msc4108: needs OAuth 2.0).
+# on purpose: custom profile fields (uk.tcpip.msc4133.stable: Element would
+# publish a time zone, which revier refuses), QR sign-in (org.matrix.msc4108:
+# needs OAuth 2.0).
 UNSTABLE_FEATURES: dict[str, bool] = {
     # Cross-signing (/keys/device_signing/upload, /keys/signatures/upload):
     # Element Web sets up cross-signing and key backup by itself at a new
@@ -34,6 +34,9 @@ UNSTABLE_FEATURES: dict[str, bool] = {
     # Private read receipts (m.read.private): matrix-js-sdk sends them in
     # /read_markers, and Element Web offers "don't send read receipts".
     "org.matrix.msc2285.stable": True,
+    # Threads (/relations, /threads, the m.thread summary), for clients that look
+    # for the flag rather than at v1.4.
+    "org.matrix.msc3440.stable": True,
     # room_types in the POST /publicRooms filter: Element Web asks for spaces only.
     "org.matrix.msc3827.stable": True,
     # Authenticated media (/_matrix/client/v1/media/*) for clients built on

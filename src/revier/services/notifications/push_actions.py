@@ -71,10 +71,11 @@ class PushActions:
         *,
         create: Pdu,
         power_levels: Pdu | None,
+        thread_id: str | None = None,
     ) -> None:
         """Evaluate the rules of every other joined member (``members``: user ID and
         display name, as the room's wing knows them) for a new event; store who is
-        notified."""
+        notified. ``thread_id``: the thread the event is in (None: the main timeline)."""
         levels = dict(power_levels.content) if power_levels else None
         sender_level = user_power_level(pdu.sender, levels, create, pdu.room_version)
         room = PushContext(
@@ -93,7 +94,9 @@ class PushActions:
             compiled = (await self._cached(tx, user_id))[1]
             rule = matcher.first_match(compiled, user_id, displayname)
             if rule is not None and rule.notify:
-                notified.append(PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight))
+                notified.append(
+                    PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight, thread_id)
+                )
         await NotificationRepos.of(tx).push_actions.add(notified)
         if notified and self._listener is not None:
             self._listener([a.user_id for a in notified], stream_ordering)
@@ -109,9 +112,22 @@ class PushActions:
         """``unread`` for many rooms in a few statements."""
         return await NotificationRepos.of(tx).push_actions.unread_in_rooms(user_id, room_ids)
 
-    async def mark_read(self, tx: Tx, user_id: str, room_id: str, upto: int) -> None:
-        """A read receipt up to the event at ``upto``: nothing before it counts any more."""
-        await NotificationRepos.of(tx).push_actions.clear_upto(user_id, room_id, upto)
+    async def unread_by_thread(
+        self, tx: Tx, user_id: str, room_id: str
+    ) -> tuple[UnreadCounts, dict[str, UnreadCounts]]:
+        """The main timeline's counts and each thread's (by root event ID), for a
+        client that asked for ``unread_thread_notifications``."""
+        counts = await NotificationRepos.of(tx).push_actions.unread_by_thread(user_id, room_id)
+        main = counts.pop(None, UnreadCounts(0, 0))
+        return main, {thread: c for thread, c in counts.items() if thread is not None}
+
+    async def mark_read(
+        self, tx: Tx, user_id: str, room_id: str, upto: int, thread_id: str | None = None
+    ) -> None:
+        """A read receipt up to the event at ``upto``: nothing before it counts any
+        more — anywhere, or (a threaded receipt) in ``thread_id`` alone (``main``:
+        the main timeline)."""
+        await NotificationRepos.of(tx).push_actions.clear_upto(user_id, room_id, upto, thread_id)
 
     async def page(
         self, tx: Tx, user_id: str, before: int | None, limit: int, *, highlight_only: bool

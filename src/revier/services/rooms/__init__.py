@@ -3,8 +3,9 @@
 Owns the events (the one write path, ``room_events.RoomEventWriter``), room
 state, memberships, aliases and the public directory, profiles carried into
 rooms, read receipts, typing, reading a room (/messages, /context, members,
-visibility), one room's part of a /sync (``room_sync``), and the
-organisation's admin of rooms (listing, closing, purging).
+visibility), child events and threads (/relations, /threads, and the bundled
+aggregations of served events), one room's part of a /sync (``room_sync``),
+and the organisation's admin of rooms (listing, closing, purging).
 
 Other wings ask it who is in which room through ``room_members``, and write
 into rooms only through its services. They import from this package only,
@@ -19,6 +20,7 @@ from revier.services.rooms.notification_list import NotificationList
 from revier.services.rooms.profiles import ProfileService
 from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
+from revier.services.rooms.relations import RelationsQuery, RelationsService
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
     RoomAdminService,
@@ -58,6 +60,8 @@ __all__ = [
     "ProfileService",
     "PublicRoomsQuery",
     "ReceiptService",
+    "RelationsQuery",
+    "RelationsService",
     "Room",
     "RoomAdminService",
     "RoomCloser",

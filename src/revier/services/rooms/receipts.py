@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from revier.errors import BadJson, Forbidden, NotFound
+from revier.errors import BadJson, Forbidden, InvalidParam, NotFound
+from revier.events.relations import MAIN_THREAD
 from revier.notify import Notifier
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.notifications import PushActions
@@ -37,7 +38,13 @@ class ReceiptService:
         event_id: str,
         thread_id: str | None,
     ) -> None:
-        """POST /rooms/{roomId}/receipt/{receiptType}/{eventId}"""
+        """POST /rooms/{roomId}/receipt/{receiptType}/{eventId}
+
+        ``thread_id``: a threaded receipt, for the main timeline (``main``) or the
+        thread of that root; it clears the notifications of that thread alone.
+        """
+        if thread_id is not None and (receipt_type == FULLY_READ or not thread_id):
+            raise InvalidParam("'thread_id' must be a thread root's event ID or 'main'")
         if receipt_type == FULLY_READ:
             await self.set_read_markers(requester, room_id, fully_read=event_id)
             return
@@ -79,6 +86,8 @@ class ReceiptService:
         thread_id: str,
     ) -> None:
         event_position = await self._event_position(tx, requester, room_id, event_id)
+        if thread_id:
+            await _check_in_thread(tx, event_id, thread_id)
         position = await tx.streams.next_position()
         stored = await RoomRepos.of(tx).receipts.put(
             Receipt(
@@ -92,8 +101,10 @@ class ReceiptService:
                 position,
             )
         )
-        if stored and thread_id == "":
-            await self._push_actions.mark_read(tx, requester.user_id, room_id, event_position)
+        if stored:
+            await self._push_actions.mark_read(
+                tx, requester.user_id, room_id, event_position, thread_id or None
+            )
 
     async def _event_position(
         self, tx: Tx, requester: Requester, room_id: str, event_id: str
@@ -106,3 +117,13 @@ class ReceiptService:
         if event is None or event.pdu.room_id != room_id:
             raise NotFound("No such event in this room")
         return event.stream_ordering
+
+
+async def _check_in_thread(tx: Tx, event_id: str, thread_id: str) -> None:
+    """A threaded receipt must name an event of that thread (or its root); else
+    400 M_INVALID_PARAM ("The event_id is not related to the thread_id")."""
+    if event_id == thread_id:
+        return
+    in_thread = (await RoomRepos.of(tx).relations.thread_ids([event_id])).get(event_id)
+    if in_thread != (None if thread_id == MAIN_THREAD else thread_id):
+        raise InvalidParam("The event is not in that thread")

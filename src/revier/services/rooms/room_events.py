@@ -22,6 +22,7 @@ from revier.events.types import StateKey
 from revier.policy.encryption import refusal
 from revier.services.core import Clock, Tenant
 from revier.services.notifications import PushActions
+from revier.services.rooms import child_events
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
@@ -159,8 +160,11 @@ class RoomEventWriter:
         self, tx: Tx, pdu: Pdu, written: Written, *, create: Pdu, power_levels: Pdu | None
     ) -> StoredEvent:
         db = RoomRepos.of(tx)
+        child = await child_events.resolve(tx, pdu)
         position = await tx.streams.next_position()
         await db.events.append(pdu, position)
+        if child is not None:
+            await child_events.record(tx, pdu, position, child)
         if pdu.type == "m.room.member" and pdu.state_key is not None:
             displayname = pdu.content.get("displayname")
             membership = str(pdu.content.get("membership"))
@@ -198,7 +202,13 @@ class RoomEventWriter:
         if not pdu.is_state:
             members = await db.memberships.joined_with_names(pdu.room_id)
             await self._push_actions.record(
-                tx, pdu, position, members, create=create, power_levels=power_levels
+                tx,
+                pdu,
+                position,
+                members,
+                create=create,
+                power_levels=power_levels,
+                thread_id=child.thread_id if child is not None else None,
             )
         stored = StoredEvent(pdu, position, None)
         written.events.append(stored)

@@ -15,7 +15,7 @@ what /sync's ``prev_batch`` means too, so clients can go from one to the other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from typing import Literal
 
 import orjson
 
@@ -41,9 +41,10 @@ class MessagesQuery:
     from_token: str | None = None
     to_token: str | None = None
     limit: int = 10
-    # RoomEventFilter: types, not_types, senders, not_senders and
-    # lazy_load_members apply; contains_url and include_redundant_members are
-    # ignored (every event is returned, and member state is always included).
+    # RoomEventFilter: types, not_types, senders, not_senders, related_by_senders,
+    # related_by_rel_types and lazy_load_members apply; contains_url and
+    # include_redundant_members are ignored (every event is returned, and member
+    # state is always included).
     filter: EventFilter = field(default_factory=EventFilter)
 
 
@@ -105,7 +106,7 @@ class RoomReader:
                     after=to_pos,
                     upto=min(position, ceiling),
                     limit=limit,
-                    **_filter_args(flt),
+                    **flt.query_args(),
                 )
             else:
                 fetched = await db.events.room_events(
@@ -114,7 +115,7 @@ class RoomReader:
                     upto=ceiling if to_pos is None else min(to_pos, ceiling),
                     limit=limit,
                     backwards=False,
-                    **_filter_args(flt),
+                    **flt.query_args(),
                 )
             more = len(fetched) == limit
             if fetched:
@@ -145,7 +146,7 @@ class RoomReader:
             ceiling = await tx.streams.current() if cap is None else cap
             position = event.stream_ordering
             before_fetched = await db.events.room_events(
-                room_id, upto=position - 1, limit=limit // 2, **_filter_args(flt)
+                room_id, upto=position - 1, limit=limit // 2, **flt.query_args()
             )
             after_fetched = await db.events.room_events(
                 room_id,
@@ -153,7 +154,7 @@ class RoomReader:
                 upto=ceiling,
                 limit=limit - limit // 2,
                 backwards=False,
-                **_filter_args(flt),
+                **flt.query_args(),
             )
             before = await self._visibility.filter(tx, requester.user_id, room_id, before_fetched)
             after = await self._visibility.filter(tx, requester.user_id, room_id, after_fetched)
@@ -252,22 +253,6 @@ class RoomReader:
 
 def _members_of(state: dict[StateKey, str], users: set[str]) -> dict[StateKey, str]:
     return {k: v for k, v in state.items() if k[0] == "m.room.member" and k[1] in users}
-
-
-class _FilterArgs(TypedDict):
-    types: tuple[str, ...] | None
-    not_types: tuple[str, ...]
-    senders: tuple[str, ...] | None
-    not_senders: tuple[str, ...]
-
-
-def _filter_args(flt: EventFilter) -> _FilterArgs:
-    return {
-        "types": flt.types,
-        "not_types": flt.not_types,
-        "senders": flt.senders,
-        "not_senders": flt.not_senders,
-    }
 
 
 def parse_room_event_filter(param: str | None) -> EventFilter:

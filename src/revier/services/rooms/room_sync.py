@@ -81,10 +81,7 @@ class RoomSyncBuilder:
                 after=None if fresh else after,
                 upto=upto,
                 limit=limit + 1,
-                types=flt.timeline.types,
-                not_types=flt.timeline.not_types,
-                senders=flt.timeline.senders,
-                not_senders=flt.timeline.not_senders,
+                **flt.timeline.query_args(),
             )
             limited = len(fetched) > limit
             joined_at = membership.stream_ordering if membership.membership == "join" else None
@@ -98,15 +95,23 @@ class RoomSyncBuilder:
             tx, requester, room_id, events, window, flt, fresh=fresh, limited=limited, start=start
         )
         timeline = {
+            # Bundled aggregations when the client can't have seen the children
+            # (spec: "/sync when the relevant section has a limited value of true");
+            # a room new to the client is one too.
             "events": await client_events(
-                tx, requester, events, now_ms=window.now_ms, with_room_id=False
+                tx,
+                requester,
+                events,
+                now_ms=window.now_ms,
+                with_room_id=False,
+                bundle=limited or fresh,
             ),
             "limited": limited,
             "prev_batch": SyncToken(start).encode(),
         }
         return timeline, {
             "events": await client_events(
-                tx, requester, state, now_ms=window.now_ms, with_room_id=False
+                tx, requester, state, now_ms=window.now_ms, with_room_id=False, bundle=False
             )
         }
 

@@ -8,6 +8,7 @@ transaction, with history visibility applied as in /sync.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from revier.events.types import JsonDict, StateKey
@@ -312,9 +313,20 @@ class RoomViews:
         return await stripped_state(tx, membership)
 
     async def client_events(
-        self, tx: Tx, requester: Requester, events: Sequence[StoredEvent], now_ms: int
+        self,
+        tx: Tx,
+        requester: Requester,
+        events: Sequence[StoredEvent],
+        now_ms: int,
+        *,
+        bundle: bool | AbstractSet[str] = False,
     ) -> list[JsonDict]:
-        return await client_events(tx, requester, events, now_ms=now_ms, with_room_id=False)
+        """The events as a client sees them; ``bundle``: with their bundled
+        aggregations (all, or those of the events named), for a timeline the client
+        may not have the children of."""
+        return await client_events(
+            tx, requester, events, now_ms=now_ms, with_room_id=False, bundle=bundle
+        )
 
     # --- ephemeral parts -----------------------------------------------------
 

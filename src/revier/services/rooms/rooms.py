@@ -12,6 +12,7 @@ from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.policy.directory import check_may_publish
 from revier.services.core import Clock, Requester, users
+from revier.services.rooms import child_events
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_creation import create_room_events, encryption_for
 from revier.services.rooms.room_events import (
@@ -191,6 +192,7 @@ class RoomService:
         version = redaction.pdu.room_version
         stripped = Pdu(redact(target.pdu.to_dict(), version), version, event_id=target.event_id)
         await db.events.replace_json(target.event_id, stripped, redaction.event_id)
+        await child_events.forget(tx, target.event_id)
 
     async def get_state(self, requester: Requester, room_id: str) -> list[dict[str, Any]]:
         """GET /rooms/{roomId}/state: current state, or as it was when the user left."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 
 from revier.errors import Forbidden
-from revier.events.visibility import VISIBILITIES, is_visible
+from revier.events.visibility import PositionRange, is_visible, visibility_at, visible_ranges
 from revier.services.core import Requester
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
@@ -37,18 +36,10 @@ class Visibility:
         if joined_at is not None and events[0].stream_ordering >= joined_at:
             return list(events)
         history = await membership_history(tx, room_id, user_id)
-        visibilities = [
-            (position, str(content.get("history_visibility")))
-            for position, content in await RoomRepos.of(tx).events.state_history(
-                room_id, HISTORY_VISIBILITY
-            )
-        ]
+        visibilities = await visibility_history(tx, room_id)
         out = []
         for event in events:
-            index = bisect.bisect_right(visibilities, (event.stream_ordering, "\uffff")) - 1
-            visibility = visibilities[index][1] if index >= 0 else "shared"
-            if visibility not in VISIBILITIES:
-                visibility = "shared"
+            visibility = visibility_at(visibilities, event.stream_ordering)
             own = event.pdu.type == "m.room.member" and event.pdu.state_key == user_id
             if is_visible(visibility, history, event.stream_ordering, is_own_member=own):
                 out.append(event)
@@ -89,6 +80,22 @@ async def membership_history(tx: Tx, room_id: str, user_id: str) -> list[tuple[i
             room_id, ("m.room.member", user_id)
         )
     ]
+
+
+async def visibility_history(tx: Tx, room_id: str) -> list[tuple[int, str]]:
+    """The room's history visibility over time: (stream_ordering, value)."""
+    return [
+        (position, str(content.get("history_visibility")))
+        for position, content in await RoomRepos.of(tx).events.state_history(
+            room_id, HISTORY_VISIBILITY
+        )
+    ]
+
+
+async def seen_ranges(tx: Tx, user_id: str, room_id: str) -> list[PositionRange]:
+    """The stream ranges of the room whose events the user may see (two queries)."""
+    history = await membership_history(tx, room_id, user_id)
+    return visible_ranges(await visibility_history(tx, room_id), history)
 
 
 async def is_world_readable(tx: Tx, room_id: str) -> bool:

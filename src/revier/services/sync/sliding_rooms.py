@@ -140,9 +140,12 @@ class RoomResults:
         unread = await self._push_actions.unread_in_rooms(tx, requester.user_id, joined)
         parts: dict[str, RoomPart | None] = {}
         shown: dict[str, tuple[list[StoredEvent], list[StoredEvent]]] = {}
+        bundled: set[str] = set()  # as /sync: where the client may lack the children
         for w in windows:
             room_id = w.listed.room_id
             events, limited = timelines.get(room_id, ([], False))
+            if limited or w.initial or w.expanded_timeline:
+                bundled.update(e.event_id for e in events)
             state = states[room_id]
             body = _meta_body(state, metas.get(room_id), _joined(w))
             if not (w.initial or events or state.events or body or w.read):
@@ -154,7 +157,7 @@ class RoomResults:
             body["highlight_count"] = counts.highlight_count if counts else 0
             parts[room_id] = RoomPart(body, [e.event_id for e in events], state.members)
             shown[room_id] = (state.events, events)
-        await self._format(tx, requester, parts, shown)
+        await self._format(tx, requester, parts, shown, bundled)
         return parts
 
     async def _format(
@@ -163,11 +166,13 @@ class RoomResults:
         requester: Requester,
         parts: dict[str, RoomPart | None],
         shown: dict[str, tuple[list[StoredEvent], list[StoredEvent]]],
+        bundled: AbstractSet[str],
     ) -> None:
-        """Every room's events in the client's format, formatted together."""
+        """Every room's events in the client's format, formatted together; ``bundled``
+        with their bundled aggregations."""
         unique = {e.event_id: e for pair in shown.values() for events in pair for e in events}
         formatted = await self._views.client_events(
-            tx, requester, list(unique.values()), self._clock.time_ms()
+            tx, requester, list(unique.values()), self._clock.time_ms(), bundle=bundled
         )
         by_id = dict(zip(unique, formatted, strict=True))
         for room_id, (state, timeline) in shown.items():

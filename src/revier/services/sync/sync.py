@@ -24,7 +24,7 @@ from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.e2e import E2eSync
-from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService
+from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService, UnreadCounts
 from revier.services.rooms import Membership, RoomSyncBuilder, TypingService, Window, room_members
 from revier.services.sync.presence import PresenceService
 from revier.storage import Store, Tx
@@ -199,16 +199,24 @@ class SyncService:
         }
         if parts is not None:
             entry["timeline"], entry["state"] = parts
-        counts = await self._push_actions.unread(tx, requester.user_id, room_id)
-        entry["unread_notifications"] = {
-            "notification_count": counts.notification_count,
-            "highlight_count": counts.highlight_count,
-        }
+        entry.update(await self._unread(tx, requester.user_id, room_id, flt))
         # The summary may be left out when it can't have changed (spec): only
         # membership events change it.
         if fresh or (parts is not None and _has_member_events(parts)):
             entry["summary"] = await self._rooms.summary(tx, room_id, requester.user_id)
         return entry
+
+    async def _unread(self, tx: Tx, user_id: str, room_id: str, flt: SyncFilter) -> JsonDict:
+        """``unread_notifications``: the whole room's; with the filter's
+        ``unread_thread_notifications``, the main timeline's, each thread's apart."""
+        if not flt.timeline.unread_thread_notifications:
+            counts = await self._push_actions.unread(tx, user_id, room_id)
+            return {"unread_notifications": _counts(counts)}
+        main, threads = await self._push_actions.unread_by_thread(tx, user_id, room_id)
+        out: JsonDict = {"unread_notifications": _counts(main)}
+        if threads:
+            out["unread_thread_notifications"] = {t: _counts(c) for t, c in threads.items()}
+        return out
 
     async def _left_room(
         self, tx: Tx, requester: Requester, m: Membership, window: Window, flt: SyncFilter
@@ -256,6 +264,13 @@ class SyncService:
             else:
                 changes.global_account_data.append((data.type, data.content))
         return changes
+
+
+def _counts(counts: UnreadCounts) -> JsonDict:
+    return {
+        "notification_count": counts.notification_count,
+        "highlight_count": counts.highlight_count,
+    }
 
 
 def _has_member_events(parts: tuple[JsonDict, JsonDict]) -> bool:

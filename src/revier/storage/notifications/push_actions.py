@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.events.relations import MAIN_THREAD
 from revier.storage.notifications.tables import event_push_actions
 
 
@@ -17,6 +18,8 @@ class PushAction:
     room_id: str
     stream_ordering: int
     highlight: bool
+    # The thread the event is in; None: the main timeline.
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class PushActionRepository:
                         "room_id": a.room_id,
                         "stream_ordering": a.stream_ordering,
                         "highlight": a.highlight,
+                        "thread_id": a.thread_id,
                     }
                     for a in actions
                 ],
@@ -138,15 +142,34 @@ class PushActionRepository:
         stmt = stmt.order_by(a.c.stream_ordering.desc()).limit(limit)
         return [PushAction(*row) for row in await self._conn.execute(stmt)]
 
-    async def clear_upto(self, user_id: str, room_id: str, upto: int) -> None:
-        """Read up to ``upto``: nothing before it counts any more."""
-        await self._conn.execute(
-            delete(event_push_actions).where(
-                event_push_actions.c.user_id == user_id,
-                event_push_actions.c.room_id == room_id,
-                event_push_actions.c.stream_ordering <= upto,
-            )
+    async def unread_by_thread(self, user_id: str, room_id: str) -> dict[str | None, UnreadCounts]:
+        """The unread counts per thread (None: the main timeline), threads without
+        any left out."""
+        a = event_push_actions
+        stmt = (
+            select(a.c.thread_id, func.count(), func.sum(func.cast(a.c.highlight, Integer)))
+            .where(a.c.user_id == user_id, a.c.room_id == room_id)
+            .group_by(a.c.thread_id)
         )
+        return {
+            row[0]: UnreadCounts(int(row[1]), int(row[2] or 0))
+            for row in await self._conn.execute(stmt)
+        }
+
+    async def clear_upto(
+        self, user_id: str, room_id: str, upto: int, thread_id: str | None = None
+    ) -> None:
+        """Read up to ``upto``: nothing before it counts any more — everywhere (an
+        unthreaded receipt), or only in one thread (``main``: the main timeline)."""
+        a = event_push_actions
+        stmt = delete(a).where(
+            a.c.user_id == user_id, a.c.room_id == room_id, a.c.stream_ordering <= upto
+        )
+        if thread_id == MAIN_THREAD:
+            stmt = stmt.where(a.c.thread_id.is_(None))
+        elif thread_id is not None:
+            stmt = stmt.where(a.c.thread_id == thread_id)
+        await self._conn.execute(stmt)
 
     async def forget_room(self, room_id: str) -> None:
         """A purged room notifies nobody any more."""

@@ -27,6 +27,9 @@ event_push_actions = Table(
     Column("room_id", Text, nullable=False),
     Column("stream_ordering", BigInteger, nullable=False),
     Column("highlight", Boolean, nullable=False),
+    # The thread the event is in (its root's event ID); NULL: the main timeline.
+    # Threaded read receipts clear one thread's rows; /sync counts per thread.
+    Column("thread_id", Text),
     PrimaryKeyConstraint("user_id", "room_id", "stream_ordering"),
     sqlite_with_rowid=False,
 )

@@ -1,5 +1,5 @@
-"""The rooms wing's storage: events and their graph, state, memberships, aliases,
-receipts, send transaction IDs, closures.
+"""The rooms wing's storage: events and their graph, relations and threads, state,
+memberships, aliases, receipts, send transaction IDs, closures.
 
 Only ``revier.services.rooms`` imports this package (an import contract checks it).
 """
@@ -11,6 +11,7 @@ from functools import cached_property
 from revier.storage.rooms.events import EventRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
 from revier.storage.rooms.receipts import ReceiptRepository
+from revier.storage.rooms.relations import RelationRepository
 from revier.storage.rooms.room_closures import RoomClosureRepository
 from revier.storage.rooms.room_overview import RoomOverviewRepository
 from revier.storage.rooms.room_purge import RoomPurgeRepository
@@ -63,3 +64,7 @@ class RoomRepos(Repositories):
     @cached_property
     def room_purge(self) -> RoomPurgeRepository:
         return RoomPurgeRepository(self.conn)
+
+    @cached_property
+    def relations(self) -> RelationRepository:
+        return RelationRepository(self.conn)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Unpack
 
 import orjson
 from sqlalchemy import (
@@ -15,15 +15,16 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    or_,
     select,
     tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.events.filters import EventQuery
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
+from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.tables import (
     current_state,
     event_edges,
@@ -40,13 +41,21 @@ class StoredEvent:
     pdu: Pdu
     stream_ordering: int
     redacted_by: str | None
+    # Some event relates to this one: look up its bundled aggregations.
+    has_children: bool = False
 
     @property
     def event_id(self) -> str:
         return self.pdu.event_id
 
 
-COLUMNS = (events.c.event_id, events.c.json, events.c.stream_ordering, events.c.redacted_by)
+COLUMNS = (
+    events.c.event_id,
+    events.c.json,
+    events.c.stream_ordering,
+    events.c.redacted_by,
+    events.c.has_children,
+)
 
 # Statements every send and every /sync runs, built once: building one costs more than
 # running it (SQLAlchemy then also computes its cache key only once).
@@ -311,25 +320,18 @@ class EventRepository:
         upto: int | None = None,
         limit: int,
         backwards: bool = True,
-        types: Sequence[str] | None = None,
-        not_types: Sequence[str] | None = None,
-        senders: Sequence[str] | None = None,
-        not_senders: Sequence[str] | None = None,
+        **filters: Unpack[EventQuery],
     ) -> list[StoredEvent]:
         """Events with ``after < stream_ordering <= upto``, oldest first.
 
         ``backwards`` takes the newest ``limit`` of that range (timelines,
-        /messages dir=b); otherwise the oldest (dir=f).
+        /messages dir=b); otherwise the oldest (dir=f). ``filters``: the
+        RoomEventFilter's fields, see ``event_filters.filter_clauses``.
         """
         stmt = _range(after is not None, upto is not None, backwards)
-        if types:
-            stmt = stmt.where(_type_filter(list(types)))
-        if not_types:
-            stmt = stmt.where(~_type_filter(list(not_types)))
-        if senders:
-            stmt = stmt.where(events.c.sender.in_(senders))
-        if not_senders:
-            stmt = stmt.where(events.c.sender.not_in(not_senders))
+        clauses = filter_clauses(**filters)
+        if clauses:
+            stmt = stmt.where(*clauses)
         params = {"room": room_id, "after": after, "upto": upto, "limit": limit}
         rows = list(await self._conn.execute(stmt, params))
         if backwards:
@@ -362,19 +364,9 @@ class EventRepository:
         version = await self.room_version(row.room_id)  # type: ignore[attr-defined]
         assert version is not None
         pdu = Pdu.from_storage(orjson.loads(row.json), version, row.event_id)  # type: ignore[attr-defined]
-        return StoredEvent(pdu, row.stream_ordering, row.redacted_by)  # type: ignore[attr-defined]
+        children = bool(row.has_children)  # type: ignore[attr-defined]
+        return StoredEvent(pdu, row.stream_ordering, row.redacted_by, children)  # type: ignore[attr-defined]
 
 
 def _position(event: StoredEvent) -> int:
     return event.stream_ordering
-
-
-def _type_filter(patterns: list[str]):  # type: ignore[no-untyped-def]
-    """The filter API's type patterns: exact names, or a trailing ``*`` wildcard."""
-    clauses = []
-    for pattern in patterns:
-        if pattern.endswith("*"):
-            clauses.append(events.c.type.startswith(pattern[:-1], autoescape=True))
-        else:
-            clauses.append(events.c.type == pattern)
-    return or_(*clauses)

@@ -141,6 +141,19 @@ class ManyRoomsRepository:
             out.update({r.room_id: r.event_id for r in await self._conn.execute(stmt)})
         return out
 
+    async def joined_since(self, user_id: str, room_ids: Sequence[str]) -> dict[str, int]:
+        """room_id -> where the user's membership became "join", for those of the
+        rooms the user is joined to now (joined without a break since then)."""
+        out: dict[str, int] = {}
+        for start in range(0, len(room_ids), 500):
+            stmt = select(memberships.c.room_id, memberships.c.stream_ordering).where(
+                memberships.c.user_id == user_id,
+                memberships.c.room_id.in_(room_ids[start : start + 500]),
+                memberships.c.membership == "join",
+            )
+            out.update({r.room_id: int(r.stream_ordering) for r in await self._conn.execute(stmt)})
+        return out
+
     async def rooms_with_events(self, room_ids: Sequence[str], after: int, upto: int) -> set[str]:
         """Which of ``room_ids`` have any event in ``(after, upto]``."""
         if not room_ids:

@@ -9,7 +9,8 @@ the deleted events, goes:
 
 - ``events`` (every PDU's JSON, redactions and redacted events alike) and the
   graph around them: ``event_edges``, ``forward_extremities``, ``current_state``;
-- ``receipts`` and the ``event_txns`` naming the room's events.
+- ``receipts`` and the ``event_txns`` naming the room's events;
+- ``event_relations`` and ``threads`` (which events relate to which).
 
 The other wings forget the room themselves in the same transaction (the
 closing job asks them): notifications its ``event_push_actions``, core the
@@ -29,10 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.storage.rooms.tables import (
     current_state,
     event_edges,
+    event_relations,
     event_txns,
     events,
     forward_extremities,
     receipts,
+    threads,
 )
 
 
@@ -52,6 +55,8 @@ class RoomPurgeRepository:
             delete(current_state).where(current_state.c.room_id == room_id),
             delete(forward_extremities).where(forward_extremities.c.room_id == room_id),
             delete(receipts).where(receipts.c.room_id == room_id),
+            delete(event_relations).where(event_relations.c.room_id == room_id),
+            delete(threads).where(threads.c.room_id == room_id),
             # event_txns has no room_id: one pass over it with the room's event IDs.
             delete(event_txns).where(event_txns.c.event_id.in_(room_events)),
         ):

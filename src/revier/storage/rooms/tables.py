@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    false,
+)
 
 from revier.storage.metadata import metadata
 
@@ -36,6 +45,10 @@ events = Table(
     Column("json", Text, nullable=False),
     # Set once a redaction applies; the stored JSON is then the redacted form.
     Column("redacted_by", Text),
+    # Some event names this one as its parent (a row in event_relations, maybe
+    # redacted since): only such events are looked up for bundled aggregations,
+    # so a page of events without children costs no query for them.
+    Column("has_children", Boolean, nullable=False, server_default=false()),
 )
 Index("events_room_stream", events.c.room_id, events.c.stream_ordering)
 # The state at any event is the latest state event per (type, state_key) at
@@ -49,6 +62,44 @@ Index(
     sqlite_where=events.c.state_key.isnot(None),
     postgresql_where=events.c.state_key.isnot(None),
 )
+
+# Child events and their parents ("Forming relationships between events"): one row
+# per event whose m.relates_to has a rel_type and counts under the spec's rules
+# (same room, a valid edit, ...). A redacted child loses its row.
+event_relations = Table(
+    "event_relations",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("relates_to_id", Text, nullable=False),
+    Column("rel_type", Text, nullable=False),
+    Column("room_id", Text, nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    # An annotation's key (the reaction); NULL for other relations.
+    Column("aggregation_key", Text),
+    # The thread the child is in (its root's event ID); NULL: the main timeline.
+    Column("thread_id", Text),
+    Column("stream_ordering", BigInteger, nullable=False),
+)
+# A parent's children of one type in stream order: bundling, /relations, threads.
+Index(
+    "event_relations_parent",
+    event_relations.c.relates_to_id,
+    event_relations.c.rel_type,
+    event_relations.c.stream_ordering,
+)
+
+# Each thread of a room with its newest reply: GET /threads lists them by it.
+threads = Table(
+    "threads",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("thread_id", Text, nullable=False),
+    Column("latest_event_id", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    PrimaryKeyConstraint("room_id", "thread_id"),
+)
+Index("threads_room_latest", threads.c.room_id, threads.c.stream_ordering)
 
 # The event graph: an event's prev_events (federation walks it).
 event_edges = Table(

@@ -39,6 +39,7 @@ from revier.api.client import (
     rooms,
     sliding_sync,
     sync,
+    tags,
     to_device,
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler
@@ -77,6 +78,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         profiles,
         ephemeral,
         account_data,
+        tags,
         push_rules,
         presence,
         keys,

@@ -39,7 +39,7 @@ IMPLEMENTED = (
     r"directory/room/\{roomAlias\}|directory/list/room/\{roomId\}|publicRooms|"
     r"profile/\{userId\}(/\{keyName\})?|user_directory/search|"
     r"keys/(upload|query|claim|changes|device_signing/upload|signatures/upload)|"
-    r"sendToDevice/\{eventType\}/\{txnId\}|"
+    r"sendToDevice/\{eventType\}/\{txnId\}|user/\{userId\}/rooms/\{roomId\}/tags(/\{tag\})?|"
     r"room_keys/version(/\{version\})?|room_keys/keys(/\{roomId\}(/\{sessionId\})?)?))$"
     r"|^/\.well-known/matrix/client$"
 )

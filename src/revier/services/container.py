@@ -29,6 +29,7 @@ from revier.services.core import (
     HealthCheck,
     RateLimiter,
     SystemClock,
+    TagService,
     TenantRegistry,
     TokenHasher,
     UserInteractiveAuth,
@@ -113,6 +114,7 @@ class Services:
     filters: FilterService
     presence: PresenceService
     account_data: AccountDataService
+    tags: TagService
     push_rules: PushRuleService
     # e2e
     e2e_keys: E2eKeyService
@@ -259,6 +261,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         filters=FilterService(store),
         presence=presence,
         account_data=account_data,
+        tags=TagService(store, notifier),
         push_rules=push_rules,
         e2e_keys=e2e_keys,
         cross_signing=CrossSigningService(store, notifier, uia),

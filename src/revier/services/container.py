@@ -193,6 +193,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         ListBuilder(views, account_data),
         RoomResults(views, push_actions, clock),
         SlidingExtensions(views, e2e_sync, account_data, push_rules),
+        account_data,
         session_alive=auth.session_alive,
     )
 
@@ -238,7 +239,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             default_room_version=default_room_version,
         ),
         membership=membership,
-        room_reader=RoomReader(store, clock, visibility),
+        room_reader=RoomReader(store, clock, visibility, account_data),
         room_admin=RoomAdminService(store, closer, tenants),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),

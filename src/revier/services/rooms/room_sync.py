@@ -60,11 +60,13 @@ class RoomSyncBuilder:
         *,
         upto: int,
         fresh: bool,
+        ignored: frozenset[str] = frozenset(),
     ) -> tuple[JsonDict, JsonDict] | None:
         """The ``timeline`` and ``state`` objects of a room, or None if nothing changed.
 
         ``upto`` is where this room's view ends: the sync's end for joined
-        rooms, the leave event for left ones; ``fresh``: see ``is_fresh``.
+        rooms, the leave event for left ones; ``fresh``: see ``is_fresh``;
+        ``ignored``: users whose non-state events the requester doesn't get.
         """
         room_id = membership.room_id
         after = window.after
@@ -85,6 +87,7 @@ class RoomSyncBuilder:
                 not_types=flt.timeline.not_types,
                 senders=flt.timeline.senders,
                 not_senders=flt.timeline.not_senders,
+                ignored=ignored,
             )
             limited = len(fetched) > limit
             joined_at = membership.stream_ordering if membership.membership == "join" else None

@@ -176,11 +176,12 @@ class RoomViews:
         after: int | None,
         upto: int,
         limit: int,
+        ignored: frozenset[str] = frozenset(),
     ) -> tuple[list[StoredEvent], bool]:
         """The newest ``limit`` events the user may see in ``(after, upto]``, oldest
-        first, and whether there were more."""
+        first, and whether there were more; none but state from ``ignored`` senders."""
         fetched = await RoomRepos.of(tx).events.room_events(
-            membership.room_id, after=after, upto=upto, limit=limit + 1
+            membership.room_id, after=after, upto=upto, limit=limit + 1, ignored=ignored
         )
         joined_at = membership.stream_ordering if membership.membership == "join" else None
         events = await self._visibility.filter(

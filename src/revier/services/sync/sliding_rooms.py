@@ -85,9 +85,16 @@ class RoomResults:
         self._clock = clock
 
     async def build(
-        self, tx: Tx, requester: Requester, w: RoomWindow, *, is_dm: bool
+        self,
+        tx: Tx,
+        requester: Requester,
+        w: RoomWindow,
+        *,
+        is_dm: bool,
+        ignored: frozenset[str] = frozenset(),
     ) -> RoomPart | None:
-        """The room's entry, or None when nothing is new for the client."""
+        """The room's entry, or None when nothing is new for the client; ``ignored``:
+        users whose non-state events it doesn't get."""
         m = w.listed.membership
         if m.membership in ("invite", "knock"):
             return await self._invite(tx, w)
@@ -102,7 +109,13 @@ class RoomResults:
         if limit > 0:
             fresh = w.initial or w.expanded_timeline
             events, limited = await self._views.timeline(
-                tx, requester, m, after=None if fresh else w.after, upto=end, limit=limit
+                tx,
+                requester,
+                m,
+                after=None if fresh else w.after,
+                upto=end,
+                limit=limit,
+                ignored=ignored,
             )
         state = await self._state(tx, requester, w, events, limited, end, at)
         body = await self._meta(tx, w, state, at, joined)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Integer, Select, and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
@@ -327,12 +327,13 @@ class EventRepository:
         not_types: Sequence[str] | None = None,
         senders: Sequence[str] | None = None,
         not_senders: Sequence[str] | None = None,
+        ignored: Collection[str] = (),
     ) -> list[StoredEvent]:
         """Events with ``after < stream_ordering <= upto``, oldest first.
 
-        ``backwards`` takes the newest ``limit`` of that range (timelines,
-        /messages dir=b); otherwise the oldest (dir=f).
-        """
+        ``backwards`` takes the newest ``limit`` (timelines, /messages dir=b), else the
+        oldest. ``ignored``: senders whose non-state events are left out (here: a page
+        keeps its ``limit``)."""
         stmt = _range(after is not None, upto is not None, backwards)
         if types:
             stmt = stmt.where(_type_filter(list(types)))
@@ -342,6 +343,8 @@ class EventRepository:
             stmt = stmt.where(events.c.sender.in_(senders))
         if not_senders:
             stmt = stmt.where(events.c.sender.not_in(not_senders))
+        if ignored:
+            stmt = stmt.where(or_(events.c.state_key.isnot(None), events.c.sender.not_in(ignored)))
         params = {"room": room_id, "after": after, "upto": upto, "limit": limit}
         rows = list(await self._conn.execute(stmt, params))
         if backwards:

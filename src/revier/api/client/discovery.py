@@ -9,6 +9,7 @@ from starlette.routing import Route
 from revier import __version__
 from revier.api.http import authenticate, services, tenant
 from revier.api.responses import json_response
+from revier.events.room_versions import KNOWN_ROOM_VERSIONS
 
 # The spec releases whose client-server API revier serves. A client reads the
 # highest one as a promise of every endpoint up to it (matrix-rust-sdk picks
@@ -73,9 +74,15 @@ async def get_wellknown(request: Request) -> Response:
 async def get_capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
     await authenticate(request)
+    room_versions = {
+        # Every version revier creates and joins is stable; older ones it refuses.
+        "default": services(request).rooms.default_room_version,
+        "available": dict.fromkeys(sorted(KNOWN_ROOM_VERSIONS, key=int), "stable"),
+    }
     return json_response(
         {
             "capabilities": {
+                "m.room_versions": room_versions,
                 "m.change_password": {"enabled": True},
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},

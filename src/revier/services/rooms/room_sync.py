@@ -96,6 +96,8 @@ class RoomSyncBuilder:
             events = await self._visibility.filter(
                 tx, requester.user_id, room_id, fetched[-limit:], joined_at=joined_at
             )
+            if joined_at is not None and len(events) < len(fetched[-limit:]):
+                events = await _with_current_state(tx, room_id, fetched[-limit:], events)
         if not fresh and not events:
             return None
         start = events[0].stream_ordering - 1 if events else upto
@@ -268,6 +270,27 @@ async def stripped_state(tx: Tx, membership: Membership) -> list[JsonDict]:
             }
         )
     return events
+
+
+async def _with_current_state(
+    tx: Tx, room_id: str, fetched: Sequence[StoredEvent], visible: list[StoredEvent]
+) -> list[StoredEvent]:
+    """The visible events, and the hidden ones that are the room's current state.
+
+    A member who (re)joins a room whose history is hidden from them still gets,
+    in the timeline, the state events that make the room what it is now — who
+    joined while they were away, the name — as the reference server does
+    (SyTest: "Current state appears in timeline in private history"): without
+    them the client's room state would be wrong, and that state is theirs to see.
+    """
+    shown = {e.event_id for e in visible}
+    hidden = [e for e in fetched if e.event_id not in shown and e.pdu.state_key is not None]
+    if not hidden:
+        return visible
+    keys = [(e.pdu.type, e.pdu.state_key) for e in hidden if e.pdu.state_key is not None]
+    current = set((await RoomRepos.of(tx).events.current_state_ids(room_id, keys)).values())
+    keep = shown | {e.event_id for e in hidden if e.event_id in current}
+    return [e for e in fetched if e.event_id in keep]
 
 
 async def _serialised(

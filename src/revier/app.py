@@ -47,6 +47,7 @@ from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
+from revier.conformance import conformance_mode
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
 from revier.services.core import check_tenants_kept
@@ -164,7 +165,13 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=routes(settings),
-        middleware=[Middleware(RevierMiddleware, access_log=settings.logging.access_log)],
+        middleware=[
+            Middleware(
+                RevierMiddleware,
+                access_log=settings.logging.access_log,
+                url_tokens=conformance_mode(settings),
+            )
+        ],
         exception_handlers={
             MatrixError: matrix_error_handler,
             HTTPException: http_exception_handler,

@@ -160,6 +160,13 @@ class TenantPolicy(_Section):
     # Who may publish rooms in the public room directory: with True only the
     # tenant's admins (createRoom visibility=public, PUT /directory/list/room).
     public_rooms_require_admin: bool = False
+    # Who may read profiles (GET /profile/{userId}) and the room directory
+    # (GET/POST /publicRooms) without an access token. The spec lets anyone; an
+    # organisation's staff list and its rooms' names are internal, and an open
+    # port would let outsiders list who works here and what they work on, so
+    # both need a login unless the organisation decides they are public.
+    public_profiles: bool = False
+    public_room_directory: bool = False
     # Whom /user_directory/search finds: "organisation" = every active user of
     # the tenant; "shared_rooms" = only users sharing a joined room with the searcher.
     user_directory: Literal["organisation", "shared_rooms"] = "organisation"

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from revier.config_support import SupportSettings
+
 ENV_PREFIX = "REVIER_"
 CONFIG_PATH_ENV = "REVIER_CONFIG"
 ADMIN_PASSWORD_ENV = "REVIER_ADMIN_PASSWORD"
@@ -199,6 +201,8 @@ class TenantSettings(_Section):
     # The account created on first start when the tenant has no users yet.
     initial_admin: str = "admin"
     policy: TenantPolicy = TenantPolicy()
+    # Whom to contact about the server (/.well-known/matrix/support); None: 404.
+    support: SupportSettings | None = None
 
     @field_validator("server_name")
     @classmethod

@@ -222,3 +222,23 @@ async def test_ignoring_in_element_hides_messages_in_js_sdk_and_nio(
         assert "ignoriert" not in bodies and "ok" in bodies
     finally:
         await nio.close()
+
+
+async def test_an_ignored_users_message_notifies_nobody_who_ignores_him(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    anna, bernd, carla = await people(http, make_user, "anna", "bernd", "carla")
+    room_id = await shared_room(http, anna, bernd, carla)
+    await ignore(http, anna, bernd.user_id)
+    await say(http, bernd, room_id, f"{anna.user_id} hör mal")  # mentions her, too
+
+    def counts(body: Any) -> tuple[int, int]:
+        room = body["rooms"]["join"][room_id]["unread_notifications"]
+        return room["notification_count"], room["highlight_count"]
+
+    assert counts(await sync(http, anna)) == (0, 0)
+    assert counts(await sync(http, carla)) == (1, 0)
+    # Un-ignored, his next message counts again.
+    await ignore(http, anna)
+    await say(http, bernd, room_id, "wieder da")
+    assert counts(await sync(http, anna)) == (1, 0)

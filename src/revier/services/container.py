@@ -146,7 +146,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     account_data = AccountDataService(store, notifier)
 
     # notifications
-    push_actions = PushActions()
+    push_actions = PushActions(account_data)
     push_rules = PushRuleService(store, push_actions, account_data)
 
     # rooms

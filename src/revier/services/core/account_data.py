@@ -29,7 +29,10 @@ class AccountDataService:
             raise BadJson(f"{data_type} is managed by the server; use its own endpoint")
         async with self._store.transaction() as tx:
             position = await tx.streams.next_position()
-            await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
+            repos = CoreRepos.of(tx)
+            await repos.account_data.put(user_id, room_id, data_type, content, position)
+            if data_type == IGNORED_USER_LIST and not room_id:
+                await repos.ignored_users.replace(user_id, ignored_in(content, user_id))
         self._notifier.notify(users=[user_id])
 
     async def put_internal(
@@ -60,6 +63,10 @@ class AccountDataService:
         which the hot paths hand on instead of asking per event."""
         content = await CoreRepos.of(tx).account_data.get(user_id, "", IGNORED_USER_LIST)
         return ignored_in(content, user_id)
+
+    async def ignorers_of(self, tx: Tx, user_id: str) -> set[str]:
+        """Who ignores the user (one index look-up, for every new message)."""
+        return await CoreRepos.of(tx).ignored_users.ignorers_of(user_id)
 
     async def of_type(self, tx: Tx, user_id: str, data_type: str) -> dict[str, JsonDict]:
         """room_id -> content of one type of room account data, for every room."""

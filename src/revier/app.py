@@ -42,6 +42,7 @@ from revier.api.client import (
     rooms,
     sliding_sync,
     sync,
+    tags,
     threads,
     to_device,
 )
@@ -50,6 +51,7 @@ from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
+from revier.conformance import conformance_mode
 from revier.errors import MatrixError
 from revier.services.container import Services, build_services
 from revier.services.core import AdjustableClock, check_tenants_kept
@@ -83,6 +85,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         profiles,
         ephemeral,
         account_data,
+        tags,
         push_rules,
         pushers,
         presence,
@@ -174,7 +177,13 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=routes(settings),
-        middleware=[Middleware(RevierMiddleware, access_log=settings.logging.access_log)],
+        middleware=[
+            Middleware(
+                RevierMiddleware,
+                access_log=settings.logging.access_log,
+                url_tokens=conformance_mode(settings),
+            )
+        ],
         exception_handlers={
             MatrixError: matrix_error_handler,
             HTTPException: http_exception_handler,

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from revier.config_support import SupportSettings
+
 ENV_PREFIX = "REVIER_"
 CONFIG_PATH_ENV = "REVIER_CONFIG"
 ADMIN_PASSWORD_ENV = "REVIER_ADMIN_PASSWORD"
@@ -166,6 +168,13 @@ class TenantPolicy(_Section):
     # Who may publish rooms in the public room directory: with True only the
     # tenant's admins (createRoom visibility=public, PUT /directory/list/room).
     public_rooms_require_admin: bool = False
+    # Who may read profiles (GET /profile/{userId}) and the room directory
+    # (GET/POST /publicRooms) without an access token. The spec lets anyone; an
+    # organisation's staff list and its rooms' names are internal, and an open
+    # port would let outsiders list who works here and what they work on, so
+    # both need a login unless the organisation decides they are public.
+    public_profiles: bool = False
+    public_room_directory: bool = False
     # Whom /user_directory/search finds: "organisation" = every active user of
     # the tenant; "shared_rooms" = only users sharing a joined room with the searcher.
     user_directory: Literal["organisation", "shared_rooms"] = "organisation"
@@ -248,6 +257,8 @@ class TenantSettings(_Section):
     # The account created on first start when the tenant has no users yet.
     initial_admin: str = "admin"
     policy: TenantPolicy = TenantPolicy()
+    # Whom to contact about the server (/.well-known/matrix/support); None: 404.
+    support: SupportSettings | None = None
 
     @field_validator("server_name")
     @classmethod

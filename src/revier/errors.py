@@ -210,3 +210,9 @@ class UserInteractiveAuthRequired(MatrixError):
 
     def to_json(self) -> dict[str, Any]:
         return self.flows_body
+
+
+class BadAlias(MatrixError):
+    """An ``m.room.canonical_alias`` names an alias that doesn't point to the room."""
+
+    errcode = "M_BAD_ALIAS"

@@ -26,6 +26,10 @@ async def test_open_registration_guests_and_default_room_version(
     conformance_server: RevierProcess,
 ) -> None:
     async with httpx.AsyncClient(base_url=conformance_server.url, timeout=60) as http:
+        # SyTest's first probe: an empty body is answered with the flows, not a 400.
+        empty = await http.post(f"{V3}/register", json={})
+        assert empty.status_code == 401, empty.text
+        assert empty.json()["flows"] == [{"stages": ["m.login.dummy"]}]
         body = {"username": "sytest-alice", "password": "a password that is long"}
         first = await http.post(f"{V3}/register", json=body)
         assert first.status_code == 401
@@ -69,8 +73,28 @@ async def test_open_registration_guests_and_default_room_version(
         admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
         info = (await http.get("/_revier/admin/v1/server_info", headers=admin)).json()
         assert info["conformance_mode"] is True and info["tenants"] == ["localhost"]
+        # The spec's deprecated ?access_token= works here, and only here.
+        token = alice["Authorization"].removeprefix("Bearer ")
+        r = await http.get(f"{V3}/account/whoami", params={"access_token": token})
+        assert r.status_code == 200 and r.json()["user_id"].startswith("@sytest-alice:")
+        r = await http.get(f"{V3}/account/whoami", params={"access_token": "nonsense"})
+        assert (r.status_code, r.json()["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+        both = await http.get(f"{V3}/account/whoami", params={"access_token": token}, headers=alice)
+        assert (both.status_code, both.json()["errcode"]) == (401, "M_MISSING_TOKEN")
     log = conformance_server.log_path.read_text()
+    assert token not in log  # the query string is never logged
     assert "CONFORMANCE MODE" in log
+
+
+async def test_production_refuses_a_url_token(http: httpx.AsyncClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("anna")
+    login = await http.post(
+        f"{V3}/login",
+        json={"type": "m.login.password", "user": user.user_id, "password": user.password},
+    )
+    token = login.json()["access_token"]
+    r = await http.get(f"{V3}/account/whoami", params={"access_token": token})
+    assert (r.status_code, r.json()["errcode"]) == (401, "M_MISSING_TOKEN")
 
 
 def _serve(

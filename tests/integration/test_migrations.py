@@ -155,3 +155,33 @@ def test_0011_finds_the_relations_of_stored_events(
     assert found["threads"] == [("$root", "$reply2", 6)]
     assert found["parents"] == [("$reply",), ("$root",)]
     assert found["pushed"] == [(2, "$root")]
+
+
+async def _ignored_after_0012(url: str) -> list[tuple[str, str]]:
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "0011")
+            lists = [
+                ("@a:x", '{"ignored_users": {"@b:x": {}, "@c:x": {}, "@a:x": {}}}'),
+                ("@d:x", '{"ignored_users": ["@b:x"]}'),  # malformed: ignores nobody
+                ("@e:x", "not json at all"),
+            ]
+            for user_id, content in lists:
+                await conn.execute(
+                    text("INSERT INTO account_data VALUES (:u, '', 'm.ignored_user_list', :c, 1)"),
+                    {"u": user_id, "c": content},
+                )
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "head")
+            rows = await conn.execute(text("SELECT * FROM ignored_users ORDER BY 1, 2"))
+            return [(r[0], r[1]) for r in rows]
+    finally:
+        await engines.dispose()
+
+
+def test_0012_fills_ignored_users_from_the_lists_set_before(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url(engine, request, tmp_path)
+    assert asyncio.run(_ignored_after_0012(url)) == [("@a:x", "@b:x"), ("@a:x", "@c:x")]

@@ -151,6 +151,83 @@ async def test_bad_requests_are_refused(alice: AsyncClient, http: httpx.AsyncCli
         assert response.json()["errcode"].startswith("M_")
 
 
+# SyTest's 61push/80torture: (method, path after /pushrules, body, status, errcode).
+# A wrong scope, kind, attribute or missing slash is the client's mistake (400),
+# never a redirect, a 404 of the router or a 405.
+MALFORMED_PATHS: list[tuple[str, str, Any, int, str]] = [
+    ("GET", "", None, 404, "M_UNRECOGNIZED"),
+    ("PUT", "/", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/not_a_scope/room/!r:localhost", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/global", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/global/room", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/global/room/", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/global/not_a_template/foo", {}, 400, "M_INVALID_PARAM"),
+    ("PUT", "/global/override/.m.rule.master/not_an_attr", {"enabled": True}, 400, None),
+    ("DELETE", "/global/override/my/attr", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/global", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/global/room", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/not_a_scope/", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/global/not_a_template/", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/global/override/.m.rule.master/not_an_attr", None, 400, "M_INVALID_PARAM"),
+    ("GET", "/global/override/not_a_rule_id", None, 404, "M_NOT_FOUND"),
+]
+
+
+async def test_malformed_paths_get_the_errors_sytest_expects(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    for method, path, body, status, errcode in MALFORMED_PATHS:
+        response = await http.request(method, f"{RULES}{path}", json=body, headers=auth(alice))
+        assert response.status_code == status, (method, path, response.text)
+        assert errcode is None or response.json()["errcode"] == errcode, (path, response.text)
+    # Without a token the answer is still the token error, whatever the path.
+    response = await http.get(f"{RULES}/global")
+    assert (response.status_code, response.json()["errcode"]) == (401, "M_MISSING_TOKEN")
+
+
+async def test_the_rules_of_one_kind_and_legacy_actions_read_back(
+    alice: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    override = (await http.get(f"{RULES}/global/override/", headers=auth(alice))).json()
+    assert isinstance(override, list) and override[0]["rule_id"] == ".m.rule.master"
+    rule = f"{RULES}/global/room/!quiet:localhost"
+    put = await http.put(rule, json={"actions": ["dont_notify"]}, headers=auth(alice))
+    assert put.status_code == 200, put.text
+    room_rules = (await http.get(f"{RULES}/global/room/", headers=auth(alice))).json()
+    assert [(r["rule_id"], r["actions"]) for r in room_rules] == [
+        ("!quiet:localhost", ["dont_notify"])
+    ]
+    # A default rule's actions set to the legacy action read back as written too.
+    master = f"{RULES}/global/override/.m.rule.master/actions"
+    put = await http.put(master, json={"actions": ["dont_notify"]}, headers=auth(alice))
+    assert put.status_code == 200
+    assert (await http.get(master, headers=auth(alice))).json() == {"actions": ["dont_notify"]}
+
+
+async def test_a_legacy_dont_notify_rule_counts_nothing(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """["dont_notify"] acts as [] (spec: Historical Actions), though it reads back."""
+    room_id = await shared_room(alice, bob)
+    rule = f"{RULES}/global/room/{room_id}"
+    put = await http.put(rule, json={"actions": ["dont_notify"]}, headers=auth(bob))
+    assert put.status_code == 200
+    await alice.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "leise"})
+
+    def counts(response: SyncResponse) -> Any:
+        room = response.rooms.join.get(room_id)
+        if room is None or not any(
+            getattr(e, "body", None) == "leise" for e in room.timeline.events
+        ):
+            return None
+        return (
+            room.unread_notifications.notification_count,
+            room.unread_notifications.highlight_count,
+        )
+
+    assert await sync_until(bob, counts) == (0, 0)
+
+
 async def test_a_keyword_rule_highlights_and_a_receipt_resets_the_counts(
     alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
 ) -> None:

@@ -295,3 +295,56 @@ async def test_closed_registration_creates_nothing(
     assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
     out = server.admin("user", "list", "--search", "intruder")
     assert name not in out
+
+
+async def test_an_empty_register_is_answered_with_the_flows(
+    reg_http: httpx.AsyncClient,
+) -> None:
+    """Spec (Account registration): without auth, 401 with the flows — before any
+    check of what the body lacks; the password is asked for once a flow is done."""
+    r = await reg_http.post(REGISTER, json={}, headers=address())
+    assert r.status_code == 401, r.text
+    assert r.json()["flows"] == [{"stages": [TOKEN, "m.login.dummy"]}]
+    assert isinstance(r.json()["session"], str)
+
+
+async def test_a_completed_registration_repeated_is_the_same_account(
+    open_server: RevierProcess, reg_http: httpx.AsyncClient
+) -> None:
+    _, token = new_token(open_server, "--uses", "1")
+    headers = address()
+    body = {"username": f"twice-{secrets.token_hex(3)}", "password": PASSWORD}
+    session = (await reg_http.post(REGISTER, json=body, headers=headers)).json()["session"]
+    auth = {"type": TOKEN, "token": token, "session": session}
+    await reg_http.post(REGISTER, json={**body, "auth": auth}, headers=headers)
+    dummy = {"type": "m.login.dummy", "session": session}
+    first = await reg_http.post(REGISTER, json={**body, "auth": dummy}, headers=headers)
+    assert first.status_code == 200, first.text
+    # The answer got lost; the client sends the same request again.
+    again = await reg_http.post(REGISTER, json={**body, "auth": dummy}, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["user_id"] == first.json()["user_id"]
+    assert again.json()["access_token"] != first.json()["access_token"]
+    # The one token use was spent once; a wrong password gets nothing.
+    wrong = {**body, "password": "not the password at all", "auth": dummy}
+    r = await reg_http.post(REGISTER, json=wrong, headers=headers)
+    assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert "access_token" not in r.json()
+
+
+async def test_a_registration_session_is_bound_to_its_request(
+    open_server: RevierProcess, reg_http: httpx.AsyncClient
+) -> None:
+    _, token = new_token(open_server, "--uses", "2")
+    headers = address()
+    body = {"username": f"bound-{secrets.token_hex(3)}", "password": PASSWORD}
+    session = (await reg_http.post(REGISTER, json=body, headers=headers)).json()["session"]
+    auth = {"type": TOKEN, "token": token, "session": session}
+    r = await reg_http.post(REGISTER, json={**body, "auth": auth}, headers=headers)
+    assert r.json()["completed"] == [TOKEN]
+    # The token stage passed for one user name must not create another.
+    other = {**body, "username": f"other-{secrets.token_hex(3)}"}
+    dummy = {"type": "m.login.dummy", "session": session}
+    r = await reg_http.post(REGISTER, json={**other, "auth": dummy}, headers=headers)
+    assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
+    assert not await taken(reg_http, other["username"])

@@ -40,9 +40,9 @@ IMPLEMENTED = (
     r"directory/room/\{roomAlias\}|directory/list/room/\{roomId\}|publicRooms|"
     r"profile/\{userId\}(/\{keyName\})?|user_directory/search|"
     r"keys/(upload|query|claim|changes|device_signing/upload|signatures/upload)|"
-    r"sendToDevice/\{eventType\}/\{txnId\}|"
+    r"sendToDevice/\{eventType\}/\{txnId\}|user/\{userId\}/rooms/\{roomId\}/tags(/\{tag\})?|"
     r"room_keys/version(/\{version\})?|room_keys/keys(/\{roomId\}(/\{sessionId\})?)?))$"
-    r"|^/\.well-known/matrix/client$"
+    r"|^/\.well-known/matrix/(client|support)$"
 )
 # The spec gives some endpoints a 401 schema for user-interactive auth only;
 # a missing or wrong token is still 401 with the standard error body.

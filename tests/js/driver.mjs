@@ -25,6 +25,9 @@
 //   redactEvent {roomId, eventId, reason?} → {eventId}
 //   roomThreads {roomId} → {threads: [{rootId, length, latestReplyId, latestBody, bundled}]}
 //   waitForThread {roomId, rootId, length} → thread   (after startClient {threadSupport: true})
+//   setRoomTag {roomId, tag, order?}   deleteRoomTag {roomId, tag}
+//   waitForTags {roomId, tags} → {tags}   setIgnoredUsers {userIds}
+//   timelineEventIds {roomId} → {eventIds}
 //   waitForEvent {roomId, type?, body?, sender?, eventId?, timeoutMs?} → event, decrypted
 //   userDevices {userId}   waitForDevice {userId, deviceId}   ownDeviceKeys {}
 //   serverSupports {feature} → {supported}
@@ -603,6 +606,45 @@ const commands = {
             },
         );
         return eventSummary(event);
+    },
+
+    // --- tags and ignored users (room and global account data) ------------
+
+    /** PUT a tag on a room (order optional), as Element's favourite button does. */
+    async setRoomTag({ roomId, tag, order }) {
+        await requireClient().setRoomTag(roomId, tag, order === undefined ? {} : { order });
+        return {};
+    },
+
+    async deleteRoomTag({ roomId, tag }) {
+        await requireClient().deleteRoomTag(roomId, tag);
+        return {};
+    },
+
+    /** Wait until the room's tags (from m.tag in sync) are exactly `tags` (names, any order). */
+    async waitForTags({ roomId, tags = [], timeoutMs = DEFAULT_TIMEOUT_MS }) {
+        const cli = requireClient();
+        const want = [...tags].sort().join("\n");
+        const now = () => Object.keys(cli.getRoom(roomId)?.tags ?? {}).sort();
+        await waitUntil(() => (now().join("\n") === want ? true : undefined), {
+            timeoutMs,
+            what: `tags ${JSON.stringify(tags)} on ${roomId}`,
+            triggers: [RoomEvent.Tags, ClientEvent.Sync],
+            describe: () => `tags are ${JSON.stringify(now())}`,
+        });
+        return { tags: cli.getRoom(roomId)?.tags ?? {} };
+    },
+
+    /** Replace the m.ignored_user_list (what Element's "Ignore" does). */
+    async setIgnoredUsers({ userIds = [] }) {
+        await requireClient().setIgnoredUsers(userIds);
+        return {};
+    },
+
+    /** The event IDs of a room's live timeline, as the client holds them. */
+    async timelineEventIds({ roomId }) {
+        const events = requireClient().getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+        return { eventIds: events.map((e) => e.getId()) };
     },
 
     /** The device keys of `userId` as this client knows them (downloads if needed). */

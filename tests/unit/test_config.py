@@ -6,8 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from revier.config import ConfigError
+from revier.config import ConfigError, Settings
 from revier.config_file import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "revier" / "config.example.toml"
@@ -166,3 +167,36 @@ def test_the_duty_time_zone_must_exist() -> None:
     env["REVIER_TENANTS__0__POLICY__TIME_ZONE"] = "Mars/Olympus"
     with pytest.raises(ConfigError, match="time_zone"):
         load_settings(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("support", "problem"),
+    [
+        ({}, "needs contacts or a support_page"),
+        ({"contacts": [{"role": "m.role.admin"}]}, "needs a matrix_id or an email_address"),
+        ({"contacts": [{"role": "boss", "email_address": "a@b.c"}]}, "namespaced role"),
+        ({"contacts": [{"role": "m.role.admin", "matrix_id": "helpdesk"}]}, "not a Matrix user ID"),
+        ({"contacts": [{"role": "m.role.admin", "email_address": "nobody"}]}, "not an e-mail"),
+        ({"support_page": "intranet/help"}, "not a web address"),
+        ({"support_page": "https://x.example", "phone": "110"}, "Extra inputs"),
+    ],
+)
+def test_a_support_section_must_be_usable(support: dict[str, object], problem: str) -> None:
+    raw = {"tenants": [{"server_name": "police.example", "support": support}]}
+    with pytest.raises(ValidationError, match=problem):
+        Settings.model_validate(raw)
+
+
+def test_a_support_section_becomes_the_well_known_body() -> None:
+    tenant = {
+        "server_name": "police.example",
+        "support": {
+            "contacts": [{"role": "org.example.duty_desk", "matrix_id": "@desk:police.example"}]
+        },
+    }
+    settings = Settings.model_validate({"tenants": [tenant]})
+    support = settings.tenants[0].support
+    assert support is not None
+    assert support.well_known() == {
+        "contacts": [{"role": "org.example.duty_desk", "matrix_id": "@desk:police.example"}]
+    }

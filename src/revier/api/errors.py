@@ -39,6 +39,7 @@ STATUS: dict[type[e.MatrixError], int] = {
     e.UnknownPos: 400,
     e.AlreadyExists: 409,
     e.Unknown: 400,
+    e.BadAlias: 400,
 }
 
 

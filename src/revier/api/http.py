@@ -40,18 +40,42 @@ def client_address(request: Request) -> str:
 
 
 async def authenticate(request: Request) -> Requester:
-    """The owner of the ``Authorization: Bearer`` token (never a query-string token)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    """The owner of the ``Authorization: Bearer`` token; a query-string token only in
+    conformance mode (elsewhere the middleware refuses it before any handler)."""
+    token = access_token(request)
+    if token is None:
         raise MissingToken("Missing access token: send it as 'Authorization: Bearer <token>'")
     requester = await services(request).auth.authenticate(
-        tenant(request), token.strip(), address=client_address(request)
+        tenant(request), token, address=client_address(request)
     )
     request.scope["revier.user_id"] = requester.user_id  # for the access log
     if requester.is_guest:
         require_guest_allowed(request)
     return requester
+
+
+def access_token(request: Request) -> str | None:
+    """The request's access token, if it carries one."""
+    header = request.headers.get("authorization")
+    url_token = request.query_params.get("access_token")
+    if header is not None and url_token is not None:
+        # The spec's two ways at once: which one is meant can't be told.
+        raise MissingToken("Send the access token in the header or the query, not both")
+    if url_token is not None:
+        return url_token or None  # reaches here in conformance mode only
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def tenant_of_reader(request: Request, *, public: bool) -> Tenant:
+    """The tenant whose public data a request reads: the token's owner's, or — when
+    the tenant made that data ``public`` and no token came — the one the Host
+    names. A token that is sent is still checked (a wrong one is 401)."""
+    if public and access_token(request) is None:
+        return tenant(request)
+    return (await authenticate(request)).tenant
 
 
 async def read_body(request: Request, limit: int, too_large: str) -> bytes:

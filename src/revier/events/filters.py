@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from revier.errors import BadJson
+from revier.events.identifiers import is_valid_room_id
 
+EVENT_FORMATS = ("client", "federation")
 DEFAULT_TIMELINE_LIMIT = 10
 MAX_TIMELINE_LIMIT = 500
 
@@ -21,6 +23,8 @@ class EventQuery(TypedDict, total=False):
     not_senders: Sequence[str] | None
     related_by_senders: Sequence[str] | None
     related_by_rel_types: Sequence[str] | None
+    # The reader's ignored users: their non-state events are left out.
+    ignored: Collection[str]
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,11 @@ class EventFilter:
     # /sync: the main timeline's unread counts apart from each thread's.
     unread_thread_notifications: bool = False
 
-    def query_args(self) -> EventQuery:
-        """The fields a query for room events applies (``EventRepository.room_events``)."""
+    def query_args(self, ignored: Collection[str] = ()) -> EventQuery:
+        """The fields a query for room events applies (``EventRepository.room_events``);
+        ``ignored``: the reader's ignored users."""
         return {
+            "ignored": ignored,
             "types": self.types,
             "not_types": self.not_types,
             "senders": self.senders,
@@ -81,6 +87,8 @@ class SyncFilter:
     presence: EventFilter = field(default_factory=EventFilter)
     rooms: EventFilter = field(default_factory=EventFilter)
     include_leave: bool = False
+    # "client" (ClientEvent) or "federation": the PDUs as servers exchange them.
+    event_format: str = "client"
 
     @property
     def timeline_limit(self) -> int:
@@ -94,6 +102,9 @@ def parse_filter(raw: Any) -> SyncFilter:
         raise BadJson("A filter must be a JSON object")
     room = _object(raw, "room")
     room_filter = _event_filter(room, rooms_too=True)
+    event_format = raw.get("event_format", "client")
+    if event_format not in EVENT_FORMATS:
+        raise BadJson("Filter 'event_format' must be 'client' or 'federation'")
     return SyncFilter(
         timeline=_event_filter(_object(room, "timeline"), rooms_too=True),
         state=_event_filter(_object(room, "state"), rooms_too=True),
@@ -103,6 +114,7 @@ def parse_filter(raw: Any) -> SyncFilter:
         presence=_event_filter(_object(raw, "presence")),
         rooms=room_filter,
         include_leave=_bool(room, "include_leave"),
+        event_format=event_format,
     )
 
 
@@ -123,8 +135,8 @@ def _event_filter(raw: Mapping[str, Any], *, rooms_too: bool = False) -> EventFi
         not_types=_strings(raw, "not_types") or (),
         senders=_strings(raw, "senders"),
         not_senders=_strings(raw, "not_senders") or (),
-        rooms=_strings(raw, "rooms") if rooms_too else None,
-        not_rooms=(_strings(raw, "not_rooms") or ()) if rooms_too else (),
+        rooms=_room_ids(raw, "rooms") if rooms_too else None,
+        not_rooms=(_room_ids(raw, "not_rooms") or ()) if rooms_too else (),
         lazy_load_members=_bool(raw, "lazy_load_members"),
         include_redundant_members=_bool(raw, "include_redundant_members"),
         related_by_senders=_strings(raw, "related_by_senders"),
@@ -140,6 +152,15 @@ def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadJson(f"Filter field '{key}' must be a list of strings")
     return tuple(value)
+
+
+def _room_ids(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """A list of room IDs: a malformed one is refused, not silently never matched."""
+    value = _strings(raw, key)
+    for room_id in value or ():
+        if not is_valid_room_id(room_id):
+            raise BadJson(f"Filter field '{key}' holds {room_id!r}, which is not a room ID")
+    return value
 
 
 def _bool(raw: Mapping[str, Any], key: str) -> bool:

@@ -53,21 +53,22 @@ def validate_rule_id(kind: RuleKind, rule_id: str) -> None:
 
 
 def validate_actions(actions: object) -> list[Action]:
-    """Normalised ``actions``: legacy ``dont_notify``/``coalesce`` stripped.
+    """Checked ``actions``, kept as the client wrote them.
 
-    The spec says servers MUST ignore those two, "for instance, by stripping
-    them", so ``["dont_notify"]`` is stored as ``[]``. Any other unknown string
-    is rejected: storing it would leave a rule whose meaning nobody knows.
+    The legacy ``dont_notify`` and ``coalesce`` are kept too: the spec says
+    servers MUST ignore them, and the evaluator does (``["dont_notify"]`` acts
+    as ``[]``), but a client that wrote them reads back what it wrote (older
+    clients compare, and SyTest does). Any other unknown string is rejected:
+    storing it would leave a rule whose meaning nobody knows.
     """
     if not isinstance(actions, list):
         raise BadJson("'actions' must be an array")
     result: list[Action] = []
     for action in actions:
         if isinstance(action, str):
-            if action == "notify":
-                result.append(action)
-            elif action not in LEGACY_ACTIONS:
+            if action != "notify" and action not in LEGACY_ACTIONS:
                 raise BadJson(f"Unknown push rule action: {action!r}")
+            result.append(action)
         elif isinstance(action, dict):
             result.append(_validate_tweak(action))
         else:

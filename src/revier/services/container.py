@@ -30,6 +30,7 @@ from revier.services.core import (
     HealthCheck,
     RateLimiter,
     SystemClock,
+    TagService,
     TenantRegistry,
     TokenHasher,
     UserInteractiveAuth,
@@ -125,6 +126,7 @@ class Services:
     filters: FilterService
     presence: PresenceService
     account_data: AccountDataService
+    tags: TagService
     push_rules: PushRuleService
     pushers: PusherService
     notifications: NotificationList
@@ -160,7 +162,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     account_data = AccountDataService(store, notifier)
 
     # notifications
-    push_actions = PushActions()
+    push_actions = PushActions(account_data)
     push_rules = PushRuleService(store, push_actions, account_data)
     duty = DutyService(store, clock, tenants, audit, notifier, account_data)
     account_data.guard(DUTY_ACCOUNT_DATA, duty.check_own)
@@ -221,6 +223,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         ListBuilder(views, account_data),
         RoomResults(views, push_actions, clock),
         SlidingExtensions(views, e2e_sync, account_data, push_rules),
+        account_data,
         session_alive=auth.session_alive,
     )
 
@@ -266,7 +269,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             default_room_version=default_room_version,
         ),
         membership=membership,
-        room_reader=RoomReader(store, clock, visibility),
+        room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
         directory=DirectoryService(store),
@@ -290,6 +293,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         filters=FilterService(store),
         presence=presence,
         account_data=account_data,
+        tags=TagService(store, notifier),
         push_rules=push_rules,
         pushers=PusherService(store, clock, notifier, audit),
         notifications=NotificationList(store, clock, push_actions),

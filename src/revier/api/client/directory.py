@@ -16,9 +16,12 @@ from revier.api.http import (
     read_json_object,
     required,
     services,
+    tenant,
+    tenant_of_reader,
 )
 from revier.api.responses import json_response
 from revier.errors import BadJson
+from revier.services.core import Tenant
 from revier.services.rooms import PublicRoomsQuery
 
 V3 = "/_matrix/client/v3"
@@ -82,21 +85,22 @@ async def get_public_rooms(request: Request) -> Response:
     """GET /_matrix/client/v3/publicRooms
 
     The spec lets anyone list a server's directory; an organisation's is for
-    its own people, so a token is required (and decides the tenant).
+    its own people, so a token is required (and decides the tenant) unless the
+    tenant's policy says ``public_room_directory``.
     """
-    requester = await authenticate(request)
+    where = await _directory_tenant(request)
     q = request.query_params
     query = PublicRoomsQuery(
         limit=query_int(request, "limit", 0) or None,
         since=q.get("since"),
         server=q.get("server"),
     )
-    return json_response(await services(request).directory.public_rooms(requester, query))
+    return json_response(await services(request).directory.public_rooms(where, query))
 
 
 async def query_public_rooms(request: Request) -> Response:
     """POST /_matrix/client/v3/publicRooms"""
-    requester = await authenticate(request)
+    where = await _directory_tenant(request)
     body = await read_json_object(request, allow_empty=True)
     flt = field(body, "filter", dict, required=False) or {}
     limit = field(body, "limit", int, required=False)
@@ -110,7 +114,12 @@ async def query_public_rooms(request: Request) -> Response:
         search_term=optional_str(flt, "generic_search_term"),
         room_types=_room_types(flt.get("room_types")),
     )
-    return json_response(await services(request).directory.public_rooms(requester, query))
+    return json_response(await services(request).directory.public_rooms(where, query))
+
+
+async def _directory_tenant(request: Request) -> Tenant:
+    public = tenant(request).policy.public_room_directory
+    return await tenant_of_reader(request, public=public)
 
 
 def _room_types(value: Any) -> tuple[str | None, ...] | None:

@@ -9,6 +9,8 @@ from starlette.routing import Route
 from revier import __version__
 from revier.api.http import authenticate, services, tenant
 from revier.api.responses import json_response
+from revier.errors import NotFound
+from revier.events.room_versions import KNOWN_ROOM_VERSIONS
 
 # The spec releases whose client-server API revier serves. A client reads the
 # highest one as a promise of every endpoint up to it (matrix-rust-sdk picks
@@ -73,12 +75,26 @@ async def get_wellknown(request: Request) -> Response:
     return json_response({"m.homeserver": {"base_url": base_url}})
 
 
+async def get_wellknown_support(request: Request) -> Response:
+    """GET /.well-known/matrix/support: the tenant's support contacts (``[tenants.support]``)."""
+    support = tenant(request).settings.support
+    if support is None:
+        raise NotFound("No support information is configured for this server")
+    return json_response(support.well_known(), headers={"Vary": "Host"})
+
+
 async def get_capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
     await authenticate(request)
+    room_versions = {
+        # Every version revier creates and joins is stable; older ones it refuses.
+        "default": services(request).rooms.default_room_version,
+        "available": dict.fromkeys(sorted(KNOWN_ROOM_VERSIONS, key=int), "stable"),
+    }
     return json_response(
         {
             "capabilities": {
+                "m.room_versions": room_versions,
                 "m.change_password": {"enabled": True},
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
@@ -97,6 +113,7 @@ async def get_server_version(_request: Request) -> Response:
 routes = [
     Route("/_matrix/client/versions", get_versions, methods=["GET"]),
     Route("/.well-known/matrix/client", get_wellknown, methods=["GET"]),
+    Route("/.well-known/matrix/support", get_wellknown_support, methods=["GET"]),
     Route("/_matrix/client/v3/capabilities", get_capabilities, methods=["GET"]),
     Route("/_matrix/client/r0/capabilities", get_capabilities, methods=["GET"]),
 ]

@@ -18,7 +18,7 @@ async def join_room(request: Request) -> Response:
     body = await read_json_object(request, allow_empty=True)
     target = request.path_params.get("roomIdOrAlias") or request.path_params["roomId"]
     room_id = await services(request).membership.join(
-        requester, target, optional_str(body, "reason")
+        requester, target, optional_str(body, "reason"), extra=body
     )
     return json_response({"room_id": room_id})
 

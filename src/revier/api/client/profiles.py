@@ -6,8 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from revier.api.http import authenticate, field, read_json_object, required, services
+from revier.api.http import (
+    authenticate,
+    field,
+    read_json_object,
+    required,
+    services,
+    tenant,
+    tenant_of_reader,
+)
 from revier.api.responses import json_response
+from revier.services.core import Tenant
 
 V3 = "/_matrix/client/v3"
 DEFAULT_SEARCH_LIMIT = 10
@@ -17,19 +26,25 @@ async def get_user_profile(request: Request) -> Response:
     """GET /_matrix/client/v3/profile/{userId}
 
     The spec needs no token here; an organisation's staff list is not public,
-    so one is required (and profiles are answered within the tenant only).
+    so one is required unless the tenant's policy says ``public_profiles``
+    (and profiles are answered within the tenant only).
     """
-    requester = await authenticate(request)
-    profile = await services(request).profiles.get_profile(requester, request.path_params["userId"])
+    where = await _profile_tenant(request)
+    profile = await services(request).profiles.get_profile(where, request.path_params["userId"])
     return json_response(profile)
 
 
 async def get_profile_field(request: Request) -> Response:
     """GET /_matrix/client/v3/profile/{userId}/{keyName}"""
-    requester = await authenticate(request)
+    where = await _profile_tenant(request)
     p = request.path_params
-    body = await services(request).profiles.get_field(requester, p["userId"], p["keyName"])
+    body = await services(request).profiles.get_field(where, p["userId"], p["keyName"])
     return json_response(body)
+
+
+async def _profile_tenant(request: Request) -> Tenant:
+    public = tenant(request).policy.public_profiles
+    return await tenant_of_reader(request, public=public)
 
 
 async def set_profile_field(request: Request) -> Response:

@@ -295,7 +295,10 @@ class AccountService:
         self, requester: Requester, new_password: str, *, logout_devices: bool, auth: object
     ) -> None:
         """POST /account/password: behind the current password."""
-        await self._uia.require_password(requester, auth, operation="change_password")
+        # Bound to what the request does, not to the new password (not kept in a session).
+        await self._uia.require_password(
+            requester, auth, operation="change_password", params={"logout": logout_devices}
+        )
         check_password(requester.tenant.policy, new_password, localpart=requester.localpart)
         password_hash = await hash_password(new_password)
         audience: set[str] = set()

@@ -23,14 +23,13 @@ from revier.errors import (
     Exclusive,
     Forbidden,
     InvalidParam,
-    MatrixError,
     MissingParam,
-    UserInteractiveAuthRequired,
     UserInUse,
 )
 from revier.notify import Notifier
 from revier.policy.passwords import check_password
 from revier.services.accounts.auth import AuthService
+from revier.services.accounts.registration_stages import DUMMY, TOKEN, RegistrationStages
 from revier.services.accounts.registration_tokens import RegistrationTokens
 from revier.services.core import (
     AuditLog,
@@ -42,13 +41,11 @@ from revier.services.core import (
     hash_password,
     uia,
     users,
+    verify_password,
 )
 from revier.storage import Conflict, Store
 from revier.storage.accounts import AccountRepos
-from revier.storage.accounts.registration_tokens import RegistrationToken
 
-TOKEN = "m.login.registration_token"
-DUMMY = "m.login.dummy"
 GUEST_PREFIX = "guest-"
 CLOSED = (
     "Registration is closed on this server: accounts are created by your "
@@ -88,6 +85,7 @@ class RegistrationService:
         self._per_address = per_address
         self._conformance = conformance
         self._audit = audit
+        self._stages = RegistrationStages(store, clock, tokens)
 
     def flows(self, tenant: Tenant) -> list[list[str]]:
         if self._conformance:
@@ -106,16 +104,40 @@ class RegistrationService:
         self._per_address.check(address)
         flows = self.flows(tenant)
         if not flows:
+            # Closed by the organisation: the spec's answer to "registration is not
+            # supported here" is 403 M_FORBIDDEN, not a 401 with no flow to follow.
             raise Forbidden(CLOSED)
+        operation = _operation(tenant, req)
+        done = await uia.registered_by(self._store, self._clock, req.auth, operation)
+        if done is not None:
+            return await self._repeat(tenant, req, *done, address=address)
         guest = await self._guest_to_upgrade(tenant, req, address)
         localpart = self._localpart(tenant, req, guest)
-        if req.password is None:
-            raise MissingParam("'password' is required")
-        check_password(tenant.policy, req.password, localpart=localpart)
+        if req.password is not None:
+            check_password(tenant.policy, req.password, localpart=localpart)
         if guest is None:
             await self._check_available(tenant, localpart)
-        session, token_id = await self._authenticate(tenant, flows, req.auth)
+        # The flows first (spec: a request without auth is answered 401 with them),
+        # then what the account still lacks.
+        session, token_id = await self._stages.authenticate(tenant, flows, req.auth, operation)
+        if req.password is None:
+            raise MissingParam("'password' is required")
         return await self._create(tenant, req, localpart, guest, session, token_id, address)
+
+    async def _repeat(
+        self, tenant: Tenant, req: RegisterRequest, session: str, user_id: str, *, address: str
+    ) -> dict[str, Any]:
+        """The completed request again with its session (a client retrying after a
+        lost answer): the same account, logged in again — if the password fits."""
+        async with self._store.read() as tx:
+            user = await users.get(tx, user_id)
+        if user is None or req.password is None:
+            raise Forbidden("This registration session was used already")
+        if not await verify_password(user.password_hash, req.password):
+            raise Forbidden("This registration session was used already")
+        if req.inhibit_login:
+            return {"user_id": user_id}
+        return await self._login(tenant, user, req, address)
 
     async def register_guest(
         self, tenant: Tenant, initial_device_display_name: str | None, *, address: str
@@ -194,50 +216,6 @@ class RegistrationService:
             if await users.get(tx, tenant.user_id(localpart)) is not None:
                 raise UserInUse("This user name is taken")
 
-    async def _authenticate(
-        self, tenant: Tenant, flows: list[list[str]], auth: Any
-    ) -> tuple[str, str | None]:
-        """Run one UIA step; return (session, token_id) once a flow is complete."""
-        operation = f"register:{tenant.server_name}"
-        session = await uia.session_for(self._store, self._clock, None, auth, operation)
-        async with self._store.read() as tx:
-            current = await uia.session(tx, session)
-            token_id = await uia.registration_token(tx, session)
-        completed = list(current.completed) if current else []
-        stage = auth.get("type") if isinstance(auth, dict) else None
-        if stage is not None:
-            allowed = {s for flow in flows for s in flow}
-            try:
-                if stage not in allowed:
-                    raise Forbidden(f"{stage!r} is not a registration stage here")
-                if stage == TOKEN:
-                    token_id = await self._token_stage(tenant, auth)
-                if stage not in completed:
-                    completed.append(stage)
-            except MatrixError as e:
-                raise UserInteractiveAuthRequired(
-                    {
-                        **self._body(flows, session, completed),
-                        "errcode": e.errcode,
-                        "error": e.error,
-                    }
-                ) from None
-            async with self._store.transaction() as tx:
-                await uia.set_completed(tx, session, completed)
-                await uia.set_registration_token(tx, session, token_id)
-        if not any(set(flow) <= set(completed) for flow in flows):
-            raise UserInteractiveAuthRequired(self._body(flows, session, completed))
-        return session, token_id
-
-    async def _token_stage(self, tenant: Tenant, auth: dict[str, Any]) -> str:
-        token = auth.get("token")
-        if not isinstance(token, str):
-            raise MissingParam("The registration token is missing")
-        found = await self._tokens.lookup(tenant, token)
-        if found is None:
-            raise Forbidden("The registration token is unknown, expired or used up")
-        return found.token_id
-
     async def _create(
         self,
         tenant: Tenant,
@@ -251,7 +229,7 @@ class RegistrationService:
         assert req.password is not None
         info = None
         if token_id is not None:
-            info = await self._reserve(tenant, token_id, session)
+            info = await self._stages.reserve(tenant, self.flows(tenant), token_id, session)
         try:
             password_hash = await hash_password(req.password)
             displayname = localpart
@@ -266,7 +244,7 @@ class RegistrationService:
             )
             async with self._store.transaction() as tx:
                 db = AccountRepos.of(tx)
-                if not await uia.consume(tx, session):
+                if not await uia.consume(tx, session, user.user_id):
                     raise Forbidden("This registration session was used already")
                 if guest is not None:
                     await users.upgrade_guest(
@@ -289,15 +267,20 @@ class RegistrationService:
                     },
                 )
         except Conflict:
-            await self._release(token_id)
+            await self._stages.release(token_id)
             raise UserInUse("This user name is taken") from None
         except BaseException:
-            await self._release(token_id)
+            await self._stages.release(token_id)
             raise
         if guest is not None:
             self._notifier.notify(users=[user.user_id])  # cached guest sessions change
         if req.inhibit_login:
             return {"user_id": user.user_id}
+        return await self._login(tenant, user, req, address)
+
+    async def _login(
+        self, tenant: Tenant, user: User, req: RegisterRequest, address: str
+    ) -> dict[str, Any]:
         login = await self._auth.start_session(
             tenant,
             user.user_id,
@@ -311,35 +294,6 @@ class RegistrationService:
             "access_token": login.access_token,
             "device_id": login.device_id,
         }
-
-    async def _reserve(self, tenant: Tenant, token_id: str, session: str) -> RegistrationToken:
-        now = self._clock.time_ms()
-        completed: list[str] = []
-        async with self._store.transaction() as tx:
-            db = AccountRepos.of(tx)
-            reserved = await db.registration_tokens.reserve(token_id, tenant.server_name, now)
-            info = await db.registration_tokens.get(token_id)
-            if not reserved:
-                # The token ran out (or expired) since its stage: do that stage again.
-                current = await uia.session(tx, session)
-                completed = [s for s in (current.completed if current else []) if s != TOKEN]
-                await uia.set_completed(tx, session, completed)
-                await uia.set_registration_token(tx, session, None)
-        if not reserved or info is None:
-            raise UserInteractiveAuthRequired(
-                {
-                    **self._body(self.flows(tenant), session, completed),
-                    "errcode": Forbidden.errcode,
-                    "error": "The registration token is expired or used up",
-                }
-            )
-        return info
-
-    async def _release(self, token_id: str | None) -> None:
-        if token_id is None:
-            return
-        async with self._store.transaction() as tx:
-            await AccountRepos.of(tx).registration_tokens.release(token_id)
 
     def _new_user(
         self,
@@ -365,11 +319,10 @@ class RegistrationService:
             is_guest=is_guest,
         )
 
-    @staticmethod
-    def _body(flows: list[list[str]], session: str, completed: list[str]) -> dict[str, Any]:
-        return {
-            "flows": [{"stages": flow} for flow in flows],
-            "params": {},
-            "session": session,
-            "completed": completed,
-        }
+
+def _operation(tenant: Tenant, req: RegisterRequest) -> str:
+    """What a registration session is bound to: the tenant and the account asked for.
+    Not the device's name, ``inhibit_login`` or the password: clients change those
+    between stages (matrix-nio names the device only at the last one)."""
+    params = {"username": req.username, "guest": req.guest_access_token is not None}
+    return uia.bound_operation(f"register:{tenant.server_name}", params)

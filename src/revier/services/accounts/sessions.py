@@ -48,7 +48,9 @@ class DeviceService:
 
     async def delete_devices(self, requester: Requester, device_ids: list[str], auth: Any) -> None:
         """DELETE /devices/{id} and POST /delete_devices: behind the password."""
-        await self._uia.require_password(requester, auth, operation="delete_devices")
+        await self._uia.require_password(
+            requester, auth, operation="delete_devices", params=sorted(device_ids)
+        )
         async with self._store.transaction() as tx:
             removal = await remove_devices(tx, requester.user_id, device_ids)
             await audit_removed(self._audit, tx, requester, removal.devices)

@@ -23,6 +23,7 @@ from revier.services.core.passwords import (
 from revier.services.core.ratelimit import RateLimiter
 from revier.services.core.requester import Requester, require_self
 from revier.services.core.sync_token import SyncToken
+from revier.services.core.tags import TagService
 from revier.services.core.tenants import (
     Tenant,
     TenantRegistry,
@@ -51,6 +52,7 @@ __all__ = [
     "Requester",
     "SyncToken",
     "SystemClock",
+    "TagService",
     "Tenant",
     "TenantRegistry",
     "TokenHasher",

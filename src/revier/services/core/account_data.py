@@ -14,6 +14,7 @@ from revier.storage.core.account_data import AccountData
 
 # Managed by the server through its own endpoints, never set directly.
 _SERVER_MANAGED = ("m.fully_read", "m.push_rules")
+IGNORED_USER_LIST = "m.ignored_user_list"
 
 # Checks a type's content before it is stored, in the writing transaction (and
 # may raise, or return the content to store instead): for types the server
@@ -43,7 +44,10 @@ class AccountDataService:
             if check is not None:
                 content = await check(tx, requester, room_id, content)
             position = await tx.streams.next_position()
-            await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
+            repos = CoreRepos.of(tx)
+            await repos.account_data.put(user_id, room_id, data_type, content, position)
+            if data_type == IGNORED_USER_LIST and not room_id:
+                await repos.ignored_users.replace(user_id, ignored_in(content, user_id))
         self._notifier.notify(users=[user_id])
 
     async def put_internal(
@@ -69,6 +73,16 @@ class AccountDataService:
         """One item of the user's account data ("" for global), in the caller's read."""
         return await CoreRepos.of(tx).account_data.get(user_id, room_id, data_type)
 
+    async def ignored_users(self, tx: Tx, user_id: str) -> frozenset[str]:
+        """Whom the user ignores (spec module "Ignoring Users"): one read per request,
+        which the hot paths hand on instead of asking per event."""
+        content = await CoreRepos.of(tx).account_data.get(user_id, "", IGNORED_USER_LIST)
+        return ignored_in(content, user_id)
+
+    async def ignorers_of(self, tx: Tx, user_id: str) -> set[str]:
+        """Who ignores the user (one index look-up, for every new message)."""
+        return await CoreRepos.of(tx).ignored_users.ignorers_of(user_id)
+
     async def of_type(self, tx: Tx, user_id: str, data_type: str) -> dict[str, JsonDict]:
         """room_id -> content of one type of room account data, for every room."""
         return await CoreRepos.of(tx).account_data.of_type(user_id, data_type)
@@ -93,3 +107,12 @@ class AccountDataService:
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room's per-user data (tags, read markers, drafts) goes with it."""
         await CoreRepos.of(tx).account_data.forget_room(room_id)
+
+
+def ignored_in(content: JsonDict | None, user_id: str) -> frozenset[str]:
+    """The user IDs an ``m.ignored_user_list`` names; a malformed one ignores nobody,
+    and nobody can ignore themselves out of their own rooms."""
+    users = content.get("ignored_users") if content else None
+    if not isinstance(users, dict):
+        return frozenset()
+    return frozenset(u for u in users if isinstance(u, str) and u.startswith("@")) - {user_id}

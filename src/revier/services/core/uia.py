@@ -9,8 +9,11 @@ authorise another.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
+
+import orjson
 
 from revier.errors import Forbidden, LimitExceeded, MatrixError, UserInteractiveAuthRequired
 from revier.services.core.clock import Clock
@@ -31,12 +34,21 @@ class UserInteractiveAuth:
         self._clock = clock
         self._failed = failed_logins
 
-    async def require_password(self, requester: Requester, auth: Any, *, operation: str) -> None:
-        """Return once ``auth`` proves the requester's password; else raise the 401 flows."""
+    async def require_password(
+        self, requester: Requester, auth: Any, *, operation: str, params: object = None
+    ) -> None:
+        """Return once ``auth`` proves the requester's password; else raise the 401 flows.
+
+        ``params``: what the request asks for (the devices to delete, …); the
+        session is bound to the operation and to them, so a password given for
+        one request can't be carried over to another (403 ``M_FORBIDDEN``).
+        """
+        operation = bound_operation(operation, params)
         if not isinstance(auth, dict) or "type" not in auth:
             session_id = await self._session_for(requester, auth, operation)
             raise UserInteractiveAuthRequired(self._flows(session_id))
         session_id = await self._session_for(requester, auth, operation)
+        _require_self(requester, auth)
         try:
             await self._check_password_stage(requester, auth)
         except LimitExceeded:
@@ -54,11 +66,7 @@ class UserInteractiveAuth:
     async def _check_password_stage(self, requester: Requester, auth: dict[str, Any]) -> None:
         if auth.get("type") != PASSWORD:
             raise Forbidden(f"Unsupported authentication type; use {PASSWORD}")
-        identifier = auth.get("identifier")
-        user = identifier.get("user") if isinstance(identifier, dict) else auth.get("user")
         password = auth.get("password")
-        if user is not None and user not in (requester.user_id, requester.localpart):
-            raise Forbidden("You can only authenticate as yourself")
         if not isinstance(password, str):
             raise Forbidden("The password is missing")
         self._failed.peek(requester.user_id)
@@ -73,23 +81,38 @@ class UserInteractiveAuth:
         return {"flows": [{"stages": [PASSWORD]}], "params": {}, "session": session_id}
 
 
+def _require_self(requester: Requester, auth: dict[str, Any]) -> None:
+    """Authenticating as someone else is refused outright (403), not offered another
+    try (401): whoever knows a colleague's password must not act as them here."""
+    identifier = auth.get("identifier")
+    user = identifier.get("user") if isinstance(identifier, dict) else auth.get("user")
+    if user is not None and user not in (requester.user_id, requester.localpart):
+        raise Forbidden("You can only authenticate as yourself")
+
+
+def bound_operation(operation: str, params: object) -> str:
+    """The operation a session is bound to: its name and a digest of its parameters."""
+    if params is None:
+        return operation
+    digest = hashlib.sha256(orjson.dumps(params, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"{operation}#{digest[:32]}"
+
+
 async def session_for(
     store: Store, clock: Clock, user_id: str | None, auth: Any, operation: str
 ) -> str:
-    """The client's session if it is live and was opened for this user (None: a
-    registration, which has none yet) and operation; else a new one. A made-up
-    or foreign session ID is simply not found: the client starts over."""
+    """The client's session if it is live, else a new one (an unknown or expired
+    session ID: the client starts over). A live session opened by another user
+    (None: a registration, which has none yet) or for another operation is
+    refused with 403: UIA approves one request, not whatever comes next."""
     given = auth.get("session") if isinstance(auth, dict) else None
     now = clock.time_ms()
     if isinstance(given, str):
         async with store.read() as tx:
             session = await CoreRepos.of(tx).uia_sessions.get(given)
-        if (
-            session is not None
-            and session.user_id == user_id
-            and session.operation == operation
-            and session.created_ts > now - SESSION_LIFETIME_MS
-        ):
+        if session is not None and session.created_ts > now - SESSION_LIFETIME_MS:
+            if session.user_id != user_id or session.operation != operation:
+                raise Forbidden("This authentication session was started for another request")
             return session.session_id
     session_id = secrets.token_urlsafe(24)
     async with store.transaction() as tx:
@@ -119,6 +142,28 @@ async def set_registration_token(tx: Tx, session_id: str, token_id: str | None) 
     await CoreRepos.of(tx).uia_sessions.set_session_token(session_id, token_id)
 
 
-async def consume(tx: Tx, session_id: str) -> bool:
-    """Delete the session; False when another request used it up first."""
-    return await CoreRepos.of(tx).uia_sessions.consume_session(session_id)
+async def consume(tx: Tx, session_id: str, registered: str) -> bool:
+    """Mark a registration session used up by the account ``registered``; False when
+    another request used it first. It stays (until it expires) so that a client
+    repeating the completed request gets the same account (``registered_by``)."""
+    return await CoreRepos.of(tx).uia_sessions.consume_session(session_id, registered)
+
+
+async def registered_by(
+    store: Store, clock: Clock, auth: Any, operation: str
+) -> tuple[str, str] | None:
+    """(session, user ID) when ``auth`` names a live registration session of this
+    operation that created an account already."""
+    given = auth.get("session") if isinstance(auth, dict) else None
+    if not isinstance(given, str):
+        return None
+    async with store.read() as tx:
+        session = await CoreRepos.of(tx).uia_sessions.get(given)
+    if (
+        session is None
+        or session.user_id is None
+        or session.operation != operation
+        or session.created_ts <= clock.time_ms() - SESSION_LIFETIME_MS
+    ):
+        return None
+    return session.session_id, session.user_id

@@ -60,8 +60,9 @@ class CrossSigningService:
             return  # a retry of the stored keys: idempotent, no auth needed
         authed = "master" in current
         if authed:
+            keys = {k: v for k, v in body.items() if k != "auth"}
             await self._uia.require_password(
-                requester, body.get("auth"), operation="device_signing_upload"
+                requester, body.get("auth"), operation="device_signing_upload", params=keys
             )
         master = new.get("master") or current.get("master")
         if master is None:

@@ -20,6 +20,7 @@ from revier.push import (
     default_ruleset,
     merge_rules,
 )
+from revier.services.core import AccountDataService
 from revier.storage import Tx
 from revier.storage.notifications import NotificationRepos
 from revier.storage.notifications.push_actions import PushAction, UnreadCounts
@@ -32,7 +33,8 @@ NotifiedListener = Callable[[list[str], int], None]
 
 
 class PushActions:
-    def __init__(self) -> None:
+    def __init__(self, account_data: AccountDataService) -> None:
+        self._account_data = account_data
         # user_id -> merged ruleset (as clients see it) and its compiled form,
         # dropped when the user edits a rule.
         self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
@@ -88,8 +90,11 @@ class PushActions:
         )
         matcher = EventMatcher(pdu.client_format(), room)
         notified = []
+        # Nobody is notified of a message from someone they ignore (spec: "Ignoring
+        # Users": it never reaches them). Only messages come here, never state.
+        ignorers = await self._account_data.ignorers_of(tx, pdu.sender)
         for user_id, displayname in members:
-            if user_id == pdu.sender:
+            if user_id == pdu.sender or user_id in ignorers:
                 continue
             compiled = (await self._cached(tx, user_id))[1]
             rule = matcher.first_match(compiled, user_id, displayname)

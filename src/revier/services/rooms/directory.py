@@ -16,7 +16,7 @@ from revier.events.identifiers import is_valid_room_alias, server_name_of
 from revier.events.power_levels import required_power_level, user_power_level
 from revier.events.types import JsonDict
 from revier.policy.directory import check_may_publish
-from revier.services.core import Requester
+from revier.services.core import Requester, Tenant
 from revier.services.rooms.closed_rooms import require_open
 from revier.services.rooms.visibility import is_world_readable
 from revier.storage import Conflict, Store, Tx
@@ -140,16 +140,16 @@ class DirectoryService:
                 await require_open(tx, room_id)
             await db.rooms.set_public(room_id, visibility == "public")
 
-    async def public_rooms(self, requester: Requester, query: PublicRoomsQuery) -> JsonDict:
+    async def public_rooms(self, tenant: Tenant, query: PublicRoomsQuery) -> JsonDict:
         """GET and POST /publicRooms: the tenant's published rooms, biggest first."""
         offset = _parse_since(query.since)
         limit = query.limit if query.limit is not None else DEFAULT_PUBLIC_ROOMS_LIMIT
         limit = max(1, min(limit, MAX_PUBLIC_ROOMS_LIMIT))
-        if query.server not in (None, requester.tenant.server_name):
+        if query.server not in (None, tenant.server_name):
             # Federation is closed: other directories (other tenants too) aren't shown.
             return {"chunk": [], "total_room_count_estimate": 0}
         async with self._store.read() as tx:
-            room_ids = await RoomRepos.of(tx).rooms.public_room_ids(requester.tenant.server_name)
+            room_ids = await RoomRepos.of(tx).rooms.public_room_ids(tenant.server_name)
             entries = [await _public_room_entry(tx, room_id) for room_id in room_ids]
         total = len(entries)
         entries = [e for e in entries if _matches(e, query)]

@@ -8,6 +8,7 @@ room belongs to and whether the target account exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
@@ -24,6 +25,23 @@ from revier.services.rooms.room_members import IN_ROOM
 from revier.storage import Store, Tx
 from revier.storage.rooms import RoomRepos
 
+# Member event keys a client's join body can't set: the membership itself, the
+# profile (the organisation's directory is the one source of names and avatars,
+# no per-room impersonation), and what only servers write (restricted joins,
+# third-party invites, the direct-chat flag of an invite).
+_SERVER_SET = frozenset(
+    {
+        "membership",
+        "displayname",
+        "avatar_url",
+        "reason",
+        "join_authorised_via_users_server",
+        "third_party_invite",
+        "third_party_signed",
+        "is_direct",
+    }
+)
+
 
 class MembershipService:
     def __init__(self, store: Store, writer: RoomEventWriter, notifier: Notifier) -> None:
@@ -31,11 +49,23 @@ class MembershipService:
         self._writer = writer
         self._notifier = notifier
 
-    async def join(self, requester: Requester, room_id_or_alias: str, reason: str | None) -> str:
-        """POST /join/{roomIdOrAlias} and /rooms/{roomId}/join; returns the room ID."""
+    async def join(
+        self,
+        requester: Requester,
+        room_id_or_alias: str,
+        reason: str | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """POST /join/{roomIdOrAlias} and /rooms/{roomId}/join; returns the room ID.
+
+        ``extra``: the rest of the request body, which goes into the member event's
+        content as the spec allows (clients put their own keys there), but for the
+        keys only the server sets.
+        """
         async with self._store.read() as tx:
             room_id = await resolve_room(tx, room_id_or_alias)
-        await self._change(requester, room_id, requester.user_id, "join", reason)
+        kept = {k: v for k, v in (extra or {}).items() if k not in _SERVER_SET}
+        await self._change(requester, room_id, requester.user_id, "join", reason, extra=kept)
         return room_id
 
     async def knock(self, requester: Requester, room_id_or_alias: str, reason: str | None) -> str:
@@ -55,7 +85,7 @@ class MembershipService:
     async def kick(
         self, requester: Requester, room_id: str, user_id: str, reason: str | None
     ) -> None:
-        await self._change(requester, room_id, user_id, "leave", reason)
+        await self._change(requester, room_id, user_id, "leave", reason, kick=True)
 
     async def ban(
         self, requester: Requester, room_id: str, user_id: str, reason: str | None
@@ -96,6 +126,9 @@ class MembershipService:
         target: str,
         membership: str,
         reason: str | None,
+        *,
+        kick: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         if reason is not None and not isinstance(reason, str):
             raise BadJson("'reason' must be a string")
@@ -109,12 +142,18 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
+            if kick:
+                current = await RoomRepos.of(tx).memberships.get(room_id, target)
+                if current is None or current.membership not in IN_ROOM:
+                    # A kick is a leave by someone else, and so is an unban: kicking a
+                    # banned user would lift the ban; who left has nothing to leave.
+                    raise Forbidden(f"{target} is not in this room")
             opening = membership in IN_ROOM
             if opening:
                 await require_open(tx, room_id)
             if requester.is_guest and membership == "join":
                 await _require_guest_access(tx, room_id)
-            content: dict[str, Any] = {"membership": membership}
+            content: dict[str, Any] = {**(extra or {}), "membership": membership}
             if target != requester.user_id:
                 # Inviting needs an active account; kicking or banning a closed one still works.
                 await users.local_user(

@@ -15,7 +15,7 @@ import structlog
 from revier.errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.core import Requester, User, require_self, users
+from revier.services.core import Requester, Tenant, User, require_self, users
 from revier.services.rooms.room_events import NewEvent, RoomEventWriter, Written
 from revier.storage import Store
 from revier.storage.rooms import RoomRepos
@@ -35,14 +35,15 @@ class ProfileService:
         self._writer = writer
         self._notifier = notifier
 
-    async def get_profile(self, requester: Requester, user_id: str) -> JsonDict:
-        """GET /profile/{userId}"""
-        user = await self._visible_user(requester, user_id)
+    async def get_profile(self, tenant: Tenant, user_id: str) -> JsonDict:
+        """GET /profile/{userId}: within the tenant (a token's, or the Host's when
+        the tenant's profiles are public)."""
+        user = await self._visible_user(tenant, user_id)
         return {k: v for k, v in _fields(user).items() if v is not None}
 
-    async def get_field(self, requester: Requester, user_id: str, key: str) -> JsonDict:
+    async def get_field(self, tenant: Tenant, user_id: str, key: str) -> JsonDict:
         """GET /profile/{userId}/{keyName}: M_NOT_FOUND when the field isn't set."""
-        user = await self._visible_user(requester, user_id)
+        user = await self._visible_user(tenant, user_id)
         value = _fields(user).get(key)
         if value is None:
             raise NotFound(f"{user_id} has no {key}")
@@ -73,9 +74,9 @@ class ProfileService:
             return  # no other fields are stored, so there is nothing to delete
         await self.set_field(requester, user_id, key, {key: None})
 
-    async def _visible_user(self, requester: Requester, user_id: str) -> User:
+    async def _visible_user(self, tenant: Tenant, user_id: str) -> User:
         async with self._store.read() as tx:
-            return await users.local_user(tx, requester.tenant, user_id)
+            return await users.local_user(tx, tenant, user_id)
 
     async def _propagate(self, requester: Requester) -> None:
         """A fresh join event with the new profile in each joined room, one room at a time.

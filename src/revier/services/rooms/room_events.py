@@ -88,12 +88,20 @@ class RoomEventWriter:
         if version is None:
             raise NotFound("No such room")
         keys = auth_types_for_event(version, new.event_type, sender, new.state_key, new.content)
+        own: StateKey | None = None if new.state_key is None else (new.event_type, new.state_key)
         state = await db.events.current_state_events(
-            room_id, [CREATE, POWER_LEVELS, ENCRYPTION, *keys]
+            room_id, [CREATE, POWER_LEVELS, ENCRYPTION, *keys, *([own] if own else [])]
         )
         create = state.get(CREATE)
         if create is None:  # a room whose creation was rolled back
             raise NotFound("No such room")
+        current = state.get(own) if own else None
+        if current is not None and current.sender == sender and current.content == new.content:
+            # The same state again (a join twice, a name set to itself) changes
+            # nothing: no new event for every member's client, the existing one's ID.
+            existing = await db.events.get(current.event_id)
+            if existing is not None:
+                return existing
         _check_encryption(tenant, state.get(ENCRYPTION), new)
         prev_events, prev_depth = await db.events.extremities_and_depth(room_id)
         pdu = build_pdu(

@@ -53,3 +53,19 @@ async def changes_in_rooms(
     """(user_id, membership) of everyone whose membership in these rooms changed in
     the window (after, upto]."""
     return await RoomRepos.of(tx).memberships.changes_in_rooms(room_ids, after, upto)
+
+
+async def invites_from(
+    tx: Tx, memberships: Iterable[Membership], senders: frozenset[str]
+) -> set[str]:
+    """The rooms among ``memberships`` whose pending invite one of ``senders`` sent
+    (an ignorer's ignored users: their invites must not reach the ignorer)."""
+    invites = [m for m in memberships if m.membership == "invite"]
+    if not senders or not invites:
+        return set()
+    loaded = await RoomRepos.of(tx).events.get_many(m.event_id for m in invites)
+    return {
+        m.room_id
+        for m in invites
+        if (event := loaded.get(m.event_id)) is not None and event.pdu.sender in senders
+    }

@@ -20,9 +20,9 @@ from typing import Literal
 import orjson
 
 from revier.errors import BadJson, NotFound, NotJson
-from revier.events.filters import EventFilter, parse_filter
+from revier.events.filters import EventFilter, EventQuery, parse_filter
 from revier.events.types import JsonDict, StateKey
-from revier.services.core import Clock, Requester, SyncToken
+from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.visibility import Visibility
 from revier.storage import Store, Tx
@@ -49,10 +49,13 @@ class MessagesQuery:
 
 
 class RoomReader:
-    def __init__(self, store: Store, clock: Clock, visibility: Visibility) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, visibility: Visibility, account_data: AccountDataService
+    ) -> None:
         self._store = store
         self._clock = clock
         self._visibility = visibility
+        self._account_data = account_data
 
     async def messages(self, requester: Requester, room_id: str, query: MessagesQuery) -> JsonDict:
         """GET /rooms/{roomId}/messages"""
@@ -68,8 +71,10 @@ class RoomReader:
             if from_pos is None:
                 from_pos = ceiling if backwards else 0
             start = query.from_token or SyncToken(from_pos).encode()
+            ignored = await self._account_data.ignored_users(tx, requester.user_id)
+            flt = query.filter.query_args(ignored)
             chunk, end = await self._page(
-                tx, requester, room_id, query.filter, limit, backwards, from_pos, to_pos, ceiling
+                tx, requester, room_id, flt, limit, backwards, from_pos, to_pos, ceiling
             )
             body: JsonDict = {
                 "chunk": await self._format(tx, requester, chunk),
@@ -87,7 +92,7 @@ class RoomReader:
         tx: Tx,
         requester: Requester,
         room_id: str,
-        flt: EventFilter,
+        flt: EventQuery,
         limit: int,
         backwards: bool,
         from_pos: int,
@@ -106,7 +111,7 @@ class RoomReader:
                     after=to_pos,
                     upto=min(position, ceiling),
                     limit=limit,
-                    **flt.query_args(),
+                    **flt,
                 )
             else:
                 fetched = await db.events.room_events(
@@ -115,7 +120,7 @@ class RoomReader:
                     upto=ceiling if to_pos is None else min(to_pos, ceiling),
                     limit=limit,
                     backwards=False,
-                    **flt.query_args(),
+                    **flt,
                 )
             more = len(fetched) == limit
             if fetched:
@@ -136,17 +141,20 @@ class RoomReader:
             db = RoomRepos.of(tx)
             cap = await self._visibility.read_position(tx, requester, room_id)
             event = await db.events.get(event_id)
+            ignored = await self._account_data.ignored_users(tx, requester.user_id)
+            args = flt.query_args(ignored)
             if (
                 event is None
                 or event.pdu.room_id != room_id
                 or (cap is not None and event.stream_ordering > cap)
+                or (event.pdu.sender in ignored and event.pdu.state_key is None)
                 or not await self._visibility.filter(tx, requester.user_id, room_id, [event])
             ):
                 raise NotFound("No such event, or you may not see it")
             ceiling = await tx.streams.current() if cap is None else cap
             position = event.stream_ordering
             before_fetched = await db.events.room_events(
-                room_id, upto=position - 1, limit=limit // 2, **flt.query_args()
+                room_id, upto=position - 1, limit=limit // 2, **args
             )
             after_fetched = await db.events.room_events(
                 room_id,
@@ -154,7 +162,7 @@ class RoomReader:
                 upto=ceiling,
                 limit=limit - limit // 2,
                 backwards=False,
-                **flt.query_args(),
+                **args,
             )
             before = await self._visibility.filter(tx, requester.user_id, room_id, before_fetched)
             after = await self._visibility.filter(tx, requester.user_id, room_id, after_fetched)

@@ -10,6 +10,7 @@ from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester, SyncToken
 from revier.services.rooms.event_format import STRIPPED_STATE_TYPES, client_events, stripped
+from revier.services.rooms.lazy_members import SentMembers
 from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
@@ -36,6 +37,7 @@ class Window:
 class RoomSyncBuilder:
     def __init__(self, visibility: Visibility) -> None:
         self._visibility = visibility
+        self._sent = SentMembers()
 
     async def is_fresh(self, tx: Tx, membership: Membership, window: Window) -> bool:
         """Whether the client gets the room from scratch: a first sync, ``full_state``,
@@ -60,11 +62,13 @@ class RoomSyncBuilder:
         *,
         upto: int,
         fresh: bool,
+        ignored: frozenset[str] = frozenset(),
     ) -> tuple[JsonDict, JsonDict] | None:
         """The ``timeline`` and ``state`` objects of a room, or None if nothing changed.
 
         ``upto`` is where this room's view ends: the sync's end for joined
-        rooms, the leave event for left ones; ``fresh``: see ``is_fresh``.
+        rooms, the leave event for left ones; ``fresh``: see ``is_fresh``;
+        ``ignored``: users whose non-state events the requester doesn't get.
         """
         room_id = membership.room_id
         after = window.after
@@ -81,13 +85,15 @@ class RoomSyncBuilder:
                 after=None if fresh else after,
                 upto=upto,
                 limit=limit + 1,
-                **flt.timeline.query_args(),
+                **flt.timeline.query_args(ignored),
             )
             limited = len(fetched) > limit
             joined_at = membership.stream_ordering if membership.membership == "join" else None
             events = await self._visibility.filter(
                 tx, requester.user_id, room_id, fetched[-limit:], joined_at=joined_at
             )
+            if joined_at is not None and len(events) < len(fetched[-limit:]):
+                events = await _with_current_state(tx, room_id, fetched[-limit:], events)
         if not fresh and not events:
             return None
         start = events[0].stream_ordering - 1 if events else upto
@@ -98,22 +104,16 @@ class RoomSyncBuilder:
             # Bundled aggregations when the client can't have seen the children
             # (spec: "/sync when the relevant section has a limited value of true");
             # a room new to the client is one too.
-            "events": await client_events(
-                tx,
-                requester,
-                events,
-                now_ms=window.now_ms,
-                with_room_id=False,
-                bundle=limited or fresh,
+            "events": await _serialised(
+                tx, requester, events, window, flt, bundle=limited or fresh
             ),
             "limited": limited,
             "prev_batch": SyncToken(start).encode(),
         }
-        return timeline, {
-            "events": await client_events(
-                tx, requester, state, now_ms=window.now_ms, with_room_id=False, bundle=False
-            )
-        }
+        state_events = await _serialised(tx, requester, state, window, flt, bundle=False)
+        parts = timeline, {"events": state_events}
+        self.note_sent(requester, room_id, parts, flt, window.upto)
+        return parts
 
     async def _never_joined(
         self, tx: Tx, requester: Requester, membership: Membership, window: Window
@@ -142,20 +142,35 @@ class RoomSyncBuilder:
         limited: bool,
         start: int,
     ) -> list[StoredEvent]:
-        """State up to the start of the timeline that the client doesn't have yet."""
+        """State up to the start of the timeline that the client doesn't have yet.
+
+        Afresh: all of it (with lazy loading, of the members only the timeline's
+        senders and the user). Incrementally: every change in a gap — members who
+        joined or left in it too — and, lazily loading, the member events of the
+        timeline's senders the device wasn't sent before (``SentMembers``).
+        """
         db = RoomRepos.of(tx)
-        if not fresh and not limited:
+        lazy = flt.state.lazy_load_members
+        if not fresh and not limited and not lazy:
             return []  # every state change since `since` is in the timeline itself
-        at_start = await db.events.state_ids_at(room_id, start)
-        if not fresh and window.after is not None:
+        wanted: dict[StateKey, str] = {}
+        at_start: dict[StateKey, str] | None = None
+        if fresh or limited:
+            at_start = await db.events.state_ids_at(room_id, start)
+        if fresh:
+            assert at_start is not None
+            wanted = _lazy_members(at_start, timeline, requester) if lazy else at_start
+        elif limited and window.after is not None:
+            assert at_start is not None
             before = await db.events.state_ids_at(room_id, window.after)
-            at_start = {k: v for k, v in at_start.items() if before.get(k) != v}
+            wanted = {k: v for k, v in at_start.items() if before.get(k) != v}
+        if lazy and not fresh and window.after is not None:
+            wanted.update(
+                await self._unsent_members(
+                    tx, requester, room_id, timeline, window.after, flt, start, at_start
+                )
+            )
         in_timeline = {e.event_id for e in timeline}
-        wanted = (
-            _lazy_members(at_start, timeline, requester, flt)
-            if (flt.state.lazy_load_members)
-            else at_start
-        )
         ids = [
             eid
             for key, eid in wanted.items()
@@ -163,6 +178,55 @@ class RoomSyncBuilder:
         ]
         loaded = await db.events.get_many(ids)
         return sorted((loaded[i] for i in ids if i in loaded), key=lambda e: e.stream_ordering)
+
+    async def _unsent_members(
+        self,
+        tx: Tx,
+        requester: Requester,
+        room_id: str,
+        timeline: Sequence[StoredEvent],
+        after: int,
+        flt: SyncFilter,
+        start: int,
+        at_start: dict[StateKey, str] | None,
+    ) -> dict[StateKey, str]:
+        """The member events (as at the timeline's start) of the timeline's senders
+        that the device doesn't have; all of them with include_redundant_members."""
+        senders = {e.pdu.sender for e in timeline}
+        if not flt.state.include_redundant_members:
+            senders -= self._sent.known((requester.user_id, requester.device_id), room_id, after)
+        out: dict[StateKey, str] = {}
+        for sender in sorted(senders):
+            key = (MEMBER, sender)
+            if at_start is not None:
+                if key in at_start:
+                    out[key] = at_start[key]
+                continue
+            event = await RoomRepos.of(tx).events.state_event_at(room_id, key, start)
+            if event is not None:
+                out[key] = event.event_id
+        return out
+
+    def note_sent(
+        self,
+        requester: Requester,
+        room_id: str,
+        parts: tuple[JsonDict, JsonDict],
+        flt: SyncFilter,
+        upto: int,
+    ) -> None:
+        """Remember the member events a lazy-loading sync sent (see ``SentMembers``)."""
+        if not flt.state.lazy_load_members:
+            return
+        members = [
+            (e["state_key"], e["event_id"])
+            for part in parts
+            for e in part["events"]
+            if e.get("type") == MEMBER and isinstance(e.get("state_key"), str)
+        ]
+        if members:
+            device = (requester.user_id, requester.device_id)
+            self._sent.record(device, room_id, members, upto)
 
     async def rooms_with_events(
         self, tx: Tx, room_ids: list[str], after: int, upto: int
@@ -210,11 +274,52 @@ async def stripped_state(tx: Tx, membership: Membership) -> list[JsonDict]:
     return events
 
 
-def _lazy_members(
-    state: dict[StateKey, str],
-    timeline: Sequence[StoredEvent],
+async def _with_current_state(
+    tx: Tx, room_id: str, fetched: Sequence[StoredEvent], visible: list[StoredEvent]
+) -> list[StoredEvent]:
+    """The visible events, and the hidden ones that are the room's current state.
+
+    A member who (re)joins a room whose history is hidden from them still gets,
+    in the timeline, the state events that make the room what it is now — who
+    joined while they were away, the name — as the reference server does
+    (SyTest: "Current state appears in timeline in private history"): without
+    them the client's room state would be wrong, and that state is theirs to see.
+    """
+    shown = {e.event_id for e in visible}
+    hidden = [e for e in fetched if e.event_id not in shown and e.pdu.state_key is not None]
+    if not hidden:
+        return visible
+    keys = [(e.pdu.type, e.pdu.state_key) for e in hidden if e.pdu.state_key is not None]
+    current = set((await RoomRepos.of(tx).events.current_state_ids(room_id, keys)).values())
+    keep = shown | {e.event_id for e in hidden if e.event_id in current}
+    return [e for e in fetched if e.event_id in keep]
+
+
+async def _serialised(
+    tx: Tx,
     requester: Requester,
+    events: Sequence[StoredEvent],
+    window: Window,
     flt: SyncFilter,
+    *,
+    bundle: bool,
+) -> list[JsonDict]:
+    """The events in the filter's ``event_format``: ClientEvents, or (``federation``)
+    the PDUs as servers exchange them, with their ID and ``unsigned``; ``bundle``:
+    with bundled aggregations."""
+    shown = await client_events(
+        tx, requester, events, now_ms=window.now_ms, with_room_id=False, bundle=bundle
+    )
+    if flt.event_format != "federation":
+        return shown
+    return [
+        {**e.pdu.to_dict(), "event_id": e.event_id, "unsigned": body.get("unsigned", {})}
+        for e, body in zip(events, shown, strict=True)
+    ]
+
+
+def _lazy_members(
+    state: dict[StateKey, str], timeline: Sequence[StoredEvent], requester: Requester
 ) -> dict[StateKey, str]:
     """Lazy-loading members: only the member events of the timeline's senders (and mine)."""
     senders = {e.pdu.sender for e in timeline} | {requester.user_id}

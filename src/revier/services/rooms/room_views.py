@@ -180,11 +180,16 @@ class RoomViews:
     # --- a room's parts ----------------------------------------------------
 
     async def timelines(
-        self, tx: Tx, requester: Requester, wanted: Sequence[TimelineWanted]
+        self,
+        tx: Tx,
+        requester: Requester,
+        wanted: Sequence[TimelineWanted],
+        ignored: frozenset[str] = frozenset(),
     ) -> dict[str, tuple[list[StoredEvent], bool]]:
-        """``timeline`` for many rooms, read in a few statements."""
+        """``timeline`` for many rooms, read in a few statements; none but state
+        from ``ignored`` senders."""
         ranges = [TimelineRange(w.membership.room_id, w.after, w.upto, w.limit + 1) for w in wanted]
-        fetched = await RoomRepos.of(tx).many_rooms.newest_in_rooms(ranges)
+        fetched = await RoomRepos.of(tx).many_rooms.newest_in_rooms(ranges, ignored)
         out: dict[str, tuple[list[StoredEvent], bool]] = {}
         for w in wanted:
             m = w.membership

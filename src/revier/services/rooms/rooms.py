@@ -13,6 +13,7 @@ from revier.notify import Notifier
 from revier.policy.directory import check_may_publish
 from revier.services.core import Clock, Requester, users
 from revier.services.rooms import child_events
+from revier.services.rooms.canonical_alias import CANONICAL_ALIAS, check_canonical_alias
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_creation import create_room_events, encryption_for
 from revier.services.rooms.room_events import (
@@ -51,6 +52,11 @@ class RoomService:
 
     def _wake(self, written: Written) -> None:
         self._notifier.notify(rooms=written.rooms, users=written.users)
+
+    @property
+    def default_room_version(self) -> str:
+        """The version of rooms created without one (``m.room_versions`` capability)."""
+        return self._default_room_version
 
     async def create_room(self, requester: Requester, request: dict[str, Any]) -> str:
         """POST /createRoom"""
@@ -151,6 +157,14 @@ class RoomService:
             if room_tenant is None:
                 raise Forbidden("You are not in this room")
             require_same_tenant(requester.tenant, room_tenant)
+            if new.event_type == CANONICAL_ALIAS and new.state_key == "":
+                await check_canonical_alias(tx, room_id, new.content)
+            if new.event_type == "m.room.redaction" and new.redacts:
+                target = await db.events.get(new.redacts)
+                if target is not None and target.pdu.room_id != room_id:
+                    # Not applied anyway (_apply_redaction); refused so that no
+                    # redaction names another room's event.
+                    raise InvalidParam("The event to redact is in another room")
             stored = await self._writer.send(
                 tx, requester.tenant, room_id, requester.user_id, new, written
             )

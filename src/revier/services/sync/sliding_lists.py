@@ -51,7 +51,10 @@ class ListBuilder:
         requester: Requester,
         request: SlidingSyncRequest,
         listed: list[ListedRoom],
+        hidden: set[str],
     ) -> Selection:
+        """``hidden``: rooms never to show, even when subscribed to (invites from
+        ignored users)."""
         out = Selection(rooms={r.room_id: r for r in listed})
         out.dm_rooms = await self._dm_rooms(tx, requester.user_id)
         facts = _Facts(
@@ -69,6 +72,8 @@ class ListBuilder:
                     _add(out.configs, room_id, lst.config)
             out.windows[lst.name] = window
         for room_id, config in request.subscriptions.items():
+            if room_id in hidden:
+                continue
             if room_id not in out.rooms:
                 membership = await self._views.membership(tx, room_id, requester.user_id)
                 if membership is None:

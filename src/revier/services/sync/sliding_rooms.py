@@ -35,10 +35,10 @@ from revier.services.rooms import (
     StoredEvent,
     TimelineWanted,
 )
-from revier.services.sync.sliding_request import LAZY, ME, WILDCARD, RoomConfig
+from revier.services.sync.sliding_request import RoomConfig
+from revier.services.sync.sliding_state import MEMBER, asked_state
 from revier.storage import Tx
 
-MEMBER = "m.room.member"
 _NOTHING = StateWanted()
 _META = {("m.room.name", ""), ("m.room.avatar", "")}
 
@@ -93,8 +93,10 @@ class RoomResults:
         requester: Requester,
         windows: Sequence[RoomWindow],
         dm_rooms: AbstractSet[str],
+        ignored: frozenset[str] = frozenset(),
     ) -> dict[str, RoomPart]:
         """Each window's room entry; a room with nothing new for the client is left out.
+        ``ignored``: users whose non-state events the client doesn't get.
 
         The rooms are read together, a few statements for all of them: a window of
         a hundred rooms costs about what one room did.
@@ -112,7 +114,7 @@ class RoomResults:
             else:
                 rooms.append(w)
         if rooms:
-            parts.update(await self._rooms(tx, requester, rooms, dm_rooms))
+            parts.update(await self._rooms(tx, requester, rooms, dm_rooms, ignored))
         return {room_id: part for room_id, part in parts.items() if part is not None}
 
     async def _rooms(
@@ -121,6 +123,7 @@ class RoomResults:
         requester: Requester,
         windows: Sequence[RoomWindow],
         dm_rooms: AbstractSet[str],
+        ignored: frozenset[str],
     ) -> dict[str, RoomPart | None]:
         """Rooms the user is in or was in: timeline, state, meta and counts."""
         wanted = [
@@ -133,7 +136,7 @@ class RoomResults:
             for w in windows
             if w.config.timeline_limit > 0
         ]
-        timelines = await self._views.timelines(tx, requester, wanted)
+        timelines = await self._views.timelines(tx, requester, wanted, ignored)
         states = await self._states(tx, requester, windows, timelines)
         metas = await self._metas(tx, windows, states)
         joined = [w.listed.room_id for w in windows if _joined(w)]
@@ -197,7 +200,7 @@ class RoomResults:
         for w in windows:
             room_id = w.listed.room_id
             events, limited = timelines.get(room_id, ([], False))
-            lazy, wanted = _wanted(w.config, requester.user_id)
+            lazy, wanted = asked_state(w.config, requester.user_id)
             people = _people(events) if lazy else set()
             if not w.initial:
                 out[room_id] = await self._changes(tx, w, wanted, lazy, people, limited)
@@ -353,29 +356,6 @@ def _describe(
     limit = w.config.timeline_limit
     if w.initial or not _joined(w) or limited or limit == 0 or _bumps(events):
         body["bump_stamp"] = w.listed.bump_stamp
-
-
-def wanted_state(config: RoomConfig, user_id: str) -> StateWanted:
-    """The state keys a config asks for, lazy members aside."""
-    return _wanted(config, user_id)[1]
-
-
-def _wanted(config: RoomConfig, user_id: str) -> tuple[bool, StateWanted]:
-    """Whether members are lazy-loaded, and the other state keys the config asks for."""
-    keys: set[StateKey] = set()
-    types: set[str] = set()
-    everything = False
-    lazy = False
-    for event_type, state_key in config.required_state:
-        if event_type == WILDCARD:
-            everything = True  # [*, x] asks for x of every type: all state covers it
-        elif state_key == WILDCARD:
-            types.add(event_type)
-        elif event_type == MEMBER and state_key == LAZY:
-            lazy = True
-        else:
-            keys.add((event_type, user_id if state_key == ME else state_key))
-    return lazy, StateWanted(frozenset(keys), frozenset(types), everything)
 
 
 def _people(timeline: Sequence[StoredEvent]) -> set[str]:

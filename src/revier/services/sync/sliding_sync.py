@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.core import Clock, Requester
-from revier.services.rooms import RoomViews, StateWanted
+from revier.services.core import AccountDataService, Clock, Requester
+from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
     ConnectionState,
     ConnectionStore,
@@ -36,7 +36,8 @@ from revier.services.sync.sliding_connections import (
 from revier.services.sync.sliding_extensions import Sent, SlidingExtensions
 from revier.services.sync.sliding_lists import ListBuilder, Selection
 from revier.services.sync.sliding_request import RoomConfig, SlidingSyncRequest
-from revier.services.sync.sliding_rooms import RoomResults, RoomWindow, wanted_state
+from revier.services.sync.sliding_rooms import RoomResults, RoomWindow
+from revier.services.sync.sliding_state import wanted_state
 from revier.storage import Store, Tx
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
@@ -65,6 +66,7 @@ class SlidingSyncService:
         lists: ListBuilder,
         rooms: RoomResults,
         extensions: SlidingExtensions,
+        account_data: AccountDataService,
         *,
         session_alive: SessionCheck,
     ) -> None:
@@ -76,6 +78,7 @@ class SlidingSyncService:
         self._lists = lists
         self._rooms = rooms
         self._extensions = extensions
+        self._account_data = account_data
         self._session_alive = session_alive
 
     async def sync(
@@ -123,11 +126,15 @@ class SlidingSyncService:
         typing = self._views.typing_serial
         after = opened.since.position if opened.since else None
         listed = await self._views.listed_rooms(tx, requester.user_id, after, upto)
-        selection = await self._lists.select(tx, requester, request, listed)
+        # Read once per request, as in /sync; invites from ignored users never show.
+        ignored = await self._account_data.ignored_users(tx, requester.user_id)
+        hidden = await room_members.invites_from(tx, (r.membership for r in listed), ignored)
+        listed = [r for r in listed if r.room_id not in hidden]
+        selection = await self._lists.select(tx, requester, request, listed, hidden)
         state = ConnectionState(
             {r: s for r, s in opened.state.rooms.items() if r in selection.rooms}
         )
-        rooms, sent = await self._room_parts(tx, requester, selection, opened, state, upto)
+        rooms, sent = await self._room_parts(tx, requester, selection, opened, state, upto, ignored)
         if after is not None:
             await self._mark_missed(tx, selection, opened.state, state, after, upto)
         extensions, news = await self._extensions.build(
@@ -149,6 +156,7 @@ class SlidingSyncService:
         opened: Opened,
         state: ConnectionState,
         upto: int,
+        ignored: frozenset[str],
     ) -> tuple[dict[str, JsonDict], Sent]:
         """The rooms to send, each with what is new for the connection; ``state``
         learns what was sent."""
@@ -182,7 +190,7 @@ class SlidingSyncService:
                 if not (stale or window.expanded_timeline or window.new_state):
                     continue
             windows.append(window)
-        parts = await self._rooms.build(tx, requester, windows, selection.dm_rooms)
+        parts = await self._rooms.build(tx, requester, windows, selection.dm_rooms, ignored)
         rooms: dict[str, JsonDict] = {}
         sent = Sent()
         for window in windows:

@@ -118,8 +118,14 @@ class SyncService:
         memberships = [
             m for m in everywhere if m.stream_ordering <= upto and flt.rooms.allows_room(m.room_id)
         ]
+        # Read once per request: nothing on the way asks per event (a hot path).
+        ignored = await self._account_data.ignored_users(tx, requester.user_id)
+        if ignored:  # spec: invites from ignored users are never sent to the client
+            hidden = await room_members.invites_from(tx, memberships, ignored)
+            memberships = [m for m in memberships if m.room_id not in hidden]
         joined = [m for m in memberships if m.membership == "join"]
         changes = await self._changes(tx, requester, window, [m.room_id for m in joined])
+        changes.ignored = ignored
         rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         for m in joined:
             entry = await self._joined_room(tx, requester, m, window, flt, changes)
@@ -133,7 +139,7 @@ class SyncService:
             elif m.membership == "knock":
                 rooms["knock"][m.room_id] = {"knock_state": await self._rooms.invite_state(tx, m)}
             elif m.membership in ("leave", "ban") and (window.since or flt.include_leave):
-                entry = await self._left_room(tx, requester, m, window, flt)
+                entry = await self._left_room(tx, requester, m, window, flt, ignored)
                 if entry is not None:
                     rooms["leave"][m.room_id] = entry
         account_data = [
@@ -183,7 +189,14 @@ class SyncService:
             parts = None
         else:
             parts = await self._rooms.timeline_and_state(
-                tx, requester, m, window, flt, upto=window.upto, fresh=fresh
+                tx,
+                requester,
+                m,
+                window,
+                flt,
+                upto=window.upto,
+                fresh=fresh,
+                ignored=changes.ignored,
             )
         ephemeral = self._ephemeral(room_id, window, flt, changes)
         room_data = [
@@ -219,11 +232,17 @@ class SyncService:
         return out
 
     async def _left_room(
-        self, tx: Tx, requester: Requester, m: Membership, window: Window, flt: SyncFilter
+        self,
+        tx: Tx,
+        requester: Requester,
+        m: Membership,
+        window: Window,
+        flt: SyncFilter,
+        ignored: frozenset[str],
     ) -> JsonDict | None:
         fresh = await self._rooms.is_fresh(tx, m, window)
         parts = await self._rooms.timeline_and_state(
-            tx, requester, m, window, flt, upto=m.stream_ordering, fresh=fresh
+            tx, requester, m, window, flt, upto=m.stream_ordering, fresh=fresh, ignored=ignored
         )
         if parts is None:
             return None
@@ -283,3 +302,5 @@ class _Changes:
         self.receipts: dict[str, JsonDict] = {}
         self.room_account_data: dict[str, list[tuple[str, JsonDict]]] = defaultdict(list)
         self.global_account_data: list[tuple[str, JsonDict]] = []
+        # Whose messages the user ignores (their state still comes).
+        self.ignored: frozenset[str] = frozenset()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from revier.storage.core.account_data import AccountDataRepository
+from revier.storage.core.account_data import AccountDataRepository, IgnoredUsersRepository
 from revier.storage.core.audit import AuditRepository, TenantPolicyRepository
 from revier.storage.core.devices import DeviceRepository
 from revier.storage.core.uia import UiaSessionRepository
@@ -33,6 +33,10 @@ class CoreRepos(Repositories):
     @cached_property
     def account_data(self) -> AccountDataRepository:
         return AccountDataRepository(self.conn)
+
+    @cached_property
+    def ignored_users(self) -> IgnoredUsersRepository:
+        return IgnoredUsersRepository(self.conn)
 
     @cached_property
     def audit(self) -> AuditRepository:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
-from revier.storage.core.tables import account_data
+from revier.storage.core.tables import account_data, ignored_users
 from revier.storage.streams import in_window
 
 _START = -1
@@ -101,3 +101,26 @@ class AccountDataRepository:
     async def forget_room(self, room_id: str) -> None:
         """A purged room's per-user data (tags, read markers, drafts) goes with it."""
         await self._conn.execute(delete(account_data).where(account_data.c.room_id == room_id))
+
+
+class IgnoredUsersRepository:
+    """The ``ignored_users`` rows: each user's m.ignored_user_list, by who is ignored."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def replace(self, ignorer: str, ignored: frozenset[str]) -> None:
+        await self._conn.execute(
+            delete(ignored_users).where(ignored_users.c.ignorer_user_id == ignorer)
+        )
+        if ignored:
+            await self._conn.execute(
+                insert(ignored_users),
+                [{"ignorer_user_id": ignorer, "ignored_user_id": u} for u in sorted(ignored)],
+            )
+
+    async def ignorers_of(self, user_id: str) -> set[str]:
+        stmt = select(ignored_users.c.ignorer_user_id).where(
+            ignored_users.c.ignored_user_id == user_id
+        )
+        return {row.ignorer_user_id for row in await self._conn.execute(stmt)}

@@ -75,6 +75,19 @@ account_data = Table(
 )
 Index("account_data_stream", account_data.c.user_id, account_data.c.stream_ordering)
 
+# Who ignores whom: the m.ignored_user_list account data, kept as rows so that a
+# new message can ask "who ignores its sender?" in one index look-up (they get
+# no notification for it) instead of reading every member's list.
+ignored_users = Table(
+    "ignored_users",
+    metadata,
+    Column("ignorer_user_id", Text, nullable=False),
+    Column("ignored_user_id", Text, nullable=False),
+    PrimaryKeyConstraint("ignorer_user_id", "ignored_user_id"),
+    sqlite_with_rowid=False,
+)
+Index("ignored_users_ignored", ignored_users.c.ignored_user_id)
+
 # Who did what to accounts, devices, rooms and policy — never message content.
 # Append-only: triggers (migration 0006) refuse deletes and any change but the
 # pseudonymisation of ``source`` once the tenant's audit period has passed.

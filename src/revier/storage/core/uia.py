@@ -73,9 +73,12 @@ class UiaSessionRepository:
         value: str | None = (await self._conn.execute(stmt)).scalar_one_or_none()
         return value
 
-    async def consume_session(self, session_id: str) -> bool:
-        """Delete the session; False when another request used it up first."""
+    async def consume_session(self, session_id: str, user_id: str) -> bool:
+        """Give a registration session its new account; False when another request
+        used it up first (or it is gone)."""
         result = await self._conn.execute(
-            delete(uia_sessions).where(uia_sessions.c.session_id == session_id)
+            update(uia_sessions)
+            .where(uia_sessions.c.session_id == session_id, uia_sessions.c.user_id.is_(None))
+            .values(user_id=user_id)
         )
         return result.rowcount == 1

@@ -22,6 +22,7 @@ def filter_clauses(**query: Unpack[EventQuery]) -> list[ColumnElement[bool]]:
     senders, not_senders = query.get("senders"), query.get("not_senders")
     related_by_senders = query.get("related_by_senders")
     related_by_rel_types = query.get("related_by_rel_types")
+    ignored = query.get("ignored")
     clauses: list[ColumnElement[bool]] = []
     if types:
         clauses.append(_type_filter(types))
@@ -31,6 +32,8 @@ def filter_clauses(**query: Unpack[EventQuery]) -> list[ColumnElement[bool]]:
         clauses.append(events.c.sender.in_(senders))
     if not_senders:
         clauses.append(events.c.sender.not_in(not_senders))
+    if ignored:
+        clauses.append(or_(events.c.state_key.isnot(None), events.c.sender.not_in(ignored)))
     if related_by_senders is not None or related_by_rel_types is not None:
         clauses.append(related_by(events.c.event_id, related_by_senders, related_by_rel_types))
     return clauses

@@ -4,7 +4,7 @@ building and running statements than in the reading itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -35,8 +35,19 @@ _TIMELINES_PER_QUERY = 50
 
 
 @cache
-def _newest_in_rooms(n: int) -> Select[Any]:
-    """``n`` rooms' newest events in ``(after_i, upto_i]`` (at most ``limit_i`` each)."""
+def _newest_in_rooms(n: int, ignoring: bool) -> Select[Any]:
+    """``n`` rooms' newest events in ``(after_i, upto_i]`` (at most ``limit_i`` each);
+    ``ignoring``: without the non-state events of the senders in ``ignored``."""
+    unignored = (
+        [
+            or_(
+                events.c.state_key.isnot(None),
+                events.c.sender.not_in(bindparam("ignored", expanding=True)),
+            )
+        ]
+        if ignoring
+        else []
+    )
     branches = [
         select(
             select(events.c.room_id, *COLUMNS)
@@ -44,6 +55,7 @@ def _newest_in_rooms(n: int) -> Select[Any]:
                 events.c.room_id == bindparam(f"room{i}"),
                 events.c.stream_ordering > bindparam(f"after{i}"),
                 events.c.stream_ordering <= bindparam(f"upto{i}"),
+                *unignored,
             )
             .order_by(events.c.stream_ordering.desc())
             .limit(bindparam(f"limit{i}", type_=Integer))
@@ -71,13 +83,14 @@ class ManyRoomsRepository:
         self._events = events  # which parses the rows into events
 
     async def newest_in_rooms(
-        self, ranges: Sequence[TimelineRange]
+        self, ranges: Sequence[TimelineRange], ignored: Collection[str] = ()
     ) -> dict[str, list[StoredEvent]]:
-        """Several rooms' timelines (each oldest first) in a few statements."""
+        """Several rooms' timelines (each oldest first) in a few statements, without
+        the non-state events ``ignored`` senders sent."""
         out: dict[str, list[StoredEvent]] = {r.room_id: [] for r in ranges}
         for start in range(0, len(ranges), _TIMELINES_PER_QUERY):
             chunk = ranges[start : start + _TIMELINES_PER_QUERY]
-            params: dict[str, object] = {}
+            params: dict[str, object] = {"ignored": sorted(ignored)} if ignored else {}
             for i, r in enumerate(chunk):
                 params[f"room{i}"], params[f"upto{i}"], params[f"limit{i}"] = (
                     r.room_id,
@@ -85,7 +98,9 @@ class ManyRoomsRepository:
                     r.limit,
                 )
                 params[f"after{i}"] = -1 if r.after is None else r.after
-            for row in await self._conn.execute(_newest_in_rooms(len(chunk)), params):
+            for row in await self._conn.execute(
+                _newest_in_rooms(len(chunk), bool(ignored)), params
+            ):
                 out[row.room_id].append(await self._events.parse(row))
         for timeline in out.values():
             timeline.sort(key=_position)

@@ -102,7 +102,7 @@ async def test_js_sdk_initial_sync(server: RevierProcess, make_user, crypto: boo
     async with JsClient.start() as js:
         await js_login(js, server, user, "syncing")
         started = await js.call("startClient", crypto=crypto)
-        assert started == {"crypto": crypto}
+        assert started == {"crypto": crypto, "slidingSync": False}  # /sync v2 here
         synced = await js.call("waitForSync", timeoutMs=SYNC_TIMEOUT_MS)
         assert synced["state"] in {"PREPARED", "SYNCING"}
         if crypto:

@@ -72,6 +72,7 @@ from revier.services.rooms import (
     RoomReader,
     RoomService,
     RoomSyncBuilder,
+    RoomUpgrader,
     RoomViews,
     TypingService,
     Visibility,
@@ -116,6 +117,7 @@ class Services:
     room_reader: RoomReader
     relations: RelationsService
     room_admin: RoomAdminService
+    room_upgrades: RoomUpgrader
     directory: DirectoryService
     profiles: ProfileService
     typing: TypingService
@@ -183,7 +185,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     writer = RoomEventWriter(clock, push_actions)
     visibility = Visibility()
     typing = TypingService(store, notifier, clock, visibility)
-    membership = MembershipService(store, writer, notifier)
+    membership = MembershipService(store, writer, notifier, account_data)
     closer = RoomCloser(
         store, writer, notifier, clock, audit, tenants, typing, push_actions, account_data
     )
@@ -272,6 +274,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
+        room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         typing=typing,

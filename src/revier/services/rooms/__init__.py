@@ -33,6 +33,7 @@ from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter,
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
+from revier.services.rooms.room_upgrade import RoomUpgrader
 from revier.services.rooms.room_views import (
     ListedRoom,
     RoomMeta,
@@ -72,6 +73,7 @@ __all__ = [
     "RoomReader",
     "RoomService",
     "RoomSyncBuilder",
+    "RoomUpgrader",
     "RoomViews",
     "RoomsPage",
     "StateWanted",

@@ -68,12 +68,15 @@ from revier.services.rooms import (
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
+    RoomLookups,
     RoomPushFacts,
     RoomReader,
     RoomService,
+    RoomSummaries,
     RoomSyncBuilder,
     RoomUpgrader,
     RoomViews,
+    SpaceHierarchy,
     TypingService,
     Visibility,
 )
@@ -118,6 +121,9 @@ class Services:
     relations: RelationsService
     room_admin: RoomAdminService
     room_upgrades: RoomUpgrader
+    room_summaries: RoomSummaries
+    space_hierarchy: SpaceHierarchy
+    room_lookups: RoomLookups
     directory: DirectoryService
     profiles: ProfileService
     typing: TypingService
@@ -275,6 +281,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
         room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
+        room_summaries=RoomSummaries(store),
+        space_hierarchy=SpaceHierarchy(store),
+        room_lookups=RoomLookups(store, visibility),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         typing=typing,

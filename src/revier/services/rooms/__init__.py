@@ -30,8 +30,10 @@ from revier.services.rooms.room_admin import (
 )
 from revier.services.rooms.room_closing import RoomCloser
 from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter, Written
+from revier.services.rooms.room_lookups import RoomLookups
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
+from revier.services.rooms.room_summary import RoomSummaries
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
 from revier.services.rooms.room_upgrade import RoomUpgrader
 from revier.services.rooms.room_views import (
@@ -42,6 +44,7 @@ from revier.services.rooms.room_views import (
     TimelineWanted,
 )
 from revier.services.rooms.rooms import RoomService
+from revier.services.rooms.space_hierarchy import HierarchyQuery, SpaceHierarchy
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
 from revier.storage.rooms.events import StoredEvent
@@ -53,6 +56,7 @@ __all__ = [
     "IN_ROOM",
     "MAX_SEARCH_LENGTH",
     "DirectoryService",
+    "HierarchyQuery",
     "ListedRoom",
     "Membership",
     "MembershipService",
@@ -68,14 +72,17 @@ __all__ = [
     "RoomCloser",
     "RoomClosure",
     "RoomEventWriter",
+    "RoomLookups",
     "RoomMeta",
     "RoomPushFacts",
     "RoomReader",
     "RoomService",
+    "RoomSummaries",
     "RoomSyncBuilder",
     "RoomUpgrader",
     "RoomViews",
     "RoomsPage",
+    "SpaceHierarchy",
     "StateWanted",
     "StoredEvent",
     "TimelineWanted",

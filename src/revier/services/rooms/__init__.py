@@ -5,7 +5,8 @@ state, memberships, aliases and the public directory, profiles carried into
 rooms, read receipts, typing, reading a room (/messages, /context, members,
 visibility), child events and threads (/relations, /threads, and the bundled
 aggregations of served events), one room's part of a /sync (``room_sync``),
-and the organisation's admin of rooms (listing, closing, purging).
+room upgrades, summaries, space hierarchies and lookups (mutual rooms, the event
+nearest a moment), and the organisation's admin of rooms (listing, closing, purging).
 
 Other wings ask it who is in which room through ``room_members``, and write
 into rooms only through its services. They import from this package only,

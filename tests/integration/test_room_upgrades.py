@@ -213,6 +213,20 @@ async def test_who_may_not_upgrade_is_refused_and_nothing_changes(
     assert ("m.room.tombstone", "") not in await state(http, anna, room)
 
 
+async def test_a_creator_keeps_their_power_in_an_earlier_room_version(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """A v12 creator's power is not in "users"; in a v10 successor it must be."""
+    (anna,) = await people(http, make_user, "anna")
+    old = await create_room(http, anna, name="Alt")
+    r = await upgrade(http, anna.headers, old, "10")
+    assert r.status_code == 200, r.text
+    now = await state(http, anna, r.json()["replacement_room"])
+    assert now[("m.room.create", "")]["content"]["creator"] == anna.user_id
+    assert now[("m.room.power_levels", "")]["content"]["users"] == {anna.user_id: 100}
+    await say(http, anna, r.json()["replacement_room"], "geht")
+
+
 async def test_another_tenants_user_cannot_upgrade(
     org_server: RevierProcess, password_hash: str
 ) -> None:

@@ -141,6 +141,11 @@ class _Upgrade:
         await self._move_aliases(room_id, new_room_id, state)
         await self._db.rooms.set_public(new_room_id, room.is_public)
         await self._db.rooms.set_public(room_id, False)
+        # Again, now that this transaction holds the stream lock (taken by its first
+        # event): on PostgreSQL a concurrent upgrade that committed meanwhile shows
+        # here, and a second successor would fork the room.
+        if await self._db.events.current_state_events(room_id, [(TOMBSTONE, "")]):
+            raise BadState("This room has been upgraded already")
         await self._send(
             room_id,
             TOMBSTONE,

@@ -154,6 +154,10 @@ function roomSummary(roomId) {
         notificationCount: room.getUnreadNotificationCount("total"),
         highlightCount: room.getUnreadNotificationCount("highlight"),
         joinedMembers: room.getJoinedMemberCount(),
+        // Room upgrades: where the tombstone points, and what the room replaces.
+        replacementRoom:
+            room.currentState.getStateEvents("m.room.tombstone", "")?.getContent()?.replacement_room ?? null,
+        predecessor: room.findPredecessor()?.roomId ?? null,
     };
 }
 

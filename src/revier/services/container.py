@@ -68,11 +68,15 @@ from revier.services.rooms import (
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
+    RoomLookups,
     RoomPushFacts,
     RoomReader,
     RoomService,
+    RoomSummaries,
     RoomSyncBuilder,
+    RoomUpgrader,
     RoomViews,
+    SpaceHierarchy,
     TypingService,
     Visibility,
 )
@@ -116,6 +120,10 @@ class Services:
     room_reader: RoomReader
     relations: RelationsService
     room_admin: RoomAdminService
+    room_upgrades: RoomUpgrader
+    room_summaries: RoomSummaries
+    space_hierarchy: SpaceHierarchy
+    room_lookups: RoomLookups
     directory: DirectoryService
     profiles: ProfileService
     typing: TypingService
@@ -183,7 +191,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     writer = RoomEventWriter(clock, push_actions)
     visibility = Visibility()
     typing = TypingService(store, notifier, clock, visibility)
-    membership = MembershipService(store, writer, notifier)
+    membership = MembershipService(store, writer, notifier, account_data)
     closer = RoomCloser(
         store, writer, notifier, clock, audit, tenants, typing, push_actions, account_data
     )
@@ -272,6 +280,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
+        room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
+        room_summaries=RoomSummaries(store),
+        space_hierarchy=SpaceHierarchy(store),
+        room_lookups=RoomLookups(store, visibility),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         typing=typing,

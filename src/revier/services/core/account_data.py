@@ -59,6 +59,20 @@ class AccountDataService:
             await CoreRepos.of(tx).account_data.put(user_id, room_id, data_type, content, position)
         self._notifier.notify(users=[user_id])
 
+    async def carry_over(
+        self, tx: Tx, user_id: str, from_room: str, to_room: str, data_type: str
+    ) -> bool:
+        """Copy one item of the user's room account data to another room, in the
+        caller's transaction, unless the other room has it already (a room upgrade:
+        the successor keeps the predecessor's tags). True if something was written."""
+        repos = CoreRepos.of(tx)
+        content = await repos.account_data.get(user_id, from_room, data_type)
+        if content is None or await repos.account_data.get(user_id, to_room, data_type):
+            return False
+        position = await tx.streams.next_position()
+        await repos.account_data.put(user_id, to_room, data_type, content, position)
+        return True
+
     async def get(
         self, requester: Requester, user_id: str, room_id: str, data_type: str
     ) -> JsonDict:

@@ -137,6 +137,33 @@ class PushRuleService:
 
         await self._change(user_id, change)
 
+    async def copy_room_rules(
+        self, tx: Tx, user_ids: list[str], old_room_id: str, new_room_id: str
+    ) -> list[str]:
+        """A room upgrade: each user's room rule for the old room (a muted room stays
+        muted) also for its successor, in the caller's transaction. Returns the users
+        whose rules changed; ``publish`` each once the transaction commits."""
+        db = NotificationRepos.of(tx)
+        changed = []
+        for user_id in user_ids:
+            rules = _of_kind(await db.push_rules.user_rules(user_id), "room")
+            old = next((r for r in rules if r.rule_id == old_room_id), None)
+            if old is None or any(r.rule_id == new_room_id for r in rules):
+                continue
+            copy = dataclasses.replace(old, rule_id=new_room_id)
+            placed = insert_rule(rules, copy, before=old_room_id, after=None)
+            await db.push_rules.replace_kind(user_id, "room", placed)
+            changed.append(user_id)
+        return changed
+
+    async def publish(self, user_id: str) -> None:
+        """After ``copy_room_rules`` committed: the user's clients see the new ruleset."""
+
+        async def unchanged(tx: Tx) -> None:
+            pass
+
+        await self._change(user_id, unchanged)
+
     async def _change(self, user_id: str, change: Callable[[Tx], Awaitable[None]]) -> None:
         async with self._lock(user_id):
             async with self._store.transaction() as tx:

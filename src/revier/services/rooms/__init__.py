@@ -5,7 +5,8 @@ state, memberships, aliases and the public directory, profiles carried into
 rooms, read receipts, typing, reading a room (/messages, /context, members,
 visibility), child events and threads (/relations, /threads, and the bundled
 aggregations of served events), one room's part of a /sync (``room_sync``),
-and the organisation's admin of rooms (listing, closing, purging).
+room upgrades, summaries, space hierarchies and lookups (mutual rooms, the event
+nearest a moment), and the organisation's admin of rooms (listing, closing, purging).
 
 Other wings ask it who is in which room through ``room_members``, and write
 into rooms only through its services. They import from this package only,
@@ -30,9 +31,12 @@ from revier.services.rooms.room_admin import (
 )
 from revier.services.rooms.room_closing import RoomCloser
 from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter, Written
+from revier.services.rooms.room_lookups import RoomLookups
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
+from revier.services.rooms.room_summary import RoomSummaries
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
+from revier.services.rooms.room_upgrade import RoomUpgrader
 from revier.services.rooms.room_views import (
     ListedRoom,
     RoomMeta,
@@ -41,6 +45,7 @@ from revier.services.rooms.room_views import (
     TimelineWanted,
 )
 from revier.services.rooms.rooms import RoomService
+from revier.services.rooms.space_hierarchy import HierarchyQuery, SpaceHierarchy
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
 from revier.storage.rooms.events import StoredEvent
@@ -52,6 +57,7 @@ __all__ = [
     "IN_ROOM",
     "MAX_SEARCH_LENGTH",
     "DirectoryService",
+    "HierarchyQuery",
     "ListedRoom",
     "Membership",
     "MembershipService",
@@ -67,13 +73,17 @@ __all__ = [
     "RoomCloser",
     "RoomClosure",
     "RoomEventWriter",
+    "RoomLookups",
     "RoomMeta",
     "RoomPushFacts",
     "RoomReader",
     "RoomService",
+    "RoomSummaries",
     "RoomSyncBuilder",
+    "RoomUpgrader",
     "RoomViews",
     "RoomsPage",
+    "SpaceHierarchy",
     "StateWanted",
     "StoredEvent",
     "TimelineWanted",

@@ -13,7 +13,8 @@ from typing import Any
 
 from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
 from revier.notify import Notifier
-from revier.services.core import Requester, Tenant, users
+from revier.services.core import AccountDataService, Requester, Tenant, users
+from revier.services.rooms import predecessor
 from revier.services.rooms.closed_rooms import require_open
 from revier.services.rooms.room_events import (
     NewEvent,
@@ -44,10 +45,17 @@ _SERVER_SET = frozenset(
 
 
 class MembershipService:
-    def __init__(self, store: Store, writer: RoomEventWriter, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        store: Store,
+        writer: RoomEventWriter,
+        notifier: Notifier,
+        account_data: AccountDataService,
+    ) -> None:
         self._store = store
         self._writer = writer
         self._notifier = notifier
+        self._account_data = account_data
 
     async def join(
         self,
@@ -142,12 +150,11 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
-            if kick:
-                current = await RoomRepos.of(tx).memberships.get(room_id, target)
-                if current is None or current.membership not in IN_ROOM:
-                    # A kick is a leave by someone else, and so is an unban: kicking a
-                    # banned user would lift the ban; who left has nothing to leave.
-                    raise Forbidden(f"{target} is not in this room")
+            current = await RoomRepos.of(tx).memberships.get(room_id, target)
+            if kick and (current is None or current.membership not in IN_ROOM):
+                # A kick is a leave by someone else, and so is an unban: kicking a
+                # banned user would lift the ban; who left has nothing to leave.
+                raise Forbidden(f"{target} is not in this room")
             opening = membership in IN_ROOM
             if opening:
                 await require_open(tx, room_id)
@@ -175,6 +182,9 @@ class MembershipService:
                 # Again, now that the event holds the stream lock: on PostgreSQL a
                 # room closed while this transaction ran is only visible from here.
                 await require_open(tx, room_id)
+            first_join = membership == "join" and (current is None or current.membership != "join")
+            if first_join and await predecessor.carry_over(tx, self._account_data, room_id, target):
+                written.users.add(target)
         self._notifier.notify(rooms=written.rooms, users=written.users)
 
 

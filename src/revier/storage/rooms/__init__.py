@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from revier.storage.rooms.events import EventRepository
+from revier.storage.rooms.events_by_time import EventsByTimeRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
 from revier.storage.rooms.receipts import ReceiptRepository
 from revier.storage.rooms.relations import RelationRepository
@@ -28,6 +29,10 @@ class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
         return EventRepository(self.conn, self.tx.room_versions)
+
+    @cached_property
+    def events_by_time(self) -> EventsByTimeRepository:
+        return EventsByTimeRepository(self.conn, self.events)
 
     @cached_property
     def many_rooms(self) -> ManyRoomsRepository:

@@ -51,6 +51,8 @@ events = Table(
     Column("has_children", Boolean, nullable=False, server_default=false()),
 )
 Index("events_room_stream", events.c.room_id, events.c.stream_ordering)
+# The event nearest a moment (GET /timestamp_to_event, "jump to date").
+Index("events_room_ts", events.c.room_id, events.c.origin_server_ts)
 # The state at any event is the latest state event per (type, state_key) at
 # or before it: this index answers that for one key or the whole room.
 Index(

@@ -1,7 +1,7 @@
 """An index on a room's events by their timestamp: GET /timestamp_to_event finds the
 event nearest a moment in one index range instead of reading the whole room.
 
-Revision ID: 0016
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0016"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None

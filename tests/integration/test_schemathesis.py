@@ -29,6 +29,7 @@ pytestmark = pytest.mark.one_engine
 
 IMPLEMENTED = (
     r"^/_matrix/client/(versions|v1/register/m\.login\.registration_token/validity|"
+    r"v1/login/get_token|v3/refresh|v3/voip/turnServer|v3/user/\{userId\}/openid/request_token|"
     r"v1/rooms/\{roomId\}/(threads|relations/\{eventId\}(/\{relType\}(/\{eventType\})?)?)|"
     r"v1/media/(config|preview_url|"
     r"download/\{serverName\}/\{mediaId\}|thumbnail/\{serverName\}/\{mediaId\})|"

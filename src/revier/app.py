@@ -32,6 +32,7 @@ from revier.api.client import (
     login,
     media,
     membership,
+    openid,
     presence,
     profiles,
     push_rules,
@@ -48,8 +49,10 @@ from revier.api.client import (
     thirdparty,
     threads,
     to_device,
+    voip,
 )
 from revier.api.errors import http_exception_handler, matrix_error_handler
+from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
@@ -99,6 +102,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         to_device,
         key_backup,
         media,
+        openid,
+        voip,
+        federation_openid,
         server_info,
         admin_audit,
         admin_registration_tokens,

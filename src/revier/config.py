@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from revier.config_support import SupportSettings
+from revier.config_turn import TurnSettings
 
 ENV_PREFIX = "REVIER_"
 CONFIG_PATH_ENV = "REVIER_CONFIG"
@@ -212,6 +213,13 @@ class TenantPolicy(_Section):
     # off duty (an alarm channel); each such push is audited.
     duty_urgent_rooms: list[str] = []
     duty_urgent_senders: list[str] = []
+    # Seconds an access token lives when the client asked for a refresh token
+    # (spec "Refreshing access tokens"); None: tokens never expire and no
+    # refresh tokens are handed out.
+    access_token_lifetime: int | None = Field(None, ge=60, le=30 * 86400)
+    # POST /login/get_token: a logged-in device lets a new one log in with a
+    # short-lived single-use token (a QR code). The device limit still holds.
+    login_token: bool = True
 
     @field_validator("push_gateways")
     @classmethod
@@ -259,6 +267,8 @@ class TenantSettings(_Section):
     policy: TenantPolicy = TenantPolicy()
     # Whom to contact about the server (/.well-known/matrix/support); None: 404.
     support: SupportSettings | None = None
+    # TURN servers for voice and video calls (/voip/turnServer); None: none.
+    turn: TurnSettings | None = None
 
     @field_validator("server_name")
     @classmethod

@@ -84,6 +84,7 @@ def server_config(
     *,
     tenant_policy: dict[str, object] | None = None,
     extra_tenants: tuple[str | tuple[str, dict[str, Any]], ...] = (),
+    tenant_sections: dict[str, dict[str, Any]] | None = None,
     **sections: dict[str, object],
 ) -> Path:
     """The configuration file of a new installation on a fresh database, in a data
@@ -96,6 +97,7 @@ def server_config(
         database_url=database_url(engine, request, data_dir),
         tenant_policy=tenant_policy,
         extra_tenants=extra_tenants,
+        tenant_sections=tenant_sections,
         **sections,
     )
     return config

@@ -118,9 +118,11 @@ def write_config(
     database_url: str | None,
     tenant_policy: dict[str, Any] | None = None,
     extra_tenants: tuple[str | tuple[str, dict[str, Any]], ...] = (),
+    tenant_sections: dict[str, dict[str, Any]] | None = None,
     **sections: Any,
 ) -> None:
-    """A test configuration: loopback, ephemeral port, forwarded addresses trusted."""
+    """A test configuration: loopback, ephemeral port, forwarded addresses trusted.
+    ``tenant_sections``: further sections of the first tenant (``{"turn": {...}}``)."""
     lines = [
         "[server]",
         'bind_address = "127.0.0.1"',
@@ -136,9 +138,11 @@ def write_config(
         lines.append(f"[{section.replace('__', '.')}]")
         for key, value in values.items():
             lines.append(f"{key} = {_toml(value)}")
-    if tenant_policy is not None or extra_tenants:
+    if tenant_policy is not None or extra_tenants or tenant_sections:
         lines += ["[[tenants]]", 'server_name = "localhost"', "[tenants.policy]"]
         lines += [f"{key} = {_toml(value)}" for key, value in (tenant_policy or {}).items()]
+        for name, values in (tenant_sections or {}).items():
+            lines += [f"[tenants.{name}]", *(f"{k} = {_toml(v)}" for k, v in values.items())]
     for extra in extra_tenants:  # a name (the default policy), or (name, policy)
         name, policy = extra if isinstance(extra, tuple) else (extra, {})
         lines += ["[[tenants]]", f"server_name = {_toml(name)}"]

@@ -220,6 +220,9 @@ async def test_discovery_documents(http: httpx.AsyncClient, server: RevierProces
     wk = (await http.get("/.well-known/matrix/client")).json()
     assert wk["m.homeserver"]["base_url"].startswith("http")
     flows = (await http.get("/_matrix/client/v3/login")).json()
-    assert flows == {"flows": [{"type": "m.login.password"}]}
+    # Login tokens (linking a device by QR code) are on by default.
+    assert flows == {
+        "flows": [{"type": "m.login.password"}, {"type": "m.login.token", "get_login_token": True}]
+    }
     r = await http.options("/_matrix/client/v3/login")
     assert r.headers["access-control-allow-origin"] == "*"

@@ -14,6 +14,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from revier.api.federation.openid import USERINFO_PATH
+
 log = structlog.get_logger("revier.access")
 errors_log = structlog.get_logger("revier.api")
 
@@ -75,7 +77,9 @@ class RevierMiddleware:
         try:
             if scope["method"] == "OPTIONS":
                 await _reply(send_with_headers, 204, b"")
-            elif not self.url_tokens and _has_url_token(scope):
+            elif not self.url_tokens and _has_url_token(scope) and scope["path"] != USERINFO_PATH:
+                # The OpenID userinfo endpoint carries its short-lived OpenID token
+                # in the query by the spec: no access token is accepted there.
                 await _reply(send_with_headers, 401, _TOKEN_IN_URL)
             else:
                 await self.app(scope, receive, send_with_headers)

@@ -19,8 +19,10 @@ from revier.services.accounts import (
     DeactivationService,
     DeviceAdminService,
     DeviceService,
+    RefreshService,
     RegistrationService,
     RegistrationTokens,
+    ShortTokenService,
 )
 from revier.services.core import (
     AccountDataService,
@@ -33,6 +35,7 @@ from revier.services.core import (
     TagService,
     TenantRegistry,
     TokenHasher,
+    TurnService,
     UserInteractiveAuth,
     load_tenants,
     read_or_create_secret,
@@ -114,6 +117,9 @@ class Services:
     device_admin: DeviceAdminService
     registration: RegistrationService
     registration_tokens: RegistrationTokens
+    refresh: RefreshService
+    short_tokens: ShortTokenService
+    turn: TurnService
     # rooms
     rooms: RoomService
     membership: MembershipService
@@ -206,6 +212,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     to_device = ToDeviceService(store, notifier, clock)
 
     # accounts
+    refresh = RefreshService(store, clock, hasher, notifier)
     auth = AuthService(
         store,
         clock,
@@ -215,6 +222,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         failed_login_per_user=failed_logins,
         notifier=notifier,
         audit=audit,
+        refresh=refresh,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -255,6 +263,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         accounts=AccountService(store, clock, uia, notifier, audit),
         deactivation=DeactivationService(store, membership, notifier, clock, audit, tenants),
         auth=auth,
+        refresh=refresh,
+        short_tokens=ShortTokenService(store, clock, hasher, uia),
+        turn=TurnService(tenants, clock),
         devices=DeviceService(store, uia, notifier, audit),
         device_admin=DeviceAdminService(store, notifier, audit, auth),
         registration=RegistrationService(

@@ -85,7 +85,7 @@ async def get_wellknown_support(request: Request) -> Response:
 
 async def get_capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
-    await authenticate(request)
+    requester = await authenticate(request)
     room_versions = {
         # Every version revier creates and joins is stable; older ones it refuses.
         "default": services(request).rooms.default_room_version,
@@ -99,7 +99,10 @@ async def get_capabilities(request: Request) -> Response:
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
-                "m.get_login_token": {"enabled": False},
+                # Whether POST /login/get_token works for this user (the tenant's policy).
+                "m.get_login_token": {
+                    "enabled": requester.tenant.policy.login_token and not requester.is_guest
+                },
             }
         }
     )

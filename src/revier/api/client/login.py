@@ -11,41 +11,86 @@ from starlette.routing import Route
 from revier.api.http import authenticate, client_address, field, read_json_object, services, tenant
 from revier.api.responses import json_response
 from revier.errors import BadJson, Forbidden, Unknown
+from revier.services.accounts import LoginResult
 
 PASSWORD = "m.login.password"
+TOKEN = "m.login.token"
 
 
-async def get_login_flows(_request: Request) -> Response:
+async def get_login_flows(request: Request) -> Response:
     """GET /_matrix/client/v3/login"""
-    return json_response({"flows": [{"type": PASSWORD}]})
+    flows: list[dict[str, object]] = [{"type": PASSWORD}]
+    if tenant(request).policy.login_token:
+        # get_login_token: a logged-in device may make tokens (POST /login/get_token).
+        flows.append({"type": TOKEN, "get_login_token": True})
+    return json_response({"flows": flows})
 
 
 async def login(request: Request) -> Response:
     """POST /_matrix/client/v3/login"""
     body = await read_json_object(request)
     login_type = field(body, "type", str)
-    if login_type != PASSWORD:
-        raise Unknown(f"Unsupported login type; this server offers {PASSWORD}")
-    user = _user_from(body)
-    password = field(body, "password", str)
-    assert password is not None
+    org = tenant(request)
+    offered = PASSWORD + (f" and {TOKEN}" if org.policy.login_token else "")
+    if login_type not in (PASSWORD, TOKEN) or (login_type == TOKEN and not org.policy.login_token):
+        raise Unknown(f"Unsupported login type; this server offers {offered}")
     svc = services(request)
-    result = await svc.auth.login_with_password(
-        tenant(request),
-        user=user,
-        password=password,
-        device_id=field(body, "device_id", str, required=False),
-        initial_device_display_name=field(body, "initial_device_display_name", str, required=False),
-        address=client_address(request),
-    )
+    device_id = field(body, "device_id", str, required=False)
+    display_name = field(body, "initial_device_display_name", str, required=False)
+    refresh = bool(field(body, "refresh_token", bool, required=False))
+    result: LoginResult
+    if login_type == TOKEN:
+        token = field(body, "token", str)
+        assert token is not None
+        result = await svc.auth.login_with_token(
+            org,
+            token=token,
+            device_id=device_id,
+            initial_device_display_name=display_name,
+            address=client_address(request),
+            refresh=refresh,
+        )
+    else:
+        user = _user_from(body)
+        password = field(body, "password", str)
+        assert password is not None
+        result = await svc.auth.login_with_password(
+            org,
+            user=user,
+            password=password,
+            device_id=device_id,
+            initial_device_display_name=display_name,
+            address=client_address(request),
+            refresh=refresh,
+        )
     return json_response(
         {
-            "user_id": result.user_id,
-            "access_token": result.access_token,
-            "device_id": result.device_id,
+            **result.response(),
             "well_known": {"m.homeserver": {"base_url": svc.settings.public_baseurl}},
         }
     )
+
+
+async def refresh(request: Request) -> Response:
+    """POST /_matrix/client/v3/refresh"""
+    body = await read_json_object(request)
+    token = field(body, "refresh_token", str)
+    assert token is not None
+    issued = await services(request).refresh.refresh(tenant(request), token)
+    out: dict[str, object] = {"access_token": issued.access_token}
+    if issued.refresh_token is not None:
+        out["refresh_token"] = issued.refresh_token
+    if issued.expires_in_ms is not None:
+        out["expires_in_ms"] = issued.expires_in_ms
+    return json_response(out)
+
+
+async def generate_login_token(request: Request) -> Response:
+    """POST /_matrix/client/v1/login/get_token"""
+    requester = await authenticate(request)
+    body = await read_json_object(request, allow_empty=True)
+    issued = await services(request).short_tokens.login_token(requester, body.get("auth"))
+    return json_response({"login_token": issued.token, "expires_in_ms": issued.expires_in_ms})
 
 
 def _user_from(body: dict[str, Any]) -> str:
@@ -84,6 +129,8 @@ routes = [
     Route("/_matrix/client/v3/login", login, methods=["POST"]),
     Route("/_matrix/client/r0/login", get_login_flows, methods=["GET"]),
     Route("/_matrix/client/r0/login", login, methods=["POST"]),
+    Route("/_matrix/client/v3/refresh", refresh, methods=["POST"]),
+    Route("/_matrix/client/v1/login/get_token", generate_login_token, methods=["POST"]),
     Route("/_matrix/client/v3/logout", logout, methods=["POST"]),
     Route("/_matrix/client/v3/logout/all", logout_all, methods=["POST"]),
 ]

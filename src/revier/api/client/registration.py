@@ -46,6 +46,7 @@ async def register(request: Request) -> Response:
         inhibit_login=bool(inhibit_login),
         auth=body.get("auth"),
         guest_access_token=optional_str(body, "guest_access_token"),
+        refresh_token=bool(field(body, "refresh_token", bool, required=False)),
     )
     result = await registration.register_user(tenant(request), req, address=client_address(request))
     return json_response(result)

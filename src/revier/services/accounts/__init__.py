@@ -1,7 +1,8 @@
 """accounts: signing in and an account's life.
 
 Owns access tokens (``auth``: login, logout, turning a token into a
-``Requester``), registration and registration tokens, the account admin's
+``Requester``), refresh tokens (``refresh``), OpenID and login tokens
+(``short_tokens``), registration and registration tokens, the account admin's
 operations (create, import, reset passwords, grant admin), the user's and the
 admin's view of devices (list, rename, remove, wipe, device limits) and
 deactivation. Removing a device or closing an account reaches into the other
@@ -20,9 +21,11 @@ from revier.services.accounts.device_admin import (
     OwnerProof,
     OwnWipe,
 )
+from revier.services.accounts.refresh import IssuedTokens, RefreshService
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
 from revier.services.accounts.registration_tokens import NewToken, RegistrationTokens
 from revier.services.accounts.sessions import DeviceService
+from revier.services.accounts.short_tokens import ShortLivedToken, ShortTokenService
 from revier.storage.accounts.registration_tokens import RegistrationToken
 
 __all__ = [
@@ -33,14 +36,18 @@ __all__ = [
     "DeviceLimit",
     "DeviceService",
     "ImportReport",
+    "IssuedTokens",
     "LoginResult",
     "NewToken",
     "NewUser",
     "OwnWipe",
     "OwnerProof",
+    "RefreshService",
     "RegisterRequest",
     "RegistrationService",
     "RegistrationToken",
     "RegistrationTokens",
+    "ShortLivedToken",
+    "ShortTokenService",
     "UserDetails",
 ]

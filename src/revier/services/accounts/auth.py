@@ -8,6 +8,7 @@ from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
+from revier.services.accounts.refresh import RefreshService, issue_tokens
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
 from revier.services.core import (
@@ -31,6 +32,7 @@ from revier.storage.accounts import AccountRepos
 from revier.storage.accounts.access_tokens import TokenAccount
 
 _BAD_CREDENTIALS = "Invalid username or password"
+_BAD_LOGIN_TOKEN = "Invalid or expired login token"
 # Writing last_seen on every request would turn each read into a write.
 _LAST_SEEN_EVERY_MS = 5 * 60 * 1000
 
@@ -40,6 +42,21 @@ class LoginResult:
     user_id: str
     device_id: str
     access_token: str
+    refresh_token: str | None = None
+    expires_in_ms: int | None = None
+
+    def response(self) -> dict[str, object]:
+        """The tokens as /login and /register answer them."""
+        out: dict[str, object] = {
+            "user_id": self.user_id,
+            "access_token": self.access_token,
+            "device_id": self.device_id,
+        }
+        if self.refresh_token is not None:
+            out["refresh_token"] = self.refresh_token
+        if self.expires_in_ms is not None:
+            out["expires_in_ms"] = self.expires_in_ms
+        return out
 
 
 class AuthService:
@@ -54,6 +71,7 @@ class AuthService:
         failed_login_per_user: RateLimiter,
         notifier: Notifier,
         audit: AuditLog,
+        refresh: RefreshService,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -63,6 +81,7 @@ class AuthService:
         self._failed_per_user = failed_login_per_user
         self._notifier = notifier
         self._audit = audit
+        self._refresh = refresh
         self._last_seen: dict[tuple[str, str], int] = {}
         self._tokens = TokenCache(clock)
         notifier.add_listener(self._tokens.on_change)
@@ -76,6 +95,7 @@ class AuthService:
         device_id: str | None,
         initial_device_display_name: str | None,
         address: str,
+        refresh: bool = False,
     ) -> LoginResult:
         """POST /login with m.login.password.
 
@@ -92,7 +112,43 @@ class AuthService:
             device_id,
             initial_device_display_name,
             address,
-            login=True,
+            login="password",
+            refresh=refresh,
+        )
+
+    async def login_with_token(
+        self,
+        tenant: Tenant,
+        *,
+        token: str,
+        device_id: str | None,
+        initial_device_display_name: str | None,
+        address: str,
+        refresh: bool = False,
+    ) -> LoginResult:
+        """POST /login with m.login.token: a token from POST /login/get_token, spent
+        by this login (a refused login, e.g. at the device limit, keeps it)."""
+        self._per_address.check(address)
+        token_hash = self._hasher.hash(token)
+        now = self._clock.time_ms()
+        async with self._store.read() as tx:
+            found = await AccountRepos.of(tx).short_tokens.valid(token_hash, "login", now)
+            account = await users.get(tx, found.user_id) if found else None
+        # Another tenant's token is as unknown here as a made-up one.
+        if found is None or account is None or found.tenant != tenant.server_name:
+            raise Forbidden(_BAD_LOGIN_TOKEN)
+        if account.deactivated:
+            raise UserDeactivated("This account has been deactivated")
+        return await self._start_session(
+            tenant,
+            account.user_id,
+            account.max_devices,
+            device_id,
+            initial_device_display_name,
+            address,
+            login="token",
+            refresh=refresh,
+            login_token=token_hash,
         )
 
     async def _record_failed_login(
@@ -118,11 +174,19 @@ class AuthService:
         device_id: str | None,
         display_name: str | None,
         address: str,
+        refresh: bool = False,
     ) -> LoginResult:
         """A new device and access token for an account that just proved itself
         another way (registration)."""
         return await self._start_session(
-            tenant, user_id, max_devices, device_id, display_name, address, login=False
+            tenant,
+            user_id,
+            max_devices,
+            device_id,
+            display_name,
+            address,
+            login=None,
+            refresh=refresh,
         )
 
     async def _start_session(
@@ -134,21 +198,29 @@ class AuthService:
         display_name: str | None,
         address: str,
         *,
-        login: bool,
+        login: str | None,
+        refresh: bool,
+        login_token: bytes | None = None,
     ) -> LoginResult:
-        """``login``: a password login (audited as one), else a registration."""
+        """``login``: how the user logged in ("password", "token"; audited), None for
+        a registration. ``login_token``: the hash of the m.login.token to spend in
+        the same transaction (kept if the login is refused)."""
         if device_id is not None and not (0 < len(device_id) <= 255):
             raise InvalidParam("device_id must be 1 to 255 characters")
-        token = self._hasher.new_token()
         now = self._clock.time_ms()
         try:
             async with self._store.transaction() as tx:
                 db = AccountRepos.of(tx)
                 await users.lock(tx, user_id)
+                if login_token is not None and not await db.short_tokens.consume(
+                    login_token, "login", now
+                ):
+                    raise Forbidden(_BAD_LOGIN_TOKEN)  # used meanwhile
                 existing = await devices.get(tx, user_id, device_id) if device_id else None
                 if existing is not None:
                     # Logging in again as a known device replaces its session.
                     await db.access_tokens.delete_for_devices(user_id, [existing.device_id])
+                    await db.refresh_tokens.delete_for_devices(user_id, [existing.device_id])
                 else:
                     limit = device_limit(tenant.policy, max_devices)
                     check_new_device(limit, await devices.count(tx, user_id))
@@ -169,12 +241,8 @@ class AuthService:
                     # The user's other devices list their own devices: one more.
                     await record_device_list_change(tx, user_id, tell_room_mates=False)
                 assert device_id is not None
-                await db.access_tokens.create(
-                    self._hasher.hash(token),
-                    user_id=user_id,
-                    device_id=device_id,
-                    tenant=tenant.server_name,
-                    created_ts=now,
+                issued = await issue_tokens(
+                    tx, self._hasher, tenant, user_id, device_id, now=now, refresh=refresh
                 )
                 if login:
                     await self._audit.record(
@@ -184,7 +252,11 @@ class AuthService:
                         actor=user_id,
                         target=user_id,
                         source=address,
-                        details={"device_id": device_id, "new_device": existing is None},
+                        details={
+                            "device_id": device_id,
+                            "new_device": existing is None,
+                            **({"via": "login_token"} if login == "token" else {}),
+                        },
                     )
         except Forbidden:  # the device limit: the help desk wants to see these
             if login:
@@ -193,7 +265,9 @@ class AuthService:
         # A replaced token dies everywhere; a new device shows in the user's own
         # device list (their other devices are told).
         self._notifier.notify(users=[user_id])
-        return LoginResult(user_id, device_id, token)
+        return LoginResult(
+            user_id, device_id, issued.access_token, issued.refresh_token, issued.expires_in_ms
+        )
 
     async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
         token_hash = self._hasher.hash(token)
@@ -201,6 +275,13 @@ class AuthService:
         # A token of another tenant is as unknown here as a made-up one.
         if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
+        if owner.expires_ts is not None and owner.expires_ts <= self._clock.time_ms():
+            # Expired, not revoked: the client refreshes (or logs in again) and keeps its data.
+            raise UnknownToken("The access token has expired; refresh it", soft_logout=True)
+        if owner.retires_refresh is not None:
+            # The first use of a refreshed token: the refresh token it replaced is spent.
+            await self._refresh.confirm(token_hash, owner.retires_refresh)
+            self._tokens.drop(token_hash)
         await self._note_last_seen(owner.user_id, owner.device_id, address)
         return Requester(
             owner.user_id,

@@ -62,6 +62,7 @@ class RegisterRequest:
     inhibit_login: bool
     auth: Any
     guest_access_token: str | None
+    refresh_token: bool = False  # the client supports refresh tokens
 
 
 class RegistrationService:
@@ -288,12 +289,9 @@ class RegistrationService:
             device_id=req.device_id,
             display_name=req.initial_device_display_name,
             address=address,
+            refresh=req.refresh_token,
         )
-        return {
-            "user_id": login.user_id,
-            "access_token": login.access_token,
-            "device_id": login.device_id,
-        }
+        return login.response()
 
     def _new_user(
         self,

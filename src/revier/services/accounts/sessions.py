@@ -70,14 +70,16 @@ async def remove_devices(tx: Tx, user_id: str, device_ids: list[str]) -> Removal
     """Delete devices and what hangs off them, inside the caller's transaction.
 
     The one place a device disappears (logout, delete, wipe, deactivation), so
-    none of them can forget a piece: its access tokens die with it, its keys,
+    none of them can forget a piece: its access and refresh tokens die with it, its keys,
     and its pushers (a signed-out phone must get no more pushes). The caller
     notifies ``Removal.wake`` (always the user: the push sender re-reads their
     pushers) after the commit.
     """
     if not device_ids:
         return Removal([], {user_id})
-    await AccountRepos.of(tx).access_tokens.delete_for_devices(user_id, device_ids)
+    db = AccountRepos.of(tx)
+    await db.access_tokens.delete_for_devices(user_id, device_ids)
+    await db.refresh_tokens.delete_for_devices(user_id, device_ids)
     had_keys = await cleanup.forget_devices(tx, user_id, device_ids)
     await forget_device_pushers(tx, user_id, device_ids)
     removed = await devices.delete(tx, user_id, device_ids)

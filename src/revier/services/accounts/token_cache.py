@@ -71,6 +71,10 @@ class TokenCache:
                 for token_hash in self._by_user.pop(key[2:], ()):
                     self._entries.pop(token_hash, None)
 
+    def drop(self, token_hash: bytes) -> None:
+        """Forget one token: the next request reads it again."""
+        self._drop(token_hash)
+
     def _drop(self, token_hash: bytes) -> None:
         entry = self._entries.pop(token_hash, None)
         if entry is not None:

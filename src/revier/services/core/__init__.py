@@ -3,7 +3,7 @@
 Owns the accounts and their devices (``users``, ``devices``: who exists), the
 audit log, user-interactive-auth sessions and per-user account data; and the
 stateless helpers every wing shares: the clock, tenants and requesters, rate
-limits, background jobs, access-token hashing, passwords, sync tokens.
+limits, background jobs, access-token hashing, passwords, sync tokens, TURN credentials.
 
 Other wings import from this package only, never from its modules.
 """
@@ -32,6 +32,7 @@ from revier.services.core.tenants import (
     read_or_create_secret,
 )
 from revier.services.core.tokens import TokenHasher, new_device_id
+from revier.services.core.turn import TurnCredentials, TurnService
 from revier.services.core.uia import UserInteractiveAuth
 from revier.storage.core.audit import AuditEntry, AuditQuery
 from revier.storage.core.devices import Device
@@ -56,6 +57,8 @@ __all__ = [
     "Tenant",
     "TenantRegistry",
     "TokenHasher",
+    "TurnCredentials",
+    "TurnService",
     "User",
     "UserInteractiveAuth",
     "check_tenants_kept",

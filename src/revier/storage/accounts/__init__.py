@@ -1,4 +1,5 @@
-"""The accounts wing's storage: access tokens, registration tokens, and the
+"""The accounts wing's storage: access, refresh, OpenID and login tokens,
+registration tokens, and the
 deactivations under way.
 
 Only ``revier.services.accounts`` imports this package (an import contract checks it).
@@ -10,7 +11,9 @@ from functools import cached_property
 
 from revier.storage.accounts.access_tokens import AccessTokenRepository
 from revier.storage.accounts.deactivations import DeactivationRepository
+from revier.storage.accounts.refresh_tokens import RefreshTokenRepository
 from revier.storage.accounts.registration_tokens import RegistrationTokenRepository
+from revier.storage.accounts.short_tokens import ShortTokenRepository
 from revier.storage.store import Repositories
 
 
@@ -18,6 +21,14 @@ class AccountRepos(Repositories):
     @cached_property
     def access_tokens(self) -> AccessTokenRepository:
         return AccessTokenRepository(self.conn)
+
+    @cached_property
+    def refresh_tokens(self) -> RefreshTokenRepository:
+        return RefreshTokenRepository(self.conn)
+
+    @cached_property
+    def short_tokens(self) -> ShortTokenRepository:
+        return ShortTokenRepository(self.conn)
 
     @cached_property
     def registration_tokens(self) -> RegistrationTokenRepository:

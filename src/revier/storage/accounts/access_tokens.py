@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.accounts.tables import access_tokens
@@ -29,6 +29,8 @@ class TokenAccount:
     is_admin: bool
     deactivated: bool
     is_guest: bool = False
+    expires_ts: int | None = None  # None: never expires
+    retires_refresh: bytes | None = None  # see ``confirm_refresh``
 
 
 class AccessTokenRepository:
@@ -36,7 +38,16 @@ class AccessTokenRepository:
         self._conn = conn
 
     async def create(
-        self, token_hash: bytes, *, user_id: str, device_id: str, tenant: str, created_ts: int
+        self,
+        token_hash: bytes,
+        *,
+        user_id: str,
+        device_id: str,
+        tenant: str,
+        created_ts: int,
+        expires_ts: int | None = None,
+        refresh_hash: bytes | None = None,
+        retires_refresh: bytes | None = None,
     ) -> None:
         await self._conn.execute(
             insert(access_tokens).values(
@@ -45,6 +56,9 @@ class AccessTokenRepository:
                 device_id=device_id,
                 tenant=tenant,
                 created_ts=created_ts,
+                expires_ts=expires_ts,
+                refresh_hash=refresh_hash,
+                retires_refresh=retires_refresh,
             )
         )
 
@@ -65,6 +79,8 @@ class AccessTokenRepository:
                 users.c.is_admin,
                 users.c.deactivated,
                 users.c.is_guest,
+                access_tokens.c.expires_ts,
+                access_tokens.c.retires_refresh,
             )
             .join(users, users.c.user_id == access_tokens.c.user_id)
             .where(access_tokens.c.token_hash == token_hash)
@@ -75,6 +91,20 @@ class AccessTokenRepository:
     async def delete(self, token_hash: bytes) -> None:
         await self._conn.execute(
             delete(access_tokens).where(access_tokens.c.token_hash == token_hash)
+        )
+
+    async def delete_issued_with(self, refresh_hash: bytes) -> None:
+        """The access token handed out together with a refresh token."""
+        await self._conn.execute(
+            delete(access_tokens).where(access_tokens.c.refresh_hash == refresh_hash)
+        )
+
+    async def confirm_refresh(self, token_hash: bytes) -> None:
+        """The token's first use: the refresh token it replaced is now spent."""
+        await self._conn.execute(
+            update(access_tokens)
+            .where(access_tokens.c.token_hash == token_hash)
+            .values(retires_refresh=None)
         )
 
     async def delete_for_devices(self, user_id: str, device_ids: list[str]) -> None:

@@ -16,8 +16,47 @@ access_tokens = Table(
     Column("device_id", Text, nullable=False),
     Column("tenant", Text, nullable=False),
     Column("created_ts", BigInteger, nullable=False),
+    # NULL: never expires (a tenant without access_token_lifetime).
+    Column("expires_ts", BigInteger),
+    # The refresh token issued with this access token (rotating it ends this one).
+    Column("refresh_hash", LargeBinary),
+    # The refresh token this one's refresh replaced: it stays usable until this
+    # access token is first used (spec), then it is deleted and this is NULL.
+    Column("retires_refresh", LargeBinary),
 )
 Index("access_tokens_device", access_tokens.c.user_id, access_tokens.c.device_id)
+
+# Refresh tokens (spec "Refreshing access tokens"), keyed hashes like access
+# tokens. ``next_hash``: the refresh token issued in exchange for this one; set
+# while that exchange is not yet confirmed by the new pair's first use.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", Text, nullable=False),
+    Column("device_id", Text, nullable=False),
+    Column("tenant", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("next_hash", LargeBinary),
+    sqlite_with_rowid=False,
+)
+Index("refresh_tokens_device", refresh_tokens.c.user_id, refresh_tokens.c.device_id)
+
+# Short-lived single-purpose tokens, keyed hashes: OpenID tokens that widgets
+# and integration managers show to a server (``kind`` "openid", 1 hour) and
+# m.login.token login tokens from POST /login/get_token (``kind`` "login", 2
+# minutes, single use). Neither is ever an access token.
+short_tokens = Table(
+    "short_tokens",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("tenant", Text, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("short_tokens_expiry", short_tokens.c.expires_ts)
 
 registration_tokens = Table(
     "registration_tokens",

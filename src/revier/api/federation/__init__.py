@@ -1,0 +1,1 @@
+"""The few server-server (federation) endpoints revier answers: OpenID userinfo."""

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 from revier.storage.engine import MIGRATIONS, create_engines
-from revier.storage.schema import metadata
+from revier.storage.schema import include_name, metadata
 from tests.integration.conftest import database_url
 
 
@@ -48,7 +48,10 @@ async def _migrate_with_rows(url: str) -> tuple[list[object], list[object], bool
             await conn.run_sync(_upgrade, "head")
             diff = await conn.run_sync(
                 lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), metadata
+                    MigrationContext.configure(
+                        c, opts={"compare_type": True, "include_name": include_name}
+                    ),
+                    metadata,
                 )
             )
             pushed = list(await conn.execute(text("SELECT * FROM event_push_actions")))

@@ -73,6 +73,7 @@ from revier.services.rooms import (
     RoomService,
     RoomSyncBuilder,
     RoomViews,
+    SearchService,
     TypingService,
     Visibility,
 )
@@ -115,6 +116,7 @@ class Services:
     membership: MembershipService
     room_reader: RoomReader
     relations: RelationsService
+    search: SearchService
     room_admin: RoomAdminService
     directory: DirectoryService
     profiles: ProfileService
@@ -271,6 +273,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         membership=membership,
         room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
+        search=SearchService(
+            store,
+            clock,
+            visibility,
+            account_data,
+            RateLimiter(rl.search, clock, enabled=rl.enabled),
+        ),
         room_admin=RoomAdminService(store, closer, tenants),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),

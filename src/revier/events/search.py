@@ -8,8 +8,10 @@ of ``m.room.message``, ``content.name`` of ``m.room.name``, and of
 A search term is cut into words (runs of letters and digits) here, never handed
 to the database's query language: quotes, ``NEAR(``, ``*``, ``:``, ``&|!`` or a
 NUL are separators like a space, so any input is a search for plain words and
-none can make the full-text engine fail. Each word matches as a prefix
-("Einsatz" finds "Einsatzleitung"), and all words must match.
+none can make the full-text engine fail. Each word of three or more letters
+matches as a prefix ("Einsatz" finds "Einsatzleitung"), a shorter one only
+itself (a prefix of one letter would make the engine walk a good part of the
+index); all words must match.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ SEARCHABLE_TYPES = frozenset(SEARCH_KEYS.values())
 # every word is one more index look-up.
 MAX_SEARCH_TERM_LENGTH = 1000
 MAX_SEARCH_WORDS = 20
+PREFIX_MIN_LENGTH = 3
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -72,7 +75,17 @@ def search_words(term: str) -> list[str]:
     return words
 
 
+def is_prefix(word: str) -> bool:
+    """Does the word match as a prefix (or only itself)?"""
+    return len(word) >= PREFIX_MIN_LENGTH
+
+
 def matched_words(text: str, words: Iterable[str]) -> set[str]:
-    """The words of ``text`` that a search for ``words`` matched (prefix, any case)."""
-    prefixes = tuple(words)
-    return {w for w in _WORD.findall(text.lower()) if w.startswith(prefixes)}
+    """The words of ``text`` that a search for ``words`` matched, lower-cased."""
+    wanted = list(words)
+    prefixes = tuple(w for w in wanted if is_prefix(w))
+    return {
+        w
+        for w in _WORD.findall(text.lower())
+        if w in wanted or (prefixes and w.startswith(prefixes))
+    }

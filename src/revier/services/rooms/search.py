@@ -78,7 +78,9 @@ class SearchService:
         ignored = await self._account_data.ignored_users(tx, requester.user_id)
         senders = query.filter.senders
         if batch is not None and batch.group is not None and batch.group[0] == "sender":
-            senders = tuple(s for s in senders or (batch.group[1],) if s == batch.group[1])
+            if senders is not None and batch.group[1] not in senders:
+                return {"results": [], "count": 0, "highlights": []}
+            senders = (batch.group[1],)
         where = SearchWhere(
             words=query.words,
             rooms=rooms,

@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.filters import EventQuery
+from revier.events.search import is_prefix
 from revier.events.visibility import PositionRange
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
@@ -166,11 +167,12 @@ class SearchRepository:
         return stmt.select_from(joined).where(_pg.c.vector.op("@@")(_TSQUERY))
 
     def _match(self, words: Sequence[str]) -> str:
-        """The engine's query: every word as a prefix, all required. The words are
-        letters and digits only (``events.search.search_words``), and quoted besides."""
+        """The engine's query: all words required, most as prefixes (``is_prefix``).
+        The words are letters and digits only (``events.search.search_words``), and
+        quoted besides."""
         if self._sqlite:
-            return " ".join(f'"{w}"*' for w in words)
-        return " & ".join(f"'{w}':*" for w in words)
+            return " ".join(f'"{w}"' + ("*" if is_prefix(w) else "") for w in words)
+        return " & ".join(f"'{w}'" + (":*" if is_prefix(w) else "") for w in words)
 
     @staticmethod
     def _where(stmt: Select[Any], where: SearchWhere) -> Select[Any]:

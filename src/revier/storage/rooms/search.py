@@ -59,6 +59,13 @@ _fts = table(TABLE, column("rowid", BigInteger), column("value"))
 _pg = table(TABLE, column("stream_ordering", BigInteger), column("vector"))
 _TSQUERY = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("match"))
 
+# Built once: every message sent runs one of them.
+_INDEX_SQLITE = insert(_fts).values(rowid=bindparam("so"), value=bindparam("value"))
+_INDEX_PG = insert(_pg).values(
+    stream_ordering=bindparam("so"),
+    vector=func.to_tsvector(literal_column("'simple'::regconfig"), bindparam("value")),
+)
+
 Order = Literal["rank", "recent"]
 
 
@@ -82,12 +89,9 @@ class SearchRepository:
         self._sqlite = conn.dialect.name == "sqlite"
 
     async def index(self, stream_ordering: int, value: str) -> None:
-        if self._sqlite:
-            stmt = insert(_fts).values(rowid=stream_ordering, value=value)
-        else:
-            vector = func.to_tsvector(literal_column("'simple'::regconfig"), value)
-            stmt = insert(_pg).values(stream_ordering=stream_ordering, vector=vector)
-        await self._conn.execute(stmt)
+        """On the hot path of every message: one prepared insert."""
+        stmt = _INDEX_SQLITE if self._sqlite else _INDEX_PG
+        await self._conn.execute(stmt, {"so": stream_ordering, "value": value})
 
     async def forget(self, stream_orderings: Sequence[int]) -> None:
         """Drop events from the index (redacted, purged)."""

@@ -131,6 +131,8 @@ class RateLimitSettings(_Section):
     registration_per_address: RateLimit = RateLimit(per_second=0.1, burst=10)
     # Uploads and POST /media/v1/create per user.
     media_upload: RateLimit = RateLimit(per_second=1.0, burst=30)
+    # POST /search per user: full-text search is the costliest read a client asks for.
+    search: RateLimit = RateLimit(per_second=1.0, burst=20)
 
 
 class MediaSettings(_Section):

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 from revier.storage.engine import MIGRATIONS, create_engines
-from revier.storage.schema import metadata
+from revier.storage.schema import include_name, metadata
 from tests.integration.conftest import database_url
 
 
@@ -48,7 +48,10 @@ async def _migrate_with_rows(url: str) -> tuple[list[object], list[object], bool
             await conn.run_sync(_upgrade, "head")
             diff = await conn.run_sync(
                 lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), metadata
+                    MigrationContext.configure(
+                        c, opts={"compare_type": True, "include_name": include_name}
+                    ),
+                    metadata,
                 )
             )
             pushed = list(await conn.execute(text("SELECT * FROM event_push_actions")))
@@ -185,3 +188,68 @@ def test_0012_fills_ignored_users_from_the_lists_set_before(
 ) -> None:
     url = database_url(engine, request, tmp_path)
     assert asyncio.run(_ignored_after_0012(url)) == [("@a:x", "@b:x"), ("@a:x", "@c:x")]
+
+
+async def _search_after_0015(url: str) -> dict[str, list[int]]:
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "0014")
+            rows = [
+                # (stream_ordering, room, type, state_key, content, redacted_by)
+                (1, "!open:x", "m.room.message", None, {"body": "Lagebericht Nord"}, None),
+                (2, "!open:x", "m.room.name", "", {"name": "Lage Nord"}, None),
+                (3, "!open:x", "m.room.topic", "", {"topic": "Nur Lage"}, None),
+                (4, "!open:x", "m.room.message", None, {}, "$redaction"),  # redacted
+                (5, "!open:x", "m.room.member", "@a:x", {"membership": "join"}, None),
+                (6, "!open:x", "m.room.message", None, {"body": 5}, None),  # no text
+                (7, "!secret:x", "m.room.message", None, {"body": "Lage geheim"}, None),
+                (8, "!secret:x", "m.room.encryption", "", {"algorithm": "x"}, None),
+            ]
+            for so, room, kind, key, content, redacted in rows:
+                await conn.execute(
+                    text(
+                        "INSERT INTO events (event_id, stream_ordering, room_id, type,"
+                        " state_key, sender, depth, origin_server_ts, json, redacted_by)"
+                        " VALUES (:id, :so, :room, :type, :key, '@a:x', :so, 0, :json, :red)"
+                    ),
+                    {
+                        "id": f"$e{so}",
+                        "so": so,
+                        "room": room,
+                        "type": kind,
+                        "key": key,
+                        "json": json.dumps({"content": content}),
+                        "red": redacted,
+                    },
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO current_state VALUES ('!secret:x', 'm.room.encryption', '', '$e8')"
+                )
+            )
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "head")
+            if engines.is_sqlite:
+                key = "rowid"
+                match = "event_search MATCH :q"
+            else:
+                key = "stream_ordering"
+                match = "vector @@ to_tsquery('simple', :q)"
+            indexed = await conn.execute(text(f"SELECT {key} FROM event_search ORDER BY 1"))
+            lage = "lage*" if engines.is_sqlite else "lage:*"
+            found = await conn.execute(
+                text(f"SELECT {key} FROM event_search WHERE {match} ORDER BY 1"), {"q": lage}
+            )
+            return {"indexed": [r[0] for r in indexed], "found": [r[0] for r in found]}
+    finally:
+        await engines.dispose()
+
+
+def test_0015_indexes_the_searchable_events_stored_before(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url(engine, request, tmp_path)
+    # Not the redacted message, the member event, the one without a body, nor the
+    # encrypted room's message.
+    assert asyncio.run(_search_after_0015(url)) == {"indexed": [1, 2, 3], "found": [1, 2, 3]}

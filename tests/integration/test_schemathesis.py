@@ -37,7 +37,7 @@ IMPLEMENTED = (
     r"download/\{serverName\}/\{mediaId\}|thumbnail/\{serverName\}/\{mediaId\})|"
     r"v3/(login|logout|logout/all|account/whoami|capabilities|"
     r"devices|devices/\{deviceId\}|delete_devices|register|register/available|"
-    r"account/password|pushrules/|pushrules/global/|pushers|pushers/set|notifications|"
+    r"account/password|pushrules/|pushrules/global/|pushers|pushers/set|notifications|search|"
     r"pushrules/global/\{kind\}/\{ruleId\}(/enabled|/actions)?|presence/\{userId\}/status|"
     r"rooms/\{roomId\}/(messages|context/\{eventId\}|members|joined_members|aliases|upgrade)|"
     r"thirdparty/(protocols|protocol/\{protocol\}|location(/\{protocol\})?|user(/\{protocol\})?)|"

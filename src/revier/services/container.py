@@ -79,6 +79,7 @@ from revier.services.rooms import (
     RoomSyncBuilder,
     RoomUpgrader,
     RoomViews,
+    SearchService,
     SpaceHierarchy,
     TypingService,
     Visibility,
@@ -125,6 +126,7 @@ class Services:
     membership: MembershipService
     room_reader: RoomReader
     relations: RelationsService
+    search: SearchService
     room_admin: RoomAdminService
     room_upgrades: RoomUpgrader
     room_summaries: RoomSummaries
@@ -290,6 +292,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         membership=membership,
         room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
+        search=SearchService(
+            store,
+            clock,
+            visibility,
+            account_data,
+            RateLimiter(rl.search, clock, enabled=rl.enabled),
+        ),
         room_admin=RoomAdminService(store, closer, tenants),
         room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
         room_summaries=RoomSummaries(store),

@@ -3,7 +3,7 @@
 Owns the events (the one write path, ``room_events.RoomEventWriter``), room
 state, memberships, aliases and the public directory, profiles carried into
 rooms, read receipts, typing, reading a room (/messages, /context, members,
-visibility), child events and threads (/relations, /threads, and the bundled
+visibility), server-side search, child events and threads (/relations, /threads, and the bundled
 aggregations of served events), one room's part of a /sync (``room_sync``),
 room upgrades, summaries, space hierarchies and lookups (mutual rooms, the event
 nearest a moment), and the organisation's admin of rooms (listing, closing, purging).
@@ -45,6 +45,8 @@ from revier.services.rooms.room_views import (
     TimelineWanted,
 )
 from revier.services.rooms.rooms import RoomService
+from revier.services.rooms.search import SearchService
+from revier.services.rooms.search_query import SearchQuery, parse_search
 from revier.services.rooms.space_hierarchy import HierarchyQuery, SpaceHierarchy
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
@@ -83,6 +85,8 @@ __all__ = [
     "RoomUpgrader",
     "RoomViews",
     "RoomsPage",
+    "SearchQuery",
+    "SearchService",
     "SpaceHierarchy",
     "StateWanted",
     "StoredEvent",
@@ -94,6 +98,7 @@ __all__ = [
     "client_events",
     "closure_json",
     "parse_room_event_filter",
+    "parse_search",
     "room_matches",
     "room_members",
 ]

@@ -22,7 +22,7 @@ from revier.events.types import StateKey
 from revier.policy.encryption import refusal
 from revier.services.core import Clock, Tenant
 from revier.services.notifications import PushActions
-from revier.services.rooms import child_events
+from revier.services.rooms import child_events, search_index
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
@@ -121,7 +121,12 @@ class RoomEventWriter:
         )
         check_auth_rules(version, pdu, {k: state[k] for k in keys if k in state}, create)
         return await self.store(
-            tx, pdu, written, create=create, power_levels=state.get(POWER_LEVELS)
+            tx,
+            pdu,
+            written,
+            create=create,
+            power_levels=state.get(POWER_LEVELS),
+            encrypted=ENCRYPTION in state,
         )
 
     async def send_create(
@@ -165,12 +170,20 @@ class RoomEventWriter:
         return await self.store(tx, pdu, written, create=pdu, power_levels=None)
 
     async def store(
-        self, tx: Tx, pdu: Pdu, written: Written, *, create: Pdu, power_levels: Pdu | None
+        self,
+        tx: Tx,
+        pdu: Pdu,
+        written: Written,
+        *,
+        create: Pdu,
+        power_levels: Pdu | None,
+        encrypted: bool = False,
     ) -> StoredEvent:
         db = RoomRepos.of(tx)
         child = await child_events.resolve(tx, pdu)
         position = await tx.streams.next_position()
         await db.events.append(pdu, position)
+        await search_index.record(tx, pdu, position, encrypted=encrypted)
         if child is not None:
             await child_events.record(tx, pdu, position, child)
         if pdu.type == "m.room.member" and pdu.state_key is not None:

@@ -12,7 +12,7 @@ from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.policy.directory import check_may_publish
 from revier.services.core import Clock, Requester, users
-from revier.services.rooms import child_events
+from revier.services.rooms import child_events, search_index
 from revier.services.rooms.canonical_alias import CANONICAL_ALIAS, check_canonical_alias
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_creation import create_room_events, encryption_for
@@ -207,6 +207,7 @@ class RoomService:
         stripped = Pdu(redact(target.pdu.to_dict(), version), version, event_id=target.event_id)
         await db.events.replace_json(target.event_id, stripped, redaction.event_id)
         await child_events.forget(tx, target.event_id)
+        await search_index.forget(tx, target.stream_ordering)
 
     async def get_state(self, requester: Requester, room_id: str) -> list[dict[str, Any]]:
         """GET /rooms/{roomId}/state: current state, or as it was when the user left."""

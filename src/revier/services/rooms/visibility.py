@@ -66,6 +66,28 @@ class Visibility:
             return None
         raise Forbidden("You are not in this room")
 
+    async def searchable_ranges(
+        self, tx: Tx, user_id: str, room_id: str, left_at: int | None
+    ) -> list[PositionRange]:
+        """Where in a room's stream a user may find events by searching.
+
+        Spec, "Server Side Search": rooms the user is or was in, only what they
+        may see, and nothing after they left (``left_at``: their leave, or None
+        while joined) even in a ``world_readable`` room. A room they never
+        joined (an invite they declined) gives nothing.
+        """
+        history = await membership_history(tx, room_id, user_id)
+        if not any(membership == "join" for _, membership in history):
+            return []
+        ranges = visible_ranges(await visibility_history(tx, room_id), history)
+        if left_at is None:
+            return ranges
+        return [
+            (low, left_at if high is None else min(high, left_at))
+            for low, high in ranges
+            if low is None or low <= left_at
+        ]
+
     async def require_joined(self, tx: Tx, user_id: str, room_id: str) -> None:
         membership = await RoomRepos.of(tx).memberships.get(room_id, user_id)
         if membership is None or membership.membership != "join":

@@ -1,5 +1,5 @@
 """The rooms wing's storage: events and their graph, relations and threads, state,
-memberships, aliases, receipts, send transaction IDs, closures.
+memberships, aliases, receipts, send transaction IDs, closures, the search index.
 
 Only ``revier.services.rooms`` imports this package (an import contract checks it).
 """
@@ -22,6 +22,7 @@ from revier.storage.rooms.rooms import (
     MembershipRepository,
     RoomRepository,
 )
+from revier.storage.rooms.search import SearchRepository
 from revier.storage.store import Repositories
 
 
@@ -68,7 +69,11 @@ class RoomRepos(Repositories):
 
     @cached_property
     def room_purge(self) -> RoomPurgeRepository:
-        return RoomPurgeRepository(self.conn)
+        return RoomPurgeRepository(self.conn, self.search)
+
+    @cached_property
+    def search(self) -> SearchRepository:
+        return SearchRepository(self.conn, self.events)
 
     @cached_property
     def relations(self) -> RelationRepository:

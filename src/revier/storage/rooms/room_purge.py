@@ -7,8 +7,9 @@ all "leave" by then, so /sync can still tell a client that has not synced
 since the closing that it left. Everything that held content, or pointed at
 the deleted events, goes:
 
-- ``events`` (every PDU's JSON, redactions and redacted events alike) and the
-  graph around them: ``event_edges``, ``forward_extremities``, ``current_state``;
+- ``events`` (every PDU's JSON, redactions and redacted events alike), their
+  rows in the search index (``event_search``), and the graph around them:
+  ``event_edges``, ``forward_extremities``, ``current_state``;
 - ``receipts`` and the ``event_txns`` naming the room's events;
 - ``event_relations`` and ``threads`` (which events relate to which).
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage.rooms.search import SearchRepository
 from revier.storage.rooms.tables import (
     current_state,
     event_edges,
@@ -40,8 +42,9 @@ from revier.storage.rooms.tables import (
 
 
 class RoomPurgeRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, search: SearchRepository) -> None:
         self._conn = conn
+        self._search = search
 
     async def delete_derived(self, room_id: str) -> None:
         """Everything but the events themselves, in one go.
@@ -66,13 +69,15 @@ class RoomPurgeRepository:
         """Delete up to ``limit`` of the room's oldest events with their edges;
         the number deleted (0: none left)."""
         stmt = (
-            select(events.c.event_id)
+            select(events.c.event_id, events.c.stream_ordering)
             .where(events.c.room_id == room_id)
             .order_by(events.c.stream_ordering)
             .limit(limit)
         )
-        ids = [row.event_id for row in await self._conn.execute(stmt)]
+        rows = list(await self._conn.execute(stmt))
+        ids = [row.event_id for row in rows]
         if ids:
+            await self._search.forget([row.stream_ordering for row in rows])
             await self._conn.execute(delete(event_edges).where(event_edges.c.event_id.in_(ids)))
             await self._conn.execute(delete(events).where(events.c.event_id.in_(ids)))
         return len(ids)

@@ -130,6 +130,9 @@ class RateLimitSettings(_Section):
     registration_per_address: RateLimit = RateLimit(per_second=0.1, burst=10)
     # Uploads and POST /media/v1/create per user.
     media_upload: RateLimit = RateLimit(per_second=1.0, burst=30)
+    # Content reports (event, room, user) per user: a flood of reports must not
+    # fill the table the admins read. About one a minute after a burst of 10.
+    reports_per_user: RateLimit = RateLimit(per_second=1 / 60, burst=10)
 
 
 class MediaSettings(_Section):
@@ -212,6 +215,12 @@ class TenantPolicy(_Section):
     # off duty (an alarm channel); each such push is audited.
     duty_urgent_rooms: list[str] = []
     duty_urgent_senders: list[str] = []
+    # Whether users may close their own account (POST /account/deactivate). Off by
+    # default: in an organisation accounts belong to the organisation, which
+    # creates them, must keep them while records need them, and closes them when
+    # someone leaves; a user who wants out asks the help desk (who deactivate it
+    # through the admin API), and a stolen session can't destroy the account.
+    allow_self_deactivation: bool = False
 
     @field_validator("push_gateways")
     @classmethod

@@ -19,6 +19,7 @@ from revier.services.accounts import (
     DeactivationService,
     DeviceAdminService,
     DeviceService,
+    ModerationService,
     RegistrationService,
     RegistrationTokens,
 )
@@ -65,6 +66,7 @@ from revier.services.rooms import (
     ProfileService,
     ReceiptService,
     RelationsService,
+    ReportService,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
@@ -108,6 +110,7 @@ class Services:
     auth: AuthService
     devices: DeviceService
     device_admin: DeviceAdminService
+    moderation: ModerationService
     registration: RegistrationService
     registration_tokens: RegistrationTokens
     # rooms
@@ -116,6 +119,7 @@ class Services:
     room_reader: RoomReader
     relations: RelationsService
     room_admin: RoomAdminService
+    reports: ReportService
     directory: DirectoryService
     profiles: ProfileService
     typing: TypingService
@@ -245,10 +249,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         health=HealthCheck(store),
         audit=audit,
         accounts=AccountService(store, clock, uia, notifier, audit),
-        deactivation=DeactivationService(store, membership, notifier, clock, audit, tenants),
+        deactivation=DeactivationService(
+            store, membership, notifier, clock, audit, tenants, uia, account_data
+        ),
         auth=auth,
         devices=DeviceService(store, uia, notifier, audit),
         device_admin=DeviceAdminService(store, notifier, audit, auth),
+        moderation=ModerationService(store, notifier, audit),
         registration=RegistrationService(
             store,
             clock,
@@ -272,6 +279,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         room_reader=RoomReader(store, clock, visibility, account_data),
         relations=RelationsService(store, clock, visibility),
         room_admin=RoomAdminService(store, closer, tenants),
+        reports=ReportService(
+            store,
+            clock,
+            visibility,
+            audit,
+            RateLimiter(rl.reports_per_user, clock, enabled=rl.enabled),
+        ),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         typing=typing,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated, UserLocked
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
@@ -31,6 +31,7 @@ from revier.storage.accounts import AccountRepos
 from revier.storage.accounts.access_tokens import TokenAccount
 
 _BAD_CREDENTIALS = "Invalid username or password"
+_LOCKED = "This account has been locked; ask the help desk"
 # Writing last_seen on every request would turn each read into a write.
 _LAST_SEEN_EVERY_MS = 5 * 60 * 1000
 
@@ -195,12 +196,18 @@ class AuthService:
         self._notifier.notify(users=[user_id])
         return LoginResult(user_id, device_id, token)
 
-    async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
+    async def authenticate(
+        self, tenant: Tenant, token: str, *, address: str, allow_locked: bool = False
+    ) -> Requester:
+        """The token's owner. A locked account's tokens stay valid but answer
+        M_USER_LOCKED, except where ``allow_locked`` (logging out, per the spec)."""
         token_hash = self._hasher.hash(token)
         owner = await self._token_account(token_hash)
         # A token of another tenant is as unknown here as a made-up one.
         if owner is None or owner.tenant != tenant.server_name or owner.deactivated:
             raise UnknownToken("Unknown or expired access token; log in again", soft_logout=False)
+        if owner.locked and not allow_locked:
+            raise UserLocked(_LOCKED)
         await self._note_last_seen(owner.user_id, owner.device_id, address)
         return Requester(
             owner.user_id,
@@ -210,6 +217,7 @@ class AuthService:
             token_hash,
             owner.is_guest,
             address,
+            suspended=owner.suspended,
         )
 
     async def session_alive(self, requester: Requester) -> bool:
@@ -221,6 +229,8 @@ class AuthService:
         which refills the cache for the client's next request.
         """
         owner = await self._token_account(requester.token_hash)
+        if owner is not None and owner.locked and not owner.deactivated:
+            raise UserLocked(_LOCKED)  # the session lives on; the client waits for the unlock
         return owner is not None and not owner.deactivated
 
     async def _token_account(self, token_hash: bytes) -> TokenAccount | None:
@@ -265,6 +275,9 @@ class AuthService:
             await self._record_failed_login(tenant, known, address, "wrong_password")
             self._failed_per_user.check(user_id)
             raise Forbidden(_BAD_CREDENTIALS)
+        if account.locked:
+            # After the password check: whoever doesn't know it learns nothing.
+            raise UserLocked(_LOCKED)
         return account
 
     async def logout(self, requester: Requester) -> None:

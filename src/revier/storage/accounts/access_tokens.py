@@ -29,6 +29,8 @@ class TokenAccount:
     is_admin: bool
     deactivated: bool
     is_guest: bool = False
+    locked: bool = False
+    suspended: bool = False
 
 
 class AccessTokenRepository:
@@ -65,6 +67,8 @@ class AccessTokenRepository:
                 users.c.is_admin,
                 users.c.deactivated,
                 users.c.is_guest,
+                users.c.locked,
+                users.c.suspended,
             )
             .join(users, users.c.user_id == access_tokens.c.user_id)
             .where(access_tokens.c.token_hash == token_hash)

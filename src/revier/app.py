@@ -18,6 +18,7 @@ from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
 from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
+from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
 from revier.api.admin import users as admin_users
 from revier.api.client import (
@@ -38,8 +39,10 @@ from revier.api.client import (
     pushers,
     registration,
     relations,
+    reporting,
     room_history,
     rooms,
+    server_admin,
     sliding_sync,
     sync,
     tags,
@@ -81,6 +84,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         room_history,
         relations,
         threads,
+        reporting,
+        server_admin,
         directory,
         profiles,
         ephemeral,
@@ -100,6 +105,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_reports,
         admin_push,
         openapi,
         wipe_page,

@@ -85,24 +85,24 @@ async def get_wellknown_support(request: Request) -> Response:
 
 async def get_capabilities(request: Request) -> Response:
     """GET /_matrix/client/v3/capabilities"""
-    await authenticate(request)
+    requester = await authenticate(request)
     room_versions = {
         # Every version revier creates and joins is stable; older ones it refuses.
         "default": services(request).rooms.default_room_version,
         "available": dict.fromkeys(sorted(KNOWN_ROOM_VERSIONS, key=int), "stable"),
     }
-    return json_response(
-        {
-            "capabilities": {
-                "m.room_versions": room_versions,
-                "m.change_password": {"enabled": True},
-                "m.set_displayname": {"enabled": True},
-                "m.set_avatar_url": {"enabled": True},
-                "m.3pid_changes": {"enabled": False},
-                "m.get_login_token": {"enabled": False},
-            }
-        }
-    )
+    capabilities: dict[str, object] = {
+        "m.room_versions": room_versions,
+        "m.change_password": {"enabled": True},
+        "m.set_displayname": {"enabled": True},
+        "m.set_avatar_url": {"enabled": True},
+        "m.3pid_changes": {"enabled": False},
+        "m.get_login_token": {"enabled": False},
+    }
+    if requester.is_admin:
+        # The spec omits it for everyone who may do neither (/admin/lock, /admin/suspend).
+        capabilities["m.account_moderation"] = {"lock": True, "suspend": True}
+    return json_response({"capabilities": capabilities})
 
 
 async def get_server_version(_request: Request) -> Response:

@@ -5,7 +5,9 @@ its users close their own accounts — and a tight report limit to run into."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -31,9 +33,10 @@ SERVER_OPTIONS: dict[str, Any] = {
 
 
 async def person(
-    http: httpx.AsyncClient, admin: Admin, prefix: str = "user", **fields: Any
+    http: httpx.AsyncClient, by: Admin, prefix: str = "user", **fields: Any
 ) -> Session:
-    """A new account of ``admin``'s tenant (made through the admin API), logged in."""
+    """A new account of the tenant of ``by`` (made through the admin API), logged in."""
+    admin = by
     localpart = f"{prefix}-{secrets.token_hex(4)}"
     r = await http.post(
         f"{ADMIN_API}/users",
@@ -51,6 +54,17 @@ async def person(
     return Session(body["user_id"], body["device_id"], body["access_token"], admin.host)
 
 
-def as_admin(session: Session) -> Admin:
-    """A session of an account made with ``admin: true``, as the admin helpers want it."""
-    return Admin(session.user_id, session.host or "localhost", session.token)
+async def whoami_until(
+    http: httpx.AsyncClient, s: Session, errcode: str | None, *, timeout_s: float = 20
+) -> None:
+    """Ask /whoami until it answers ``errcode`` (None: success). A change made by
+    the command line (another process) reaches a server without Redis once its
+    token cache lets go (at most 10 s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = await http.get(f"{V3}/account/whoami", headers=s.headers)
+        got = None if r.status_code == 200 else r.json().get("errcode")
+        if got == errcode:
+            return
+        assert time.monotonic() < deadline, f"{s.user_id}: still {got}, not {errcode}"
+        await asyncio.sleep(0.25)  # a process outside the server changed it: poll

@@ -185,3 +185,29 @@ def test_0012_fills_ignored_users_from_the_lists_set_before(
 ) -> None:
     url = database_url(engine, request, tmp_path)
     assert asyncio.run(_ignored_after_0012(url)) == [("@a:x", "@b:x"), ("@a:x", "@c:x")]
+
+
+async def _accounts_after_0014(url: str) -> list[tuple[str, bool, bool]]:
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "0012")
+            await conn.execute(
+                text(
+                    "INSERT INTO users (user_id, tenant, localpart, is_admin, deactivated,"
+                    " created_ts, is_guest) VALUES ('@a:x', 'x', 'a', false, false, 0, false)"
+                )
+            )
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "head")
+            rows = await conn.execute(text("SELECT user_id, locked, suspended FROM users"))
+            return [(r[0], bool(r[1]), bool(r[2])) for r in rows]
+    finally:
+        await engines.dispose()
+
+
+def test_0014_leaves_existing_accounts_neither_locked_nor_suspended(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url(engine, request, tmp_path)
+    assert asyncio.run(_accounts_after_0014(url)) == [("@a:x", False, False)]

@@ -18,6 +18,7 @@ from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
 from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
+from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
 from revier.api.admin import users as admin_users
 from revier.api.client import (
@@ -39,11 +40,13 @@ from revier.api.client import (
     pushers,
     registration,
     relations,
+    reporting,
     room_discovery,
     room_history,
     room_upgrades,
     rooms,
     search,
+    server_admin,
     sliding_sync,
     sync,
     tags,
@@ -91,6 +94,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         relations,
         threads,
         search,
+        reporting,
+        server_admin,
         directory,
         profiles,
         ephemeral,
@@ -114,6 +119,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_reports,
         admin_push,
         openapi,
         wipe_page,

@@ -133,6 +133,9 @@ class RateLimitSettings(_Section):
     media_upload: RateLimit = RateLimit(per_second=1.0, burst=30)
     # POST /search per user: full-text search is the costliest read a client asks for.
     search: RateLimit = RateLimit(per_second=1.0, burst=20)
+    # Content reports (event, room, user) per user: a flood of reports must not
+    # fill the table the admins read. About one a minute after a burst of 10.
+    reports_per_user: RateLimit = RateLimit(per_second=1 / 60, burst=10)
 
 
 class MediaSettings(_Section):
@@ -222,6 +225,12 @@ class TenantPolicy(_Section):
     # POST /login/get_token: a logged-in device lets a new one log in with a
     # short-lived single-use token (a QR code). The device limit still holds.
     login_token: bool = True
+    # Whether users may close their own account (POST /account/deactivate). Off by
+    # default: in an organisation accounts belong to the organisation, which
+    # creates them, must keep them while records need them, and closes them when
+    # someone leaves; a user who wants out asks the help desk (who deactivate it
+    # through the admin API), and a stolen session can't destroy the account.
+    allow_self_deactivation: bool = False
 
     @field_validator("push_gateways")
     @classmethod

@@ -6,7 +6,9 @@ codes individual endpoints define::
 
     MatrixError
     ├── Forbidden                M_FORBIDDEN
-    │   └── UserDeactivated      M_USER_DEACTIVATED
+    │   ├── UserDeactivated      M_USER_DEACTIVATED
+    │   └── UserSuspended        M_USER_SUSPENDED
+    ├── UserLocked               M_USER_LOCKED
     ├── UnknownToken             M_UNKNOWN_TOKEN
     ├── MissingToken             M_MISSING_TOKEN
     ├── BadJson                  M_BAD_JSON
@@ -48,6 +50,26 @@ class Forbidden(MatrixError):
 
 class UserDeactivated(Forbidden):
     errcode = "M_USER_DEACTIVATED"
+
+
+class UserSuspended(Forbidden):
+    """Spec "Account suspension": 403 on what a suspended account may not do."""
+
+    errcode = "M_USER_SUSPENDED"
+
+    def __init__(self, error: str = "You cannot perform this action while suspended.") -> None:
+        super().__init__(error)
+
+
+class UserLocked(MatrixError):
+    """Spec "Account locking": 401 on every request but logout. ``soft_logout``
+    true: the client keeps its session and keys and retries, so that lifting the
+    lock restores the session as it was."""
+
+    errcode = "M_USER_LOCKED"
+
+    def __init__(self, error: str = "This account has been locked") -> None:
+        super().__init__(error, soft_logout=True)
 
 
 class UnknownToken(MatrixError):

@@ -119,6 +119,8 @@ async def test_create_log_in_and_show_without_content(
         "admin": False,
         "deactivated": False,
         "deactivation_pending": False,
+        "locked": False,
+        "suspended": False,
         "guest": False,
         "max_devices": None,
         "device_limit": 3,

@@ -253,3 +253,29 @@ def test_0015_indexes_the_searchable_events_stored_before(
     # Not the redacted message, the member event, the one without a body, nor the
     # encrypted room's message.
     assert asyncio.run(_search_after_0015(url)) == {"indexed": [1, 2, 3], "found": [1, 2, 3]}
+
+
+async def _accounts_after_0016(url: str) -> list[tuple[str, bool, bool]]:
+    engines = create_engines(url)
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "0015")
+            await conn.execute(
+                text(
+                    "INSERT INTO users (user_id, tenant, localpart, is_admin, deactivated,"
+                    " created_ts, is_guest) VALUES ('@a:x', 'x', 'a', false, false, 0, false)"
+                )
+            )
+        async with engines.writer.begin() as conn:
+            await conn.run_sync(_upgrade, "head")
+            rows = await conn.execute(text("SELECT user_id, locked, suspended FROM users"))
+            return [(r[0], bool(r[1]), bool(r[2])) for r in rows]
+    finally:
+        await engines.dispose()
+
+
+def test_0016_leaves_existing_accounts_neither_locked_nor_suspended(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url(engine, request, tmp_path)
+    assert asyncio.run(_accounts_after_0016(url)) == [("@a:x", False, False)]

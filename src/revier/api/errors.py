@@ -12,6 +12,8 @@ from revier.api.responses import json_response
 STATUS: dict[type[e.MatrixError], int] = {
     e.Forbidden: 403,
     e.UserDeactivated: 403,
+    e.UserSuspended: 403,
+    e.UserLocked: 401,
     e.InvalidSignature: 403,
     e.AuthError: 403,
     e.GuestAccessForbidden: 403,

@@ -39,14 +39,15 @@ def client_address(request: Request) -> str:
     return peer
 
 
-async def authenticate(request: Request) -> Requester:
+async def authenticate(request: Request, *, allow_locked: bool = False) -> Requester:
     """The owner of the ``Authorization: Bearer`` token; a query-string token only in
-    conformance mode (elsewhere the middleware refuses it before any handler)."""
+    conformance mode (elsewhere the middleware refuses it before any handler).
+    A locked account gets M_USER_LOCKED unless ``allow_locked`` (logout only)."""
     token = access_token(request)
     if token is None:
         raise MissingToken("Missing access token: send it as 'Authorization: Bearer <token>'")
     requester = await services(request).auth.authenticate(
-        tenant(request), token, address=client_address(request)
+        tenant(request), token, address=client_address(request), allow_locked=allow_locked
     )
     request.scope["revier.user_id"] = requester.user_id  # for the access log
     if requester.is_guest:

@@ -27,6 +27,7 @@ from revier.cli.common import (
     when,
     with_services,
 )
+from revier.cli.moderation import add_user_moderation_commands
 from revier.config import Settings
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ def user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParser
     lst.add_argument("--offset", type=int, default=0)
 
     add_account_state_commands(add)
+    add_user_moderation_commands(add)
 
     reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
     reset.add_argument("user", help="user ID or user name")

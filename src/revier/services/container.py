@@ -19,6 +19,7 @@ from revier.services.accounts import (
     DeactivationService,
     DeviceAdminService,
     DeviceService,
+    ModerationService,
     RefreshService,
     RegistrationService,
     RegistrationTokens,
@@ -68,6 +69,7 @@ from revier.services.rooms import (
     ProfileService,
     ReceiptService,
     RelationsService,
+    ReportService,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
@@ -116,6 +118,7 @@ class Services:
     auth: AuthService
     devices: DeviceService
     device_admin: DeviceAdminService
+    moderation: ModerationService
     registration: RegistrationService
     registration_tokens: RegistrationTokens
     refresh: RefreshService
@@ -132,6 +135,7 @@ class Services:
     room_summaries: RoomSummaries
     space_hierarchy: SpaceHierarchy
     room_lookups: RoomLookups
+    reports: ReportService
     directory: DirectoryService
     profiles: ProfileService
     typing: TypingService
@@ -263,13 +267,16 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         health=HealthCheck(store),
         audit=audit,
         accounts=AccountService(store, clock, uia, notifier, audit),
-        deactivation=DeactivationService(store, membership, notifier, clock, audit, tenants),
+        deactivation=DeactivationService(
+            store, membership, notifier, clock, audit, tenants, uia, account_data
+        ),
         auth=auth,
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
         turn=TurnService(tenants, clock),
         devices=DeviceService(store, uia, notifier, audit),
         device_admin=DeviceAdminService(store, notifier, audit, auth),
+        moderation=ModerationService(store, notifier, audit),
         registration=RegistrationService(
             store,
             clock,
@@ -304,6 +311,13 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         room_summaries=RoomSummaries(store),
         space_hierarchy=SpaceHierarchy(store),
         room_lookups=RoomLookups(store, visibility),
+        reports=ReportService(
+            store,
+            clock,
+            visibility,
+            audit,
+            RateLimiter(rl.reports_per_user, clock, enabled=rl.enabled),
+        ),
         directory=DirectoryService(store),
         profiles=ProfileService(store, writer, notifier),
         typing=typing,

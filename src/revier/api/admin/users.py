@@ -1,5 +1,5 @@
 """The organisation's accounts, for its admins: list, create, show, deactivate,
-reactivate, reset a password, grant or take admin rights.
+reactivate, reset a password, grant or take admin rights, lock and suspend.
 
 What an admin sees of an account is what they need to manage it: names,
 flags, devices and when they were last used, how many rooms it is in. Never
@@ -122,6 +122,8 @@ async def get_user(request: Request) -> Response:
             **_summary(user),
             "avatar_url": user.avatar_url,
             "deactivation_pending": await svc.deactivation.is_pending(user_id),
+            "locked": user.locked,
+            "suspended": user.suspended,
             "max_devices": user.max_devices,
             "device_limit": details.device_limit,
             "devices": [device_json(d) for d in details.devices],
@@ -183,6 +185,42 @@ async def set_admin(request: Request) -> Response:
     return json_response({"user_id": user_id, "admin": admin})
 
 
+async def get_lock(request: Request) -> Response:
+    """GET /_revier/admin/v1/users/{userId}/lock"""
+    requester = await require_admin(request)
+    state = await services(request).moderation.state(requester.tenant, _target(request))
+    return json_response({"user_id": state.user_id, "locked": state.locked})
+
+
+async def set_lock(request: Request) -> Response:
+    """PUT /_revier/admin/v1/users/{userId}/lock"""
+    requester = await require_admin(request)
+    locked = required(await read_json_object(request), "locked", bool)
+    user_id = _target(request)
+    await services(request).moderation.set_locked(
+        requester.tenant, user_id, locked, Actor.of(requester)
+    )
+    return json_response({"user_id": user_id, "locked": locked})
+
+
+async def get_suspension(request: Request) -> Response:
+    """GET /_revier/admin/v1/users/{userId}/suspend"""
+    requester = await require_admin(request)
+    state = await services(request).moderation.state(requester.tenant, _target(request))
+    return json_response({"user_id": state.user_id, "suspended": state.suspended})
+
+
+async def set_suspension(request: Request) -> Response:
+    """PUT /_revier/admin/v1/users/{userId}/suspend"""
+    requester = await require_admin(request)
+    suspended = required(await read_json_object(request), "suspended", bool)
+    user_id = _target(request)
+    await services(request).moderation.set_suspended(
+        requester.tenant, user_id, suspended, Actor.of(requester)
+    )
+    return json_response({"user_id": user_id, "suspended": suspended})
+
+
 routes = [
     Route(USERS, list_users, methods=["GET"]),
     Route(USERS, create_user, methods=["POST"]),
@@ -191,4 +229,8 @@ routes = [
     Route(USER + "/reactivate", reactivate_user, methods=["POST"]),
     Route(USER + "/password", reset_password, methods=["POST"]),
     Route(USER + "/admin", set_admin, methods=["PUT"]),
+    Route(USER + "/lock", get_lock, methods=["GET"]),
+    Route(USER + "/lock", set_lock, methods=["PUT"]),
+    Route(USER + "/suspend", get_suspension, methods=["GET"]),
+    Route(USER + "/suspend", set_suspension, methods=["PUT"]),
 ]

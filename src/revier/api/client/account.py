@@ -1,4 +1,4 @@
-"""The user's own account: whoami and password changes."""
+"""The user's own account: whoami, password changes, deactivation."""
 
 from __future__ import annotations
 
@@ -37,7 +37,24 @@ async def change_password(request: Request) -> Response:
     return json_response({})
 
 
+async def deactivate_account(request: Request) -> Response:
+    """POST /_matrix/client/v3/account/deactivate
+
+    Only where the tenant allows it (``allow_self_deactivation``), behind the
+    password. revier keeps no third-party identifiers, so there is nothing to
+    unbind: the spec then requires ``success``."""
+    requester = await authenticate(request)
+    body = await read_json_object(request)
+    erase = field(body, "erase", bool, required=False) or False
+    await services(request).deactivation.deactivate_own(
+        requester, auth=body.get("auth"), erase=erase
+    )
+    return json_response({"id_server_unbind_result": "success"})
+
+
 routes = [
+    Route("/_matrix/client/v3/account/deactivate", deactivate_account, methods=["POST"]),
+    Route("/_matrix/client/r0/account/deactivate", deactivate_account, methods=["POST"]),
     Route("/_matrix/client/v3/account/whoami", get_token_owner, methods=["GET"]),
     Route("/_matrix/client/r0/account/whoami", get_token_owner, methods=["GET"]),
     Route("/_matrix/client/v3/account/password", change_password, methods=["POST"]),

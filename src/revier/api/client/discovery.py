@@ -91,21 +91,21 @@ async def get_capabilities(request: Request) -> Response:
         "default": services(request).rooms.default_room_version,
         "available": dict.fromkeys(sorted(KNOWN_ROOM_VERSIONS, key=int), "stable"),
     }
-    return json_response(
-        {
-            "capabilities": {
-                "m.room_versions": room_versions,
-                "m.change_password": {"enabled": True},
-                "m.set_displayname": {"enabled": True},
-                "m.set_avatar_url": {"enabled": True},
-                "m.3pid_changes": {"enabled": False},
-                # Whether POST /login/get_token works for this user (the tenant's policy).
-                "m.get_login_token": {
-                    "enabled": requester.tenant.policy.login_token and not requester.is_guest
-                },
-            }
-        }
-    )
+    capabilities: dict[str, object] = {
+        "m.room_versions": room_versions,
+        "m.change_password": {"enabled": True},
+        "m.set_displayname": {"enabled": True},
+        "m.set_avatar_url": {"enabled": True},
+        "m.3pid_changes": {"enabled": False},
+        # Whether POST /login/get_token works for this user (the tenant's policy).
+        "m.get_login_token": {
+            "enabled": requester.tenant.policy.login_token and not requester.is_guest
+        },
+    }
+    if requester.is_admin:
+        # The spec omits it for everyone who may do neither (/admin/lock, /admin/suspend).
+        capabilities["m.account_moderation"] = {"lock": True, "suspend": True}
+    return json_response({"capabilities": capabilities})
 
 
 async def get_server_version(_request: Request) -> Response:

@@ -112,14 +112,15 @@ def _user_from(body: dict[str, Any]) -> str:
 
 async def logout(request: Request) -> Response:
     """POST /_matrix/client/v3/logout"""
-    requester = await authenticate(request)
+    # Spec "Account locking": logging out works while locked.
+    requester = await authenticate(request, allow_locked=True)
     await services(request).auth.logout(requester)
     return json_response({})
 
 
 async def logout_all(request: Request) -> Response:
     """POST /_matrix/client/v3/logout/all"""
-    requester = await authenticate(request)
+    requester = await authenticate(request, allow_locked=True)
     await services(request).auth.logout_all(requester)
     return json_response({})
 

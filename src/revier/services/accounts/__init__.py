@@ -3,7 +3,7 @@
 Owns access tokens (``auth``: login, logout, turning a token into a
 ``Requester``), refresh tokens (``refresh``), OpenID and login tokens
 (``short_tokens``), registration and registration tokens, the account admin's
-operations (create, import, reset passwords, grant admin), the user's and the
+operations (create, import, reset passwords, grant admin, lock and suspend), the user's and the
 admin's view of devices (list, rename, remove, wipe, device limits) and
 deactivation. Removing a device or closing an account reaches into the other
 wings through their services (keys through ``e2e.cleanup``, rooms through
@@ -21,6 +21,7 @@ from revier.services.accounts.device_admin import (
     OwnerProof,
     OwnWipe,
 )
+from revier.services.accounts.moderation import ModerationService, ModerationState
 from revier.services.accounts.refresh import IssuedTokens, RefreshService
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
 from revier.services.accounts.registration_tokens import NewToken, RegistrationTokens
@@ -38,6 +39,8 @@ __all__ = [
     "ImportReport",
     "IssuedTokens",
     "LoginResult",
+    "ModerationService",
+    "ModerationState",
     "NewToken",
     "NewUser",
     "OwnWipe",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
+from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated, UserLocked
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
@@ -33,6 +33,7 @@ from revier.storage.accounts.access_tokens import TokenAccount
 
 _BAD_CREDENTIALS = "Invalid username or password"
 _BAD_LOGIN_TOKEN = "Invalid or expired login token"
+_LOCKED = "This account has been locked; ask the help desk"
 # Writing last_seen on every request would turn each read into a write.
 _LAST_SEEN_EVERY_MS = 5 * 60 * 1000
 
@@ -269,7 +270,11 @@ class AuthService:
             user_id, device_id, issued.access_token, issued.refresh_token, issued.expires_in_ms
         )
 
-    async def authenticate(self, tenant: Tenant, token: str, *, address: str) -> Requester:
+    async def authenticate(
+        self, tenant: Tenant, token: str, *, address: str, allow_locked: bool = False
+    ) -> Requester:
+        """The token's owner. A locked account's tokens stay valid but answer
+        M_USER_LOCKED, except where ``allow_locked`` (logging out, per the spec)."""
         token_hash = self._hasher.hash(token)
         owner = await self._token_account(token_hash)
         # A token of another tenant is as unknown here as a made-up one.
@@ -278,6 +283,8 @@ class AuthService:
         if owner.expires_ts is not None and owner.expires_ts <= self._clock.time_ms():
             # Expired, not revoked: the client refreshes (or logs in again) and keeps its data.
             raise UnknownToken("The access token has expired; refresh it", soft_logout=True)
+        if owner.locked and not allow_locked:
+            raise UserLocked(_LOCKED)
         if owner.retires_refresh is not None:
             # The first use of a refreshed token: the refresh token it replaced is spent.
             await self._refresh.confirm(token_hash, owner.retires_refresh)
@@ -291,6 +298,7 @@ class AuthService:
             token_hash,
             owner.is_guest,
             address,
+            suspended=owner.suspended,
         )
 
     async def session_alive(self, requester: Requester) -> bool:
@@ -302,6 +310,8 @@ class AuthService:
         which refills the cache for the client's next request.
         """
         owner = await self._token_account(requester.token_hash)
+        if owner is not None and owner.locked and not owner.deactivated:
+            raise UserLocked(_LOCKED)  # the session lives on; the client waits for the unlock
         return owner is not None and not owner.deactivated
 
     async def _token_account(self, token_hash: bytes) -> TokenAccount | None:
@@ -346,6 +356,9 @@ class AuthService:
             await self._record_failed_login(tenant, known, address, "wrong_password")
             self._failed_per_user.check(user_id)
             raise Forbidden(_BAD_CREDENTIALS)
+        if account.locked:
+            # After the password check: whoever doesn't know it learns nothing.
+            raise UserLocked(_LOCKED)
         return account
 
     async def logout(self, requester: Requester) -> None:

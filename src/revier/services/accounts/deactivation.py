@@ -28,12 +28,15 @@ from revier.notify import Notifier
 from revier.policy.passwords import check_password
 from revier.services.accounts.sessions import remove_devices
 from revier.services.core import (
+    AccountDataService,
     Actor,
     AuditLog,
     Clock,
     KeyedJobs,
+    Requester,
     Tenant,
     TenantRegistry,
+    UserInteractiveAuth,
     devices,
     hash_password,
     users,
@@ -61,8 +64,12 @@ class DeactivationService:
         clock: Clock,
         audit: AuditLog,
         tenants: TenantRegistry,
+        uia: UserInteractiveAuth,
+        account_data: AccountDataService,
     ) -> None:
         self._store = store
+        self._uia = uia
+        self._account_data = account_data
         self._membership = membership
         self._notifier = notifier
         self._clock = clock
@@ -87,6 +94,33 @@ class DeactivationService:
             return await self._complete(tenant, user_id, progress)
 
         return await self._jobs.run(user_id, job)
+
+    async def deactivate_own(self, requester: Requester, *, auth: object, erase: bool) -> None:
+        """POST /account/deactivate: the user closes their own account, where the
+        tenant's policy allows it, behind their password — the same crash-safe job
+        as an admin's, audited as done by the user.
+
+        ``erase`` also deletes the account's profile and account data (settings,
+        tags, ignore list). Its messages stay as they are: they are part of
+        conversations the organisation keeps (its retention rules, not one
+        member, decide when those go)."""
+        tenant = requester.tenant
+        if not tenant.policy.allow_self_deactivation:
+            # Refused before the password is asked for: it could never help.
+            raise Forbidden(
+                "Your organisation closes accounts itself: ask the help desk to deactivate yours"
+            )
+        await self._uia.require_password(
+            requester, auth, operation="deactivate_account", params={"erase": erase}
+        )
+        user_id, actor = requester.user_id, Actor.of(requester)
+
+        async def job() -> int:
+            if not await self._close(tenant, user_id, actor, erase=erase):
+                return 0
+            return await self._complete(tenant, user_id, None)
+
+        await self._jobs.run(user_id, job)
 
     async def is_pending(self, user_id: str) -> bool:
         async with self._store.read() as tx:
@@ -135,7 +169,9 @@ class DeactivationService:
             await self._audit.record_as(tx, tenant, actor, "user.reactivated", target=user_id)
         self._notifier.notify(users=[user_id])
 
-    async def _close(self, tenant: Tenant, user_id: str, actor: Actor) -> bool:
+    async def _close(
+        self, tenant: Tenant, user_id: str, actor: Actor, *, erase: bool = False
+    ) -> bool:
         """Step 1; False when there is nothing (left) to do."""
         async with self._store.transaction() as tx:
             db = AccountRepos.of(tx)
@@ -148,13 +184,15 @@ class DeactivationService:
             audience: set[str] = set()
             if not user.deactivated:
                 removed, audience = await _close_account(tx, user_id)
+                details: dict[str, object] = {"devices_removed": len(removed), "rooms": len(rooms)}
+                if actor.name == user_id:
+                    details |= {"by_self": True, "erase": erase}
+                if erase:
+                    # Before the leaves: they carry no name or avatar then.
+                    await users.set_profile(tx, user_id, displayname=None, avatar_url=None)
+                    await self._account_data.forget_user(tx, user_id)
                 await self._audit.record_as(
-                    tx,
-                    tenant,
-                    actor,
-                    "user.deactivated",
-                    target=user_id,
-                    details={"devices_removed": len(removed), "rooms": len(rooms)},
+                    tx, tenant, actor, "user.deactivated", target=user_id, details=details
                 )
             if pending is None:
                 await db.user_deactivations.add(

@@ -21,7 +21,7 @@ from revier.services.core.passwords import (
     verify_password,
 )
 from revier.services.core.ratelimit import RateLimiter
-from revier.services.core.requester import Requester, require_self
+from revier.services.core.requester import Requester, require_not_suspended, require_self
 from revier.services.core.sync_token import SyncToken
 from revier.services.core.tags import TagService
 from revier.services.core.tenants import (
@@ -69,6 +69,7 @@ __all__ = [
     "load_tenants",
     "new_device_id",
     "read_or_create_secret",
+    "require_not_suspended",
     "require_self",
     "uia",
     "users",

@@ -122,6 +122,13 @@ class AccountDataService:
         """A purged room's per-user data (tags, read markers, drafts) goes with it."""
         await CoreRepos.of(tx).account_data.forget_room(room_id)
 
+    async def forget_user(self, tx: Tx, user_id: str) -> None:
+        """An account closed with ``erase`` (POST /account/deactivate): its settings,
+        tags, read markers and ignore list go; no one is told (no one else saw them)."""
+        db = CoreRepos.of(tx)
+        await db.account_data.forget_user(user_id)
+        await db.ignored_users.replace(user_id, frozenset())
+
 
 def ignored_in(content: JsonDict | None, user_id: str) -> frozenset[str]:
     """The user IDs an ``m.ignored_user_list`` names; a malformed one ignores nobody,

@@ -7,7 +7,10 @@ and counts. Actions are dotted names, one family per object:
 - ``device.added`` (a login), ``device.removed`` (by its owner), ``device.wiped`` (remotely)
 - ``password.changed`` (by its owner) / ``password.reset`` (by an admin)
 - ``user.created``, ``user.deactivated``, ``user.deactivation_completed``,
-  ``user.reactivated``, ``user.admin_granted``, ``user.admin_revoked``, ``user.device_limit_set``
+  ``user.reactivated``, ``user.admin_granted``, ``user.admin_revoked``, ``user.device_limit_set``,
+  ``user.locked`` / ``user.unlocked``, ``user.suspended`` / ``user.unsuspended``
+- ``report.received`` (actor: the reporter; target: the reported user, the sender of
+  the reported event, or the room; never the reason or content), ``report.resolved``
 - ``room.closed``, ``room.close_completed``, ``room.purged``
 - ``policy.changed`` (the tenant's configured policy differs from the last start)
 - ``registration_token.created`` / ``.updated`` / ``.deleted``,

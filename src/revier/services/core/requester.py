@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revier.errors import Forbidden
+from revier.errors import Forbidden, UserSuspended
 from revier.services.core.tenants import Tenant
 
 
@@ -20,6 +20,8 @@ class Requester:
     is_guest: bool = False
     # Where the request came from (for the audit log).
     address: str = ""
+    # Spec "Account suspension": may read, may not act (``require_not_suspended``).
+    suspended: bool = False
 
     @property
     def localpart(self) -> str:
@@ -30,3 +32,10 @@ def require_self(requester: Requester, user_id: str, what: str) -> None:
     """Per-user data (account data, filters, profile, presence) is its owner's alone."""
     if requester.user_id != user_id:
         raise Forbidden(f"You can only {what}")
+
+
+def require_not_suspended(requester: Requester) -> None:
+    """Refuse what a suspended account may not do (spec "Account suspension":
+    joining, knocking, inviting, sending, changing the profile, creating rooms)."""
+    if requester.suspended:
+        raise UserSuspended()

@@ -137,6 +137,13 @@ async def set_admin(tx: Tx, user_id: str, is_admin: bool) -> None:
     await CoreRepos.of(tx).users.set_admin(user_id, is_admin)
 
 
+async def set_moderation(
+    tx: Tx, user_id: str, *, locked: bool | None = None, suspended: bool | None = None
+) -> None:
+    """Lock/unlock or suspend/unsuspend (None: leave as it is)."""
+    await CoreRepos.of(tx).users.set_moderation(user_id, locked=locked, suspended=suspended)
+
+
 async def set_max_devices(tx: Tx, user_id: str, max_devices: int | None) -> None:
     await CoreRepos.of(tx).users.set_max_devices(user_id, max_devices)
 

@@ -3,7 +3,8 @@
 Owns the events (the one write path, ``room_events.RoomEventWriter``), room
 state, memberships, aliases and the public directory, profiles carried into
 rooms, read receipts, typing, reading a room (/messages, /context, members,
-visibility), server-side search, child events and threads (/relations, /threads, and the bundled
+visibility), server-side search, content reports for the admins, what a suspended
+account may do in rooms, child events and threads (/relations, /threads, and the bundled
 aggregations of served events), one room's part of a /sync (``room_sync``),
 room upgrades, summaries, space hierarchies and lookups (mutual rooms, the event
 nearest a moment), and the organisation's admin of rooms (listing, closing, purging).
@@ -22,6 +23,7 @@ from revier.services.rooms.profiles import ProfileService
 from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.relations import RelationsQuery, RelationsService
+from revier.services.rooms.reports import ReportService
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
     RoomAdminService,
@@ -51,6 +53,7 @@ from revier.services.rooms.space_hierarchy import HierarchyQuery, SpaceHierarchy
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
 from revier.storage.rooms.events import StoredEvent
+from revier.storage.rooms.reports import ContentReport, ReportQuery
 from revier.storage.rooms.room_closures import RoomClosure
 from revier.storage.rooms.rooms import Membership, Room
 
@@ -58,6 +61,7 @@ __all__ = [
     "BUMP_EVENT_TYPES",
     "IN_ROOM",
     "MAX_SEARCH_LENGTH",
+    "ContentReport",
     "DirectoryService",
     "HierarchyQuery",
     "ListedRoom",
@@ -70,6 +74,8 @@ __all__ = [
     "ReceiptService",
     "RelationsQuery",
     "RelationsService",
+    "ReportQuery",
+    "ReportService",
     "Room",
     "RoomAdminService",
     "RoomCloser",

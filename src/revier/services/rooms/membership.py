@@ -14,7 +14,7 @@ from typing import Any
 from revier.errors import BadJson, Forbidden, GuestAccessForbidden, NotFound
 from revier.notify import Notifier
 from revier.services.core import AccountDataService, Requester, Tenant, users
-from revier.services.rooms import predecessor
+from revier.services.rooms import predecessor, suspension
 from revier.services.rooms.closed_rooms import require_open
 from revier.services.rooms.room_events import (
     NewEvent,
@@ -150,6 +150,7 @@ class MembershipService:
                     else Forbidden("You are not in this room")
                 )
             require_same_tenant(requester.tenant, room.tenant)
+            await suspension.check_membership(tx, requester, room_id, target, membership)
             current = await RoomRepos.of(tx).memberships.get(room_id, target)
             if kick and (current is None or current.membership not in IN_ROOM):
                 # A kick is a leave by someone else, and so is an unban: kicking a

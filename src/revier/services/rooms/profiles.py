@@ -15,7 +15,7 @@ import structlog
 from revier.errors import BadJson, Forbidden, InvalidParam, MatrixError, NotFound
 from revier.events.types import JsonDict
 from revier.notify import Notifier
-from revier.services.core import Requester, Tenant, User, require_self, users
+from revier.services.core import Requester, Tenant, User, require_not_suspended, require_self, users
 from revier.services.rooms.room_events import NewEvent, RoomEventWriter, Written
 from revier.storage import Store
 from revier.storage.rooms import RoomRepos
@@ -52,6 +52,7 @@ class ProfileService:
     async def set_field(self, requester: Requester, user_id: str, key: str, body: JsonDict) -> None:
         """PUT /profile/{userId}/{keyName}: only your own; null or "" clears the field."""
         require_self(requester, user_id, "change your own profile")
+        require_not_suspended(requester)
         if key not in PROFILE_FIELDS:
             raise Forbidden(f"Only {' and '.join(PROFILE_FIELDS)} can be set on this server")
         if key not in body:

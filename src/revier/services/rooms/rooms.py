@@ -11,8 +11,8 @@ from revier.events.redaction import redact
 from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.policy.directory import check_may_publish
-from revier.services.core import Clock, Requester, users
-from revier.services.rooms import child_events, search_index
+from revier.services.core import Clock, Requester, require_not_suspended, users
+from revier.services.rooms import child_events, search_index, suspension
 from revier.services.rooms.canonical_alias import CANONICAL_ALIAS, check_canonical_alias
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_creation import create_room_events, encryption_for
@@ -60,6 +60,7 @@ class RoomService:
 
     async def create_room(self, requester: Requester, request: dict[str, Any]) -> str:
         """POST /createRoom"""
+        require_not_suspended(requester)
         tenant = requester.tenant
         encrypt = encryption_for(tenant.policy.room_encryption, request)
         if request.get("visibility") == "public":
@@ -157,6 +158,7 @@ class RoomService:
             if room_tenant is None:
                 raise Forbidden("You are not in this room")
             require_same_tenant(requester.tenant, room_tenant)
+            await suspension.check_send(tx, requester, room_id, new)
             if new.event_type == CANONICAL_ALIAS and new.state_key == "":
                 await check_canonical_alias(tx, room_id, new.content)
             if new.event_type == "m.room.redaction" and new.redacts:

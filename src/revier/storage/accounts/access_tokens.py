@@ -31,6 +31,8 @@ class TokenAccount:
     is_guest: bool = False
     expires_ts: int | None = None  # None: never expires
     retires_refresh: bytes | None = None  # see ``confirm_refresh``
+    locked: bool = False
+    suspended: bool = False
 
 
 class AccessTokenRepository:
@@ -81,6 +83,8 @@ class AccessTokenRepository:
                 users.c.is_guest,
                 access_tokens.c.expires_ts,
                 access_tokens.c.retires_refresh,
+                users.c.locked,
+                users.c.suspended,
             )
             .join(users, users.c.user_id == access_tokens.c.user_id)
             .where(access_tokens.c.token_hash == token_hash)

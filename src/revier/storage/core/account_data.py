@@ -102,6 +102,10 @@ class AccountDataRepository:
         """A purged room's per-user data (tags, read markers, drafts) goes with it."""
         await self._conn.execute(delete(account_data).where(account_data.c.room_id == room_id))
 
+    async def forget_user(self, user_id: str) -> None:
+        """All of a user's account data, global and per room (an erased account)."""
+        await self._conn.execute(delete(account_data).where(account_data.c.user_id == user_id))
+
 
 class IgnoredUsersRepository:
     """The ``ignored_users`` rows: each user's m.ignored_user_list, by who is ignored."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    false,
 )
 
 from revier.storage.metadata import metadata
@@ -32,6 +33,11 @@ users = Table(
     Column("max_devices", Integer),
     # A guest account (spec module "Guest access"): few endpoints, no password.
     Column("is_guest", Boolean, nullable=False, default=False),
+    # Spec "Account moderation": a locked account's tokens answer M_USER_LOCKED
+    # (kept, so that unlocking restores the sessions); a suspended one may read
+    # but not act (M_USER_SUSPENDED). Both reversible, unlike deactivation.
+    Column("locked", Boolean, nullable=False, server_default=false()),
+    Column("suspended", Boolean, nullable=False, server_default=false()),
 )
 Index("users_tenant_localpart", users.c.tenant, users.c.localpart, unique=True)
 

@@ -23,6 +23,8 @@ class User:
     avatar_url: str | None
     max_devices: int | None
     is_guest: bool = False
+    locked: bool = False
+    suspended: bool = False
 
 
 class UserRepository:
@@ -43,6 +45,8 @@ class UserRepository:
                 avatar_url=user.avatar_url,
                 max_devices=user.max_devices,
                 is_guest=user.is_guest,
+                locked=user.locked,
+                suspended=user.suspended,
             )
         )
 
@@ -115,6 +119,15 @@ class UserRepository:
         await self._conn.execute(
             update(users).where(users.c.user_id == user_id).values(is_admin=is_admin)
         )
+
+    async def set_moderation(
+        self, user_id: str, *, locked: bool | None = None, suspended: bool | None = None
+    ) -> None:
+        values = {k: v for k, v in (("locked", locked), ("suspended", suspended)) if v is not None}
+        if values:
+            await self._conn.execute(
+                update(users).where(users.c.user_id == user_id).values(**values)
+            )
 
     async def set_max_devices(self, user_id: str, max_devices: int | None) -> None:
         """The user's own device limit; None falls back to the tenant's."""

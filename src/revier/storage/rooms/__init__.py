@@ -13,6 +13,7 @@ from revier.storage.rooms.events_by_time import EventsByTimeRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
 from revier.storage.rooms.receipts import ReceiptRepository
 from revier.storage.rooms.relations import RelationRepository
+from revier.storage.rooms.reports import ContentReportRepository
 from revier.storage.rooms.room_closures import RoomClosureRepository
 from revier.storage.rooms.room_overview import RoomOverviewRepository
 from revier.storage.rooms.room_purge import RoomPurgeRepository
@@ -78,3 +79,7 @@ class RoomRepos(Repositories):
     @cached_property
     def relations(self) -> RelationRepository:
         return RelationRepository(self.conn)
+
+    @cached_property
+    def content_reports(self) -> ContentReportRepository:
+        return ContentReportRepository(self.conn)

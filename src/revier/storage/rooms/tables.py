@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Integer,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -200,3 +201,25 @@ room_closures = Table(
     Column("purge", Boolean, nullable=False, default=False),
     Column("completed_ts", BigInteger),
 )
+
+# Content reports (spec module "Reporting content"), for the tenant's admins.
+# What was reported and by whom, never the content: an event report names the
+# event, its room and its sender. ``kind`` is "event", "room" or "user".
+content_reports = Table(
+    "content_reports",
+    metadata,
+    Column("report_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("tenant", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("reporter", Text, nullable=False),
+    Column("room_id", Text),
+    Column("event_id", Text),
+    # The reported user, or the sender of the reported event.
+    Column("target_user_id", Text),
+    Column("reason", Text, nullable=False),
+    Column("received_ts", BigInteger, nullable=False),
+    Column("resolved_ts", BigInteger),
+    # A user ID, or "cli:<os user>".
+    Column("resolved_by", Text),
+)
+Index("content_reports_tenant", content_reports.c.tenant, content_reports.c.report_id)

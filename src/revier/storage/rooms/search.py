@@ -16,7 +16,7 @@ stemmer, so the engines would also disagree. Prefix matching of every word
 (``events/search.py``) gives what stemming would give most often in German,
 where inflected forms and compounds start with the word searched for.
 
-Being engine-specific, the table is made by migration 0013 and is not in
+Being engine-specific, the table is made by migration 0015 and is not in
 ``schema.metadata`` (``schema.include_name`` leaves it out of comparisons).
 Only the rooms wing writes it, in the transaction that stores, redacts or
 purges the event.

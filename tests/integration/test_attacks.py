@@ -114,7 +114,8 @@ async def test_one_address_trying_many_accounts_hits_the_limit(strict_server) ->
         (b'{"type": "m.login.password", "password": 5, "user": "x"}', 400, "M_BAD_JSON"),
         (b'{"type": "m.login.password", "user": "x"}', 400, "M_MISSING_PARAM"),
         (b'{"type": "m.login.password", "password": "x"}', 400, "M_MISSING_PARAM"),
-        (b'{"type": "m.login.token", "token": "x"}', 400, "M_UNKNOWN"),
+        (b'{"type": "m.login.token", "token": "x"}', 403, "M_FORBIDDEN"),  # no such login token
+        (b'{"type": "m.login.sso"}', 400, "M_UNKNOWN"),  # a login type revier lacks
         (b'{"type": ["m.login.password"]}', 400, "M_BAD_JSON"),
         (b'{"type": "m.login.password", "identifier": "x", "password": "p"}', 400, "M_BAD_JSON"),
     ],

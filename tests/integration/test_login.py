@@ -226,3 +226,17 @@ async def test_discovery_documents(http: httpx.AsyncClient, server: RevierProces
     }
     r = await http.options("/_matrix/client/v3/login")
     assert r.headers["access-control-allow-origin"] == "*"
+
+
+async def test_an_account_has_no_third_party_ids(
+    server: RevierProcess, make_user, http: httpx.AsyncClient
+) -> None:
+    """Element's settings page lists them: revier keeps none, and says so."""
+    user = make_user("hanna")
+    client = await nio_login(server, user, "settings")
+    path = "/_matrix/client/v3/account/3pid"
+    r = await http.get(path, headers={"Authorization": f"Bearer {client.access_token}"})
+    assert r.status_code == 200 and r.json() == {"threepids": []}
+    r = await http.get(path)
+    assert r.status_code == 401 and r.json()["errcode"] == "M_MISSING_TOKEN"
+    await client.close()

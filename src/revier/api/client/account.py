@@ -1,4 +1,4 @@
-"""The user's own account: whoami, password changes, deactivation."""
+"""The user's own account: whoami, password changes, deactivation, third-party IDs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ async def get_token_owner(request: Request) -> Response:
             "is_guest": requester.is_guest,
         }
     )
+
+
+async def get_threepids(request: Request) -> Response:
+    """GET /_matrix/client/v3/account/3pid: revier binds no e-mail addresses or phone
+    numbers to accounts (the organisation's directory holds them), so the list is
+    empty — Element's settings page reads it; adding one is refused by
+    ``m.3pid_changes`` in /capabilities."""
+    await authenticate(request)
+    return json_response({"threepids": []})
 
 
 async def change_password(request: Request) -> Response:
@@ -53,6 +62,8 @@ async def deactivate_account(request: Request) -> Response:
 
 
 routes = [
+    Route("/_matrix/client/v3/account/3pid", get_threepids, methods=["GET"]),
+    Route("/_matrix/client/r0/account/3pid", get_threepids, methods=["GET"]),
     Route("/_matrix/client/v3/account/deactivate", deactivate_account, methods=["POST"]),
     Route("/_matrix/client/r0/account/deactivate", deactivate_account, methods=["POST"]),
     Route("/_matrix/client/v3/account/whoami", get_token_owner, methods=["GET"]),

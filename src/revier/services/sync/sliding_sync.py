@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
-from revier.notify import Notifier
+from revier.notify import Hangup, Notifier
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
@@ -82,9 +82,18 @@ class SlidingSyncService:
         self._session_alive = session_alive
 
     async def sync(
-        self, requester: Requester, request: SlidingSyncRequest, pos: str | None, timeout_ms: int
+        self,
+        requester: Requester,
+        request: SlidingSyncRequest,
+        pos: str | None,
+        timeout_ms: int,
+        hangup: Hangup | None = None,
     ) -> JsonDict:
-        """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync"""
+        """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync
+
+        A client that hangs up during the wait (``ClientGone`` from the notifier)
+        gets no snapshot stored: its next request, with the same ``pos``, is
+        answered from the same state, the news of the abandoned wait included."""
         opened = await self._connections.open(requester, request.conn_id, pos)
         await self._extensions.acknowledge(requester, request.extensions)
         deadline = self._clock.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
@@ -105,6 +114,7 @@ class SlidingSyncService:
                 rooms=built.joined,
                 users=[requester.user_id],
                 timeout_s=remaining,
+                hangup=hangup,
             )
             if not woke:
                 break

@@ -21,7 +21,7 @@ from typing import Any
 from revier.errors import UnknownToken
 from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict
-from revier.notify import Notifier
+from revier.notify import Hangup, Notifier
 from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.e2e import E2eSync
 from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService, UnreadCounts
@@ -41,6 +41,8 @@ class SyncRequest:
     timeout_ms: int
     filter: SyncFilter
     full_state: bool
+    # The client's connection: hanging up ends the wait, with nothing more read.
+    hangup: Hangup | None = None
 
 
 @dataclass
@@ -102,6 +104,7 @@ class SyncService:
                 rooms=built.joined,
                 users=[requester.user_id],
                 timeout_s=remaining,
+                hangup=request.hangup,
             )
             if not woke:
                 break

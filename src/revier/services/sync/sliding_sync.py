@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
-from revier.notify import Hangup, Notifier
+from revier.notify import ClientGone, Hangup, Notifier
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
@@ -121,6 +121,9 @@ class SlidingSyncService:
             )
             if not woke:
                 break
+        if hangup is not None and hangup.gone:
+            # Gone while the last read ran: no snapshot for a response never delivered.
+            raise ClientGone
         snapshot = opened.snapshot
         if not (request.lists or request.subscriptions):
             snapshot = stateless_snapshot(requester, request.conn_id)

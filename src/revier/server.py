@@ -21,7 +21,9 @@ import structlog
 import uvicorn
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from revier.api.hangup import HANGUP
 from revier.app import create_app, metrics_app
 from revier.config import Settings, StartupRefused
 from revier.conformance import WARNING, startup_problem
@@ -106,6 +108,38 @@ async def _serve(settings: Settings, config: uvicorn.Config, sockets: list[socke
         return 0 if server.started else 1
 
 
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, telling a waiting long-poll that its client hung up.
+
+    uvicorn learns of a lost connection in ``connection_lost`` but tells the app
+    only through ``receive()``, which a handler would have to await in a second
+    task for the whole wait. Here the connection itself is the request's
+    ``Hangup`` (``revier.api.hangup``): it holds the one Future a wait parks
+    (HTTP/1.1 answers one request at a time) and completes it when the client
+    goes, so a parked request stays a Future on the notifier and nothing more.
+    """
+
+    _lost = False
+    _waiter: asyncio.Future[None] | None = None
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope.setdefault("extensions", {})[HANGUP] = {"connection": self}
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._lost = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    @property
+    def gone(self) -> bool:
+        return self._lost
+
+    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+        self._waiter = future
+
+
 class _Listeners:
     """One uvicorn for both listeners: a request that came in on the metrics
     listener reaches the metrics alone, never the client API."""
@@ -131,7 +165,7 @@ def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn
         host=settings.server.bind_address,
         port=settings.server.port,
         loop="auto",
-        http="auto",
+        http=_HttpProtocol,
         # run by _serve around uvicorn (see the module's docstring)
         lifespan="off",
         log_config=None,

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revier.api.federation.openid import USERINFO_PATH
+from revier.notify import ClientGone
 
 log = structlog.get_logger("revier.access")
 errors_log = structlog.get_logger("revier.api")
@@ -83,6 +84,10 @@ class RevierMiddleware:
                 await _reply(send_with_headers, 401, _TOKEN_IN_URL)
             else:
                 await self.app(scope, receive, send_with_headers)
+        except ClientGone:
+            # A long-poll whose client hung up: there is no one to answer. Counted
+            # as nginx's 499, "client closed request", not as an error.
+            status = 499
         except Exception as exc:
             # Handled here, not by Starlette's outermost error middleware: that one
             # re-raises after answering, and the server then logs the error twice

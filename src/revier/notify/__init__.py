@@ -1,6 +1,6 @@
 """Wake-ups for waiting /sync requests: in-process by default."""
 
-from revier.notify.local import LocalNotifier, Notifier
+from revier.notify.local import ClientGone, Hangup, LocalNotifier, Notifier
 
 
 def create_notifier(redis_url: str | None) -> Notifier:
@@ -11,4 +11,4 @@ def create_notifier(redis_url: str | None) -> Notifier:
     return LocalNotifier()
 
 
-__all__ = ["LocalNotifier", "Notifier", "create_notifier"]
+__all__ = ["ClientGone", "Hangup", "LocalNotifier", "Notifier", "create_notifier"]

@@ -12,6 +12,13 @@ calls it the moment it is told to stop) ends each wait as its timeout would,
 and a wait begun later returns at once, so /sync and sliding sync answer what
 they have — an empty response with the client's own position — instead of
 holding the shutdown up until they are cut off with a 500.
+
+A client that hangs up ends its wait too: the wait hands its Future to the
+``Hangup`` of the request's connection, which completes it when the connection
+is lost, and the wait raises ``ClientGone`` so nothing more is read or stored
+for a response nobody will receive. That costs no task per waiter: a phone
+that drops its connection frees its request within a moment, not at the end
+of its long-poll timeout.
 """
 
 from __future__ import annotations
@@ -21,12 +28,37 @@ import collections
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from prometheus_client import Gauge
+
 # Told the keys of every change (None: "anything may have changed"); used to
 # drop caches such as validated access tokens, in this worker and, through
 # Redis, in every other.
 Listener = Callable[[frozenset[str] | None], None]
 
 _HISTORY = 4096
+
+WAITING = Gauge(
+    "revier_long_polls_waiting",
+    "Long-poll requests (/sync, sliding sync) parked waiting for a change",
+)
+
+
+class Hangup(Protocol):
+    """The connection a long-poll answers on, as its wait sees it (the server
+    provides it: ``revier.server``)."""
+
+    @property
+    def gone(self) -> bool:
+        """Whether the client has hung up."""
+        ...
+
+    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+        """Complete ``future`` when the client hangs up; None: no longer."""
+        ...
+
+
+class ClientGone(Exception):
+    """The client hung up while its long-poll waited: no response is built for it."""
 
 
 class Notifier(Protocol):
@@ -36,7 +68,13 @@ class Notifier(Protocol):
     def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None: ...
 
     async def wait(
-        self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
+        self,
+        *,
+        since_serial: int,
+        rooms: Iterable[str],
+        users: Iterable[str],
+        timeout_s: float,
+        hangup: Hangup | None = None,
     ) -> bool: ...
 
     @property
@@ -82,11 +120,21 @@ class LocalNotifier:
                     future.set_result(None)
 
     async def wait(
-        self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
+        self,
+        *,
+        since_serial: int,
+        rooms: Iterable[str],
+        users: Iterable[str],
+        timeout_s: float,
+        hangup: Hangup | None = None,
     ) -> bool:
         """Wait until a change on these keys after ``since_serial``; False on timeout
-        and once the server is stopping (the caller answers what it has)."""
+        and once the server is stopping (the caller answers what it has).
+
+        Raises ``ClientGone`` if the client of ``hangup`` hangs up (or has)."""
         keys = {*(f"r:{r}" for r in rooms), *(f"u:{u}" for u in users)}
+        if hangup is not None and hangup.gone:
+            raise ClientGone
         if self._stopping:
             return False
         if self._changed_since(since_serial, keys):
@@ -94,18 +142,29 @@ class LocalNotifier:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for key in keys:
             self._waiters[key].add(future)
+        if hangup is not None:
+            hangup.wake_on_hangup(future)
+        WAITING.inc()
         try:
             await asyncio.wait_for(future, timeout=timeout_s)
-            return not self._stopping
+            woke = not self._stopping
         except TimeoutError:
-            return False
+            woke = False
         finally:
+            WAITING.dec()
+            if hangup is not None:
+                hangup.wake_on_hangup(None)
             for key in keys:
                 waiters = self._waiters.get(key)
                 if waiters is not None:
                     waiters.discard(future)
                     if not waiters:
                         del self._waiters[key]
+        # Whatever ended the wait: a client that is gone gets nothing more built
+        # or stored (a sliding-sync snapshot it never received would be saved).
+        if hangup is not None and hangup.gone:
+            raise ClientGone
+        return woke
 
     def _changed_since(self, since_serial: int, keys: set[str]) -> bool:
         if since_serial >= self._serial:

@@ -19,7 +19,7 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 
-from revier.notify.local import Listener, LocalNotifier
+from revier.notify.local import Hangup, Listener, LocalNotifier
 
 CHANNEL = "revier:notify"
 log = structlog.get_logger("revier.notify")
@@ -55,10 +55,16 @@ class RedisNotifier:
             task.add_done_callback(self._pending.discard)
 
     async def wait(
-        self, *, since_serial: int, rooms: Iterable[str], users: Iterable[str], timeout_s: float
+        self,
+        *,
+        since_serial: int,
+        rooms: Iterable[str],
+        users: Iterable[str],
+        timeout_s: float,
+        hangup: Hangup | None = None,
     ) -> bool:
         return await self._local.wait(
-            since_serial=since_serial, rooms=rooms, users=users, timeout_s=timeout_s
+            since_serial=since_serial, rooms=rooms, users=users, timeout_s=timeout_s, hangup=hangup
         )
 
     @property

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from revier.api.client.sync import set_presence_of
+from revier.api.hangup import hangup_of
 from revier.api.http import authenticate, query_int, read_json_object, services
 from revier.api.responses import json_response
 from revier.services.sync import parse_request
@@ -23,7 +24,7 @@ async def sliding_sync(request: Request) -> Response:
     # Before the read, so the user's own change is in this very response.
     await svc.presence.on_sync(requester, set_presence_of(request))
     result = await svc.sliding_sync.sync(
-        requester, body, request.query_params.get("pos"), timeout_ms
+        requester, body, request.query_params.get("pos"), timeout_ms, hangup_of(request)
     )
     return json_response(result)
 

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from revier.api.hangup import hangup_of
 from revier.api.http import authenticate, query_bool, query_int, read_json_object, services
 from revier.api.responses import json_response
 from revier.errors import InvalidParam
@@ -26,6 +27,7 @@ async def sync(request: Request) -> Response:
         timeout_ms=query_int(request, "timeout", 0),
         filter=flt,
         full_state=query_bool(request, "full_state"),
+        hangup=hangup_of(request),
     )
     # Before the read, so the user's own change is in this very response.
     await svc.presence.on_sync(requester, set_presence_of(request))

@@ -12,7 +12,8 @@ absent.
 stream position the response covered, and the typing serial. Presenting a
 snapshot makes every other one of the connection void — the newer ones belong
 to responses the client never got, so a retry with the same ``pos`` is
-answered again from the same state, any number of times. A new snapshot is
+answered again from the same state, any number of times (a long-poll whose
+client hangs up before its answer stores none at all). A new snapshot is
 stored only when the state changes (a pos older than the client's latest may
 share its snapshot: it is answered with what came since, again, never less).
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
-from revier.notify import Notifier
+from revier.notify import ClientGone, Hangup, Notifier
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
@@ -82,9 +82,18 @@ class SlidingSyncService:
         self._session_alive = session_alive
 
     async def sync(
-        self, requester: Requester, request: SlidingSyncRequest, pos: str | None, timeout_ms: int
+        self,
+        requester: Requester,
+        request: SlidingSyncRequest,
+        pos: str | None,
+        timeout_ms: int,
+        hangup: Hangup | None = None,
     ) -> JsonDict:
-        """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync"""
+        """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync
+
+        A client that hangs up during the wait (``ClientGone`` from the notifier)
+        gets no snapshot stored: its next request, with the same ``pos``, is
+        answered from the same state, the news of the abandoned wait included."""
         opened = await self._connections.open(requester, request.conn_id, pos)
         await self._extensions.acknowledge(requester, request.extensions)
         deadline = self._clock.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
@@ -97,6 +106,9 @@ class SlidingSyncService:
                 )
             async with self._store.read() as tx:
                 built = await self._build(tx, requester, request, opened)
+            # The finished read is not kept alive through the wait below: its
+            # connection wrappers would cost each parked request ~0.7 KiB.
+            del tx
             remaining = deadline - self._clock.monotonic()
             if opened.since is None or built.news or remaining <= 0:
                 break
@@ -105,9 +117,13 @@ class SlidingSyncService:
                 rooms=built.joined,
                 users=[requester.user_id],
                 timeout_s=remaining,
+                hangup=hangup,
             )
             if not woke:
                 break
+        if hangup is not None and hangup.gone:
+            # Gone while the last read ran: no snapshot for a response never delivered.
+            raise ClientGone
         snapshot = opened.snapshot
         if not (request.lists or request.subscriptions):
             snapshot = stateless_snapshot(requester, request.conn_id)

@@ -1,0 +1,67 @@
+"""The notifier's wait against a client that hangs up: released at once, told apart
+from a wake-up and a timeout, and counted in the gauge only while parked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from revier.notify import ClientGone, LocalNotifier
+from revier.notify.local import WAITING
+
+
+class FakeConnection:
+    """A ``Hangup`` as the server's protocol is one: a single slot for the parked Future."""
+
+    def __init__(self) -> None:
+        self.gone = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+        self.waiter = future
+
+    def hang_up(self) -> None:
+        self.gone = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+def parked() -> float:
+    return WAITING._value.get()  # type: ignore[attr-defined]
+
+
+async def test_a_hang_up_ends_the_wait_with_client_gone() -> None:
+    notifier, conn = LocalNotifier(), FakeConnection()
+    before = parked()
+    wait = asyncio.create_task(
+        notifier.wait(since_serial=0, rooms=["!r"], users=["@u"], timeout_s=60, hangup=conn)
+    )
+    await asyncio.sleep(0)
+    assert parked() == before + 1 and conn.waiter is not None
+    conn.hang_up()
+    with pytest.raises(ClientGone):
+        await asyncio.wait_for(wait, 1)
+    assert parked() == before and conn.waiter is None  # nothing left on the connection
+    assert not notifier._waiters  # nor on the notifier
+
+
+async def test_a_client_already_gone_does_not_wait_and_a_wake_up_is_still_one() -> None:
+    notifier, conn = LocalNotifier(), FakeConnection()
+    conn.gone = True
+    with pytest.raises(ClientGone):
+        await notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60, hangup=conn)
+
+    alive = FakeConnection()
+    wait = asyncio.create_task(
+        notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60, hangup=alive)
+    )
+    await asyncio.sleep(0)
+    notifier.notify(rooms=["!r"])
+    assert await asyncio.wait_for(wait, 1) is True
+    assert (
+        await notifier.wait(
+            since_serial=notifier.serial, rooms=["!r"], users=[], timeout_s=0.01, hangup=alive
+        )
+        is False
+    )  # a timeout, the client still there

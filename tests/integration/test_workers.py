@@ -104,3 +104,46 @@ async def test_a_wipe_from_the_command_line_ends_a_waiting_sync_at_once(
         assert r.json()["soft_logout"] is False
         # The CLI's own start-up takes seconds; the wait must not run its 30 s.
         assert time.monotonic() - started < 20
+
+
+async def test_a_room_muted_on_one_worker_is_muted_on_the_other(
+    workers: list[RevierProcess],
+) -> None:
+    # Worker A evaluates Bob's rules for every message it stores and keeps them
+    # in memory; Bob mutes the room through worker B.
+    a, b = workers
+    a.create_user("ma", PASSWORD)
+    a.create_user("mb", PASSWORD)
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
+    ):
+        alice = await login(on_a, "ma")
+        bob = await login(on_b, "mb")
+        r = await on_a.post(f"{V3}/createRoom", json={"preset": "public_chat"}, headers=alice)
+        room_id = r.json()["room_id"]
+        assert (await on_b.post(f"{V3}/join/{room_id}", json={}, headers=bob)).status_code == 200
+
+        async def send(txn: str) -> None:
+            r = await on_a.put(
+                f"{V3}/rooms/{room_id}/send/m.room.message/{txn}",
+                json={"msgtype": "m.text", "body": txn},
+                headers=alice,
+            )
+            assert r.status_code == 200
+
+        async def unread() -> int:
+            body = (await on_b.get(f"{V3}/sync", headers=bob)).json()
+            return int(body["rooms"]["join"][room_id]["unread_notifications"]["notification_count"])
+
+        await send("before")  # worker A now holds Bob's rules
+        assert await unread() == 1
+        token = (await on_a.get(f"{V3}/sync", headers=bob)).json()["next_batch"]
+        waiting = await waiting_sync(on_a, token, 30000, bob)  # wakes once A heard of it
+        r = await on_b.put(
+            f"{V3}/pushrules/global/room/{room_id}", json={"actions": []}, headers=bob
+        )
+        assert r.status_code == 200
+        await asyncio.wait_for(waiting, 20)
+        await send("muted")
+        assert await unread() == 1  # the muted message notified nobody

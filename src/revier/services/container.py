@@ -183,6 +183,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
 
     # notifications
     push_actions = PushActions(account_data)
+    notifier.add_listener(push_actions.on_change)
     push_rules = PushRuleService(store, push_actions, account_data)
     duty = DutyService(store, clock, tenants, audit, notifier, account_data)
     account_data.guard(DUTY_ACCOUNT_DATA, duty.check_own)

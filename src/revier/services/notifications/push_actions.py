@@ -36,9 +36,30 @@ class PushActions:
     def __init__(self, account_data: AccountDataService) -> None:
         self._account_data = account_data
         # user_id -> merged ruleset (as clients see it) and its compiled form,
-        # dropped when the user edits a rule.
+        # dropped when the user edits a rule — here, or in another worker: a rule
+        # change notifies the user (``u:`` key), and ``on_change`` hears every
+        # worker's changes through the notifier.
         self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
+        # A ruleset read while a change to it lands must not be cached: count
+        # the changes, and remember at which count each user's last one came.
+        self._changes = 0
+        self._floor = 0  # before this count, any user may have changed
+        self._changed_at: dict[str, int] = {}
         self._listener: NotifiedListener | None = None
+
+    def on_change(self, keys: frozenset[str] | None) -> None:
+        """Notifier listener: forget the rulesets of every user a change names."""
+        self._changes += 1
+        if keys is None or len(self._changed_at) >= _CACHE_MAX:
+            self._floor = self._changes
+            self._changed_at.clear()
+        if keys is None:
+            self._rulesets.clear()
+            return
+        for key in keys:
+            if key.startswith("u:"):
+                self._changed_at[key[2:]] = self._changes
+                self._rulesets.pop(key[2:], None)
 
     def on_notified(self, listener: NotifiedListener) -> None:
         self._listener = listener
@@ -53,15 +74,17 @@ class PushActions:
         db = NotificationRepos.of(tx)
         cached = self._rulesets.get(user_id)
         if cached is None:
+            started = self._changes
             ruleset = merge_rules(
                 default_ruleset(user_id),
                 await db.push_rules.user_rules(user_id),
                 await db.push_rules.overrides(user_id),
             )
             cached = (ruleset, compile_ruleset(ruleset))
-            if len(self._rulesets) >= _CACHE_MAX:
-                self._rulesets.clear()
-            self._rulesets[user_id] = cached
+            if self._floor <= started and self._changed_at.get(user_id, 0) <= started:
+                if len(self._rulesets) >= _CACHE_MAX:
+                    self._rulesets.clear()
+                self._rulesets[user_id] = cached
         return cached
 
     async def record(

@@ -229,16 +229,20 @@ async def test_an_ignored_users_message_notifies_nobody_who_ignores_him(
 ) -> None:
     anna, bernd, carla = await people(http, make_user, "anna", "bernd", "carla")
     room_id = await shared_room(http, anna, bernd, carla)
-    await ignore(http, anna, bernd.user_id)
-    await say(http, bernd, room_id, f"{anna.user_id} hör mal")  # mentions her, too
 
     def counts(body: Any) -> tuple[int, int]:
         room = body["rooms"]["join"][room_id]["unread_notifications"]
         return room["notification_count"], room["highlight_count"]
 
-    assert counts(await sync(http, anna)) == (0, 0)
-    assert counts(await sync(http, carla)) == (1, 0)
+    # Who ignores Bernd is looked up (and kept) for his first message...
+    await say(http, bernd, room_id, "vorher")
+    assert counts(await sync(http, anna)) == (1, 0)
+    # ...and learnt again once Anna ignores him.
+    await ignore(http, anna, bernd.user_id)
+    await say(http, bernd, room_id, f"{anna.user_id} hör mal")  # mentions her, too
+    assert counts(await sync(http, anna)) == (1, 0)
+    assert counts(await sync(http, carla)) == (2, 0)
     # Un-ignored, his next message counts again.
     await ignore(http, anna)
     await say(http, bernd, room_id, "wieder da")
-    assert counts(await sync(http, anna)) == (1, 0)
+    assert counts(await sync(http, anna)) == (2, 0)

@@ -106,20 +106,21 @@ async def test_a_wipe_from_the_command_line_ends_a_waiting_sync_at_once(
         assert time.monotonic() - started < 20
 
 
-async def test_a_room_muted_on_one_worker_is_muted_on_the_other(
-    workers: list[RevierProcess],
+@pytest.mark.parametrize("change", ["mute", "ignore"])
+async def test_a_room_muted_or_a_sender_ignored_on_one_worker_counts_on_the_other(
+    workers: list[RevierProcess], change: str
 ) -> None:
-    # Worker A evaluates Bob's rules for every message it stores and keeps them
-    # in memory; Bob mutes the room through worker B.
+    # Worker A keeps Bob's push rules and who ignores Alice in memory, for every
+    # message it stores; Bob mutes the room, or ignores Alice, through worker B.
     a, b = workers
-    a.create_user("ma", PASSWORD)
-    a.create_user("mb", PASSWORD)
+    a.create_user(f"{change}a", PASSWORD)
+    a.create_user(f"{change}b", PASSWORD)
     async with (
         httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
         httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
     ):
-        alice = await login(on_a, "ma")
-        bob = await login(on_b, "mb")
+        alice = await login(on_a, f"{change}a")
+        bob = await login(on_b, f"{change}b")
         r = await on_a.post(f"{V3}/createRoom", json={"preset": "public_chat"}, headers=alice)
         room_id = r.json()["room_id"]
         assert (await on_b.post(f"{V3}/join/{room_id}", json={}, headers=bob)).status_code == 200
@@ -140,10 +141,15 @@ async def test_a_room_muted_on_one_worker_is_muted_on_the_other(
         assert await unread() == 1
         token = (await on_a.get(f"{V3}/sync", headers=bob)).json()["next_batch"]
         waiting = await waiting_sync(on_a, token, 30000, bob)  # wakes once A heard of it
-        r = await on_b.put(
-            f"{V3}/pushrules/global/room/{room_id}", json={"actions": []}, headers=bob
-        )
+        if change == "mute":
+            path, body = f"{V3}/pushrules/global/room/{room_id}", {"actions": []}
+        else:
+            bob_id = (await on_b.get(f"{V3}/account/whoami", headers=bob)).json()["user_id"]
+            alice_id = bob_id.replace(f"@{change}b:", f"@{change}a:")
+            path = f"{V3}/user/{bob_id}/account_data/m.ignored_user_list"
+            body = {"ignored_users": {alice_id: {}}}
+        r = await on_b.put(path, json=body, headers=bob)
         assert r.status_code == 200
         await asyncio.wait_for(waiting, 20)
         await send("muted")
-        assert await unread() == 1  # the muted message notified nobody
+        assert await unread() == 1  # the second message notified nobody

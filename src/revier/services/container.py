@@ -180,6 +180,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     uia = UserInteractiveAuth(store, clock, failed_logins)
     hasher = TokenHasher(token_key)
     account_data = AccountDataService(store, notifier)
+    notifier.add_listener(account_data.on_change)
 
     # notifications
     push_actions = PushActions(account_data)

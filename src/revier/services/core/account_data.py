@@ -15,6 +15,11 @@ from revier.storage.core.account_data import AccountData
 # Managed by the server through its own endpoints, never set directly.
 _SERVER_MANAGED = ("m.fully_read", "m.push_rules")
 IGNORED_USER_LIST = "m.ignored_user_list"
+# Named, besides the user, when an ignore list changes: every worker's cache of
+# who ignores whom hears it through the notifier. Not a user ID (those start
+# with "@"), so no waiting request listens to it.
+IGNORE_LISTS_CHANGED = "!ignore-lists"
+_IGNORERS_MAX = 50_000
 
 # Checks a type's content before it is stored, in the writing transaction (and
 # may raise, or return the content to store instead): for types the server
@@ -27,6 +32,17 @@ class AccountDataService:
         self._store = store
         self._notifier = notifier
         self._guards: dict[str, Guard] = {}
+        # user_id -> who ignores them: asked for every message sent (push
+        # actions), while ignore lists change rarely. Dropped whole on a change
+        # anywhere; a look-up that overlapped a change is not kept.
+        self._ignorers: dict[str, frozenset[str]] = {}
+        self._ignore_lists_changes = 0
+
+    def on_change(self, keys: frozenset[str] | None) -> None:
+        """Notifier listener (this worker's changes and, through Redis, the others')."""
+        if keys is None or f"u:{IGNORE_LISTS_CHANGED}" in keys:
+            self._ignore_lists_changes += 1
+            self._ignorers.clear()
 
     def guard(self, data_type: str, check: Guard) -> None:
         """Have ``check`` see (and may refuse) every client write of ``data_type``."""
@@ -46,9 +62,10 @@ class AccountDataService:
             position = await tx.streams.next_position()
             repos = CoreRepos.of(tx)
             await repos.account_data.put(user_id, room_id, data_type, content, position)
-            if data_type == IGNORED_USER_LIST and not room_id:
+            ignore_list = data_type == IGNORED_USER_LIST and not room_id
+            if ignore_list:
                 await repos.ignored_users.replace(user_id, ignored_in(content, user_id))
-        self._notifier.notify(users=[user_id])
+        self._notifier.notify(users=[user_id, IGNORE_LISTS_CHANGED] if ignore_list else [user_id])
 
     async def put_internal(
         self, user_id: str, room_id: str, data_type: str, content: JsonDict
@@ -93,9 +110,18 @@ class AccountDataService:
         content = await CoreRepos.of(tx).account_data.get(user_id, "", IGNORED_USER_LIST)
         return ignored_in(content, user_id)
 
-    async def ignorers_of(self, tx: Tx, user_id: str) -> set[str]:
-        """Who ignores the user (one index look-up, for every new message)."""
-        return await CoreRepos.of(tx).ignored_users.ignorers_of(user_id)
+    async def ignorers_of(self, tx: Tx, user_id: str) -> frozenset[str]:
+        """Who ignores the user (for every new message: cached, see ``on_change``)."""
+        cached = self._ignorers.get(user_id)
+        if cached is not None:
+            return cached
+        started = self._ignore_lists_changes
+        found = frozenset(await CoreRepos.of(tx).ignored_users.ignorers_of(user_id))
+        if started == self._ignore_lists_changes:
+            if len(self._ignorers) >= _IGNORERS_MAX:
+                self._ignorers.clear()
+            self._ignorers[user_id] = found
+        return found
 
     async def of_type(self, tx: Tx, user_id: str, data_type: str) -> dict[str, JsonDict]:
         """room_id -> content of one type of room account data, for every room."""

@@ -33,6 +33,7 @@ from revier.services.rooms.room_admin import (
 )
 from revier.services.rooms.room_closing import RoomCloser
 from revier.services.rooms.room_events import BUMP_EVENT_TYPES, RoomEventWriter, Written
+from revier.services.rooms.room_list import ListedRoom
 from revier.services.rooms.room_lookups import RoomLookups
 from revier.services.rooms.room_members import IN_ROOM
 from revier.services.rooms.room_reading import MessagesQuery, RoomReader, parse_room_event_filter
@@ -40,7 +41,6 @@ from revier.services.rooms.room_summary import RoomSummaries
 from revier.services.rooms.room_sync import RoomSyncBuilder, Window
 from revier.services.rooms.room_upgrade import RoomUpgrader
 from revier.services.rooms.room_views import (
-    ListedRoom,
     RoomMeta,
     RoomViews,
     StateWanted,

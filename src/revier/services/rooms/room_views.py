@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester
 from revier.services.rooms.event_format import client_events
+from revier.services.rooms.room_list import ListedRoom, RoomList
 from revier.services.rooms.room_sync import receipt_events, stripped_state
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility, membership_history
@@ -30,20 +31,6 @@ CREATE: StateKey = ("m.room.create", "")
 MEMBER = "m.room.member"
 SPACE_CHILD = "m.space.child"
 MAX_HEROES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class ListedRoom:
-    """A room in the user's room list: their membership, and where it sorts."""
-
-    membership: Membership
-    # The newest event a person notices, for a joined room; else the user's
-    # membership event (an invite sorts by when it came).
-    bump_stamp: int
-
-    @property
-    def room_id(self) -> str:
-        return self.membership.room_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +86,7 @@ class RoomViews:
     def __init__(self, visibility: Visibility, typing: TypingService) -> None:
         self._visibility = visibility
         self._typing = typing
+        self._room_list = RoomList()
 
     # --- the room list -----------------------------------------------------
 
@@ -107,16 +95,7 @@ class RoomViews:
     ) -> list[ListedRoom]:
         """Rooms the user is in (joined, invited, knocking), and rooms they left or
         were banned from in ``(after, upto]`` (so the client hears of it once)."""
-        out = []
-        for membership, bump_stamp in await RoomRepos.of(tx).memberships.listed_for_user(
-            user_id, upto
-        ):
-            kind = membership.membership
-            if kind in ("leave", "ban") and (after is None or membership.stream_ordering <= after):
-                continue
-            stamp = bump_stamp if kind == "join" and bump_stamp is not None else None
-            out.append(ListedRoom(membership, stamp or membership.stream_ordering))
-        return out
+        return await self._room_list.listed_rooms(tx, user_id, after, upto)
 
     async def rooms_with_events(
         self, tx: Tx, room_ids: Sequence[str], after: int, upto: int
@@ -357,6 +336,10 @@ class RoomViews:
     @property
     def typing_serial(self) -> int:
         return self._typing.serial
+
+    def typing_rooms(self) -> set[str]:
+        """The only rooms ``typing`` may answer for."""
+        return self._typing.rooms()
 
     def typing(self, room_id: str, since_serial: int | None) -> JsonDict | None:
         """The m.typing event of a room, if it changed since ``since_serial`` (None:

@@ -69,6 +69,11 @@ class TypingService:
         now = self._clock.time_ms()
         return users is not None and any(e <= now for e in users.values())
 
+    def rooms(self) -> set[str]:
+        """Every room whose typing list ever changed: in any other the list is empty
+        and no ``changed_since`` holds (a long room list asks only about these)."""
+        return self._changed.keys() | self._typing.keys()
+
     def forget_room(self, room_id: str) -> None:
         """A purged room: nobody is left to type or to be told."""
         self._typing.pop(room_id, None)

@@ -23,8 +23,10 @@ positions) stores nothing: its snapshot number is derived from the connection
 itself, so any pos it was given stays good, in either process.
 
 Snapshots live in the database, so a connection survives a restart and works
-across workers. An unusable ``pos`` (malformed, foreign, superseded, idle past
-the expiry) is ``M_UNKNOWN_POS``, the one answer after which clients start over.
+across workers; each worker remembers the last snapshot of the connections it
+served (sliding_memory.py) so as not to parse and encode whole states. An
+unusable ``pos`` (malformed, foreign, superseded, idle past the expiry) is
+``M_UNKNOWN_POS``, the one answer after which clients start over.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
 from revier.errors import UnknownPos
 from revier.services.core import Clock, Requester
+from revier.services.sync.sliding_memory import ConnectionMemory, Encoding, Remembered
 from revier.services.sync.sliding_request import RoomConfig
 from revier.storage import Conflict, Store
 from revier.storage.sync import SyncRepos
@@ -81,13 +83,7 @@ class ConnectionState:
     rooms: dict[str, RoomStatus] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        configs: dict[RoomConfig, int] = {}
-        rooms: dict[str, list[Any]] = {}
-        for room_id, status in self.rooms.items():
-            index = configs.setdefault(status.config, len(configs))
-            rooms[room_id] = [index, status.since, sorted(status.members)]
-        table = [[c.timeline_limit, sorted(c.required_state)] for c in configs]
-        return orjson.dumps({"configs": table, "rooms": rooms}).decode()
+        return Encoding().encode(self)
 
     @classmethod
     def from_json(cls, raw: str) -> ConnectionState:
@@ -115,8 +111,11 @@ class Opened:
 
 
 class ConnectionStore:
-    def __init__(self, store: Store, clock: Clock, expiry_s: int) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, expiry_s: int, memory: ConnectionMemory | None = None
+    ) -> None:
         self._store = store
+        self._memory = memory if memory is not None else ConnectionMemory()
         self._clock = clock
         self._expiry_ms = expiry_s * 1000
         self._touch_ms = min(_TOUCH_EVERY_MS, self._expiry_ms // 4)
@@ -127,6 +126,7 @@ class ConnectionStore:
         now = self._clock.time_ms()
         stateless = stateless_snapshot(requester, conn_id)
         if pos is None:
+            self._memory.forget(key)
             async with self._store.transaction() as tx:
                 db = SyncRepos.of(tx)
                 await db.sliding_connections.drop(*key)
@@ -135,19 +135,33 @@ class ConnectionStore:
         since = SlidingPos.parse(pos)
         if since.snapshot == stateless:
             return Opened(stateless, ConnectionState(), since)
+        remembered = self._memory.get(key, since.snapshot)
+        raw: str | None = None
         async with self._store.read() as tx:
-            snapshots = await SyncRepos.of(tx).sliding_connections.of_connection(*key)
-        found = snapshots.get(since.snapshot)
-        if found is None or found.used_ts < now - self._expiry_ms:
+            repo = SyncRepos.of(tx).sliding_connections
+            snapshots = await repo.used(*key)
+            used_ts = snapshots.get(since.snapshot)
+            if used_ts is not None and remembered is None:
+                raw = await repo.state(*key, since.snapshot)
+        if used_ts is None or used_ts < now - self._expiry_ms:
             raise UnknownPos("Unknown or expired position: start again without pos")
-        if len(snapshots) > 1 or found.used_ts < now - self._touch_ms:
+        if len(snapshots) > 1 or used_ts < now - self._touch_ms:
             async with self._store.transaction() as tx:
                 await SyncRepos.of(tx).sliding_connections.keep_only(*key, since.snapshot, now)
-        return Opened(since.snapshot, ConnectionState.from_json(found.state), since, stored=True)
+        if remembered is not None:
+            # The very snapshot the database holds (it is never rewritten): see sliding_memory.
+            return Opened(since.snapshot, remembered.state, since, stored=True)
+        if raw is None:  # dropped between the two statements (a pos-less restart)
+            raise UnknownPos("Unknown or expired position: start again without pos")
+        state = ConnectionState.from_json(raw)
+        self._memory.put(key, Remembered(since.snapshot, state, Encoding()))
+        return Opened(since.snapshot, state, since, stored=True)
 
     async def save(self, requester: Requester, conn_id: str, state: ConnectionState) -> int:
         """Store a new snapshot of the connection's state; its number."""
-        raw = state.to_json()
+        key = (requester.user_id, requester.device_id, conn_id)
+        encoding = self._memory.encoding(key)
+        raw = encoding.encode(state)
         while True:
             snapshot = secrets.randbits(_SNAPSHOT_BITS)
             try:
@@ -160,6 +174,7 @@ class ConnectionStore:
                         raw,
                         self._clock.time_ms(),
                     )
+                self._memory.put(key, Remembered(snapshot, state, encoding))
                 return snapshot
             except Conflict:  # the same number twice: astronomically rare
                 continue

@@ -94,6 +94,7 @@ class SlidingExtensions:
             news |= bool(receipts)
         if extensions.typing is not None:
             rooms = _rooms_in(extensions.typing, selection) & joined_rooms
+            rooms &= self._views.typing_rooms()  # not a call per room in a long list
             serial = since.typing if since else None
             typing = {r: e for r in sorted(rooms) if (e := self._views.typing(r, serial))}
             out["typing"] = {"rooms": typing}

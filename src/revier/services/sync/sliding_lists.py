@@ -23,6 +23,7 @@ from revier.services.sync.sliding_request import ListFilters, RoomConfig, Slidin
 from revier.storage import Tx
 
 DIRECT = "m.direct"
+_NO_FILTERS = ListFilters()
 TAG = "m.tag"
 
 
@@ -62,14 +63,15 @@ class ListBuilder:
         )
         ordered = sorted(listed, key=lambda r: (-r.bump_stamp, r.room_id))
         for lst in request.lists:
-            matching = [r.room_id for r in ordered if await facts.passes(r, lst.filters)]
+            if lst.filters == _NO_FILTERS:  # Element X's room list: every room
+                matching = [r.room_id for r in ordered]
+            else:
+                matching = [r.room_id for r in ordered if await facts.passes(r, lst.filters)]
             out.counts[lst.name] = len(matching)
             out.in_lists.update(matching)
-            window: list[str] = []
-            for index, room_id in enumerate(matching):
-                if any(start <= index <= end for start, end in lst.ranges):
-                    window.append(room_id)
-                    _add(out.configs, room_id, lst.config)
+            window = [matching[i] for i in _indices(lst.ranges, len(matching))]
+            for room_id in window:
+                _add(out.configs, room_id, lst.config)
             out.windows[lst.name] = window
         for room_id, config in request.subscriptions.items():
             if room_id in hidden:
@@ -92,6 +94,14 @@ class ListBuilder:
             for room_id in rooms
             if isinstance(room_id, str)
         }
+
+
+def _indices(ranges: Iterable[tuple[int, int]], length: int) -> list[int]:
+    """The list indices inside the (inclusive, maybe overlapping) ranges, in order."""
+    covered: set[int] = set()
+    for start, end in ranges:
+        covered.update(range(max(start, 0), min(end, length - 1) + 1))
+    return sorted(covered)
 
 
 def _add(configs: dict[str, RoomConfig], room_id: str, config: RoomConfig) -> None:

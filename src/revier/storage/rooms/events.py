@@ -83,6 +83,12 @@ _STATE_EVENTS = (
         ),
     )
 )
+_STATE_IDS = select(
+    current_state.c.type, current_state.c.state_key, current_state.c.event_id
+).where(
+    current_state.c.room_id == bindparam("room"),
+    tuple_(current_state.c.type, current_state.c.state_key).in_(bindparam("keys", expanding=True)),
+)
 _ROOM = select(rooms.c.room_version, rooms.c.tenant).where(rooms.c.room_id == bindparam("room"))
 
 
@@ -212,8 +218,11 @@ class EventRepository:
             if not wanted:
                 return {}
             # Exact keys, as in current_state_events: by type alone a room's
-            # every member row would be read to find one.
-            stmt = stmt.where(tuple_(current_state.c.type, current_state.c.state_key).in_(wanted))
+            # every member row would be read to find one. A statement built once:
+            # one with the keys inline is compiled anew on every call.
+            params = {"room": room_id, "keys": list(wanted)}
+            rows = await self._conn.execute(_STATE_IDS, params)
+            return {(r.type, r.state_key): r.event_id for r in rows}
         return {(r.type, r.state_key): r.event_id for r in await self._conn.execute(stmt)}
 
     async def current_state_ids_of_types(

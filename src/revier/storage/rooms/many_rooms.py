@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import StateKey
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
+from revier.storage.rooms.rooms import LISTED, Membership
 from revier.storage.rooms.tables import current_state, events, memberships
 from revier.storage.streams import SHORT_RANGE, in_window
 
@@ -25,6 +26,16 @@ _ROOMS_WITH_EVENTS = (
         *in_window(events.c.stream_ordering),
     )
     .distinct()
+)
+
+# A user's listed rows that may differ from what they were at ``after``: those of
+# rooms with events since (a bump stamp moves with an event), and memberships
+# written since.
+_LISTED_CHANGED = LISTED.where(
+    or_(
+        memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
+        memberships.c.stream_ordering > bindparam("after"),
+    )
 )
 
 
@@ -179,6 +190,22 @@ class ManyRoomsRepository:
             return found.intersection(room_ids)
         params = {"rooms": list(room_ids), "after": after, "upto": upto}
         return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
+
+    async def rooms_in_short_range(self, after: int, upto: int) -> set[str]:
+        """Every room with an event in ``(after, upto]``, a range of at most
+        ``SHORT_RANGE`` positions (read whole from the stream index)."""
+        assert upto - after <= SHORT_RANGE
+        window = {"after": after, "upto": upto}
+        return {row[0] for row in await self._conn.execute(_ROOMS_IN_RANGE, window)}
+
+    async def listed_changed(
+        self, user_id: str, room_ids: Collection[str], after: int, upto: int
+    ) -> list[tuple[Membership, int | None]]:
+        """``memberships.listed_for_user`` for the rooms named and those where the
+        user's membership was written after ``after``."""
+        params = {"user": user_id, "upto": upto, "rooms": list(room_ids), "after": after}
+        rows = await self._conn.execute(_LISTED_CHANGED, params)
+        return [(Membership(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]), r[7]) for r in rows]
 
     async def member_counts(self, room_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """room_id -> (joined, invited) member counts, for many rooms."""

@@ -46,7 +46,7 @@ _MEMBERSHIP_FIELDS = (
     "forgotten",
     "displayname",
 )
-_LISTED = (
+LISTED = (
     select(  # in Membership's order, then the stamp (read by position)
         *(memberships.c[name] for name in _MEMBERSHIP_FIELDS),
         rooms.c.bump_stamp,
@@ -108,7 +108,7 @@ class Membership:
     displayname: str | None
 
 
-# _LISTED reads by position.
+# LISTED reads by position.
 assert tuple(Membership.__dataclass_fields__) == _MEMBERSHIP_FIELDS
 
 
@@ -247,7 +247,7 @@ class MembershipRepository:
     async def listed_for_user(self, user_id: str, upto: int) -> list[tuple[Membership, int | None]]:
         """The user's memberships up to ``upto`` (forgotten rooms left out), each with
         its room's bump stamp: what sliding sync's room lists are made of."""
-        rows = await self._conn.execute(_LISTED, {"user": user_id, "upto": upto})
+        rows = await self._conn.execute(LISTED, {"user": user_id, "upto": upto})
         # Unpacked by position: a user in a thousand rooms reads a thousand rows on
         # every sliding-sync request, and attribute lookups on rows add up.
         return [(Membership(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]), r[7]) for r in rows]

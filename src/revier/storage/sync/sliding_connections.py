@@ -15,6 +15,8 @@ _CONNECTION = and_(
     _t.c.conn_id == bindparam("conn"),
 )
 _OF_CONNECTION = select(_t.c.snapshot, _t.c.state, _t.c.used_ts).where(_CONNECTION)
+_USED = select(_t.c.snapshot, _t.c.used_ts).where(_CONNECTION)
+_STATE = select(_t.c.state).where(_CONNECTION, _t.c.snapshot == bindparam("snapshot"))
 # Not "snapshot": an UPDATE reserves its columns' names for their new values.
 _OTHERS = delete(_t).where(_CONNECTION, _t.c.snapshot != bindparam("keep"))
 _TOUCH = (
@@ -42,6 +44,17 @@ class SlidingConnectionRepository:
         params = {"user": user_id, "device": device_id, "conn": conn_id}
         rows = await self._conn.execute(_OF_CONNECTION, params)
         return {int(row.snapshot): Snapshot(row.state, int(row.used_ts)) for row in rows}
+
+    async def used(self, user_id: str, device_id: str, conn_id: str) -> dict[int, int]:
+        """The connection's snapshots, each with when a request last presented it
+        (without their states: a worker that remembers the state doesn't read it)."""
+        params = {"user": user_id, "device": device_id, "conn": conn_id}
+        return {int(r.snapshot): int(r.used_ts) for r in await self._conn.execute(_USED, params)}
+
+    async def state(self, user_id: str, device_id: str, conn_id: str, snapshot: int) -> str | None:
+        """One snapshot's state (JSON)."""
+        params = {"user": user_id, "device": device_id, "conn": conn_id, "snapshot": snapshot}
+        return (await self._conn.execute(_STATE, params)).scalar_one_or_none()
 
     async def keep_only(
         self, user_id: str, device_id: str, conn_id: str, snapshot: int, now: int

@@ -6,7 +6,6 @@ says; who may do it (a user is no admin, another tenant is elsewhere)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -27,12 +26,6 @@ from tests.integration.moderation import (
 from tests.integration.steps import Session, say, shared_room
 
 server = server_fixture("account-moderation", **SERVER_OPTIONS)
-
-
-@pytest.fixture
-async def http(server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

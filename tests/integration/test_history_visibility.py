@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.conftest import LOOSE_LIMIT, server_fixture
-from tests.integration.harness import RevierProcess
 from tests.integration.steps import (
     V3,
     Session,
@@ -37,12 +35,6 @@ EXPECTED = [
     ("invited", False, False, True),
     ("joined", False, False, False),
 ]
-
-
-@pytest.fixture
-async def http(server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 async def guest(http: httpx.AsyncClient) -> Session:

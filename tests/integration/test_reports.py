@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -30,12 +29,6 @@ from tests.integration.steps import Session, say, shared_room
 
 server = server_fixture("reports", **SERVER_OPTIONS)
 REPORTS = f"{ADMIN_API}/reports"
-
-
-@pytest.fixture
-async def http(server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

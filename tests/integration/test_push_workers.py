@@ -10,8 +10,7 @@ import httpx
 import pytest
 from bench.push_gateway import PushGateway
 
-from tests.integration.harness import RevierProcess, server_env, write_config
-from tests.integration.postgres import create_database
+from tests.integration.harness import RevierProcess
 from tests.integration.push import (
     People,
     answering,
@@ -21,7 +20,7 @@ from tests.integration.push import (
     send,
     set_pusher,
 )
-from tests.integration.redis_server import redis_server
+from tests.integration.workers import two_workers
 
 gateway = gateway_fixture()
 
@@ -30,30 +29,8 @@ gateway = gateway_fixture()
 def workers(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path, gateway: PushGateway
 ) -> Iterator[list[RevierProcess]]:
-    if engine != "postgresql":
-        pytest.skip("scale-out runs on PostgreSQL")
-    dsn = create_database(request.getfixturevalue("pg_dsn"), "revier_push_workers")
-    data_dir = tmp_root / "push-workers"
-    data_dir.mkdir()
-    with redis_server() as redis_url:
-        config = data_dir / "revier.toml"
-        options = push_options(gateway)
-        write_config(
-            config,
-            data_dir=data_dir,
-            database_url=dsn,
-            notify={"redis_url": redis_url},
-            tenant_policy=options.pop("tenant_policy"),
-            **options,
-        )
-        procs = []
-        for _ in range(2):
-            proc = RevierProcess(data_dir=data_dir, config=config, env=server_env())
-            proc.start()
-            procs.append(proc)
+    with two_workers(engine, request, tmp_root, "push_workers", **push_options(gateway)) as procs:
         yield procs
-        for proc in procs:
-            proc.stop()
 
 
 async def test_events_written_on_either_worker_are_pushed_once(

@@ -13,9 +13,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Account
-from tests.integration.harness import PASSWORD, RevierProcess, server_env, write_config
-from tests.integration.postgres import create_database
-from tests.integration.redis_server import redis_server
+from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.sliding import Connection, one_list, timeline_ids
 from tests.integration.steps import (
     create_room,
@@ -26,6 +24,7 @@ from tests.integration.steps import (
     say,
     shared_room,
 )
+from tests.integration.workers import two_workers
 
 V3 = "/_matrix/client/v3"
 
@@ -69,39 +68,21 @@ async def test_a_room_forgotten_after_another_connection_saw_the_leave_is_gone(
 
 
 @pytest.fixture
-def two_workers(
+def workers(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path
 ) -> Iterator[list[RevierProcess]]:
-    if engine != "postgresql":
-        pytest.skip("scale-out runs on PostgreSQL")
-    name = f"revier_ss_cached_{secrets.token_hex(3)}"
-    dsn = create_database(request.getfixturevalue("pg_dsn"), name)
-    data_dir = tmp_root / name
-    data_dir.mkdir()
-    with redis_server() as redis_url:
-        config = data_dir / "revier.toml"
-        write_config(
-            config,
-            data_dir=data_dir,
-            database_url=dsn,
-            tenant_policy={"room_encryption": "optional"},
-            notify={"redis_url": redis_url},
-        )
-        procs = [RevierProcess(data_dir=data_dir, config=config, env=server_env()) for _ in "ab"]
-        for proc in procs:
-            proc.start()
+    policy = {"room_encryption": "optional"}
+    with two_workers(engine, request, tmp_root, "ss_cached", tenant_policy=policy) as procs:
         yield procs
-        for proc in procs:
-            proc.stop()
 
 
 async def test_a_connection_served_by_turns_by_two_workers_and_a_restart_stays_exact(
-    two_workers: list[RevierProcess],
+    workers: list[RevierProcess],
 ) -> None:
     """Each worker remembers the connection and the user's rooms as it last saw them;
     the other worker moves both on meanwhile. The window holds the top room only, so
     a stale order or a stale snapshot would show as the wrong room or a room resent."""
-    a, b = two_workers
+    a, b = workers
     names = [f"{n}-{secrets.token_hex(3)}" for n in ("alice", "bob")]
     accounts = [Account(a.create_user(n, PASSWORD), n, PASSWORD) for n in names]
     async with (

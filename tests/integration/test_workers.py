@@ -6,16 +6,14 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from secrets import token_hex
 
 import httpx
 import pytest
 
 from tests.integration.conftest import PASSWORD
-from tests.integration.harness import RevierProcess, server_env, write_config
+from tests.integration.harness import RevierProcess
 from tests.integration.matrix import waiting_sync
-from tests.integration.postgres import create_database
-from tests.integration.redis_server import redis_server
+from tests.integration.workers import two_workers
 
 V3 = "/_matrix/client/v3"
 
@@ -24,30 +22,9 @@ V3 = "/_matrix/client/v3"
 def workers(
     engine: str, request: pytest.FixtureRequest, tmp_root: Path
 ) -> Iterator[list[RevierProcess]]:
-    if engine != "postgresql":
-        pytest.skip("scale-out runs on PostgreSQL")
-    # A fresh name each time: pytest may set a module fixture up twice when it
-    # regroups parametrized tests, and a database left from before must not matter.
-    dsn = create_database(request.getfixturevalue("pg_dsn"), f"revier_workers_{token_hex(3)}")
-    data_dir = tmp_root / "workers"
-    data_dir.mkdir()
-    with redis_server() as redis_url:
-        config = data_dir / "revier.toml"
-        write_config(
-            config,
-            data_dir=data_dir,
-            database_url=dsn,
-            tenant_policy={"room_encryption": "optional"},
-            notify={"redis_url": redis_url},
-        )
-        procs = []
-        for _ in range(2):
-            proc = RevierProcess(data_dir=data_dir, config=config, env=server_env())
-            proc.start()
-            procs.append(proc)
+    policy = {"room_encryption": "optional"}
+    with two_workers(engine, request, tmp_root, "workers", tenant_policy=policy) as procs:
         yield procs
-        for proc in procs:
-            proc.stop()
 
 
 async def login(http: httpx.AsyncClient, user: str) -> dict[str, str]:

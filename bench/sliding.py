@@ -37,7 +37,9 @@ LIST = "all_rooms"
 FIRST_END = 19  # Element X's first window: [0, 19]
 BATCH = 100  # then growing windows: [0, 99], [0, 199], …
 LONG_POLL_MS = 30_000
-# matrix-rust-sdk's DEFAULT_REQUIRED_STATE for the room list (room_list_service/mod.rs).
+# matrix-rust-sdk's DEFAULT_REQUIRED_STATE for the room list (room_list_service/mod.rs),
+# with ruma's primary wire names (call member, member hints, beacon info); the
+# sliding-sync tests send the same (tests/integration/sliding.py).
 REQUIRED_STATE = [
     ["m.room.name", ""],
     ["m.room.encryption", ""],

@@ -1,0 +1,7 @@
+"""The signin wing: signing in through the browser — the OAuth 2.0 API of the
+client-server spec, the sign-in and account pages' sessions, second factors
+(TOTP, recovery codes, WebAuthn) and the lockout of repeated failures.
+
+It sits above the accounts wing (which issues devices and tokens) and is
+reached from outside only through this package.
+"""

@@ -122,6 +122,12 @@ class _HttpProtocol(HttpToolsProtocol):
     _lost = False
     _waiter: asyncio.Future[None] | None = None
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            notice_silent_drops(sock)
+        super().connection_made(transport)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope.setdefault("extensions", {})[HANGUP] = {"connection": self}
@@ -138,6 +144,35 @@ class _HttpProtocol(HttpToolsProtocol):
 
     def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
         self._waiter = future
+
+
+# A phone that loses its network sends no FIN: without these, its socket (and
+# the parked request on it) stays until the long-poll's own timeout, and the
+# answer written then is retransmitted to nobody for ~15 minutes (tcp_retries2)
+# with its buffers held. Keepalive probes find a silent peer after about
+# IDLE + INTERVAL * COUNT seconds of quiet; TCP_USER_TIMEOUT drops a connection
+# whose written data stays unacknowledged that long. Both are Linux options;
+# elsewhere the connection simply lives as before.
+KEEPALIVE_IDLE_S = 30
+KEEPALIVE_INTERVAL_S = 10
+KEEPALIVE_COUNT = 3
+UNACKNOWLEDGED_TIMEOUT_MS = 60_000
+
+
+def notice_silent_drops(sock: socket.socket) -> None:
+    """Ask the kernel to find and close connections whose peer went silent."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for option, value in (
+            ("TCP_KEEPIDLE", KEEPALIVE_IDLE_S),
+            ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL_S),
+            ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+            ("TCP_USER_TIMEOUT", UNACKNOWLEDGED_TIMEOUT_MS),
+        ):
+            if hasattr(socket, option):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 class _Listeners:

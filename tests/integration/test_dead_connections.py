@@ -16,6 +16,7 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -170,3 +171,31 @@ async def test_sliding_sync_after_a_hang_up_the_old_pos_brings_what_came_in_betw
     assert phone.pos != old_pos
     bodies = [e["content"].get("body") for e in back["rooms"][room]["timeline"]]
     assert bodies == ["first while away"], bodies
+
+
+def _timers_of_connections_to(port: int) -> dict[int, str]:
+    """The kernel's timer (``tr`` of /proc/net/tcp) on each of the server's
+    established sockets at ``port``, by the client's port: 02 is keepalive."""
+    timers: dict[int, str] = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, timer = fields[1], fields[2], fields[3], fields[5]
+        if state == "01" and int(local.split(":")[1], 16) == port:
+            timers[int(remote.split(":")[1], 16)] = timer.split(":")[0]
+    return timers
+
+
+async def test_a_silent_client_is_probed_by_tcp_keepalive(server: RevierProcess, make_user) -> None:
+    """A phone that loses its network sends nothing: the server's side of its
+    connection runs the kernel's keepalive timer, so the dead peer is found
+    and its parked request released (revier.server.notice_silent_drops)."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        me = await log_in(http, make_user("silent"))
+        since = (await http.get(f"{V3}/sync", headers=me.headers)).json()["next_batch"]
+        path = f"{V3}/sync?" + urlencode({"since": since, "timeout": 60_000})
+        client = await RawClient.send(server.url, "GET", path, me.token)
+        await until(http, lambda n: n >= 1, within_s=20)
+        mine = client.writer.get_extra_info("sockname")[1]
+        assert _timers_of_connections_to(httpx.URL(server.url).port or 80).get(mine) == "02"
+        client.hang_up(reset=True)
+        await until(http, lambda n: n == 0, within_s=5)

@@ -28,6 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ALL = [
     "send",
     "fanout",
+    "fanout_wide",
     "idle",
     "initial_sync",
     "big_room",
@@ -46,6 +47,7 @@ SIZE_HELP = {
     "senders": "send: concurrent senders",
     "messages": "send: messages per sender",
     "receivers": "fan-out: receivers long-polling /sync",
+    "wide_receivers": "fanout_wide: receivers long-polling /sync (same messages as fan-out)",
     "fanout_messages": "fan-out: messages sent",
     "fanout_interval": "fan-out: seconds between messages",
     "idle_users": "idle: users holding a /sync long-poll",

@@ -30,6 +30,7 @@ class Sizes:
     senders: int = 20
     messages: int = 200
     receivers: int = 50
+    wide_receivers: int = 500
     fanout_messages: int = 30
     fanout_interval: float = 0.05
     idle_users: int = 2000
@@ -49,6 +50,7 @@ class Sizes:
         """Every account a server needs; the same names on both servers."""
         names = [f"s{i}" for i in range(self.senders)]
         names += [f"f{i}" for i in range(self.receivers + 1)]
+        names += [f"fw{i}" for i in range(self.wide_receivers + 1)]
         names += [f"i{i}" for i in range(self.idle_users)]
         names += ["init0", "bowner"] + [f"b{i}" for i in range(self.big_room)]
         names += [f"bn{r}" for r in range(self.runs)]
@@ -95,9 +97,21 @@ async def send(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
 
 
 async def fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
-    sender = server.sessions["f0"]
-    receivers = [server.sessions[f"f{i}"] for i in range(1, sz.receivers + 1)]
-    room = await m.create_room(sender, f"fan-out {run}")
+    """One sender, ``receivers`` colleagues long-polling /sync: a team's room."""
+    return await _fanout(m, server, sz, run, "f", sz.receivers)
+
+
+async def fanout_wide(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    """The same with ``wide_receivers`` (500): a station's announcement channel."""
+    return await _fanout(m, server, sz, run, "fw", sz.wide_receivers)
+
+
+async def _fanout(
+    m: Matrix, server: Server, sz: Sizes, run: int, prefix: str, count: int
+) -> Metrics:
+    sender = server.sessions[f"{prefix}0"]
+    receivers = [server.sessions[f"{prefix}{i}"] for i in range(1, count + 1)]
+    room = await m.create_room(sender, f"fan-out {prefix} {run}")
     await gather_limited(16, [m.join(s, room) for s in receivers])
     first = await gather_limited(16, [m.sync(s) for s in receivers])
     sent: dict[int, float] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
-    "--runs", "1", "--senders", "2", "--messages", "5", "--receivers", "3",
+    "--runs", "1", "--senders", "2", "--messages", "5", "--receivers", "3", "--wide-receivers", "4",
     "--fanout-messages", "3", "--idle-users", "20", "--init-rooms", "3",
     "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
     # More rooms than Element X's first window of 20, so that the list grows once.
@@ -56,6 +56,7 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
     medians = data["medians"]
     assert medians["send"]["revier"]["msgs_per_s"] > 0
     assert medians["fanout"]["revier"]["all_delivered"] is True
+    assert medians["fanout_wide"]["revier"]["all_delivered"] is True
     assert medians["idle"]["revier"]["all_woken"] is True
     assert medians["ceiling"]["ceiling"]["msgs_per_s"] > 0
     for side in ("revier", "reference") if data["versions"]["reference"] else ("revier",):

@@ -142,3 +142,11 @@ async def _second_message_notifies_nobody(workers: list[RevierProcess], change: 
         await asyncio.wait_for(waiting, 20)
         await send("muted")
         assert await unread() == 1  # the second message notified nobody
+        if change == "ignore":
+            # Worker A also kept whom Bob ignores (read by his /sync there
+            # before the change): his next /sync there hides Alice's message.
+            r = await on_a.get(f"{V3}/sync", params={"since": token}, headers=bob)
+            joined = r.json().get("rooms", {}).get("join", {})
+            timeline = joined.get(room_id, {}).get("timeline", {})
+            bodies = [e["content"].get("body") for e in timeline.get("events", [])]
+            assert "muted" not in bodies, bodies

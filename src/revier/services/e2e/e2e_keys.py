@@ -172,16 +172,15 @@ class E2eKeyService:
             changes = await device_list_changes(tx, requester.user_id, from_.position, upto)
         return changes.to_json()
 
-    async def sync_counts(self, tx: Tx, requester: Requester) -> JsonDict:
-        """``device_one_time_keys_count`` and ``device_unused_fallback_key_types`` of /sync."""
-        db = E2eRepos.of(tx)
-        counts = await db.e2e_keys.one_time_key_counts(requester.user_id, requester.device_id)
-        return {
-            "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **counts},
-            "device_unused_fallback_key_types": await db.e2e_keys.unused_fallback_key_types(
-                requester.user_id, requester.device_id
-            ),
+    async def sync_counts(self, tx: Tx, requester: Requester) -> tuple[JsonDict, int | None]:
+        """``device_one_time_keys_count`` and ``device_unused_fallback_key_types`` of
+        /sync, and the stream position of the device's last key claim (if any)."""
+        state = await E2eRepos.of(tx).e2e_keys.key_state(requester.user_id, requester.device_id)
+        body: JsonDict = {
+            "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **state.one_time_key_counts},
+            "device_unused_fallback_key_types": state.unused_fallback_key_types,
         }
+        return body, state.last_claim
 
 
 def _add_signatures(entry: JsonDict, signatures: list[Signature]) -> None:

@@ -10,7 +10,6 @@ from revier.services.e2e.device_lists import device_list_changes
 from revier.services.e2e.e2e_keys import E2eKeyService
 from revier.services.e2e.to_device import ToDeviceService
 from revier.storage import Tx
-from revier.storage.e2e import E2eRepos
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +48,18 @@ class E2eSync:
         batch = await self._to_device.for_sync(tx, requester, after, upto)
         body: JsonDict = {"to_device": {"events": batch.events}}
         news = bool(batch.events)
+        counts, last_claim = await self._keys.sync_counts(tx, requester)
         if since is not None:
             changes = await device_list_changes(
                 tx, requester.user_id, since.position, upto, joined_rooms
             )
             body["device_lists"] = changes.to_json()
-            last_claim = await E2eRepos.of(tx).e2e_keys.last_claim(
-                requester.user_id, requester.device_id
-            )
             news = (
                 news
                 or bool(changes)
                 or (last_claim is not None and since.position < last_claim <= upto)
             )
-        body.update(await self._keys.sync_counts(tx, requester))
+        body.update(counts)
         return E2eSyncPart(body, news, batch.delivered_upto)
 
     # --- the to_device and e2ee extensions of sliding sync -----------------------
@@ -93,7 +90,7 @@ class E2eSync:
         """The e2ee extension: key counts always, device-list changes since ``since``
         (only with one: a fresh connection must query everyone anyway). Whether a
         device list changed — key counts alone never wake a waiting client."""
-        body = await self._keys.sync_counts(tx, requester)
+        body, _ = await self._keys.sync_counts(tx, requester)
         if since is None:
             return body, False
         changes = await device_list_changes(tx, requester.user_id, since, upto, joined_rooms)

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
@@ -18,24 +29,38 @@ from revier.storage.e2e.tables import (
     e2e_one_time_keys,
 )
 
-# What every /sync asks, built once (see revier.storage.events).
+# Statements built once (see revier.storage.events).
+_OF_DEVICE = {
+    table: (table.c.user_id == bindparam("user"), table.c.device_id == bindparam("device"))
+    for table in (e2e_one_time_keys, e2e_fallback_keys, e2e_key_claims)
+}
 _OTK_COUNTS = (
     select(e2e_one_time_keys.c.algorithm, func.count())
-    .where(
-        e2e_one_time_keys.c.user_id == bindparam("user"),
-        e2e_one_time_keys.c.device_id == bindparam("device"),
-    )
+    .where(*_OF_DEVICE[e2e_one_time_keys])
     .group_by(e2e_one_time_keys.c.algorithm)
 )
-_UNUSED_FALLBACK = select(e2e_fallback_keys.c.algorithm).where(
-    e2e_fallback_keys.c.user_id == bindparam("user"),
-    e2e_fallback_keys.c.device_id == bindparam("device"),
-    e2e_fallback_keys.c.used.is_(False),
+# The three at once, for every /sync and sliding-sync request (a woken
+# long-poll's fixed cost): rows of (what, algorithm, number).
+_KEY_STATE = union_all(
+    select(literal("otk"), e2e_one_time_keys.c.algorithm, func.count())
+    .where(*_OF_DEVICE[e2e_one_time_keys])
+    .group_by(e2e_one_time_keys.c.algorithm),
+    select(literal("fallback"), e2e_fallback_keys.c.algorithm, literal(0)).where(
+        *_OF_DEVICE[e2e_fallback_keys], e2e_fallback_keys.c.used.is_(False)
+    ),
+    select(literal("claim"), literal(""), e2e_key_claims.c.stream_ordering).where(
+        *_OF_DEVICE[e2e_key_claims]
+    ),
 )
-_LAST_CLAIM = select(e2e_key_claims.c.stream_ordering).where(
-    e2e_key_claims.c.user_id == bindparam("user"),
-    e2e_key_claims.c.device_id == bindparam("device"),
-)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """What /sync tells a device of its own keys, and when its keys were last claimed."""
+
+    one_time_key_counts: dict[str, int]
+    unused_fallback_key_types: list[str]
+    last_claim: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +258,6 @@ class E2eKeyRepository:
             return None
         return ClaimedKey(f"{algorithm}:{row.key_id}", orjson.loads(row.key_json))
 
-    async def unused_fallback_key_types(self, user_id: str, device_id: str) -> list[str]:
-        rows = await self._conn.execute(_UNUSED_FALLBACK, {"user": user_id, "device": device_id})
-        return sorted(row.algorithm for row in rows)
-
     # --- claims as a stream --------------------------------------------------
 
     async def note_claim(self, user_id: str, device_id: str, position: int) -> None:
@@ -251,10 +272,21 @@ class E2eKeyRepository:
                 )
             )
 
-    async def last_claim(self, user_id: str, device_id: str) -> int | None:
-        params = {"user": user_id, "device": device_id}
-        value = (await self._conn.execute(_LAST_CLAIM, params)).scalar_one_or_none()
-        return int(value) if value is not None else None
+    async def key_state(self, user_id: str, device_id: str) -> KeyState:
+        """Counts, fallback types and last claim of the device, in one statement."""
+        counts: dict[str, int] = {}
+        fallback: list[str] = []
+        last_claim = None
+        for what, algorithm, number in await self._conn.execute(
+            _KEY_STATE, {"user": user_id, "device": device_id}
+        ):
+            if what == "otk":
+                counts[algorithm] = int(number)
+            elif what == "fallback":
+                fallback.append(algorithm)
+            else:
+                last_claim = int(number)
+        return KeyState(counts, sorted(fallback), last_claim)
 
     # --- device removal ------------------------------------------------------
 

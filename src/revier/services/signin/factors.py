@@ -92,7 +92,7 @@ class SecondFactors:
 
     async def factors(self, tenant: Tenant, user_id: str) -> list[EnrolledFactor]:
         async with self._store.read() as tx:
-            await users.local_user(tx, tenant, user_id)
+            await users.local_user(tx, tenant, user_id, deactivated_ok=True)
             rows = await SigninRepos.of(tx).factors.of_user(user_id)
         return [
             EnrolledFactor(r.factor_id, _kind(r), r.name, r.created_ts, r.last_used_ts)

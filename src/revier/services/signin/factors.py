@@ -79,6 +79,7 @@ class SecondFactors:
         self._passkeys = Passkeys(store, clock, audit, keys)
 
     async def status(self, tenant: Tenant, user_id: str) -> FactorStatus:
+        users.require_well_formed(user_id)
         async with self._store.read() as tx:
             db = SigninRepos.of(tx).factors
             rows = await db.of_user(user_id)

@@ -91,6 +91,8 @@ class SignInAttempts:
     async def check(self, tenant: Tenant, user_id: str | None, address: str) -> None:
         """Before checking a password or code: M_USER_LOCKED if the lockout locked
         the account, M_LIMIT_EXCEEDED while the account or address must wait."""
+        if user_id is not None and not is_valid_user_id(user_id):
+            user_id = None  # no one's (a NUL can't even reach PostgreSQL)
         now = self._clock.time_ms()
         name = tenant.server_name
         async with self._store.read() as tx:

@@ -168,6 +168,16 @@ async def test_failed_passwords_slow_down_then_lock_until_the_help_desk_unlocks(
     assert not any("guess" in str(e) or PASSWORD in str(e) for e in audited)
 
 
+async def test_a_name_no_one_has_gets_the_same_answers(http: httpx.AsyncClient) -> None:
+    ghost = f"@ghost-{secrets.token_hex(4)}:localhost"
+    delays = await fail_until_locked(http, ghost)
+    assert len(delays) == LOCK_AT - FREE
+    for got, full in zip(delays, [300, 600, 1200], strict=True):
+        assert full - 250 <= got <= full, delays
+    r = await login(http, ghost, PASSWORD, source=address())
+    assert (r.status_code, r.json()["errcode"]) == (401, "M_USER_LOCKED"), r.text
+
+
 async def test_one_address_guessing_many_accounts_is_slowed_down(
     http: httpx.AsyncClient,
 ) -> None:

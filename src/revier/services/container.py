@@ -86,6 +86,7 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
+from revier.services.signin import FactorKeys, SecondFactors, SignInAttempts
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -161,6 +162,9 @@ class Services:
     media: MediaService
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
+    # signin
+    signin_attempts: SignInAttempts
+    second_factors: SecondFactors
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -219,6 +223,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     e2e_keys = E2eKeyService(store, notifier)
     to_device = ToDeviceService(store, notifier, clock)
 
+    # signin's lockout, built early: the accounts wing applies it to m.login.password
+    factor_keys = FactorKeys(read_or_create_secret(keys / "second_factor.key"))
+    signin_attempts = SignInAttempts(store, clock, audit, notifier, factor_keys)
+
     # accounts
     refresh = RefreshService(store, clock, hasher, notifier)
     auth = AuthService(
@@ -231,6 +239,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         audit=audit,
         refresh=refresh,
+        guard=signin_attempts,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -354,6 +363,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
+        signin_attempts=signin_attempts,
+        second_factors=SecondFactors(store, clock, audit, signin_attempts, factor_keys),
     )
 
 

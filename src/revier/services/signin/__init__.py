@@ -4,4 +4,30 @@ client-server spec, the sign-in and account pages' sessions, second factors
 
 It sits above the accounts wing (which issues devices and tokens) and is
 reached from outside only through this package.
+
+Owns ``second_factors``, ``recovery_codes``, ``webauthn_challenges`` and
+``signin_failures``; offers ``SecondFactors`` (enrol, check, remove, reset) and
+``SignInAttempts`` (the lockout, also handed to the accounts wing for
+``m.login.password``).
 """
+
+from revier.services.signin.factors import (
+    EnrolledFactor,
+    FactorKind,
+    FactorStatus,
+    SecondFactors,
+    TotpEnrolment,
+)
+from revier.services.signin.keys import FactorKeys
+from revier.services.signin.lockout import LockState, SignInAttempts
+
+__all__ = [
+    "EnrolledFactor",
+    "FactorKeys",
+    "FactorKind",
+    "FactorStatus",
+    "LockState",
+    "SecondFactors",
+    "SignInAttempts",
+    "TotpEnrolment",
+]

@@ -58,6 +58,8 @@ from revier.api.client import (
 from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
+from revier.api.oauth import endpoints as oauth_endpoints
+from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
@@ -123,6 +125,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_push,
         openapi,
         wipe_page,
+        oauth_metadata,
+        oauth_endpoints,
     ):
         out.extend(module.routes)
     return out

@@ -231,6 +231,15 @@ class TenantPolicy(_Section):
     # someone leaves; a user who wants out asks the help desk (who deactivate it
     # through the admin API), and a stolen session can't destroy the account.
     allow_self_deactivation: bool = False
+    # How users sign in: "password" (m.login.password, as before), "oauth" (also
+    # the spec's OAuth 2.0 API through revier's sign-in pages, where a second
+    # factor can be asked for: Element X uses it when offered), "oauth_only"
+    # (m.login.password is refused and not listed, so the second factor can't be
+    # bypassed; bots use a token the help desk issues).
+    login: Literal["password", "oauth", "oauth_only"] = "password"
+    # Seconds an access token from the OAuth 2.0 API lives; the client refreshes
+    # it with its rotating refresh token (the spec: "MUST be short-lived").
+    oauth_access_token_lifetime: int = Field(300, ge=60, le=86400)
 
     @field_validator("push_gateways")
     @classmethod

@@ -86,6 +86,7 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
+from revier.services.signin import OAuth
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -124,6 +125,7 @@ class Services:
     refresh: RefreshService
     short_tokens: ShortTokenService
     turn: TurnService
+    oauth: OAuth
     # rooms
     rooms: RoomService
     membership: MembershipService
@@ -276,6 +278,16 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
         turn=TurnService(tenants, clock),
+        oauth=OAuth.build(
+            store,
+            clock,
+            hasher,
+            notifier,
+            audit,
+            auth,
+            refresh,
+            RateLimiter(rl.registration_per_address, clock, enabled=rl.enabled),
+        ),
         devices=DeviceService(store, uia, notifier, audit),
         device_admin=DeviceAdminService(store, notifier, audit, auth),
         moderation=ModerationService(store, notifier, audit),

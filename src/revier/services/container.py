@@ -86,6 +86,7 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
+from revier.services.signin import WebSessions
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -161,6 +162,8 @@ class Services:
     media: MediaService
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
+    # signin
+    web_sessions: WebSessions
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -354,6 +357,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
+        web_sessions=WebSessions(store, clock, hasher),
     )
 
 

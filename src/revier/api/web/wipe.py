@@ -12,22 +12,19 @@ from __future__ import annotations
 import base64
 import hashlib
 from html import escape
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from revier.api.errors import error_headers, status_for
-from revier.api.http import client_address, read_body, services, tenant
+from revier.api.http import client_address, services, tenant
+from revier.api.web.page import read_form
 from revier.errors import InvalidParam, MatrixError, MissingParam
 from revier.services.accounts import OwnerProof, OwnWipe
 from revier.services.core import Device
 
 PATH = "/_revier/wipe"
-# A user name and a password fit many times over; anything bigger is not this form.
-MAX_BODY_BYTES = 4096
-FORM_TYPE = "application/x-www-form-urlencoded"
 
 _CSS = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;"
@@ -66,7 +63,7 @@ async def wipe_devices(request: Request) -> Response:
     """POST /_revier/wipe"""
     user = ""
     try:
-        fields = await _read_form(request)
+        fields = await read_form(request)
         user = fields.get("user", "").strip()
         # Two-factor login will read its code field here, into OwnerProof.
         proof = OwnerProof(user=user, password=fields.get("password", ""))
@@ -84,23 +81,6 @@ async def wipe_devices(request: Request) -> Response:
             _form(error=e.error, user=user), status=status_for(e), headers=error_headers(e)
         )
     return _page(_done(result))
-
-
-async def _read_form(request: Request) -> dict[str, str]:
-    """The form's fields (the first of each name), from a bounded body."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise InvalidParam("Send the form from this page.")
-    body = await read_body(request, MAX_BODY_BYTES, "The form data is too large.")
-    try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=16)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidParam("The form data could not be read.") from None
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
 
 
 def _form(*, error: str | None = None, user: str = "") -> str:

@@ -4,4 +4,10 @@ client-server spec, the sign-in and account pages' sessions, second factors
 
 It sits above the accounts wing (which issues devices and tokens) and is
 reached from outside only through this package.
+
+Owns ``web_sessions`` (``web_sessions``: the browser sessions of the pages).
 """
+
+from revier.services.signin.web_sessions import SignedIn, WebSession, WebSessions
+
+__all__ = ["SignedIn", "WebSession", "WebSessions"]

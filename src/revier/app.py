@@ -59,6 +59,7 @@ from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
+from revier.api.web import account as account_page
 from revier.api.web import signin as signin_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
@@ -125,6 +126,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         openapi,
         wipe_page,
         signin_page,
+        account_page,
     ):
         out.extend(module.routes)
     return out

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from html import escape
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -63,6 +64,7 @@ CSS = (
     "border-bottom:1px solid #ddd;vertical-align:top}"
     "form.inline{display:inline;margin:0}"
     "svg.qr{width:14rem;height:14rem}"
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
 )
 # The one inline style is allowed by its hash: no 'unsafe-inline' anywhere.
 _CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -112,6 +114,17 @@ def lang(request: Request) -> Lang:
 def text(request: Request, en: str, de: str) -> str:
     """One of two translations, by ``lang`` (the pages' texts are written in pairs)."""
     return de if lang(request) == "de" else en
+
+
+def when(request: Request, ms: int | None) -> str:
+    """A moment for people, in UTC (the server can't know the browser's zone
+    without a script)."""
+    if ms is None:
+        return text(request, "never", "nie")
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if lang(request) == "de":
+        return moment.strftime("%d.%m.%Y, %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def is_https(request: Request) -> bool:

@@ -8,6 +8,7 @@ reached from outside only through this package.
 Owns ``web_sessions`` (``web_sessions``: the browser sessions of the pages).
 """
 
+from revier.services.signin.own_account import OwnAccount
 from revier.services.signin.web_sessions import SignedIn, WebSession, WebSessions
 
-__all__ = ["SignedIn", "WebSession", "WebSessions"]
+__all__ = ["OwnAccount", "SignedIn", "WebSession", "WebSessions"]

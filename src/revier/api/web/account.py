@@ -22,6 +22,7 @@ from revier.api.web.page import (
     FormRefused,
     check_csrf,
     csrf_field,
+    device_label,
     error_html,
     page,
     read_form,
@@ -272,13 +273,6 @@ def _message(request: Request, e: MatrixError) -> str:
     if e.errcode == "M_INVALID_PARAM" and "differ" in e.error:
         return text(request, e.error, "Die neuen Passwörter stimmen nicht überein.")
     return signin_error(request, e)
-
-
-def device_label(device: Device) -> str:
-    name = device.display_name
-    if name and name != device.device_id:
-        return f"{escape(name)} ({escape(device.device_id)})"
-    return escape(device.device_id)
 
 
 routes = [

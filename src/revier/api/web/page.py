@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, Response
 
 from revier.api.http import read_body, services
 from revier.errors import Forbidden, InvalidParam
+from revier.services.core import Device
 from revier.services.signin import SignedIn
 
 Lang = Literal["de", "en"]
@@ -172,6 +173,14 @@ def page(
     response = HTMLResponse(html, status_code=status, headers={**base, **(headers or {})})
     _set_csrf_cookie(request, response)
     return response
+
+
+def device_label(device: Device) -> str:
+    """A device as its owner knows it: the name they gave it, and its ID."""
+    name = device.display_name
+    if name and name != device.device_id:
+        return f"{escape(name)} ({escape(device.device_id)})"
+    return escape(device.device_id)
 
 
 def error_html(message: str) -> str:

@@ -20,6 +20,7 @@ from revier.services.accounts.device_admin import (
     DeviceLimit,
     OwnerProof,
     OwnWipe,
+    SecondFactorCheck,
 )
 from revier.services.accounts.moderation import ModerationService, ModerationState
 from revier.services.accounts.refresh import IssuedTokens, RefreshService
@@ -50,6 +51,7 @@ __all__ = [
     "RegistrationService",
     "RegistrationToken",
     "RegistrationTokens",
+    "SecondFactorCheck",
     "ShortLivedToken",
     "ShortTokenService",
     "UserDetails",

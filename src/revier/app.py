@@ -61,6 +61,8 @@ from revier.api.middleware import RevierMiddleware
 from revier.api.oauth import endpoints as oauth_endpoints
 from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
+from revier.api.web import account as account_page
+from revier.api.web import signin as signin_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.conformance import conformance_mode
@@ -125,6 +127,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_push,
         openapi,
         wipe_page,
+        signin_page,
+        account_page,
         oauth_metadata,
         oauth_endpoints,
     ):

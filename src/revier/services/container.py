@@ -86,7 +86,7 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
-from revier.services.signin import OAuth
+from revier.services.signin import OAuth, OwnAccount, WebSessions
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -163,6 +163,9 @@ class Services:
     media: MediaService
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
+    # signin
+    web_sessions: WebSessions
+    own_account: OwnAccount
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -262,6 +265,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         settings.media,
         RateLimiter(rl.media_upload, clock, enabled=rl.enabled),
     )
+    accounts = AccountService(store, clock, uia, notifier, audit)
+    device_admin = DeviceAdminService(store, notifier, audit, auth)
+
+    # signin
+    web_sessions = WebSessions(store, clock, hasher)
     return Services(
         settings=settings,
         store=store,
@@ -270,7 +278,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         tenants=tenants,
         health=HealthCheck(store),
         audit=audit,
-        accounts=AccountService(store, clock, uia, notifier, audit),
+        accounts=accounts,
         deactivation=DeactivationService(
             store, membership, notifier, clock, audit, tenants, uia, account_data
         ),
@@ -289,7 +297,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.registration_per_address, clock, enabled=rl.enabled),
         ),
         devices=DeviceService(store, uia, notifier, audit),
-        device_admin=DeviceAdminService(store, notifier, audit, auth),
+        device_admin=device_admin,
         moderation=ModerationService(store, notifier, audit),
         registration=RegistrationService(
             store,
@@ -366,6 +374,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
+        web_sessions=web_sessions,
+        own_account=OwnAccount(auth, accounts, device_admin, web_sessions),
     )
 
 

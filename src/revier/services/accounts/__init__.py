@@ -20,6 +20,7 @@ from revier.services.accounts.device_admin import (
     DeviceLimit,
     OwnerProof,
     OwnWipe,
+    SecondFactorCheck,
 )
 from revier.services.accounts.device_sessions import LoginResult
 from revier.services.accounts.moderation import ModerationService, ModerationState
@@ -51,6 +52,7 @@ __all__ = [
     "RegistrationService",
     "RegistrationToken",
     "RegistrationTokens",
+    "SecondFactorCheck",
     "ShortLivedToken",
     "ShortTokenService",
     "TokenFamily",

@@ -13,7 +13,7 @@ encrypting for the wiped devices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from revier.errors import NotFound
 from revier.notify import Notifier
@@ -27,11 +27,20 @@ from revier.storage import Store
 @dataclass(frozen=True, slots=True)
 class OwnerProof:
     """What the owner shows on the self-service wipe page to prove the account
-    is theirs. Two-factor login, once it exists, adds its code here and
-    ``wipe_own_devices`` checks it after the password."""
+    is theirs: the password, and the code of a second factor (a TOTP code or a
+    recovery code) when one is enrolled."""
 
     user: str
     password: str
+    code: str = ""
+
+
+class SecondFactorCheck(Protocol):
+    """Refuses (M_FORBIDDEN, M_LIMIT_EXCEEDED, M_USER_LOCKED) a ``code`` that is
+    missing or wrong for a user with a second factor enrolled; passes a user
+    without one. The signin wing, which sits above this one, provides it."""
+
+    async def __call__(self, tenant: Tenant, user_id: str, code: str, *, address: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,12 @@ class DeviceAdminService:
         self._notifier = notifier
         self._audit = audit
         self._auth = auth
+        self._second_factor: SecondFactorCheck | None = None
+
+    def check_second_factor_with(self, check: SecondFactorCheck) -> None:
+        """Have the self-service wipe ask for the second factor (the container
+        hands in the signin wing's check: a lower wing never imports it)."""
+        self._second_factor = check
 
     async def list_devices(self, tenant: Tenant, user_id: str) -> list[Device]:
         async with self._store.read() as tx:
@@ -113,8 +128,9 @@ class DeviceAdminService:
         account = await self._auth.verify_credentials(
             tenant, user=proof.user, password=proof.password, address=address
         )
-        # Two-factor login: check the second factor of ``proof`` here, before
-        # anything is wiped, answering a wrong code like a wrong password.
+        # Before anything is wiped; a wrong code is refused like a wrong password.
+        if self._second_factor is not None:
+            await self._second_factor(tenant, account.user_id, proof.code, address=address)
         wiped = await self.wipe(
             tenant,
             Actor(account.user_id, address),

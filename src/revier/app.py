@@ -62,6 +62,8 @@ from revier.api.oauth import endpoints as oauth_endpoints
 from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import account as account_page
+from revier.api.web import oauth_authorize as oauth_authorize_page
+from revier.api.web import oauth_device as oauth_device_page
 from revier.api.web import signin as signin_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
@@ -131,6 +133,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         account_page,
         oauth_metadata,
         oauth_endpoints,
+        oauth_authorize_page,
+        oauth_device_page,
     ):
         out.extend(module.routes)
     return out

@@ -62,6 +62,8 @@ class Client:
         parts = _split(redirect_uri)
         if parts is None or parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
             return False
+        if "@" in parts.netloc:
+            return False  # a user part would be dropped below, and then mislead
         host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
         without_port = parts._replace(netloc=host or "").geturl()
         return without_port in self.redirect_uris

@@ -64,6 +64,7 @@ from revier.api.operations import health, metrics_endpoint
 from revier.api.web import account as account_page
 from revier.api.web import oauth_authorize as oauth_authorize_page
 from revier.api.web import oauth_device as oauth_device_page
+from revier.api.web import oauth_reset as oauth_reset_page
 from revier.api.web import signin as signin_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
@@ -135,6 +136,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         oauth_endpoints,
         oauth_authorize_page,
         oauth_device_page,
+        oauth_reset_page,
     ):
         out.extend(module.routes)
     return out

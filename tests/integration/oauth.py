@@ -24,6 +24,7 @@ TOKEN = "/_revier/oauth2/token"
 REVOKE = "/_revier/oauth2/revoke"
 DEVICE = "/_revier/oauth2/device"
 VERIFY = "/_revier/oauth2/device/verify"
+RESET = "/_revier/oauth2/cross_signing_reset"
 SIGNIN = "/_revier/signin"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REDIRECT = "http://127.0.0.1/callback"  # a native app's loopback redirect

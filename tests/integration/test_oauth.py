@@ -5,6 +5,7 @@ the tenant policy ``login``, and every refusal the issue lists."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from tests.integration.oauth import (
     METADATA,
     REDIRECT,
     REGISTER,
+    RESET,
     REVOKE,
     TOKEN,
     VERIFY,
@@ -630,3 +632,54 @@ async def test_no_token_or_code_in_the_log(
     ):
         assert secret not in log
     assert REDIRECT  # the only URL that ever carries a secret is the client's redirect
+
+
+async def test_cross_signing_reset_is_approved_on_the_page(
+    http: httpx.AsyncClient, browser: httpx.AsyncClient, server: RevierProcess, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    """The m.oauth stage (spec "OAuth authentication"): an app signed in through
+    OAuth has no password to give; the person approves on revier's page."""
+    user = make_user("officer")
+    await sign_in(browser, user)
+    flow = Flow(await register(http))
+    tokens = (await exchange(http, flow, await code_for(browser, flow))).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    url = "/_matrix/client/v3/keys/device_signing/upload"
+
+    def master_key() -> dict[str, object]:
+        public = secrets.token_bytes(32).hex()[:43]
+        return {"user_id": user.user_id, "usage": ["master"], "keys": {f"ed25519:{public}": public}}
+
+    assert (
+        await http.post(url, headers=auth, json={"master_key": master_key()})
+    ).status_code == 200
+    replacement = {"master_key": master_key()}
+    r = await http.post(url, headers=auth, json=replacement)
+    assert r.status_code == 401, r.text
+    uia = r.json()
+    assert [f["stages"] for f in uia["flows"]] == [["m.login.password"], ["m.oauth"]]
+    approve_url = uia["params"]["m.oauth"]["url"]
+    assert (
+        approve_url
+        == f"{server.local_url}/_revier/oauth2/cross_signing_reset?session={uia['session']}"
+    )
+    retry = {**replacement, "auth": {"session": uia["session"]}}
+    assert (await http.post(url, headers=auth, json=retry)).status_code == 401  # not yet approved
+
+    # Someone else, signed in, can't approve it.
+    async with httpx.AsyncClient(base_url=server.local_url, timeout=30) as stranger:
+        await sign_in(stranger, make_user("stranger"))
+        page = await stranger.get(approve_url)
+        r = await stranger.post(RESET, data={**hidden_fields(page.text)})
+        assert r.status_code == 404
+    page = await browser.get(approve_url)
+    assert page.status_code == 200
+    forged = {k: v for k, v in hidden_fields(page.text).items() if k != "csrf"}
+    assert (await browser.post(RESET, data=forged)).status_code == 403
+    r = await browser.post(RESET, data=hidden_fields(page.text))
+    assert r.status_code == 200 and 'class="done"' in r.text
+
+    assert (await http.post(url, headers=auth, json=retry)).status_code == 200
+    # One approval, one upload.
+    again = {"master_key": master_key(), "auth": {"session": uia["session"]}}
+    assert (await http.post(url, headers=auth, json=again)).status_code == 401

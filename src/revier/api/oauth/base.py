@@ -20,6 +20,8 @@ REVOKE_PATH = f"{PREFIX}/revoke"
 REGISTER_PATH = f"{PREFIX}/register"
 DEVICE_PATH = f"{PREFIX}/device"
 VERIFY_PATH = f"{PREFIX}/device/verify"
+# The m.oauth stage's approval page (cross-signing reset).
+RESET_PATH = f"{PREFIX}/cross_signing_reset"
 ACCOUNT_PATH = "/_revier/account"
 # A token request is a handful of short fields; anything bigger is not one.
 MAX_FORM_BYTES = 8192

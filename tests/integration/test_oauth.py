@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.integration.conftest import LOOSE_LIMIT, server_fixture
-from tests.integration.harness import RevierProcess
+from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
 from tests.integration.oauth import (
     AUTHORIZE,
     DEVICE,
@@ -398,7 +398,8 @@ async def test_a_client_of_one_tenant_at_another(
 async def test_refresh_replay_revokes_the_session(
     http: httpx.AsyncClient, browser: httpx.AsyncClient, make_user
 ) -> None:  # type: ignore[no-untyped-def]
-    await sign_in(browser, make_user("officer"))
+    user = make_user("officer")
+    await sign_in(browser, user)
     flow = Flow(await register(http))
     first = (await exchange(http, flow, await code_for(browser, flow))).json()
     # A lost answer: the same refresh token again, before the new pair is used, works.
@@ -414,6 +415,19 @@ async def test_refresh_replay_revokes_the_session(
     assert (gone.status_code, gone.json()["soft_logout"]) == (401, False)
     r = await refresh(http, flow.client_id, second["refresh_token"])
     assert r.status_code == 400
+    # The help desk sees it, once.
+    r = await http.post(
+        "/_matrix/client/v3/login",
+        json={"type": "m.login.password", "user": "admin", "password": INITIAL_ADMIN_PASSWORD},
+    )
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = await http.get(
+        "/_revier/admin/v1/audit",
+        params={"action": "oauth.session_revoked", "target": f"{user.user_id}/{flow.device_id}"},
+        headers=admin,
+    )
+    entries = r.json()["entries"]
+    assert [e["details"]["reason"] for e in entries] == ["refresh_replayed"]
 
 
 async def test_refresh_needs_its_own_client(

@@ -190,6 +190,7 @@ class OAuthTokens:
         audit entry the help desk can follow up."""
         if family is None:
             return
+        wake: set[str] = set()
         async with self._store.transaction() as tx:
             db = SigninRepos.of(tx).oauth
             session = await db.session(family)
@@ -197,11 +198,13 @@ class OAuthTokens:
                 return
             await db.delete_session(family)
             live = await self._refresh.family_device(tx, tenant, family)
-            wake: set[str] = set()
-            if live is not None:
-                wake = await self._auth.end_session(
-                    tx, tenant, *live, actor=None, address=address, reason=reason
-                )
+            if live is None:
+                # Signed out already (revoked, logged out, wiped): nothing was stolen
+                # that still works, and the leftover row goes quietly.
+                return
+            wake = await self._auth.end_session(
+                tx, tenant, *live, actor=None, address=address, reason=reason
+            )
             await self._audit.record(
                 tx,
                 tenant,

@@ -16,7 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
@@ -240,6 +240,20 @@ class TenantPolicy(_Section):
     # Seconds an access token from the OAuth 2.0 API lives; the client refreshes
     # it with its rotating refresh token (the spec: "MUST be short-lived").
     oauth_access_token_lifetime: int = Field(300, ge=60, le=86400)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_behind_oauth_only(cls, data: object) -> object:
+        """Under oauth_only a login token (POST /login/get_token, behind only the
+        password) would sign in a new device past the second factor: off unless
+        set, and refused if set."""
+        if isinstance(data, dict) and data.get("login") == "oauth_only":
+            if data.get("login_token", False) not in (False, "false", "False", 0):
+                raise ValueError(
+                    'login_token = true would bypass the second factor under login = "oauth_only"'
+                )
+            data = {**data, "login_token": False}
+        return data
 
     @field_validator("push_gateways")
     @classmethod

@@ -231,6 +231,20 @@ class TenantPolicy(_Section):
     # someone leaves; a user who wants out asks the help desk (who deactivate it
     # through the admin API), and a stolen session can't destroy the account.
     allow_self_deactivation: bool = False
+    # Second factors at sign-in (TOTP, passkeys): "off", "optional" (users may
+    # enrol), "required" (a user without one enrols at the next sign-in).
+    second_factor: Literal["off", "optional", "required"] = "optional"
+    # Lockout (docs/operations.md): failed passwords and codes of an account within
+    # the window; after `before_delay` each further one waits twice as long as the
+    # last (from `delay_ms`, at most `delay_max_ms`); at `before_lock` the account
+    # is locked until the help desk unlocks it (0: never). An address (all accounts
+    # tried from it) gets delays after its own number, never a lock.
+    signin_failures_before_lock: int = Field(10, ge=0, le=1000)
+    signin_failures_before_delay: int = Field(3, ge=0, le=1000)
+    signin_address_failures_before_delay: int = Field(30, ge=0, le=100_000)
+    signin_delay_ms: int = Field(1000, ge=1, le=3_600_000)
+    signin_delay_max_ms: int = Field(300_000, ge=1, le=86_400_000)
+    signin_failure_window_seconds: int = Field(86_400, ge=60, le=365 * 86_400)
 
     @field_validator("push_gateways")
     @classmethod

@@ -86,7 +86,13 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
-from revier.services.signin import OwnAccount, WebSessions
+from revier.services.signin import (
+    FactorKeys,
+    OwnAccount,
+    SecondFactors,
+    SignInAttempts,
+    WebSessions,
+)
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -165,6 +171,8 @@ class Services:
     # signin
     web_sessions: WebSessions
     own_account: OwnAccount
+    signin_attempts: SignInAttempts
+    second_factors: SecondFactors
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -223,6 +231,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     e2e_keys = E2eKeyService(store, notifier)
     to_device = ToDeviceService(store, notifier, clock)
 
+    # signin's lockout, built early: the accounts wing applies it to m.login.password
+    factor_keys = FactorKeys(read_or_create_secret(keys / "second_factor.key"))
+    signin_attempts = SignInAttempts(store, clock, audit, notifier, factor_keys)
+
     # accounts
     refresh = RefreshService(store, clock, hasher, notifier)
     auth = AuthService(
@@ -235,6 +247,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         audit=audit,
         refresh=refresh,
+        guard=signin_attempts,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -365,6 +378,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         url_previews=UrlPreviewService(media),
         web_sessions=web_sessions,
         own_account=OwnAccount(auth, accounts, device_admin, web_sessions),
+        signin_attempts=signin_attempts,
+        second_factors=SecondFactors(store, clock, audit, signin_attempts, factor_keys),
     )
 
 

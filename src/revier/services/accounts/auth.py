@@ -8,6 +8,7 @@ from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
+from revier.services.accounts.guard import SignInGuard, typed_user_id
 from revier.services.accounts.refresh import RefreshService, issue_tokens
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
@@ -73,8 +74,10 @@ class AuthService:
         notifier: Notifier,
         audit: AuditLog,
         refresh: RefreshService,
+        guard: SignInGuard,
     ) -> None:
         self._store = store
+        self._guard = guard
         self._clock = clock
         self._tenants = tenants
         self._hasher = hasher
@@ -101,11 +104,20 @@ class AuthService:
         """POST /login with m.login.password.
 
         An unknown user and a wrong password get the same answer after the
-        same amount of work, so accounts can't be enumerated.
+        same amount of work, so accounts can't be enumerated. While the lockout
+        holds the account or address back, the password isn't even checked.
         """
-        account = await self.verify_credentials(
-            tenant, user=user, password=password, address=address
-        )
+        user_id = typed_user_id(tenant, user)  # a malformed one is no one's
+        await self._guard.check(tenant, user_id if is_valid_user_id(user_id) else None, address)
+        try:
+            account = await self.verify_credentials(
+                tenant, user=user, password=password, address=address
+            )
+        except Forbidden as e:
+            if type(e) is Forbidden:  # the password, not a closed account
+                await self._guard.failed(tenant, user_id, address, what="password")
+            raise
+        await self._guard.succeeded(tenant, account.user_id, address)
         return await self._start_session(
             tenant,
             account.user_id,
@@ -336,7 +348,7 @@ class AuthService:
         ``login_with_password`` is this check followed by a new session.
         """
         self._per_address.check(address)
-        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
+        user_id = typed_user_id(tenant, user)
         self._failed_per_user.peek(user_id)
         account = None
         # A malformed name (a NUL, which PostgreSQL text can't hold) is no one's.

@@ -1,5 +1,5 @@
-"""The signin wing's storage: the browser sessions of the sign-in and account
-pages.
+"""The signin wing's storage: the pages' browser sessions, second factors,
+recovery codes, WebAuthn challenges and failed sign-in attempts.
 
 Only ``revier.services.signin`` imports this package (an import contract checks it).
 """
@@ -8,13 +8,30 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from revier.storage.signin.attempts import AttemptRepository, Failures
+from revier.storage.signin.factors import FactorRepository, FactorRow
 from revier.storage.signin.web_sessions import WebSessionRepository, WebSessionRow
 from revier.storage.store import Repositories
 
-__all__ = ["SigninRepos", "WebSessionRow"]
+__all__ = [
+    "AttemptRepository",
+    "FactorRepository",
+    "FactorRow",
+    "Failures",
+    "SigninRepos",
+    "WebSessionRow",
+]
 
 
 class SigninRepos(Repositories):
+    @cached_property
+    def factors(self) -> FactorRepository:
+        return FactorRepository(self.conn)
+
+    @cached_property
+    def attempts(self) -> AttemptRepository:
+        return AttemptRepository(self.conn, is_sqlite=self.tx.is_sqlite)
+
     @cached_property
     def web_sessions(self) -> WebSessionRepository:
         return WebSessionRepository(self.conn)

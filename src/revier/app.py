@@ -60,7 +60,10 @@ from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import account as account_page
+from revier.api.web import account_factors as account_factors_page
 from revier.api.web import signin as signin_page
+from revier.api.web import signin_factor as signin_factor_page
+from revier.api.web import webauthn as webauthn_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.conformance import conformance_mode
@@ -127,6 +130,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         wipe_page,
         signin_page,
         account_page,
+        account_factors_page,
+        signin_factor_page,
+        webauthn_page,
     ):
         out.extend(module.routes)
     return out

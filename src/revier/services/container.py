@@ -91,6 +91,7 @@ from revier.services.signin import (
     OwnAccount,
     SecondFactors,
     SignInAttempts,
+    SignInFlow,
     WebSessions,
 )
 from revier.services.sync import (
@@ -171,6 +172,7 @@ class Services:
     # signin
     web_sessions: WebSessions
     own_account: OwnAccount
+    signin_flow: SignInFlow
     signin_attempts: SignInAttempts
     second_factors: SecondFactors
 
@@ -282,6 +284,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
 
     # signin
     web_sessions = WebSessions(store, clock, hasher)
+    second_factors = SecondFactors(store, clock, audit, signin_attempts, factor_keys)
+    signin_flow = SignInFlow(auth, signin_attempts, second_factors, web_sessions)
+    device_admin.check_owners_with(signin_flow.check_owner)
     return Services(
         settings=settings,
         store=store,
@@ -377,9 +382,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
         web_sessions=web_sessions,
-        own_account=OwnAccount(auth, accounts, device_admin, web_sessions),
+        own_account=OwnAccount(signin_flow, accounts, device_admin, web_sessions),
         signin_attempts=signin_attempts,
-        second_factors=SecondFactors(store, clock, audit, signin_attempts, factor_keys),
+        second_factors=second_factors,
+        signin_flow=signin_flow,
     )
 
 

@@ -18,9 +18,9 @@ from revier.services.accounts.deactivation import DeactivationService
 from revier.services.accounts.device_admin import (
     DeviceAdminService,
     DeviceLimit,
+    OwnerCheck,
     OwnerProof,
     OwnWipe,
-    SecondFactorCheck,
 )
 from revier.services.accounts.moderation import ModerationService, ModerationState
 from revier.services.accounts.refresh import IssuedTokens, RefreshService
@@ -45,13 +45,13 @@ __all__ = [
     "NewToken",
     "NewUser",
     "OwnWipe",
+    "OwnerCheck",
     "OwnerProof",
     "RefreshService",
     "RegisterRequest",
     "RegistrationService",
     "RegistrationToken",
     "RegistrationTokens",
-    "SecondFactorCheck",
     "ShortLivedToken",
     "ShortTokenService",
     "UserDetails",

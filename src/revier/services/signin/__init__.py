@@ -23,6 +23,7 @@ from revier.services.signin.factors import (
 from revier.services.signin.keys import FactorKeys
 from revier.services.signin.lockout import LockState, SignInAttempts
 from revier.services.signin.own_account import OwnAccount
+from revier.services.signin.signin_flow import SignInFlow, SignInStep, Step
 from revier.services.signin.web_sessions import SignedIn, WebSession, WebSessions
 
 __all__ = [
@@ -34,7 +35,10 @@ __all__ = [
     "OwnAccount",
     "SecondFactors",
     "SignInAttempts",
+    "SignInFlow",
+    "SignInStep",
     "SignedIn",
+    "Step",
     "TotpEnrolment",
     "WebSession",
     "WebSessions",

@@ -144,7 +144,15 @@ async def factor_submit(request: Request) -> Response:
     except MatrixError as e:
         found = await _step(request)
         if found is None:
-            return _start_again(request, next_path)
+            # The session ended with this answer (the account is locked now):
+            # say why, rather than silently starting over.
+            again = f"{SIGNIN_PATH}?next={quote(next_path, safe='')}"
+            body = f"""<h1>{_title(request)}</h1>
+{error_html(code_error(request, e))}
+<p><a href="{escape(again)}">{text(request, "Sign in again", "Erneut anmelden")}</a></p>"""
+            return page(
+                request, _title(request), body, status=status_for(e), headers=error_headers(e)
+            )
         return _factor_page(
             request,
             next_path,

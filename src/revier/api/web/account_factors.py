@@ -91,26 +91,31 @@ async def factors_section(request: Request, signed: SignedIn) -> str:
         if status.required
         else ""
     )
+    adding = (
+        f"""<form method="post" action="{TOTP_PATH}">{csrf_field(request, signed)}
+<button type="submit">{
+            t(request, "Add an authenticator app", "Authenticator-App hinzufügen")
+        }</button>
+</form>
+{
+            passkey_button(
+                request,
+                mode="register",
+                options_url=f"{FACTORS_PATH}/webauthn/options",
+                submit_url=f"{FACTORS_PATH}/webauthn",
+                csrf=csrf_token(request, signed),
+                next_path=ACCOUNT_PATH,
+                label=t(request, "Add a passkey", "Passkey hinzufügen"),
+                with_name=True,
+            )
+        }"""
+        if status.offered
+        else ""
+    )
     return f"""<h2 id="second_factor">{t(request, "Second factor", "Zweiter Faktor")}</h2>
 {required}
 {listing}
-<form method="post" action="{TOTP_PATH}">{csrf_field(request, signed)}
-<button type="submit">{
-        t(request, "Add an authenticator app", "Authenticator-App hinzufügen")
-    }</button>
-</form>
-{
-        passkey_button(
-            request,
-            mode="register",
-            options_url=f"{FACTORS_PATH}/webauthn/options",
-            submit_url=f"{FACTORS_PATH}/webauthn",
-            csrf=csrf_token(request, signed),
-            next_path=ACCOUNT_PATH,
-            label=t(request, "Add a passkey", "Passkey hinzufügen"),
-            with_name=True,
-        )
-    }"""
+{adding}"""
 
 
 async def add_totp(request: Request) -> Response:

@@ -20,6 +20,7 @@ from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
+from revier.api.admin import signin as admin_signin
 from revier.api.admin import users as admin_users
 from revier.api.client import (
     account,
@@ -124,6 +125,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_signin,
         admin_reports,
         admin_push,
         openapi,

@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import text
 
 from revier.config_file import load_settings
-from revier.errors import Forbidden, LimitExceeded, NotFound, UserLocked
+from revier.errors import Forbidden, InvalidParam, LimitExceeded, NotFound, UserLocked
 from revier.services.container import Services, build_services
 from revier.services.core import AuditQuery, Tenant
 from revier.storage import Store
 from revier.storage.engine import Engines, create_engines, migrate
 from tests.fake_clock import FakeClock
 from tests.integration.conftest import server_config
+from tests.integration.soft_authenticator import SoftAuthenticator
 
 START_MS = 1_800_000_000_000  # a multiple of 30 s: step boundaries are easy to reason about
 ADDRESS = "203.0.113.7"
@@ -270,3 +271,116 @@ async def test_another_tenants_user_has_no_factors_here(inst: Installation) -> N
     inst.clock.now_ms += 30_000
     with pytest.raises(Forbidden):
         await factors.verify(inst.tenant, "@otto:other.test", address=ADDRESS, totp=code(inst, app))
+
+
+RP_ID, ORIGIN = "localhost", "http://localhost:8008"
+
+
+async def test_passkey_registration_and_sign_in(inst: Installation) -> None:
+    factors = inst.services.second_factors
+    key = SoftAuthenticator(RP_ID, ORIGIN)
+    options = await factors.webauthn_registration_options(
+        inst.tenant, ANNA, rp_id=RP_ID, origin=ORIGIN
+    )
+    assert options["rp"] == {"id": RP_ID, "name": "localhost"}
+    assert "anna" not in str(options["user"]["id"])  # type: ignore[index]
+    await factors.webauthn_register(
+        inst.tenant, ANNA, key.register(options), rp_id=RP_ID, origin=ORIGIN, name=" My  key "
+    )
+    [listed] = await factors.factors(inst.tenant, ANNA)
+    assert (listed.kind, listed.name, listed.last_used_ts) == ("webauthn", "My key", None)
+    assert (await factors.status(inst.tenant, ANNA)).enrolled == {"webauthn"}
+
+    async def sign_in(assertion: dict[str, object], origin: str = ORIGIN) -> str:
+        return await factors.verify(
+            inst.tenant, ANNA, address=ADDRESS, webauthn=assertion, rp_id=RP_ID, origin=origin
+        )
+
+    async def refused(assertion: dict[str, object], origin: str = ORIGIN) -> None:
+        with pytest.raises(Forbidden):
+            await sign_in(assertion, origin)
+        # Forget the failure (the lockout is tested elsewhere).
+        await inst.services.signin_attempts.unlock(
+            inst.tenant, ANNA, admin="@admin:localhost", address="local"
+        )
+
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    assert [c["id"] for c in options["allowCredentials"]] == [key.register(options)["id"]]  # type: ignore[index]
+    answer = key.assert_(options)
+    assert await sign_in(answer) == "webauthn"
+    await refused(answer)  # the challenge was single use
+    # A counter that didn't grow (a cloned key), another origin, a late answer,
+    # garbage: each refused, and each spends its challenge.
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    await refused(key.assert_(options, count=key.sign_count))
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    await refused(key.assert_(options, origin="https://evil.example"))
+    await refused(key.assert_(options))  # the refused answer spent it
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    inst.clock.now_ms += 5 * 60 * 1000
+    await refused(key.assert_(options))
+    for garbage in ({}, {"rawId": 5}, {"rawId": "!!"}, {"id": key.register(options)["id"]}):
+        await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+        await refused(garbage)
+    # Another authenticator's answer for Anna's challenge.
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    await refused(SoftAuthenticator(RP_ID, ORIGIN).assert_(options))
+    options = await factors.webauthn_authentication_options(inst.tenant, ANNA, rp_id=RP_ID)
+    assert await sign_in(key.assert_(options)) == "webauthn"
+    [listed] = await factors.factors(inst.tenant, ANNA)
+    assert listed.last_used_ts == inst.clock.now_ms
+
+
+async def test_passkey_registration_refusals(inst: Installation) -> None:
+    factors = inst.services.second_factors
+    key = SoftAuthenticator(RP_ID, ORIGIN)
+    with pytest.raises(Forbidden):  # no challenge handed out
+        await factors.webauthn_register(
+            inst.tenant,
+            ANNA,
+            key.register({"challenge": "AAAA"}),
+            rp_id=RP_ID,
+            origin=ORIGIN,
+            name="k",
+        )
+    options = await factors.webauthn_registration_options(
+        inst.tenant, ANNA, rp_id=RP_ID, origin=ORIGIN
+    )
+    with pytest.raises(Forbidden):  # from another origin
+        await factors.webauthn_register(
+            inst.tenant,
+            ANNA,
+            key.register(options, origin="https://evil.example"),
+            rp_id=RP_ID,
+            origin=ORIGIN,
+            name="k",
+        )
+    with pytest.raises(Forbidden):  # that spent the challenge
+        await factors.webauthn_register(
+            inst.tenant, ANNA, key.register(options), rp_id=RP_ID, origin=ORIGIN, name="k"
+        )
+    for name in ("", "   ", "x" * 65):
+        with pytest.raises(InvalidParam):
+            await factors.webauthn_register(
+                inst.tenant, ANNA, key.register(options), rp_id=RP_ID, origin=ORIGIN, name=name
+            )
+    options = await factors.webauthn_registration_options(
+        inst.tenant, ANNA, rp_id=RP_ID, origin=ORIGIN
+    )
+    await factors.webauthn_register(
+        inst.tenant, ANNA, key.register(options), rp_id=RP_ID, origin=ORIGIN, name="k"
+    )
+    options = await factors.webauthn_registration_options(
+        inst.tenant, ANNA, rp_id=RP_ID, origin=ORIGIN
+    )
+    assert len(options["excludeCredentials"]) == 1  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):  # the same key twice
+        await factors.webauthn_register(
+            inst.tenant, ANNA, key.register(options), rp_id=RP_ID, origin=ORIGIN, name="again"
+        )
+    with pytest.raises(Forbidden):  # no passkey: no options to sign in with
+        await factors.webauthn_authentication_options(inst.other, "@otto:other.test", rp_id=RP_ID)
+    with pytest.raises(NotFound):  # another tenant's user
+        await factors.webauthn_registration_options(
+            inst.tenant, "@otto:other.test", rp_id=RP_ID, origin=ORIGIN
+        )

@@ -79,6 +79,7 @@ class SecondFactors:
         self._passkeys = Passkeys(store, clock, audit, keys)
 
     async def status(self, tenant: Tenant, user_id: str) -> FactorStatus:
+        users.require_well_formed(user_id)
         async with self._store.read() as tx:
             db = SigninRepos.of(tx).factors
             rows = await db.of_user(user_id)
@@ -92,7 +93,7 @@ class SecondFactors:
 
     async def factors(self, tenant: Tenant, user_id: str) -> list[EnrolledFactor]:
         async with self._store.read() as tx:
-            await users.local_user(tx, tenant, user_id)
+            await users.local_user(tx, tenant, user_id, deactivated_ok=True)
             rows = await SigninRepos.of(tx).factors.of_user(user_id)
         return [
             EnrolledFactor(r.factor_id, _kind(r), r.name, r.created_ts, r.last_used_ts)

@@ -12,6 +12,9 @@ The tenant's policy sets the numbers (``signin_*``, ``docs/operations.md``):
   spec's account lock, so its sessions answer 401 ``M_USER_LOCKED`` too, until
   the help desk unlocks it (``unlock``). The lock is audited, never the attempt's
   password or code;
+- a name of the tenant that no account has is counted, delayed and "locked"
+  the same way (the lock lifts after the window), so the answers never tell
+  which names exist;
 - an address (every account tried from it, known or not) gets the same doubling
   delays after ``signin_address_failures_before_delay``, never a lock: many
   officers of one station share an address.
@@ -74,6 +77,17 @@ def _user(user_id: str) -> str:
     return "user:" + user_id
 
 
+def _names_us(user_id: str, server_name: str) -> bool:
+    return is_valid_user_id(user_id) and user_id.endswith(":" + server_name)
+
+
+def _would_lock(row: Failures, policy: TenantPolicy, now: int) -> bool:
+    """Whether these failures would have locked an account, within the window."""
+    limit = policy.signin_failures_before_lock
+    window_open = now - row.last_failure_ts < policy.signin_failure_window_seconds * 1000
+    return bool(limit) and row.failures >= limit and window_open
+
+
 class SignInAttempts:
     def __init__(
         self, store: Store, clock: Clock, audit: AuditLog, notifier: Notifier, keys: FactorKeys
@@ -91,21 +105,27 @@ class SignInAttempts:
     async def check(self, tenant: Tenant, user_id: str | None, address: str) -> None:
         """Before checking a password or code: M_USER_LOCKED if the lockout locked
         the account, M_LIMIT_EXCEEDED while the account or address must wait."""
+        if user_id is not None and not is_valid_user_id(user_id):
+            user_id = None  # no one's (a NUL can't even reach PostgreSQL)
         now = self._clock.time_ms()
         name = tenant.server_name
         async with self._store.read() as tx:
             db = SigninRepos.of(tx).attempts
             mine = await db.get(name, _user(user_id)) if user_id else None
             theirs = await db.get(name, self._address(address))
-            locked = mine is not None and mine.locked_ts is not None
-            account = await users.get(tx, user_id) if user_id and locked else None
-        if mine is not None and mine.locked_ts is not None:
-            if account is not None and account.locked:
+            account = await users.get(tx, user_id) if user_id and mine else None
+        if user_id is not None and mine is not None:
+            exists = account is not None and account.tenant == name
+            if mine.locked_ts is not None:
+                if account is not None and exists and account.locked:
+                    raise UserLocked(LOCKED_MESSAGE)
+                # An admin lifted the lock another way (PUT /admin/lock): count afresh.
+                await self._forget(tenant, user_id, locked_too=True)
+                mine = None
+            elif not exists and _would_lock(mine, tenant.policy, now):
+                # A name no one has gets the answer an account would get: the
+                # lockout must not tell which names exist.
                 raise UserLocked(LOCKED_MESSAGE)
-            # An admin lifted the lock another way (PUT /admin/lock): count afresh.
-            assert user_id is not None
-            await self._forget(tenant, user_id, locked_too=True)
-            mine = None
         policy = tenant.policy
         wait = max(
             wait_ms(mine, policy.signin_failures_before_delay, policy, now),
@@ -123,16 +143,17 @@ class SignInAttempts:
         what: Literal["password", "code"],
     ) -> None:
         """A wrong password or code: one more failure for the address, and for the
-        account if ``user_id`` names one of this tenant (an unknown name counts for
-        the address only, so guessing names fills no table). Locks the account at
-        the tenant's number. A wrong code is audited here (``second_factor.failed``);
-        a wrong password the accounts wing audits (``login.failed``)."""
+        account ``user_id`` names (a name of this tenant that no one has counts
+        just the same, so that the answers don't tell which names exist; its row
+        goes with the window). Locks the account at the tenant's number. A wrong
+        code is audited here (``second_factor.failed``); a wrong password the
+        accounts wing audits (``login.failed``)."""
         now = self._clock.time_ms()
         policy = tenant.policy
         name = tenant.server_name
         forget_before = now - policy.signin_failure_window_seconds * 1000
         code = what == "code"
-        locked_now = False
+        locked_now: str | None = None
         async with self._store.transaction() as tx:
             db = SigninRepos.of(tx).attempts
             await db.add_failure(
@@ -141,7 +162,12 @@ class SignInAttempts:
             account = None
             if user_id is not None and is_valid_user_id(user_id):
                 account = await users.get(tx, user_id)
-            if account is not None and account.tenant == name and not account.deactivated:
+            if account is None and user_id is not None and _names_us(user_id, name):
+                # No such account: counted all the same (see ``check``), never locked.
+                await db.add_failure(
+                    name, _user(user_id), code=code, now=now, forget_before=forget_before
+                )
+            elif account is not None and account.tenant == name and not account.deactivated:
                 row = await db.add_failure(
                     name, _user(account.user_id), code=code, now=now, forget_before=forget_before
                 )
@@ -169,13 +195,13 @@ class SignInAttempts:
                         source=address,
                         details={"reason": "signin_failures", "failures": row.failures},
                     )
-                    locked_now = True
+                    locked_now = account.user_id
             if now - self._swept.get(name, 0) >= _SWEEP_EVERY_MS:
                 self._swept[name] = now
                 await db.forget_old(name, forget_before)
-        if locked_now:
+        if locked_now is not None:
             # Cached sessions (every worker's) see the lock; a waiting /sync ends.
-            self._notifier.notify(users=[user_id] if user_id else [])
+            self._notifier.notify(users=[locked_now])
 
     async def succeeded(self, tenant: Tenant, user_id: str, address: str) -> None:
         """The whole sign-in succeeded (the password, and the second factor where

@@ -20,6 +20,7 @@ from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
+from revier.api.admin import signin as admin_signin
 from revier.api.admin import users as admin_users
 from revier.api.client import (
     account,
@@ -62,10 +63,13 @@ from revier.api.oauth import endpoints as oauth_endpoints
 from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
 from revier.api.web import account as account_page
+from revier.api.web import account_factors as account_factors_page
 from revier.api.web import oauth_authorize as oauth_authorize_page
 from revier.api.web import oauth_device as oauth_device_page
 from revier.api.web import oauth_reset as oauth_reset_page
 from revier.api.web import signin as signin_page
+from revier.api.web import signin_factor as signin_factor_page
+from revier.api.web import webauthn as webauthn_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.conformance import conformance_mode
@@ -126,12 +130,16 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_devices,
         admin_rooms,
         admin_users,
+        admin_signin,
         admin_reports,
         admin_push,
         openapi,
         wipe_page,
         signin_page,
         account_page,
+        account_factors_page,
+        signin_factor_page,
+        webauthn_page,
         oauth_metadata,
         oauth_endpoints,
         oauth_authorize_page,

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from revier.config_push import gateway_origin
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
 
@@ -231,6 +231,20 @@ class TenantPolicy(_Section):
     # someone leaves; a user who wants out asks the help desk (who deactivate it
     # through the admin API), and a stolen session can't destroy the account.
     allow_self_deactivation: bool = False
+    # Second factors at sign-in (TOTP, passkeys): "off", "optional" (users may
+    # enrol), "required" (a user without one enrols at the next sign-in).
+    second_factor: Literal["off", "optional", "required"] = "optional"
+    # Lockout (docs/operations.md): failed passwords and codes of an account within
+    # the window; after `before_delay` each further one waits twice as long as the
+    # last (from `delay_ms`, at most `delay_max_ms`); at `before_lock` the account
+    # is locked until the help desk unlocks it (0: never). An address (all accounts
+    # tried from it) gets delays after its own number, never a lock.
+    signin_failures_before_lock: int = Field(10, ge=0, le=1000)
+    signin_failures_before_delay: int = Field(3, ge=0, le=1000)
+    signin_address_failures_before_delay: int = Field(30, ge=0, le=100_000)
+    signin_delay_ms: int = Field(1000, ge=1, le=3_600_000)
+    signin_delay_max_ms: int = Field(300_000, ge=1, le=86_400_000)
+    signin_failure_window_seconds: int = Field(86_400, ge=60, le=365 * 86_400)
     # How users sign in: "password" (m.login.password, as before), "oauth" (also
     # the spec's OAuth 2.0 API through revier's sign-in pages, where a second
     # factor can be asked for: Element X uses it when offered), "oauth_only"
@@ -268,25 +282,6 @@ class TenantPolicy(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{name!r} is not an IANA time zone") from None
         return name
-
-
-def gateway_origin(url: str) -> str:
-    """A push gateway URL as ``scheme://host:port`` (what a pusher's URL must match)."""
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise ValueError(f"push gateway {url!r} must be https://host[:port]")
-    if parsed.username or parsed.password or parsed.query or parsed.fragment:
-        raise ValueError(f"push gateway {url!r}: only scheme, host and port")
-    if parsed.path not in ("", "/", "/_matrix/push/v1/notify"):
-        raise ValueError(f"push gateway {url!r}: no path but /_matrix/push/v1/notify")
-    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "::1", "localhost"):
-        raise ValueError(f"push gateway {url!r}: plain http only on this machine; use https")
-    try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    except ValueError:
-        raise ValueError(f"push gateway {url!r} has no valid port") from None
-    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
-    return f"{parsed.scheme}://{host.lower()}:{port}"
 
 
 class TenantSettings(_Section):

@@ -105,6 +105,10 @@ def test_create_refuses_bad_names_weak_passwords_and_duplicates(server: RevierPr
         ["admin", "user", "reset-password"],
         ["admin", "user", "make-admin"],
         ["admin", "user", "import"],
+        ["admin", "users", "unlock"],
+        ["admin", "users", "lock-state"],
+        ["admin", "users", "factors"],
+        ["admin", "users", "reset-factors"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

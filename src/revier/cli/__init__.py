@@ -132,7 +132,10 @@ def _parser() -> argparse.ArgumentParser:
         help="where the configuration points to no revier database, create a new, empty "
         "installation there (database and signing keys) instead of refusing",
     )
-    user_commands(admin_sub.add_parser("user", help="user accounts", parents=[]), admin_common)
+    user_commands(
+        admin_sub.add_parser("user", aliases=["users"], help="user accounts", parents=[]),
+        admin_common,
+    )
     registration_token_commands(
         admin_sub.add_parser(
             "registration-token",

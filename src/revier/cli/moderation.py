@@ -1,5 +1,6 @@
 """``revier admin report …`` (content reports: list, show, resolve) and
-``revier admin user lock|unlock|suspend|unsuspend`` — the same services as the
+``revier admin user lock|suspend|unsuspend`` (``unlock`` is in ``signin.py``: it also
+forgets the lockout's failed sign-ins) — the same services as the
 admin API, audited with the actor ``cli:<os user>`` from ``local``. Reports
 name what was reported and who reported it, never the content."""
 
@@ -37,7 +38,7 @@ _SUSPEND_HELP = (
 
 
 def add_user_moderation_commands(add: AddCommand) -> None:
-    """``lock``, ``unlock``, ``suspend``, ``unsuspend`` in ``revier admin user``."""
+    """``lock``, ``suspend``, ``unsuspend`` in ``revier admin user``."""
 
     def command(locked: bool | None, suspended: bool | None) -> Any:
         async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,7 +59,6 @@ def add_user_moderation_commands(add: AddCommand) -> None:
 
     for name, handler, help_text in (
         ("lock", command(True, None), _LOCK_HELP),
-        ("unlock", command(False, None), "lift a lock: the account's sessions work again"),
         ("suspend", command(None, True), _SUSPEND_HELP),
         ("unsuspend", command(None, False), "lift a suspension"),
     ):

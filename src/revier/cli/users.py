@@ -28,6 +28,7 @@ from revier.cli.common import (
     with_services,
 )
 from revier.cli.moderation import add_user_moderation_commands
+from revier.cli.signin import add_signin_commands
 from revier.config import Settings
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def user_commands(user: argparse.ArgumentParser, common: argparse.ArgumentParser
 
     add_account_state_commands(add)
     add_user_moderation_commands(add)
+    add_signin_commands(add)
 
     reset = add("reset-password", _user_reset_password, "set a new password; ends all sessions")
     reset.add_argument("user", help="user ID or user name")

@@ -86,7 +86,15 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
-from revier.services.signin import OAuth, OwnAccount, WebSessions
+from revier.services.signin import (
+    FactorKeys,
+    OAuth,
+    OwnAccount,
+    SecondFactors,
+    SignInAttempts,
+    SignInFlow,
+    WebSessions,
+)
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -166,6 +174,9 @@ class Services:
     # signin
     web_sessions: WebSessions
     own_account: OwnAccount
+    signin_flow: SignInFlow
+    signin_attempts: SignInAttempts
+    second_factors: SecondFactors
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -177,13 +188,12 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     if conformance:  # conformance suites hammer login and registration
         rl = rl.model_copy(update={"enabled": False})
     keys = settings.server.data_dir / "keys"
-    token_key = read_or_create_secret(keys / "access_token.key")
 
     # core
     audit = AuditLog(store, clock, tenants, read_or_create_secret(keys / "audit_pseudonym.key"))
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
     uia = UserInteractiveAuth(store, clock, failed_logins)
-    hasher = TokenHasher(token_key)
+    hasher = TokenHasher(read_or_create_secret(keys / "access_token.key"))
     account_data = AccountDataService(store, notifier)
     notifier.add_listener(account_data.on_change)
 
@@ -224,6 +234,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     e2e_keys = E2eKeyService(store, notifier)
     to_device = ToDeviceService(store, notifier, clock)
 
+    # signin's lockout, built early: the accounts wing applies it to m.login.password
+    factor_keys = FactorKeys(read_or_create_secret(keys / "second_factor.key"))
+    signin_attempts = SignInAttempts(store, clock, audit, notifier, factor_keys)
+
     # accounts
     refresh = RefreshService(store, clock, hasher, notifier)
     auth = AuthService(
@@ -236,6 +250,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         audit=audit,
         refresh=refresh,
+        guard=signin_attempts,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -270,6 +285,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
 
     # signin
     web_sessions = WebSessions(store, clock, hasher)
+    second_factors = SecondFactors(store, clock, audit, signin_attempts, factor_keys)
+    signin_flow = SignInFlow(auth, signin_attempts, second_factors, web_sessions)
+    device_admin.check_owners_with(signin_flow.check_owner)
     return Services(
         settings=settings,
         store=store,
@@ -286,16 +304,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
         turn=TurnService(tenants, clock),
-        oauth=OAuth.build(
-            store,
-            clock,
-            hasher,
-            notifier,
-            audit,
-            auth,
-            refresh,
-            RateLimiter(rl.registration_per_address, clock, enabled=rl.enabled),
-        ),
+        oauth=OAuth.build(store, clock, hasher, notifier, audit, auth, refresh, rl),
         devices=DeviceService(store, uia, notifier, audit),
         device_admin=device_admin,
         moderation=ModerationService(store, notifier, audit),
@@ -375,7 +384,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
         web_sessions=web_sessions,
-        own_account=OwnAccount(auth, accounts, device_admin, web_sessions),
+        own_account=OwnAccount(signin_flow, accounts, device_admin, web_sessions),
+        signin_attempts=signin_attempts,
+        second_factors=second_factors,
+        signin_flow=signin_flow,
     )
 
 

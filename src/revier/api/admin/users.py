@@ -1,5 +1,6 @@
 """The organisation's accounts, for its admins: list, create, show, deactivate,
-reactivate, reset a password, grant or take admin rights, lock and suspend.
+reactivate, reset a password, grant or take admin rights, lock and suspend
+(a lock is shown and lifted, with the lockout's failures, in ``signin.py``).
 
 What an admin sees of an account is what they need to manage it: names,
 flags, devices and when they were last used, how many rooms it is in. Never
@@ -185,13 +186,6 @@ async def set_admin(request: Request) -> Response:
     return json_response({"user_id": user_id, "admin": admin})
 
 
-async def get_lock(request: Request) -> Response:
-    """GET /_revier/admin/v1/users/{userId}/lock"""
-    requester = await require_admin(request)
-    state = await services(request).moderation.state(requester.tenant, _target(request))
-    return json_response({"user_id": state.user_id, "locked": state.locked})
-
-
 async def set_lock(request: Request) -> Response:
     """PUT /_revier/admin/v1/users/{userId}/lock"""
     requester = await require_admin(request)
@@ -229,7 +223,6 @@ routes = [
     Route(USER + "/reactivate", reactivate_user, methods=["POST"]),
     Route(USER + "/password", reset_password, methods=["POST"]),
     Route(USER + "/admin", set_admin, methods=["PUT"]),
-    Route(USER + "/lock", get_lock, methods=["GET"]),
     Route(USER + "/lock", set_lock, methods=["PUT"]),
     Route(USER + "/suspend", get_suspension, methods=["GET"]),
     Route(USER + "/suspend", set_suspension, methods=["PUT"]),

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from revier.api.errors import error_headers, status_for
 from revier.api.http import client_address, services, tenant
 from revier.api.web.account_factors import factors_section
+from revier.api.web.enrol import WEBAUTHN_SCRIPT
 from revier.api.web.page import (
     FormRefused,
     check_csrf,
@@ -48,7 +49,10 @@ async def account_page(request: Request) -> Response:
     signed = await signed_in(request)
     if signed is None:
         return sign_in_redirect(request, ACCOUNT_PATH)
-    return await overview(request, signed)
+    notice = ""
+    if request.query_params.get("added") == "passkey":
+        notice = text(request, "The passkey was added.", "Der Passkey wurde hinzugefügt.")
+    return await overview(request, signed, notice=notice)
 
 
 async def overview(
@@ -77,7 +81,9 @@ async def overview(
 {csrf_field(request, signed)}
 <button type="submit">{text(request, "Sign out of this page", "Von dieser Seite abmelden")}</button>
 </form>"""
-    return page(request, _title(request), body, status=status, headers=headers)
+    return page(
+        request, _title(request), body, status=status, headers=headers, scripts=[WEBAUTHN_SCRIPT]
+    )
 
 
 def _devices_section(request: Request, signed: SignedIn, owned: list[Device]) -> str:

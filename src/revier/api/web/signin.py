@@ -9,6 +9,7 @@ as a hidden field and checked again on every step, never trusted.
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,6 +37,8 @@ from revier.api.web.session import (
 from revier.errors import MatrixError, MissingParam
 
 SIGNOUT_PATH = "/_revier/signout"
+FACTOR_PATH = f"{SIGNIN_PATH}/factor"
+ENROL_PATH = f"{SIGNIN_PATH}/enrol"
 
 
 def _title(request: Request) -> str:
@@ -46,7 +49,7 @@ async def signin_form(request: Request) -> Response:
     """GET /_revier/signin?next=<local path>"""
     next_path = safe_next(request.query_params.get("next"))
     if await signed_in(request) is not None:
-        return _go(next_path)
+        return go(next_path)
     return page(request, _title(request), _form(request, next_path))
 
 
@@ -62,21 +65,24 @@ async def signin_password(request: Request) -> Response:
         password = fields.get("password", "")
         if not user or not password:
             raise MissingParam("Enter your user name and your password.")
-        account = await services(request).auth.verify_credentials(
-            tenant(request), user=user, password=password, address=client_address(request)
+        step = await services(request).signin_flow.password(
+            tenant(request),
+            user=user,
+            password=password,
+            address=client_address(request),
+            old_cookie=session_cookie(request),
         )
     except MatrixError as e:
         body = _form(request, next_path, error=signin_error(request, e), user=user)
         return page(request, _title(request), body, status=status_for(e), headers=error_headers(e))
     # A fresh session (and cookie value) at every sign-in: whatever session
-    # cookie this browser brought (planted, or an old one) is ended, not reused.
-    sessions = services(request).web_sessions
-    await sessions.end(session_cookie(request))
-    cookie = await sessions.start(
-        tenant(request), account.user_id, factors=("password",), complete=True
-    )
-    response = _go(next_path)
-    set_session_cookie(request, response, cookie)
+    # cookie this browser brought (planted, or an old one) was ended, not reused.
+    if step.step == "done":
+        response = go(next_path)
+    else:
+        where = FACTOR_PATH if step.step == "factor" else ENROL_PATH
+        response = go(f"{where}?next={quote(next_path, safe='')}")
+    set_session_cookie(request, response, step.cookie)
     return response
 
 
@@ -159,7 +165,7 @@ def _form(request: Request, next_path: str, *, error: str | None = None, user: s
 </form>"""
 
 
-def _go(next_path: str) -> Response:
+def go(next_path: str) -> Response:
     # 303: the browser follows with a GET, and the POST is not repeated on reload.
     return RedirectResponse(
         safe_next(next_path),

@@ -78,16 +78,16 @@ def _message(request: Request, e: MatrixError) -> str:
             "Kreuzen Sie das Kästchen an, um zu bestätigen, dass alle Ihre Geräte "
             "abgemeldet werden sollen.",
         )
-    if e.errcode == "M_FORBIDDEN" and "code" in e.error and not isinstance(e, FormRefused):
-        return text(
-            request,
-            "Your account has a second factor: enter the code from your authenticator app "
-            "or one of your recovery codes. "
-            + ("(The code was wrong.)" if "wrong" in e.error.lower() else ""),
-            "Ihr Konto hat einen zweiten Faktor: Geben Sie den Code aus Ihrer "
-            "Authenticator-App oder einen Ihrer Wiederherstellungscodes ein. "
-            + ("(Der Code war falsch.)" if "wrong" in e.error.lower() else ""),
-        ).strip()
+    if e.errcode == "M_FORBIDDEN" and not isinstance(e, FormRefused) and "code" in e.error:
+        if e.error.startswith("Enter"):  # a factor is enrolled, no code was given
+            return text(
+                request,
+                "Your account has a second factor: enter the code from your authenticator "
+                "app or one of your recovery codes.",
+                "Ihr Konto hat einen zweiten Faktor: Geben Sie den Code aus Ihrer "
+                "Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.",
+            )
+        return text(request, "The code is wrong.", "Der Code ist falsch.")
     return signin_error(request, e)
 
 

@@ -18,9 +18,9 @@ from revier.services.accounts.deactivation import DeactivationService
 from revier.services.accounts.device_admin import (
     DeviceAdminService,
     DeviceLimit,
+    OwnerCheck,
     OwnerProof,
     OwnWipe,
-    SecondFactorCheck,
 )
 from revier.services.accounts.device_sessions import LoginResult
 from revier.services.accounts.moderation import ModerationService, ModerationState
@@ -46,13 +46,13 @@ __all__ = [
     "NewToken",
     "NewUser",
     "OwnWipe",
+    "OwnerCheck",
     "OwnerProof",
     "RefreshService",
     "RegisterRequest",
     "RegistrationService",
     "RegistrationToken",
     "RegistrationTokens",
-    "SecondFactorCheck",
     "ShortLivedToken",
     "ShortTokenService",
     "TokenFamily",

@@ -6,6 +6,7 @@ from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.services.accounts.device_sessions import LoginResult, open_device_session
+from revier.services.accounts.guard import SignInGuard, typed_user_id
 from revier.services.accounts.refresh import RefreshService, TokenFamily
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
@@ -46,8 +47,10 @@ class AuthService:
         notifier: Notifier,
         audit: AuditLog,
         refresh: RefreshService,
+        guard: SignInGuard,
     ) -> None:
         self._store = store
+        self._guard = guard
         self._clock = clock
         self._tenants = tenants
         self._hasher = hasher
@@ -74,11 +77,20 @@ class AuthService:
         """POST /login with m.login.password.
 
         An unknown user and a wrong password get the same answer after the
-        same amount of work, so accounts can't be enumerated.
+        same amount of work, so accounts can't be enumerated. While the lockout
+        holds the account or address back, the password isn't even checked.
         """
-        account = await self.verify_credentials(
-            tenant, user=user, password=password, address=address
-        )
+        user_id = typed_user_id(tenant, user)  # a malformed one is no one's
+        await self._guard.check(tenant, user_id if is_valid_user_id(user_id) else None, address)
+        try:
+            account = await self.verify_credentials(
+                tenant, user=user, password=password, address=address
+            )
+        except Forbidden as e:
+            if type(e) is Forbidden:  # the password, not a closed account
+                await self._guard.failed(tenant, user_id, address, what="password")
+            raise
+        await self._guard.succeeded(tenant, account.user_id, address)
         return await self._start_session(
             tenant,
             account.user_id,
@@ -221,14 +233,10 @@ class AuthService:
         refresh: bool = False,
         family: TokenFamily | None = None,
     ) -> LoginResult:
-        """A device (new, or the user's own ``device_id`` again) and its tokens, in
-        the caller's transaction; the caller notifies the user after the commit.
-
-        ``via``: how the user signed in ("password", "token", "oauth"; audited),
-        None for a registration. A known device's earlier tokens end (spec: the
-        client "reuses an existing device"); a new one counts against the
-        device limit (``Forbidden``). ``family``: an OAuth 2.0 sign-in's tokens.
-        """
+        """A device (new, or the user's own ``device_id`` again: its earlier tokens
+        end) and its tokens, in the caller's transaction; the caller notifies after
+        the commit. ``via``: how the user signed in (audited; None: registration). A
+        new device counts against the limit (``Forbidden``). ``family``: OAuth's."""
         return await open_device_session(
             tx,
             self._hasher,
@@ -311,7 +319,7 @@ class AuthService:
         ``login_with_password`` is this check followed by a new session.
         """
         self._per_address.check(address)
-        user_id = user if user.startswith("@") else tenant.user_id(user.lower())
+        user_id = typed_user_id(tenant, user)
         self._failed_per_user.peek(user_id)
         account = None
         # A malformed name (a NUL, which PostgreSQL text can't hold) is no one's.

@@ -20,7 +20,7 @@ from revier.notify import Notifier
 from revier.policy.devices import check_device_limit, device_limit
 from revier.services.accounts.auth import AuthService
 from revier.services.accounts.sessions import remove_devices
-from revier.services.core import Actor, AuditLog, Device, Tenant, devices, users
+from revier.services.core import Actor, AuditLog, Device, Tenant, User, devices, users
 from revier.storage import Store
 
 
@@ -35,12 +35,13 @@ class OwnerProof:
     code: str = ""
 
 
-class SecondFactorCheck(Protocol):
-    """Refuses (M_FORBIDDEN, M_LIMIT_EXCEEDED, M_USER_LOCKED) a ``code`` that is
-    missing or wrong for a user with a second factor enrolled; passes a user
-    without one. The signin wing, which sits above this one, provides it."""
+class OwnerCheck(Protocol):
+    """The whole proof of the wipe page: the password behind the lockout, and the
+    code where a second factor is enrolled; the account, or M_FORBIDDEN,
+    M_LIMIT_EXCEEDED, M_USER_LOCKED. The signin wing, which sits above this
+    one, provides it (``SignInFlow.check_owner``)."""
 
-    async def __call__(self, tenant: Tenant, user_id: str, code: str, *, address: str) -> None: ...
+    async def __call__(self, tenant: Tenant, proof: OwnerProof, *, address: str) -> User: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +68,13 @@ class DeviceAdminService:
         self._notifier = notifier
         self._audit = audit
         self._auth = auth
-        self._second_factor: SecondFactorCheck | None = None
+        self._owner_check: OwnerCheck | None = None
 
-    def check_second_factor_with(self, check: SecondFactorCheck) -> None:
-        """Have the self-service wipe ask for the second factor (the container
-        hands in the signin wing's check: a lower wing never imports it)."""
-        self._second_factor = check
+    def check_owners_with(self, check: OwnerCheck) -> None:
+        """Have the self-service wipe check the owner with the lockout and the
+        second factor (the container hands in the signin wing's check: a lower
+        wing never imports it). Without it, the password alone, as /login."""
+        self._owner_check = check
 
     async def list_devices(self, tenant: Tenant, user_id: str) -> list[Device]:
         async with self._store.read() as tx:
@@ -125,12 +127,12 @@ class DeviceAdminService:
         The proof is checked exactly like a login (same rate limits, same
         answer for an unknown user and a wrong password).
         """
-        account = await self._auth.verify_credentials(
-            tenant, user=proof.user, password=proof.password, address=address
-        )
-        # Before anything is wiped; a wrong code is refused like a wrong password.
-        if self._second_factor is not None:
-            await self._second_factor(tenant, account.user_id, proof.code, address=address)
+        if self._owner_check is not None:
+            account = await self._owner_check(tenant, proof, address=address)
+        else:
+            account = await self._auth.verify_credentials(
+                tenant, user=proof.user, password=proof.password, address=address
+            )
         wiped = await self.wipe(
             tenant,
             Actor(account.user_id, address),

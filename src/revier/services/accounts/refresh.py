@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from revier.errors import UnknownToken
+from revier.errors import UnknownToken, UserLocked
 from revier.notify import Notifier
 from revier.services.core import Clock, Tenant, TokenHasher, users
 from revier.storage import Store, Tx
@@ -137,6 +137,10 @@ class RefreshService:
                 raise UnknownToken("Unknown refresh token; log in again")
             if owner.deactivated:
                 raise UnknownToken("This account has been deactivated")
+            if owner.locked:
+                # Spec "Account locking": the session is kept (soft logout), and
+                # unlocking lets the client refresh as before.
+                raise UserLocked("This account has been locked; ask the help desk")
             if row.next_hash is not None:
                 # Exchanged before, but that pair was never used (its answer got
                 # lost?): it is replaced by the pair made now.

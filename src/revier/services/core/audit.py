@@ -9,6 +9,10 @@ and counts. Actions are dotted names, one family per object:
 - ``user.created``, ``user.deactivated``, ``user.deactivation_completed``,
   ``user.reactivated``, ``user.admin_granted``, ``user.admin_revoked``, ``user.device_limit_set``,
   ``user.locked`` / ``user.unlocked``, ``user.suspended`` / ``user.unsuspended``
+  (a lock by the sign-in lockout: actor none, details ``reason: signin_failures``)
+- ``second_factor.enrolled`` / ``.removed`` / ``.reset`` (by an admin) / ``.failed``
+  (a wrong code) / ``.recovery_codes_created`` / ``.recovery_code_used``: kinds
+  and factor IDs, never a code or secret
 - ``report.received`` (actor: the reporter; target: the reported user, the sender of
   the reported event, or the room; never the reason or content), ``report.resolved``
 - ``room.closed``, ``room.close_completed``, ``room.purged``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from revier.config import RateLimitSettings
 from revier.notify import Notifier
 from revier.services.accounts import AuthService, RefreshService
 from revier.services.core import AuditLog, Clock, RateLimiter, TokenHasher
@@ -31,9 +32,11 @@ class OAuth:
         audit: AuditLog,
         auth: AuthService,
         refresh: RefreshService,
-        registrations_per_address: RateLimiter,
+        limits: RateLimitSettings,
     ) -> OAuth:
-        clients = OAuthClients(store, clock, registrations_per_address)
+        # Client registrations per address, on the budget of POST /register's.
+        per_address = RateLimiter(limits.registration_per_address, clock, enabled=limits.enabled)
+        clients = OAuthClients(store, clock, per_address)
         tokens = OAuthTokens(store, clock, hasher, notifier, audit, auth, refresh)
         return cls(
             clients,

@@ -9,8 +9,9 @@ data. The audit log tells the two apart by ``details.self_service``.
 
 from __future__ import annotations
 
-from revier.services.accounts import AccountService, AuthService, DeviceAdminService
+from revier.services.accounts import AccountService, DeviceAdminService
 from revier.services.core import Actor, Device, Tenant
+from revier.services.signin.signin_flow import SignInFlow
 from revier.services.signin.web_sessions import SignedIn, WebSessions
 
 _SELF = {"self_service": "account_page"}
@@ -19,12 +20,12 @@ _SELF = {"self_service": "account_page"}
 class OwnAccount:
     def __init__(
         self,
-        auth: AuthService,
+        flow: SignInFlow,
         accounts: AccountService,
         device_admin: DeviceAdminService,
         web_sessions: WebSessions,
     ) -> None:
-        self._auth = auth
+        self._flow = flow
         self._accounts = accounts
         self._device_admin = device_admin
         self._web_sessions = web_sessions
@@ -56,9 +57,7 @@ class OwnAccount:
         """A new password, behind the old one (checked like a login: same limits,
         same audit of failures). Every other browser session ends; with
         ``logout_devices`` every device too. How many devices were signed out."""
-        await self._auth.verify_credentials(
-            tenant, user=signed.user_id, password=old, address=address
-        )
+        await self._flow.check_password(tenant, user=signed.user_id, password=old, address=address)
         removed = await self._accounts.change_own_password(
             tenant,
             signed.user_id,

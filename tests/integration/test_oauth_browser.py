@@ -1,7 +1,8 @@
 """The OAuth 2.0 sign-in in real Chromium (Playwright, Debian's binary), as an
 app drives it: the app registers and opens the authorization URL, the
 person signs in on revier's page and consents, the app exchanges the code,
-calls whoami, refreshes and revokes. Once with raw HTTP as the app, once with
+calls whoami, refreshes and revokes — with the authenticator app's code as the
+second step. Once with raw HTTP as the app, once with
 matrix-js-sdk's OAuth helpers (what Element Web uses) in Node; and the device
 grant's verification page."""
 
@@ -30,6 +31,7 @@ from tests.integration.oauth import (
     register,
     whoami,
 )
+from tests.integration.test_signin_page import code, with_totp
 
 pytestmark = pytest.mark.one_engine
 
@@ -60,8 +62,11 @@ async def http(server: RevierProcess) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def sign_in_and_consent(page: Page, url: str, user: Account) -> str:
-    """Open ``url``, sign in on revier's page, allow; the URL the app gets back."""
+async def sign_in_and_consent(
+    page: Page, url: str, user: Account, *, totp_secret: str | None = None
+) -> str:
+    """Open ``url``, sign in on revier's page (with the authenticator app's code
+    where ``totp_secret``), allow; the URL the app gets back."""
     landed: list[str] = []
 
     async def catch(route: Route) -> None:
@@ -74,6 +79,10 @@ async def sign_in_and_consent(page: Page, url: str, user: Account) -> str:
     await page.fill("#user", user.localpart)
     await page.fill("#password", user.password)
     await page.click("button[type=submit]")
+    if totp_secret is not None:
+        # The second step; the enrolment spent this code step and the one before.
+        await page.fill("#totp", code(totp_secret, 1))
+        await page.click("form:has(#totp) button[type=submit]")
     await page.wait_for_selector("#allow")
     assert await page.inner_text("#client") == "Streife App"
     assert await page.inner_text("#redirect-host") == "127.0.0.1"
@@ -87,13 +96,15 @@ async def test_an_app_signs_in_through_the_browser(
     browser: Browser, http: httpx.AsyncClient, make_user
 ) -> None:  # type: ignore[no-untyped-def]
     user = make_user("officer")
-    flow = Flow(await register(http), redirect_uri=CALLBACK, response_mode="fragment")
     server_url = str(http.base_url).rstrip("/")
+    async with httpx.AsyncClient(base_url=server_url, timeout=30) as own_browser:
+        secret = await with_totp(own_browser, user)  # the officer has an authenticator app
+    flow = Flow(await register(http), redirect_uri=CALLBACK, response_mode="fragment")
     page = await browser.new_page(extra_http_headers={"Accept-Language": "de-DE,de;q=0.9"})
     visited: list[str] = []
     page.on("request", lambda request: visited.append(request.url))
     try:
-        landed = await sign_in_and_consent(page, server_url + flow.url(), user)
+        landed = await sign_in_and_consent(page, server_url + flow.url(), user, totp_secret=secret)
     finally:
         await page.close()
     params = callback_params(landed, fragment=True)

@@ -99,9 +99,14 @@ async def test_metadata_per_tenant(http: httpx.AsyncClient, server: RevierProces
     # Another organisation on the same server has its own issuer.
     other = (await http.get(METADATA, headers=host("other.test"))).json()
     assert other["issuer"] == "http://other.test/" != meta["issuer"]
-    # A tenant that signs in with passwords only says so the spec's way.
+    # A tenant that signs in with passwords only says so the spec's way, and
+    # registers no client.
     r = await http.get(METADATA, headers=host("legacy.test"))
     assert (r.status_code, r.json()["errcode"]) == (404, "M_UNRECOGNIZED")
+    r = await http.post(REGISTER, json=client_metadata(), headers=host("legacy.test"))
+    assert (r.status_code, r.json()["errcode"]) == (404, "M_UNRECOGNIZED")
+    r = await http.post(DEVICE, data={"client_id": "x"}, headers=host("legacy.test"))
+    assert r.status_code == 404
 
 
 async def test_metadata_matches_the_spec_schema(http: httpx.AsyncClient) -> None:
@@ -348,8 +353,9 @@ async def test_unknown_client_and_consent_forms_from_elsewhere(
 ) -> None:  # type: ignore[no-untyped-def]
     await sign_in(browser, make_user("officer"))
     flow = Flow("no-such-client")
-    r = await browser.get(flow.url())
+    r = await browser.get(flow.url(), headers={"Accept-Language": "de-DE,de;q=0.9"})
     assert r.status_code == 400 and "location" not in r.headers
+    assert "nicht registriert" in r.text
     flow = Flow(await register(http))
     page = await browser.get(flow.url())
     fields = {**hidden_fields(page.text), "decision": "allow"}

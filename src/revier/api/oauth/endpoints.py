@@ -29,14 +29,23 @@ from revier.api.oauth.base import (
     read_form,
 )
 from revier.api.responses import json_response
-from revier.errors import TooLarge
+from revier.errors import TooLarge, Unrecognized
 from revier.services.signin import DEVICE_CODE
 
 _MAX_REGISTRATION_BYTES = 16 * 1024
 
 
+def _offered(request: Request) -> None:
+    """New sign-ins only where the tenant offers the OAuth 2.0 API. Refreshing and
+    revoking go on after it is switched off: its sessions end as their owners
+    sign out, not all at once."""
+    if tenant(request).policy.login == "password":
+        raise Unrecognized("This server uses the legacy authentication API only")
+
+
 async def register_client(request: Request) -> Response:
     """POST /_revier/oauth2/register (RFC 7591 3.1)"""
+    _offered(request)
     try:
         try:
             body = await read_body(request, _MAX_REGISTRATION_BYTES, "too large")
@@ -114,6 +123,7 @@ async def revoke(request: Request) -> Response:
 
 async def device_authorization(request: Request) -> Response:
     """POST /_revier/oauth2/device (RFC 8628 3.1)"""
+    _offered(request)
     try:
         form = await read_form(request)
         started = await services(request).oauth.device.start(

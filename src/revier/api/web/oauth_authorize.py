@@ -27,6 +27,7 @@ from revier.api.web.page import (
     csrf_field,
     device_label,
     error_html,
+    lang,
     page,
     read_form,
     text,
@@ -34,6 +35,8 @@ from revier.api.web.page import (
 from revier.api.web.session import ACCOUNT_PATH, sign_in_redirect, signed_in
 from revier.errors import MatrixError
 from revier.services.signin import (
+    UNKNOWN_CLIENT,
+    UNREGISTERED_REDIRECT,
     AuthorizationRequest,
     Consent,
     ErrorRedirect,
@@ -118,12 +121,24 @@ async def _checked(request: Request, params: dict[str, str]) -> AuthorizationReq
     try:
         return await services(request).oauth.authorization.check(org, params)
     except UntrustedRedirect as e:
-        return _refused(request, e.description)
+        return _refused(request, _UNTRUSTED.get(e.description, (e.description,) * 2)[_de(request)])
     except ErrorRedirect as e:
         return RedirectResponse(e.location, status_code=303, headers=_NO_STORE)
 
 
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# The service's reasons (English) with their German.
+_UNTRUSTED = {
+    UNKNOWN_CLIENT: (UNKNOWN_CLIENT, "Diese App ist bei diesem Server nicht registriert."),
+    UNREGISTERED_REDIRECT: (
+        UNREGISTERED_REDIRECT,
+        "Die App will zu einer Adresse zurückkehren, die sie nicht registriert hat.",
+    ),
+}
+
+
+def _de(request: Request) -> int:
+    return 1 if lang(request) == "de" else 0
 
 
 def _refused(request: Request, reason: str) -> Response:

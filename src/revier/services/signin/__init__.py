@@ -25,6 +25,8 @@ from revier.services.signin.keys import FactorKeys
 from revier.services.signin.lockout import LockState, SignInAttempts
 from revier.services.signin.oauth import OAuth
 from revier.services.signin.oauth_authorize import (
+    UNKNOWN_CLIENT,
+    UNREGISTERED_REDIRECT,
     AuthorizationRequest,
     Consent,
     ErrorRedirect,
@@ -39,6 +41,8 @@ from revier.services.signin.web_sessions import SignedIn, WebSession, WebSession
 __all__ = [
     "DEVICE_CODE",
     "GRANT_TYPES",
+    "UNKNOWN_CLIENT",
+    "UNREGISTERED_REDIRECT",
     "AuthorizationRequest",
     "Client",
     "Consent",

@@ -38,7 +38,8 @@ from revier.storage.signin.oauth import CodeRow
 # that a code read off a screen or a log is useless (RFC 6749: at most 10 min).
 CODE_LIFETIME_MS = 2 * 60 * 1000
 RESPONSE_MODES = ("query", "fragment")
-PROMPTS = ("consent", "none", "login", "create")
+UNKNOWN_CLIENT = "This app is not registered with this server."
+UNREGISTERED_REDIRECT = "The app asked to return to an address it did not register."
 
 
 class ErrorRedirect(Exception):
@@ -105,10 +106,10 @@ class OAuthAuthorization:
         try:
             client = await self._clients.get(tenant, params.get("client_id"))
         except InvalidClientError:
-            raise UntrustedRedirect("This app is not registered with this server.") from None
+            raise UntrustedRedirect(UNKNOWN_CLIENT) from None
         redirect_uri = params.get("redirect_uri", "")
         if not redirect_uri or not client.redirect_uri_matches(redirect_uri):
-            raise UntrustedRedirect("The app asked to return to an address it did not register.")
+            raise UntrustedRedirect(UNREGISTERED_REDIRECT)
         return client, redirect_uri
 
     async def check(self, tenant: Tenant, params: Mapping[str, str]) -> AuthorizationRequest:

@@ -95,3 +95,19 @@ async def test_codes_expire(http: httpx.AsyncClient, clock_file: Path, make_user
     }
     r = await http.post(TOKEN, data=poll)
     assert (r.status_code, r.json()["error"]) == (400, "expired_token")
+
+
+async def test_unused_client_registrations_are_forgotten(
+    http: httpx.AsyncClient, clock_file: Path, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    used = Flow(await register(http))
+    async with httpx.AsyncClient(base_url=str(http.base_url), timeout=30) as browser:
+        await sign_in(browser, make_user("officer"))
+        tokens = (await exchange(http, used, await code_for(browser, used))).json()
+    unused = await register(http)
+    move_clock(clock_file, 24 * 3600 + 1)
+    await register(http)  # registering sweeps what nobody used for a day
+    r = await http.post(DEVICE, data={"client_id": unused, "scope": used.scope})
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_client")
+    # A client with a session stays: its app goes on refreshing.
+    assert (await refresh(http, used.client_id, tokens["refresh_token"])).status_code == 200

@@ -31,6 +31,9 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 _MAX_URI = 2048
 _MAX_REDIRECT_URIS = 10
 _MAX_NAME = 255
+# A registration no sign-in has used for a day is forgotten (a sign-in takes
+# minutes; the device grant's code lives ten).
+UNUSED_CLIENT_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,11 @@ class OAuthClients:
         self._per_address.check(address)
         metadata = registered_metadata(request)
         client_id = secrets.token_urlsafe(16)
+        now = self._clock.time_ms()
         async with self._store.transaction() as tx:
-            await SigninRepos.of(tx).oauth.add_client(
-                client_id, tenant.server_name, metadata, self._clock.time_ms()
-            )
+            db = SigninRepos.of(tx).oauth
+            await db.forget_unused_clients(now - UNUSED_CLIENT_MS)
+            await db.add_client(client_id, tenant.server_name, metadata, now)
         return {"client_id": client_id, **metadata}
 
     async def get(self, tenant: Tenant, client_id: str | None) -> Client:

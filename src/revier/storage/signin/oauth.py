@@ -79,6 +79,17 @@ class OAuthRepository:
             )
         )
 
+    async def forget_unused_clients(self, registered_before: int) -> None:
+        """Registrations older than that with no session: every sign-in registers
+        anew (spec), and the spec lets a server forget clients nobody uses."""
+        c = oauth_clients.c
+        in_use = select(oauth_sessions.c.client_id)
+        await self._conn.execute(
+            delete(oauth_clients).where(
+                c.created_ts < registered_before, c.client_id.not_in(in_use)
+            )
+        )
+
     async def client(self, client_id: str) -> ClientRow | None:
         c = oauth_clients.c
         stmt = select(c.client_id, c.tenant, c.client_metadata).where(c.client_id == client_id)

@@ -123,6 +123,7 @@ oauth_clients = Table(
     Column("client_metadata", Text, nullable=False),
     Column("created_ts", BigInteger, nullable=False),
 )
+Index("oauth_clients_created", oauth_clients.c.created_ts)
 
 # Authorization codes (RFC 6749 4.1), single use and short-lived. A used code
 # stays until it expires with ``family`` set: presented again, the tokens it

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("client_metadata", sa.Text(), nullable=False),
         sa.Column("created_ts", sa.BigInteger(), nullable=False),
     )
+    op.create_index("oauth_clients_created", "oauth_clients", ["created_ts"])
     op.create_table(
         "oauth_codes",
         sa.Column("code_hash", sa.LargeBinary(), primary_key=True),
@@ -85,6 +86,7 @@ def downgrade() -> None:
     op.drop_table("oauth_device_grants")
     op.drop_index("oauth_codes_expiry", table_name="oauth_codes")
     op.drop_table("oauth_codes")
+    op.drop_index("oauth_clients_created", table_name="oauth_clients")
     op.drop_table("oauth_clients")
     op.drop_index("refresh_tokens_family", table_name="refresh_tokens")
     with op.batch_alter_table("refresh_tokens") as batch:

@@ -59,7 +59,17 @@ from revier.api.client import (
 from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
+from revier.api.oauth import endpoints as oauth_endpoints
+from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
+from revier.api.web import account as account_page
+from revier.api.web import account_factors as account_factors_page
+from revier.api.web import oauth_authorize as oauth_authorize_page
+from revier.api.web import oauth_device as oauth_device_page
+from revier.api.web import oauth_reset as oauth_reset_page
+from revier.api.web import signin as signin_page
+from revier.api.web import signin_factor as signin_factor_page
+from revier.api.web import webauthn as webauthn_page
 from revier.api.web import wipe as wipe_page
 from revier.config import ADMIN_PASSWORD_ENV, Settings, StartupRefused
 from revier.conformance import conformance_mode
@@ -125,6 +135,16 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_push,
         openapi,
         wipe_page,
+        signin_page,
+        account_page,
+        account_factors_page,
+        signin_factor_page,
+        webauthn_page,
+        oauth_metadata,
+        oauth_endpoints,
+        oauth_authorize_page,
+        oauth_device_page,
+        oauth_reset_page,
     ):
         out.extend(module.routes)
     return out

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from revier.config_push import gateway_origin
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
 
@@ -245,6 +245,29 @@ class TenantPolicy(_Section):
     signin_delay_ms: int = Field(1000, ge=1, le=3_600_000)
     signin_delay_max_ms: int = Field(300_000, ge=1, le=86_400_000)
     signin_failure_window_seconds: int = Field(86_400, ge=60, le=365 * 86_400)
+    # How users sign in: "password" (m.login.password, as before), "oauth" (also
+    # the spec's OAuth 2.0 API through revier's sign-in pages, where a second
+    # factor can be asked for: Element X uses it when offered), "oauth_only"
+    # (m.login.password is refused and not listed, so the second factor can't be
+    # bypassed; bots use a token the help desk issues).
+    login: Literal["password", "oauth", "oauth_only"] = "password"
+    # Seconds an access token from the OAuth 2.0 API lives; the client refreshes
+    # it with its rotating refresh token (the spec: "MUST be short-lived").
+    oauth_access_token_lifetime: int = Field(300, ge=60, le=86400)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_behind_oauth_only(cls, data: object) -> object:
+        """Under oauth_only a login token (POST /login/get_token, behind only the
+        password) would sign in a new device past the second factor: off unless
+        set, and refused if set."""
+        if isinstance(data, dict) and data.get("login") == "oauth_only":
+            if data.get("login_token", False) not in (False, "false", "False", 0):
+                raise ValueError(
+                    'login_token = true would bypass the second factor under login = "oauth_only"'
+                )
+            data = {**data, "login_token": False}
+        return data
 
     @field_validator("push_gateways")
     @classmethod
@@ -259,25 +282,6 @@ class TenantPolicy(_Section):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{name!r} is not an IANA time zone") from None
         return name
-
-
-def gateway_origin(url: str) -> str:
-    """A push gateway URL as ``scheme://host:port`` (what a pusher's URL must match)."""
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise ValueError(f"push gateway {url!r} must be https://host[:port]")
-    if parsed.username or parsed.password or parsed.query or parsed.fragment:
-        raise ValueError(f"push gateway {url!r}: only scheme, host and port")
-    if parsed.path not in ("", "/", "/_matrix/push/v1/notify"):
-        raise ValueError(f"push gateway {url!r}: no path but /_matrix/push/v1/notify")
-    if parsed.scheme == "http" and parsed.hostname not in ("127.0.0.1", "::1", "localhost"):
-        raise ValueError(f"push gateway {url!r}: plain http only on this machine; use https")
-    try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    except ValueError:
-        raise ValueError(f"push gateway {url!r} has no valid port") from None
-    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
-    return f"{parsed.scheme}://{host.lower()}:{port}"
 
 
 class TenantSettings(_Section):

@@ -32,7 +32,7 @@ IMPLEMENTED = (
     r"v1/rooms/\{roomId\}/(threads|hierarchy|timestamp_to_event|"
     r"relations/\{eventId\}(/\{relType\}(/\{eventType\})?)?)|"
     r"v1/room_summary/\{roomIdOrAlias\}|v1/mutual_rooms|"
-    r"v1/login/get_token|v3/refresh|v3/voip/turnServer|v3/user/\{userId\}/openid/request_token|"
+    r"v1/login/get_token|v1/auth_metadata|v3/refresh|v3/voip/turnServer|v3/user/\{userId\}/openid/request_token|"
     r"v1/admin/(lock|suspend)/\{userId\}|"
     r"v1/media/(config|preview_url|"
     r"download/\{serverName\}/\{mediaId\}|thumbnail/\{serverName\}/\{mediaId\})|"

@@ -5,6 +5,7 @@ out, the password never reaches a URL, and the page's protective headers."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator
 
@@ -96,7 +97,7 @@ async def wipe_in_browser(
 
         # A wrong password: refused, nothing wiped.
         assert await submit(page, localpart, "not the password") == 403
-        assert "Invalid username or password" in await page.inner_text(".error")
+        assert "Wrong user name or password" in await page.inner_text(".error")
         assert isinstance(await phone.sync(timeout=0), SyncResponse)
 
         # Whatever is typed comes back as text, never as markup.
@@ -142,14 +143,21 @@ async def wipe_in_browser(
 async def test_the_wipe_form_refuses_what_it_does_not_expect(org_server: RevierProcess) -> None:
     async with httpx.AsyncClient(base_url=org_server.url, timeout=30) as http:
         url, host = "/_revier/wipe", {"Host": "localhost"}
+        form = await http.get(url, headers=host)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        token = {"csrf": csrf.group(1)}
         # JSON, an oversized body, and missing fields: a 4xx page, never a 500.
         r = await http.post(url, json={"user": "x", "password": "y"}, headers=host)
         assert r.status_code == 400 and r.headers["cache-control"] == "no-store"
         r = await http.post(url, data={"user": "x", "password": "y" * 10_000}, headers=host)
         assert r.status_code == 413
-        r = await http.post(url, data={"user": "x"}, headers=host)
-        assert r.status_code == 400
+        # Without the form's token (a cross-site post): refused before anything else.
         r = await http.post(url, data={"user": "x", "password": "y"}, headers=host)
+        assert r.status_code == 403 and 'role="alert"' in r.text
+        r = await http.post(url, data={"user": "x", **token}, headers=host)
+        assert r.status_code == 400
+        r = await http.post(url, data={"user": "x", "password": "y", **token}, headers=host)
         assert r.status_code == 400 and "Tick the box" in r.text
         r = await http.post(
             url,

@@ -34,6 +34,12 @@
 //   crossSigningBootstrap {password?, noAuth?} → {ready, status, authAsked}
 //   keyBackupBootstrap {} → {version, privateKey}
 //   waitForKeyBackup {minSessions?}   restoreKeyBackup {privateKey, version} → {total, imported}
+//   oauthBegin {baseUrl, clientName, clientUri, redirectUri, registeredUri?, responseMode?} → {url, clientId,
+//     deviceId, state}: discovery, dynamic registration and the authorization URL, by
+//     the SDK's OAuth2 helpers (the browser part is the test's)
+//   oauthComplete {code, state} → {userId, deviceId, expiresIn, scope}: code exchange,
+//     then the session is used like a login's (whoami, startClient, ...)
+//   oauthRefresh {} → {expiresIn, rotated}   oauthRevoke {} (access token; ends the session)
 //   logout {}   stop {} (answers, then exits 0)
 // Every wait has a timeout (timeoutMs, default 30 s) and every other command
 // is bounded too (60 s, or commandTimeoutMs): the driver always answers.
@@ -132,6 +138,7 @@ let lastSyncError = null; // the error behind the latest failed sync, for messag
 let slidingSync = null; // the SlidingSync the client runs on, when started with one
 let slidingRequests = 0; // sliding-sync responses received
 let slidingErrors = []; // what the server answered to the sliding-sync requests that failed
+let oauthFlow = null; // the OAuth 2.0 sign-in under way: the SDK's OAuth2 helper and its tokens
 
 // A list covering every room of a test account, with all state: the room's
 // encryption and members are what Rust crypto needs (reference §11.2).
@@ -326,6 +333,62 @@ const commands = {
         });
         password = pw;
         return { userId: response.user_id, deviceId: response.device_id, accessToken: response.access_token };
+    },
+
+    /** OAuth 2.0 sign-in, first half: what Element Web does before opening the browser. */
+    // registeredUri: what is registered when it differs from redirectUri (a loopback
+    // URI is registered without a port, and any port is then accepted: spec).
+    async oauthBegin({ baseUrl, clientName, clientUri, redirectUri, registeredUri, responseMode = "query" }) {
+        const anonymous = createClient({ baseUrl, logger: sdkLogger });
+        const metadata = await anonymous.getAuthMetadata();
+        const clientId = await sdk.OAuth2.registerClient(
+            metadata,
+            {
+                client_name: clientName,
+                client_uri: clientUri,
+                redirect_uris: [registeredUri ?? redirectUri],
+                application_type: "native",
+            },
+            sdkLogger,
+        );
+        const oauth = new sdk.OAuth2(metadata, { clientId }, sdkLogger);
+        const state = globalThis.crypto.randomUUID();
+        const url = await oauth.generateAuthorizationCodeGrantUrl(state, redirectUri, responseMode);
+        oauthFlow = { baseUrl, oauth, redirectUri, state, tokens: null };
+        return { url, clientId, deviceId: oauth.context.deviceId, state };
+    },
+
+    /** Second half: the code from the redirect, exchanged; the session becomes the client's. */
+    async oauthComplete({ code, state }) {
+        if (!oauthFlow) throw new CommandError("oauthBegin first");
+        if (state !== oauthFlow.state) throw new CommandError("state does not match");
+        const tokens = await oauthFlow.oauth.completeAuthorizationCodeGrant(code, oauthFlow.redirectUri);
+        oauthFlow.tokens = tokens;
+        await stopClient();
+        const probe = createClient({ baseUrl: oauthFlow.baseUrl, accessToken: tokens.access_token, logger: sdkLogger });
+        const me = await probe.whoami();
+        client = newClient({
+            baseUrl: oauthFlow.baseUrl,
+            userId: me.user_id,
+            deviceId: me.device_id,
+            accessToken: tokens.access_token,
+        });
+        return { userId: me.user_id, deviceId: me.device_id, expiresIn: tokens.expires_in, scope: tokens.scope };
+    },
+
+    async oauthRefresh() {
+        if (!oauthFlow?.tokens) throw new CommandError("oauthComplete first");
+        const before = oauthFlow.tokens;
+        const tokens = await oauthFlow.oauth.performRefreshTokenGrant(before.refresh_token);
+        oauthFlow.tokens = tokens;
+        client.setAccessToken(tokens.access_token);
+        return { expiresIn: tokens.expires_in, rotated: tokens.refresh_token !== before.refresh_token };
+    },
+
+    async oauthRevoke() {
+        if (!oauthFlow?.tokens) throw new CommandError("oauthComplete first");
+        await oauthFlow.oauth.revokeToken(oauthFlow.tokens.access_token, "access_token");
+        return {};
     },
 
     /** Use an existing session (e.g. one made by another client) instead of logging in. */

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from revier.config import ConfigError, Settings
+from revier.config import ConfigError, Settings, TenantPolicy
 from revier.config_file import load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src" / "revier" / "config.example.toml"
@@ -200,3 +200,12 @@ def test_a_support_section_becomes_the_well_known_body() -> None:
     assert support.well_known() == {
         "contacts": [{"role": "org.example.duty_desk", "matrix_id": "@desk:police.example"}]
     }
+
+
+def test_oauth_only_switches_login_tokens_off() -> None:
+    """A login token is behind the password alone: under oauth_only it would sign
+    in a device past the second factor."""
+    assert TenantPolicy(login="oauth_only").login_token is False
+    assert TenantPolicy(login="oauth").login_token is True
+    with pytest.raises(ValidationError, match="bypass the second factor"):
+        TenantPolicy(login="oauth_only", login_token=True)

@@ -56,6 +56,8 @@ def test_wheel_has_license_and_version_and_builds_without_warnings(tmp_path: Pat
         dist_info = next(n.split("/")[0] for n in z.namelist() if ".dist-info/" in n)
         metadata = z.read(f"{dist_info}/METADATA").decode()
         license_text = z.read(f"{dist_info}/licenses/LICENSE").decode()
+        # The one script of the sign-in pages ships with the code that serves it.
+        assert "revier/api/web/static/webauthn.js" in z.namelist()
     assert f"Version: {revier.__version__}\n" in metadata
     assert "License-Expression: AGPL-3.0-or-later\n" in metadata
     assert license_text.lstrip().startswith("GNU AFFERO GENERAL PUBLIC LICENSE")

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from revier.config import gateway_origin
+from revier.config_push import gateway_origin
 from revier.errors import BadJson, InvalidParam, MissingParam
 
 PUSH_PATH = "/_matrix/push/v1/notify"

@@ -86,7 +86,15 @@ from revier.services.rooms import (
     TypingService,
     Visibility,
 )
-from revier.services.signin import FactorKeys, SecondFactors, SignInAttempts
+from revier.services.signin import (
+    FactorKeys,
+    OAuth,
+    OwnAccount,
+    SecondFactors,
+    SignInAttempts,
+    SignInFlow,
+    WebSessions,
+)
 from revier.services.sync import (
     ConnectionStore,
     FilterService,
@@ -125,6 +133,7 @@ class Services:
     refresh: RefreshService
     short_tokens: ShortTokenService
     turn: TurnService
+    oauth: OAuth
     # rooms
     rooms: RoomService
     membership: MembershipService
@@ -163,6 +172,9 @@ class Services:
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
     # signin
+    web_sessions: WebSessions
+    own_account: OwnAccount
+    signin_flow: SignInFlow
     signin_attempts: SignInAttempts
     second_factors: SecondFactors
 
@@ -176,13 +188,12 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     if conformance:  # conformance suites hammer login and registration
         rl = rl.model_copy(update={"enabled": False})
     keys = settings.server.data_dir / "keys"
-    token_key = read_or_create_secret(keys / "access_token.key")
 
     # core
     audit = AuditLog(store, clock, tenants, read_or_create_secret(keys / "audit_pseudonym.key"))
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
     uia = UserInteractiveAuth(store, clock, failed_logins)
-    hasher = TokenHasher(token_key)
+    hasher = TokenHasher(read_or_create_secret(keys / "access_token.key"))
     account_data = AccountDataService(store, notifier)
     notifier.add_listener(account_data.on_change)
 
@@ -269,6 +280,14 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         settings.media,
         RateLimiter(rl.media_upload, clock, enabled=rl.enabled),
     )
+    accounts = AccountService(store, clock, uia, notifier, audit)
+    device_admin = DeviceAdminService(store, notifier, audit, auth)
+
+    # signin
+    web_sessions = WebSessions(store, clock, hasher)
+    second_factors = SecondFactors(store, clock, audit, signin_attempts, factor_keys)
+    signin_flow = SignInFlow(auth, signin_attempts, second_factors, web_sessions)
+    device_admin.check_owners_with(signin_flow.check_owner)
     return Services(
         settings=settings,
         store=store,
@@ -277,7 +296,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         tenants=tenants,
         health=HealthCheck(store),
         audit=audit,
-        accounts=AccountService(store, clock, uia, notifier, audit),
+        accounts=accounts,
         deactivation=DeactivationService(
             store, membership, notifier, clock, audit, tenants, uia, account_data
         ),
@@ -285,8 +304,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
         turn=TurnService(tenants, clock),
+        oauth=OAuth.build(store, clock, hasher, notifier, audit, auth, refresh, rl),
         devices=DeviceService(store, uia, notifier, audit),
-        device_admin=DeviceAdminService(store, notifier, audit, auth),
+        device_admin=device_admin,
         moderation=ModerationService(store, notifier, audit),
         registration=RegistrationService(
             store,
@@ -363,8 +383,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
+        web_sessions=web_sessions,
+        own_account=OwnAccount(signin_flow, accounts, device_admin, web_sessions),
         signin_attempts=signin_attempts,
-        second_factors=SecondFactors(store, clock, audit, signin_attempts, factor_keys),
+        second_factors=second_factors,
+        signin_flow=signin_flow,
     )
 
 

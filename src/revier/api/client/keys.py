@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from revier.api.http import authenticate, field, read_json_object, required, services
+from revier.api.oauth.base import RESET_PATH, public_base
 from revier.api.responses import json_response
 from revier.errors import BadJson, MissingParam
 from revier.services.core import SyncToken
@@ -75,7 +76,13 @@ async def upload_cross_signing_keys(request: Request) -> Response:
     """POST /_matrix/client/v3/keys/device_signing/upload"""
     requester = await authenticate(request)
     body = await read_json_object(request)
-    await services(request).cross_signing.upload_keys(requester, body)
+    login = requester.tenant.policy.login
+    # Where users sign in through the OAuth 2.0 API, its clients know no password:
+    # the spec's m.oauth stage sends the person to a page of ours to approve.
+    oauth_url = None if login == "password" else public_base(request) + RESET_PATH
+    await services(request).cross_signing.upload_keys(
+        requester, body, oauth_url=oauth_url, password=login != "oauth_only"
+    )
     return json_response({})
 
 

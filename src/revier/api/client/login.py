@@ -19,8 +19,11 @@ TOKEN = "m.login.token"
 
 async def get_login_flows(request: Request) -> Response:
     """GET /_matrix/client/v3/login"""
-    flows: list[dict[str, object]] = [{"type": PASSWORD}]
-    if tenant(request).policy.login_token:
+    policy = tenant(request).policy
+    # oauth_only: the password is typed only into revier's sign-in page, behind
+    # the second factor; a client offered no password flow sends none.
+    flows: list[dict[str, object]] = [] if policy.login == "oauth_only" else [{"type": PASSWORD}]
+    if policy.login_token:
         # get_login_token: a logged-in device may make tokens (POST /login/get_token).
         flows.append({"type": TOKEN, "get_login_token": True})
     return json_response({"flows": flows})
@@ -31,9 +34,14 @@ async def login(request: Request) -> Response:
     body = await read_json_object(request)
     login_type = field(body, "type", str)
     org = tenant(request)
-    offered = PASSWORD + (f" and {TOKEN}" if org.policy.login_token else "")
-    if login_type not in (PASSWORD, TOKEN) or (login_type == TOKEN and not org.policy.login_token):
-        raise Unknown(f"Unsupported login type; this server offers {offered}")
+    offered = [
+        *([] if org.policy.login == "oauth_only" else [PASSWORD]),
+        *([TOKEN] if org.policy.login_token else []),
+    ]
+    if login_type not in offered:
+        if login_type == PASSWORD:
+            raise Unknown("Sign in through the OAuth 2.0 API: password login is off here")
+        raise Unknown(f"Unsupported login type; this server offers {' and '.join(offered)}")
     svc = services(request)
     device_id = field(body, "device_id", str, required=False)
     display_name = field(body, "initial_device_display_name", str, required=False)

@@ -1,75 +1,60 @@
 """The self-service wipe page: an owner who has lost every device signs them all
-out with their password, out of hours, without waiting for the help desk.
+out with their password (and the code of their second factor, when one is
+enrolled), out of hours, without waiting for the help desk.
 
-A plain HTML form: no script, no template engine, every echoed value escaped.
-The password travels only in the POST body (never in a URL, so never in a
-log or the browser history), the body is small and bounded, and the page
-can't be framed, cached or leak its address onward.
+A plain HTML form on the shared layout (``page``): no script, every echoed
+value escaped, the CSRF token. The password and code travel only in the POST
+body (never in a URL, so never in a log or the browser history).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from html import escape
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from revier.api.errors import error_headers, status_for
-from revier.api.http import client_address, read_body, services, tenant
+from revier.api.http import client_address, services, tenant
+from revier.api.web.page import (
+    FormRefused,
+    check_csrf,
+    csrf_field,
+    device_label,
+    error_html,
+    page,
+    read_form,
+    text,
+)
+from revier.api.web.signin import signin_error
 from revier.errors import InvalidParam, MatrixError, MissingParam
 from revier.services.accounts import OwnerProof, OwnWipe
-from revier.services.core import Device
 
 PATH = "/_revier/wipe"
-# A user name and a password fit many times over; anything bigger is not this form.
-MAX_BODY_BYTES = 4096
-FORM_TYPE = "application/x-www-form-urlencoded"
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;"
-    "line-height:1.5;color:#1b1b1b}"
-    "label{display:block;margin-top:1rem;font-weight:600}"
-    "input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;"
-    "box-sizing:border-box}"
-    ".confirm{font-weight:normal}"
-    "button{margin-top:1.5rem;padding:.6rem 1rem;font-size:1rem;background:#b00020;"
-    "color:#fff;border:0;border-radius:4px}"
-    ".error{background:#fdecea;border-left:4px solid #b00020;padding:.5rem 1rem}"
-    ".done{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5rem 1rem}"
-)
-# The one inline style is allowed by its hash: no 'unsafe-inline' anywhere.
-_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        f"style-src 'sha256-{_CSS_HASH}'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-}
-
-_TITLE = "Sign out all devices"
 
 
-async def wipe_form(_request: Request) -> Response:
+def _title(request: Request) -> str:
+    return text(request, "Sign out all devices", "Alle Geräte abmelden")
+
+
+async def wipe_form(request: Request) -> Response:
     """GET /_revier/wipe"""
-    return _page(_form())
+    return page(request, _title(request), _form(request))
 
 
 async def wipe_devices(request: Request) -> Response:
     """POST /_revier/wipe"""
     user = ""
     try:
-        fields = await _read_form(request)
+        fields = await read_form(request)
+        await check_csrf(request, fields)
         user = fields.get("user", "").strip()
-        # Two-factor login will read its code field here, into OwnerProof.
-        proof = OwnerProof(user=user, password=fields.get("password", ""))
+        proof = OwnerProof(
+            user=user,
+            password=fields.get("password", ""),
+            code=fields.get("code", "").strip(),
+        )
         if not proof.user or not proof.password:
             raise MissingParam("Enter your user name and your password.")
         if fields.get("confirm") != "yes":
@@ -80,93 +65,109 @@ async def wipe_devices(request: Request) -> Response:
             tenant(request), proof, address=client_address(request)
         )
     except MatrixError as e:
-        return _page(
-            _form(error=e.error, user=user), status=status_for(e), headers=error_headers(e)
+        body = _form(request, error=_message(request, e), user=user)
+        return page(request, _title(request), body, status=status_for(e), headers=error_headers(e))
+    return page(request, _title(request), _done(request, result))
+
+
+def _message(request: Request, e: MatrixError) -> str:
+    if e.errcode == "M_INVALID_PARAM" and "Tick the box" in e.error:
+        return text(
+            request,
+            e.error,
+            "Kreuzen Sie das Kästchen an, um zu bestätigen, dass alle Ihre Geräte "
+            "abgemeldet werden sollen.",
         )
-    return _page(_done(result))
+    if e.errcode == "M_FORBIDDEN" and not isinstance(e, FormRefused) and "code" in e.error:
+        if e.error.startswith("Enter"):  # a factor is enrolled, no code was given
+            return text(
+                request,
+                "Your account has a second factor: enter the code from your authenticator "
+                "app or one of your recovery codes.",
+                "Ihr Konto hat einen zweiten Faktor: Geben Sie den Code aus Ihrer "
+                "Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.",
+            )
+        return text(request, "The code is wrong.", "Der Code ist falsch.")
+    return signin_error(request, e)
 
 
-async def _read_form(request: Request) -> dict[str, str]:
-    """The form's fields (the first of each name), from a bounded body."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise InvalidParam("Send the form from this page.")
-    body = await read_body(request, MAX_BODY_BYTES, "The form data is too large.")
-    try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=16)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidParam("The form data could not be read.") from None
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
-
-
-def _form(*, error: str | None = None, user: str = "") -> str:
-    problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    return f"""<h1>{_TITLE}</h1>
-<p>Lost your phone or laptop, and no other device is still logged in to your
+def _form(request: Request, *, error: str | None = None, user: str = "") -> str:
+    t = text
+    problem = error_html(error) if error else ""
+    intro = t(
+        request,
+        """<p>Lost your phone or laptop, and no other device is still logged in to your
 account? Here you can sign out <strong>all</strong> devices of your account at once.</p>
 <p>Each device is logged out and erases its local data (messages and
 encryption keys) as soon as it next connects. This can't be undone: to use
 the account again, log in anew.</p>
 <p>If one of your devices is still logged in, remove the lost one there
-instead, under Settings → Sessions.</p>
+instead, under Settings → Sessions.</p>""",
+        """<p>Handy oder Laptop verloren, und kein anderes Gerät ist mehr bei Ihrem
+Konto angemeldet? Hier melden Sie <strong>alle</strong> Geräte Ihres Kontos auf einmal ab.</p>
+<p>Jedes Gerät wird ausgeloggt und löscht seine lokalen Daten (Nachrichten und
+Schlüssel), sobald es sich das nächste Mal verbindet. Das lässt sich nicht
+rückgängig machen: Um das Konto wieder zu nutzen, melden Sie sich neu an.</p>
+<p>Ist eines Ihrer Geräte noch angemeldet, entfernen Sie das verlorene besser dort,
+unter Einstellungen → Sitzungen.</p>""",
+    )
+    return f"""<h1>{_title(request)}</h1>
+{intro}
 {problem}
-<form method="post" action="wipe" autocomplete="on">
-<label for="user">User name</label>
+<form method="post" action="{PATH}" autocomplete="on">
+{csrf_field(request, None)}
+<label for="user">{t(request, "User name", "Benutzername")}</label>
 <input type="text" id="user" name="user" value="{escape(user)}" required maxlength="255"
  autocomplete="username" autocapitalize="none" spellcheck="false">
-<label for="password">Password</label>
+<label for="password">{t(request, "Password", "Passwort")}</label>
 <input type="password" id="password" name="password" required maxlength="1024"
  autocomplete="current-password">
+<label for="code">{t(request, "Code of your second factor", "Code Ihres zweiten Faktors")}</label>
+<input type="text" id="code" name="code" maxlength="64" autocomplete="one-time-code"
+ autocapitalize="none" spellcheck="false" aria-describedby="code_help">
+<p id="code_help">{
+        t(
+            request,
+            "Only if you set one up: the code from your authenticator app, or a recovery code.",
+            "Nur falls eingerichtet: der Code aus Ihrer Authenticator-App oder ein "
+            "Wiederherstellungscode.",
+        )
+    }</p>
 <label class="confirm"><input type="checkbox" name="confirm" value="yes" required>
-Sign out all my devices and erase their data</label>
-<button type="submit">Sign out all devices</button>
+{
+        t(
+            request,
+            "Sign out all my devices and erase their data",
+            "Alle meine Geräte abmelden und ihre Daten löschen",
+        )
+    }</label>
+<button type="submit" class="danger">{_title(request)}</button>
 </form>"""
 
 
-def _done(result: OwnWipe) -> str:
+def _done(request: Request, result: OwnWipe) -> str:
     user = escape(result.user_id)
     if not result.wiped:
-        return (
-            f'<h1>{_TITLE}</h1><p class="done" role="status">No device was logged in to '
-            f"{user}; nothing needed signing out.</p>"
+        message = text(
+            request,
+            f"No device was logged in to {user}; nothing needed signing out.",
+            f"Bei {user} war kein Gerät angemeldet; es war nichts abzumelden.",
         )
-    items = "\n".join(f"<li>{_device_label(d)}</li>" for d in result.wiped)
-    return f"""<h1>{_TITLE}</h1>
-<p class="done" role="status">All devices of {user} were signed out. Each one
-erases its local data as soon as it next connects.</p>
-<p>Signed out:</p>
+        return f'<h1>{_title(request)}</h1><p class="done" role="status">{message}</p>'
+    items = "\n".join(f"<li>{device_label(d)}</li>" for d in result.wiped)
+    message = text(
+        request,
+        f"All devices of {user} were signed out. Each one erases its local data as soon "
+        "as it next connects.",
+        f"Alle Geräte von {user} wurden abgemeldet. Jedes löscht seine lokalen Daten, "
+        "sobald es sich das nächste Mal verbindet.",
+    )
+    return f"""<h1>{_title(request)}</h1>
+<p class="done" role="status">{message}</p>
+<p>{text(request, "Signed out:", "Abgemeldet:")}</p>
 <ul id="wiped">
 {items}
 </ul>"""
-
-
-def _device_label(device: Device) -> str:
-    name = device.display_name
-    if name and name != device.device_id:
-        return f"{escape(name)} ({escape(device.device_id)})"
-    return escape(device.device_id)
-
-
-def _page(body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    html = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{_TITLE}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-{body}
-</body>
-</html>
-"""
-    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
 routes = [

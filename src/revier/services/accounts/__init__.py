@@ -13,16 +13,18 @@ Other wings import from this package only, never from its modules.
 """
 
 from revier.services.accounts.accounts import AccountService, ImportReport, NewUser, UserDetails
-from revier.services.accounts.auth import AuthService, LoginResult
+from revier.services.accounts.auth import AuthService
 from revier.services.accounts.deactivation import DeactivationService
 from revier.services.accounts.device_admin import (
     DeviceAdminService,
     DeviceLimit,
+    OwnerCheck,
     OwnerProof,
     OwnWipe,
 )
+from revier.services.accounts.device_sessions import LoginResult
 from revier.services.accounts.moderation import ModerationService, ModerationState
-from revier.services.accounts.refresh import IssuedTokens, RefreshService
+from revier.services.accounts.refresh import IssuedTokens, RefreshService, TokenFamily
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
 from revier.services.accounts.registration_tokens import NewToken, RegistrationTokens
 from revier.services.accounts.sessions import DeviceService
@@ -44,6 +46,7 @@ __all__ = [
     "NewToken",
     "NewUser",
     "OwnWipe",
+    "OwnerCheck",
     "OwnerProof",
     "RefreshService",
     "RegisterRequest",
@@ -52,5 +55,6 @@ __all__ = [
     "RegistrationTokens",
     "ShortLivedToken",
     "ShortTokenService",
+    "TokenFamily",
     "UserDetails",
 ]

@@ -265,6 +265,28 @@ class AccountService:
     ) -> int:
         """The help desk sets a new password and (by default) ends every session of
         the user; how many devices were removed."""
+        return await self._set_password(
+            tenant, user_id, password, actor, logout_devices, "password.reset"
+        )
+
+    async def change_own_password(
+        self, tenant: Tenant, user_id: str, password: str, actor: Actor, *, logout_devices: bool
+    ) -> int:
+        """The owner, whose old password the caller has checked (the account page),
+        sets a new one; with ``logout_devices`` every device is signed out."""
+        return await self._set_password(
+            tenant, user_id, password, actor, logout_devices, "password.changed"
+        )
+
+    async def _set_password(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        password: str,
+        actor: Actor,
+        logout_devices: bool,
+        action: str,
+    ) -> int:
         async with self._store.read() as tx:
             user = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
         if user.deactivated:
@@ -284,7 +306,7 @@ class AccountService:
                 tx,
                 tenant,
                 actor,
-                "password.reset",
+                action,
                 target=user_id,
                 details={"logout_devices": logout_devices, "devices_removed": len(removed)},
             )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated, UserLocked
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
-from revier.policy.devices import check_new_device, device_limit
+from revier.services.accounts.device_sessions import LoginResult, open_device_session
 from revier.services.accounts.guard import SignInGuard, typed_user_id
-from revier.services.accounts.refresh import RefreshService, issue_tokens
+from revier.services.accounts.refresh import RefreshService, TokenFamily
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
 from revier.services.core import (
     AuditLog,
     Clock,
-    Device,
     RateLimiter,
     Requester,
     Tenant,
@@ -23,12 +20,10 @@ from revier.services.core import (
     TokenHasher,
     User,
     devices,
-    new_device_id,
     users,
     verify_password,
 )
-from revier.services.e2e import record_device_list_change
-from revier.storage import Store
+from revier.storage import Store, Tx
 from revier.storage.accounts import AccountRepos
 from revier.storage.accounts.access_tokens import TokenAccount
 
@@ -37,28 +32,6 @@ _BAD_LOGIN_TOKEN = "Invalid or expired login token"
 _LOCKED = "This account has been locked; ask the help desk"
 # Writing last_seen on every request would turn each read into a write.
 _LAST_SEEN_EVERY_MS = 5 * 60 * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class LoginResult:
-    user_id: str
-    device_id: str
-    access_token: str
-    refresh_token: str | None = None
-    expires_in_ms: int | None = None
-
-    def response(self) -> dict[str, object]:
-        """The tokens as /login and /register answer them."""
-        out: dict[str, object] = {
-            "user_id": self.user_id,
-            "access_token": self.access_token,
-            "device_id": self.device_id,
-        }
-        if self.refresh_token is not None:
-            out["refresh_token"] = self.refresh_token
-        if self.expires_in_ms is not None:
-            out["expires_in_ms"] = self.expires_in_ms
-        return out
 
 
 class AuthService:
@@ -220,57 +193,23 @@ class AuthService:
         the same transaction (kept if the login is refused)."""
         if device_id is not None and not (0 < len(device_id) <= 255):
             raise InvalidParam("device_id must be 1 to 255 characters")
-        now = self._clock.time_ms()
         try:
             async with self._store.transaction() as tx:
-                db = AccountRepos.of(tx)
-                await users.lock(tx, user_id)
-                if login_token is not None and not await db.short_tokens.consume(
-                    login_token, "login", now
+                if login_token is not None and not await AccountRepos.of(tx).short_tokens.consume(
+                    login_token, "login", self._clock.time_ms()
                 ):
                     raise Forbidden(_BAD_LOGIN_TOKEN)  # used meanwhile
-                existing = await devices.get(tx, user_id, device_id) if device_id else None
-                if existing is not None:
-                    # Logging in again as a known device replaces its session.
-                    await db.access_tokens.delete_for_devices(user_id, [existing.device_id])
-                    await db.refresh_tokens.delete_for_devices(user_id, [existing.device_id])
-                else:
-                    limit = device_limit(tenant.policy, max_devices)
-                    check_new_device(limit, await devices.count(tx, user_id))
-                    device_id = device_id or new_device_id()
-                    # Some clients (matrix-nio) require a name on every device;
-                    # the ID is what the user would see anyway.
-                    name = display_name or device_id
-                    await devices.add(tx, Device(user_id, device_id, name, now, now, address))
-                    await self._audit.record(
-                        tx,
-                        tenant,
-                        "device.added",
-                        actor=user_id,
-                        target=f"{user_id}/{device_id}",
-                        source=address,
-                        details={"via": "login" if login else "registration"},
-                    )
-                    # The user's other devices list their own devices: one more.
-                    await record_device_list_change(tx, user_id, tell_room_mates=False)
-                assert device_id is not None
-                issued = await issue_tokens(
-                    tx, self._hasher, tenant, user_id, device_id, now=now, refresh=refresh
+                result = await self.open_session(
+                    tx,
+                    tenant,
+                    user_id,
+                    max_devices=max_devices,
+                    device_id=device_id,
+                    display_name=display_name,
+                    address=address,
+                    via=login,
+                    refresh=refresh,
                 )
-                if login:
-                    await self._audit.record(
-                        tx,
-                        tenant,
-                        "login.succeeded",
-                        actor=user_id,
-                        target=user_id,
-                        source=address,
-                        details={
-                            "device_id": device_id,
-                            "new_device": existing is None,
-                            **({"via": "login_token"} if login == "token" else {}),
-                        },
-                    )
         except Forbidden:  # the device limit: the help desk wants to see these
             if login:
                 await self._record_failed_login(tenant, user_id, address, "device_limit")
@@ -278,8 +217,40 @@ class AuthService:
         # A replaced token dies everywhere; a new device shows in the user's own
         # device list (their other devices are told).
         self._notifier.notify(users=[user_id])
-        return LoginResult(
-            user_id, device_id, issued.access_token, issued.refresh_token, issued.expires_in_ms
+        return result
+
+    async def open_session(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        user_id: str,
+        *,
+        max_devices: int | None,
+        device_id: str | None,
+        display_name: str | None,
+        address: str,
+        via: str | None,
+        refresh: bool = False,
+        family: TokenFamily | None = None,
+    ) -> LoginResult:
+        """A device (new, or the user's own ``device_id`` again: its earlier tokens
+        end) and its tokens, in the caller's transaction; the caller notifies after
+        the commit. ``via``: how the user signed in (audited; None: registration). A
+        new device counts against the limit (``Forbidden``). ``family``: OAuth's."""
+        return await open_device_session(
+            tx,
+            self._hasher,
+            self._audit,
+            tenant,
+            user_id,
+            now=self._clock.time_ms(),
+            max_devices=max_devices,
+            device_id=device_id,
+            display_name=display_name,
+            address=address,
+            via=via,
+            refresh=refresh,
+            family=family,
         )
 
     async def authenticate(
@@ -372,6 +343,33 @@ class AuthService:
             # After the password check: whoever doesn't know it learns nothing.
             raise UserLocked(_LOCKED)
         return account
+
+    async def end_session(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        user_id: str,
+        device_id: str,
+        *,
+        actor: str | None,
+        address: str,
+        reason: str,
+    ) -> set[str]:
+        """An OAuth 2.0 session ends (revoked, or a replayed token betrayed it): its
+        device goes as with POST /logout, in the caller's transaction. Returns
+        whom to notify after the commit."""
+        removal = await remove_devices(tx, user_id, [device_id])
+        for removed in removal.devices:
+            await self._audit.record(
+                tx,
+                tenant,
+                "device.removed",
+                actor=actor,
+                target=f"{user_id}/{removed}",
+                source=address,
+                details={"oauth": reason},
+            )
+        return removal.wake
 
     async def logout(self, requester: Requester) -> None:
         """POST /logout: the token dies and its device with it (spec)."""

@@ -13,25 +13,35 @@ encrypting for the wiped devices.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from revier.errors import NotFound
 from revier.notify import Notifier
 from revier.policy.devices import check_device_limit, device_limit
 from revier.services.accounts.auth import AuthService
 from revier.services.accounts.sessions import remove_devices
-from revier.services.core import Actor, AuditLog, Device, Tenant, devices, users
+from revier.services.core import Actor, AuditLog, Device, Tenant, User, devices, users
 from revier.storage import Store
 
 
 @dataclass(frozen=True, slots=True)
 class OwnerProof:
     """What the owner shows on the self-service wipe page to prove the account
-    is theirs. Two-factor login, once it exists, adds its code here and
-    ``wipe_own_devices`` checks it after the password."""
+    is theirs: the password, and the code of a second factor (a TOTP code or a
+    recovery code) when one is enrolled."""
 
     user: str
     password: str
+    code: str = ""
+
+
+class OwnerCheck(Protocol):
+    """The whole proof of the wipe page: the password behind the lockout, and the
+    code where a second factor is enrolled; the account, or M_FORBIDDEN,
+    M_LIMIT_EXCEEDED, M_USER_LOCKED. The signin wing, which sits above this
+    one, provides it (``SignInFlow.check_owner``)."""
+
+    async def __call__(self, tenant: Tenant, proof: OwnerProof, *, address: str) -> User: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,13 @@ class DeviceAdminService:
         self._notifier = notifier
         self._audit = audit
         self._auth = auth
+        self._owner_check: OwnerCheck | None = None
+
+    def check_owners_with(self, check: OwnerCheck) -> None:
+        """Have the self-service wipe check the owner with the lockout and the
+        second factor (the container hands in the signin wing's check: a lower
+        wing never imports it). Without it, the password alone, as /login."""
+        self._owner_check = check
 
     async def list_devices(self, tenant: Tenant, user_id: str) -> list[Device]:
         async with self._store.read() as tx:
@@ -110,11 +127,12 @@ class DeviceAdminService:
         The proof is checked exactly like a login (same rate limits, same
         answer for an unknown user and a wrong password).
         """
-        account = await self._auth.verify_credentials(
-            tenant, user=proof.user, password=proof.password, address=address
-        )
-        # Two-factor login: check the second factor of ``proof`` here, before
-        # anything is wiped, answering a wrong code like a wrong password.
+        if self._owner_check is not None:
+            account = await self._owner_check(tenant, proof, address=address)
+        else:
+            account = await self._auth.verify_credentials(
+                tenant, user=proof.user, password=proof.password, address=address
+            )
         wiped = await self.wipe(
             tenant,
             Actor(account.user_id, address),

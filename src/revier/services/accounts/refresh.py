@@ -31,6 +31,31 @@ class IssuedTokens:
     expires_in_ms: int | None = None  # None: the access token never expires
 
 
+@dataclass(frozen=True, slots=True)
+class TokenFamily:
+    """The refresh tokens of one OAuth 2.0 sign-in: each carries ``family_id`` in
+    clear (``rvrt_<family_id>.<secret>``), the database only its keyed hash, so a
+    spent token still names its family and its replay can end the session."""
+
+    family_id: str
+    family_hash: bytes
+    lifetime_s: int  # of each access token
+
+    @classmethod
+    def new(cls, hasher: TokenHasher, lifetime_s: int) -> TokenFamily:
+        family_id = secrets.token_urlsafe(16)
+        return cls(family_id, hasher.hash(family_id), lifetime_s)
+
+    @classmethod
+    def of(cls, hasher: TokenHasher, refresh_token: str, lifetime_s: int) -> TokenFamily | None:
+        """The family a presented refresh token names, or None (not one of ours)."""
+        body = refresh_token.removeprefix(REFRESH_PREFIX)
+        family_id, dot, _ = body.partition(".")
+        if not dot or body == refresh_token or not 0 < len(family_id) <= 64:
+            return None
+        return cls(family_id, hasher.hash(family_id), lifetime_s)
+
+
 async def issue_tokens(
     tx: Tx,
     hasher: TokenHasher,
@@ -41,14 +66,16 @@ async def issue_tokens(
     now: int,
     refresh: bool,
     retires: bytes | None = None,
+    family: TokenFamily | None = None,
 ) -> IssuedTokens:
     """A new access token for the device, with a refresh token if the client asked
     for one and the tenant lets tokens expire. ``retires``: the refresh token this
-    pair replaces, spent at the new access token's first use."""
+    pair replaces, spent at the new access token's first use. ``family``: an OAuth
+    2.0 sign-in's, whose tokens always expire and always come with a refresh token."""
     db = AccountRepos.of(tx)
     access = hasher.new_token()
-    lifetime = tenant.policy.access_token_lifetime
-    if not (refresh and lifetime):
+    lifetime = family.lifetime_s if family else tenant.policy.access_token_lifetime
+    if family is None and not (refresh and lifetime):
         await db.access_tokens.create(
             hasher.hash(access),
             user_id=user_id,
@@ -57,7 +84,9 @@ async def issue_tokens(
             created_ts=now,
         )
         return IssuedTokens(access)
-    refresh_token = REFRESH_PREFIX + secrets.token_urlsafe(32)
+    assert lifetime is not None
+    secret = secrets.token_urlsafe(32)
+    refresh_token = REFRESH_PREFIX + (f"{family.family_id}.{secret}" if family else secret)
     refresh_hash = hasher.hash(refresh_token)
     await db.refresh_tokens.create(
         refresh_hash,
@@ -65,6 +94,7 @@ async def issue_tokens(
         device_id=device_id,
         tenant=tenant.server_name,
         created_ts=now,
+        family=family.family_hash if family else None,
     )
     await db.access_tokens.create(
         hasher.hash(access),
@@ -88,8 +118,12 @@ class RefreshService:
         self._hasher = hasher
         self._notifier = notifier
 
-    async def refresh(self, tenant: Tenant, refresh_token: str) -> IssuedTokens:
-        """POST /refresh: a new pair for a valid refresh token of this tenant."""
+    async def refresh(
+        self, tenant: Tenant, refresh_token: str, *, family: TokenFamily | None = None
+    ) -> IssuedTokens:
+        """POST /refresh: a new pair for a valid refresh token of this tenant.
+        ``family``: the OAuth 2.0 refresh token grant's (``TokenFamily.of`` the
+        token); each API takes only its own tokens (spec: "Client Authentication")."""
         token_hash = self._hasher.hash(refresh_token)
         async with self._store.transaction() as tx:
             db = AccountRepos.of(tx)
@@ -98,6 +132,8 @@ class RefreshService:
             # A token of another tenant is as unknown here as a made-up one.
             owner = await users.get(tx, row.user_id) if row else None
             if row is None or row.tenant != tenant.server_name or owner is None:
+                raise UnknownToken("Unknown refresh token; log in again")
+            if row.family != (family.family_hash if family else None):
                 raise UnknownToken("Unknown refresh token; log in again")
             if owner.deactivated:
                 raise UnknownToken("This account has been deactivated")
@@ -122,6 +158,7 @@ class RefreshService:
                 now=self._clock.time_ms(),
                 refresh=True,
                 retires=token_hash,
+                family=family,
             )
             if issued.refresh_token is None:
                 # The tenant no longer lets tokens expire: a lasting token instead.
@@ -129,6 +166,27 @@ class RefreshService:
         # The ended access token must leave every worker's token cache.
         self._notifier.notify(users=[row.user_id])
         return issued
+
+    async def token_device(self, tenant: Tenant, token: str) -> tuple[str, str] | None:
+        """The (user_id, device_id) an access or refresh token of this tenant signs
+        in, or None (unknown, spent, another tenant's): for RFC 7009 revocation."""
+        token_hash = self._hasher.hash(token)
+        async with self._store.read() as tx:
+            db = AccountRepos.of(tx)
+            owner = await db.access_tokens.owner(token_hash) or await db.refresh_tokens.get(
+                token_hash
+            )
+        if owner is None or owner.tenant != tenant.server_name:
+            return None
+        return owner.user_id, owner.device_id
+
+    @staticmethod
+    async def family_device(tx: Tx, tenant: Tenant, family_hash: bytes) -> tuple[str, str] | None:
+        """The (user_id, device_id) a live token family of this tenant signs in, if any."""
+        row = await AccountRepos.of(tx).refresh_tokens.family_device(family_hash)
+        if row is None or row.tenant != tenant.server_name:
+            return None
+        return row.user_id, row.device_id
 
     async def confirm(self, token_hash: bytes, retires: bytes) -> None:
         """A refreshed access token's first use: the refresh token it replaced is spent."""

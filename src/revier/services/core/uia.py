@@ -25,6 +25,7 @@ from revier.storage.core import CoreRepos
 from revier.storage.core.uia import UiaSession
 
 PASSWORD = "m.login.password"
+OAUTH = "m.oauth"
 SESSION_LIFETIME_MS = 15 * 60 * 1000
 
 
@@ -59,6 +60,60 @@ class UserInteractiveAuth:
             ) from None
         async with self._store.transaction() as tx:
             await CoreRepos.of(tx).uia_sessions.delete(session_id)
+
+    async def require_password_or_oauth(
+        self,
+        requester: Requester,
+        auth: Any,
+        *,
+        operation: str,
+        params: object = None,
+        oauth_url: str | None,
+        password: bool = True,
+    ) -> None:
+        """``require_password``, with the spec's ``m.oauth`` stage offered too where
+        ``oauth_url`` is given (a page where the signed-in person approves the
+        session: ``{oauth_url}?session=<id>``), and the password stage only where
+        ``password`` (a tenant whose users sign in only through OAuth, behind a
+        second factor, offers no password stage to skip it)."""
+        if oauth_url is None:
+            await self.require_password(requester, auth, operation=operation, params=params)
+            return
+        bound = bound_operation(operation, params)
+        session_id = await self._session_for(requester, auth, bound)
+        stages = [[PASSWORD]] if password else []
+        flows = {
+            "flows": [{"stages": s} for s in [*stages, [OAUTH]]],
+            "params": {OAUTH: {"url": f"{oauth_url}?session={session_id}"}},
+            "session": session_id,
+        }
+        if password and isinstance(auth, dict) and auth.get("type") == PASSWORD:
+            await self.require_password(requester, auth, operation=operation, params=params)
+            return
+        async with self._store.transaction() as tx:
+            db = CoreRepos.of(tx).uia_sessions
+            session = await db.get(session_id)
+            if session is not None and OAUTH in session.completed:
+                await db.delete(session_id)  # one approval, one request
+                return
+        raise UserInteractiveAuthRequired(flows)
+
+    async def approve_oauth(self, user_id: str, session_id: str, *, operation: str) -> bool:
+        """The ``m.oauth`` stage done: the signed-in owner approved the session on
+        the page. False when it is not a live session of theirs for ``operation``."""
+        now = self._clock.time_ms()
+        async with self._store.transaction() as tx:
+            db = CoreRepos.of(tx).uia_sessions
+            session = await db.get(session_id)
+            if (
+                session is None
+                or session.user_id != user_id
+                or session.operation.split("#")[0] != operation
+                or session.created_ts <= now - SESSION_LIFETIME_MS
+            ):
+                return False
+            await db.set_completed(session_id, [*session.completed, OAUTH])
+        return True
 
     async def _session_for(self, requester: Requester, auth: Any, operation: str) -> str:
         return await session_for(self._store, self._clock, requester.user_id, auth, operation)

@@ -36,14 +36,27 @@ class _Failure(Exception):
         self.body = {"errcode": errcode, "error": error}
 
 
+_UPLOAD = "device_signing_upload"
+
+
 class CrossSigningService:
     def __init__(self, store: Store, notifier: Notifier, uia: UserInteractiveAuth) -> None:
         self._store = store
         self._notifier = notifier
         self._uia = uia
 
-    async def upload_keys(self, requester: Requester, body: JsonDict) -> None:
-        """POST /keys/device_signing/upload"""
+    async def upload_keys(
+        self,
+        requester: Requester,
+        body: JsonDict,
+        *,
+        oauth_url: str | None = None,
+        password: bool = True,
+    ) -> None:
+        """POST /keys/device_signing/upload. Replacing keys asks for the password, or
+        (``oauth_url``: the tenant signs in through the OAuth 2.0 API, whose clients
+        know no password) the ``m.oauth`` approval on that page; ``password`` False
+        offers only the latter."""
         user_id = requester.user_id
         new: dict[str, CrossSigningKey] = {}
         for field_name, usage in _KINDS:
@@ -61,8 +74,13 @@ class CrossSigningService:
         authed = "master" in current
         if authed:
             keys = {k: v for k, v in body.items() if k != "auth"}
-            await self._uia.require_password(
-                requester, body.get("auth"), operation="device_signing_upload", params=keys
+            await self._uia.require_password_or_oauth(
+                requester,
+                body.get("auth"),
+                operation=_UPLOAD,
+                params=keys,
+                oauth_url=oauth_url,
+                password=password,
             )
         master = new.get("master") or current.get("master")
         if master is None:
@@ -87,6 +105,11 @@ class CrossSigningService:
                 await db.cross_signing.put(key)
             audience = await record_device_list_change(tx, user_id)
         self._notifier.notify(users=audience)
+
+    async def approve_reset(self, user_id: str, session_id: str) -> bool:
+        """The owner, signed in on the approval page, allows the waiting upload
+        (the ``m.oauth`` stage); False for a session that isn't such a one of theirs."""
+        return await self._uia.approve_oauth(user_id, session_id, operation=_UPLOAD)
 
     async def upload_signatures(self, requester: Requester, body: JsonDict) -> JsonDict:
         """POST /keys/signatures/upload: ``failures`` names what was refused, the rest is kept."""

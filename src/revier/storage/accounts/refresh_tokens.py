@@ -16,6 +16,7 @@ class RefreshToken:
     device_id: str
     tenant: str
     next_hash: bytes | None
+    family: bytes | None = None
 
 
 class RefreshTokenRepository:
@@ -23,7 +24,14 @@ class RefreshTokenRepository:
         self._conn = conn
 
     async def create(
-        self, token_hash: bytes, *, user_id: str, device_id: str, tenant: str, created_ts: int
+        self,
+        token_hash: bytes,
+        *,
+        user_id: str,
+        device_id: str,
+        tenant: str,
+        created_ts: int,
+        family: bytes | None = None,
     ) -> None:
         await self._conn.execute(
             insert(refresh_tokens).values(
@@ -32,17 +40,37 @@ class RefreshTokenRepository:
                 device_id=device_id,
                 tenant=tenant,
                 created_ts=created_ts,
+                family=family,
             )
         )
 
     async def get_for_update(self, token_hash: bytes) -> RefreshToken | None:
         """The token, locked (PostgreSQL) so that two refreshes of it take turns."""
         t = refresh_tokens.c
-        stmt = select(t.user_id, t.device_id, t.tenant, t.next_hash).where(
+        stmt = select(t.user_id, t.device_id, t.tenant, t.next_hash, t.family).where(
             t.token_hash == token_hash
         )
         if self._conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
+        row = (await self._conn.execute(stmt)).first()
+        return RefreshToken(**row._mapping) if row else None
+
+    async def get(self, token_hash: bytes) -> RefreshToken | None:
+        t = refresh_tokens.c
+        stmt = select(t.user_id, t.device_id, t.tenant, t.next_hash, t.family).where(
+            t.token_hash == token_hash
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return RefreshToken(**row._mapping) if row else None
+
+    async def family_device(self, family: bytes) -> RefreshToken | None:
+        """A live token of the family (whose device the family signs in), if any."""
+        t = refresh_tokens.c
+        stmt = (
+            select(t.user_id, t.device_id, t.tenant, t.next_hash, t.family)
+            .where(t.family == family)
+            .limit(1)
+        )
         row = (await self._conn.execute(stmt)).first()
         return RefreshToken(**row._mapping) if row else None
 

@@ -38,9 +38,14 @@ refresh_tokens = Table(
     Column("tenant", Text, nullable=False),
     Column("created_ts", BigInteger, nullable=False),
     Column("next_hash", LargeBinary),
+    # The OAuth 2.0 API's refresh tokens belong to a family (one sign-in), a keyed
+    # hash of the family ID that each of its tokens carries: a spent token of a
+    # live family is a replay, and the whole session is revoked. NULL: POST /refresh.
+    Column("family", LargeBinary),
     sqlite_with_rowid=False,
 )
 Index("refresh_tokens_device", refresh_tokens.c.user_id, refresh_tokens.c.device_id)
+Index("refresh_tokens_family", refresh_tokens.c.family)
 
 # Short-lived single-purpose tokens, keyed hashes: OpenID tokens that widgets
 # and integration managers show to a server (``kind`` "openid", 1 hour) and

@@ -4,7 +4,7 @@ sealed; WebAuthn public keys), ``recovery_codes`` (keyed hashes),
 password and code attempts per account and per address). All start empty.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0018"  # chained after pages' 0018 in this branch (the lead re-chains at merge)
 branch_labels = None
 depends_on = None
 

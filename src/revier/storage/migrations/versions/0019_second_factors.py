@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0018"  # chained after pages' 0018 in this branch (the lead re-chains at merge)
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

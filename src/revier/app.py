@@ -180,6 +180,7 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.audit.run_pseudonymiser()),
                 asyncio.create_task(svc.deactivation.resume_pending()),
                 asyncio.create_task(svc.room_admin.resume_pending()),
+                asyncio.create_task(svc.units.start()),
                 asyncio.create_task(svc.push_sender.run()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
@@ -192,6 +193,7 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*background, return_exceptions=True)
             await svc.deactivation.stop()
             await svc.room_admin.stop()
+            await svc.unit_work.stop()
             await svc.notifier.close()
             await svc.store.close()
 

@@ -20,6 +20,7 @@ from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
+from revier.api.admin import units as admin_units
 from revier.api.admin import users as admin_users
 from revier.api.client import (
     account,
@@ -121,6 +122,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_users,
         admin_reports,
         admin_push,
+        admin_units,
         openapi,
         wipe_page,
     ):

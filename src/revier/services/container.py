@@ -62,7 +62,7 @@ from revier.services.notifications import (
     PushRuleService,
     PushSender,
 )
-from revier.services.org import Units, UnitWork
+from revier.services.org import UnitRooms, Units, UnitWork
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
@@ -165,6 +165,7 @@ class Services:
     url_previews: UrlPreviewService
     # org
     units: Units
+    unit_rooms: UnitRooms
     unit_work: UnitWork
 
 
@@ -365,6 +366,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
         units=units,
+        unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
         unit_work=unit_work,
     )
 

@@ -10,6 +10,7 @@ deactivated, members joined and removed through them) and is reached from
 outside only through this package.
 """
 
+from revier.services.org.attachments import UnitRooms
 from revier.services.org.model import (
     RULES,
     MembershipChange,
@@ -20,4 +21,4 @@ from revier.services.org.model import (
 from revier.services.org.units import Units
 from revier.services.org.work import UnitWork
 
-__all__ = ["RULES", "MembershipChange", "Role", "Rule", "Unit", "UnitWork", "Units"]
+__all__ = ["RULES", "MembershipChange", "Role", "Rule", "Unit", "UnitRooms", "UnitWork", "Units"]

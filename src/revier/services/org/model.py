@@ -46,6 +46,15 @@ class MembershipChange:
         return bool(self.added or self.removed or self.role_changed)
 
 
+@dataclass(frozen=True)
+class BulkAdd:
+    """What adding many users to one unit changed."""
+
+    added: int
+    role_changed: int
+    job_ids: tuple[int, ...]
+
+
 def check_role(role: object) -> Role:
     if role not in ROLES:
         raise InvalidParam("'role' must be 'member' or 'lead'")

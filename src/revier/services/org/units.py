@@ -14,10 +14,12 @@ from typing import Any
 
 import structlog
 
-from revier.errors import Forbidden, NotFound
-from revier.services.core import Actor, AuditLog, Clock, Tenant, TenantRegistry, users
+from revier.errors import NotFound
+from revier.services.core import Actor, AuditLog, Clock, Tenant, TenantRegistry
 from revier.services.org import spaces
+from revier.services.org.membership import MembershipWriter
 from revier.services.org.model import (
+    BulkAdd,
     MembershipChange,
     Role,
     Unit,
@@ -27,7 +29,7 @@ from revier.services.org.model import (
 )
 from revier.services.org.service_user import service_user
 from revier.services.org.tree import TreeWriter, unit_row
-from revier.services.org.work import SPACE_RULE, UnitWork
+from revier.services.org.work import UnitWork
 from revier.services.rooms import RoomCloser, RoomSteward, Written
 from revier.storage import Store, Tx
 from revier.storage.org import OrgRepos
@@ -58,6 +60,7 @@ class Units:
     ) -> None:
         self._tenants = tenants
         self._tree = TreeWriter(clock, audit, steward)
+        self._members = MembershipWriter(store, audit, work)
         self._store = store
         self._clock = clock
         self._audit = audit
@@ -261,85 +264,37 @@ class Units:
     ) -> MembershipChange:
         """The user's whole set of units (from one source): adds, removes and
         changes roles, then joins, invites and removes rooms to match."""
-        who = _actor(actor)
-        wanted = {unit_id: check_role(role) for unit_id, role in desired.items()}
-        jobs: list[int] = []
-        async with self._store.transaction() as tx:
-            db = OrgRepos.of(tx)
-            account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
-            if account.deactivated and wanted:
-                raise Forbidden(f"{user_id} is deactivated")
-            found = await db.units.by_ids(tenant.server_name, sorted(wanted))
-            if missing := sorted(set(wanted) - set(found)):
-                raise NotFound(f"No unit {missing[0]} in this organisation")
-            current = await db.unit_members.of_user(tenant.server_name, user_id)
-            added = {u: r for u, r in wanted.items() if u not in current}
-            removed = tuple(sorted(u for u in current if u not in wanted))
-            changed = {u: r for u, r in wanted.items() if u in current and current[u] != r}
-            for unit_id, role in added.items():
-                await db.unit_members.add(unit_id, user_id, role)
-            for unit_id in removed:
-                await db.unit_members.remove(unit_id, user_id)
-            for unit_id, role in changed.items():
-                await db.unit_members.set_role(unit_id, user_id, role)
-            everyone = await db.units.by_ids(
-                tenant.server_name, sorted({*added, *removed, *changed})
-            )
-            for unit_id in sorted({*added, *removed, *changed}):
-                unit = everyone[unit_id]
-                action = (
-                    "unit.member_added"
-                    if unit_id in added
-                    else "unit.member_removed"
-                    if unit_id in removed
-                    else "unit.member_role_changed"
-                )
-                role_after = wanted.get(unit_id)
-                await self._audit.record_as(
-                    tx,
-                    tenant,
-                    who,
-                    action,
-                    target=user_id,
-                    details={"unit_id": unit_id, "role": role_after},
-                )
-                rooms = list((await db.unit_rooms.of_unit(unit_id)).items())
-                if unit_id not in changed:
-                    rooms.append((unit.space_room_id, SPACE_RULE))
-                text = f"You left the unit {unit.name}" if unit_id in removed else reason
-                job = await self._work.queue(
-                    tx, tenant, unit_id, rooms, [user_id], reason=text, actor=who.name
-                )
-                if job is not None:
-                    jobs.append(job)
-        await self._work.run(jobs, tenant)
-        return MembershipChange(added, removed, changed, tuple(jobs))
+        wanted = dict(desired)
+        return await self._members.change(
+            tenant, user_id, lambda _: wanted, actor=_actor(actor), reason=reason
+        )
 
     async def add_member(
-        self, tenant: Tenant, unit_id: str, user_id: str, role: Role, actor: ActorLike
+        self, tenant: Tenant, unit_id: str, user_id: str, role: str, actor: ActorLike
     ) -> MembershipChange:
         """One unit more (or another role in it), the user's other units unchanged."""
-        current = await self.memberships(tenant, user_id)
+        checked = check_role(role)
         await self.get(tenant, unit_id)
-        return await self.set_memberships(
-            tenant,
-            user_id,
-            {**current, unit_id: check_role(role)},
-            actor=actor,
-            reason="Added to a unit",
+        return await self._members.change(
+            tenant, user_id, lambda now: {**now, unit_id: checked}, actor=_actor(actor), reason=""
         )
+
+    async def add_members(
+        self, tenant: Tenant, unit_id: str, members: Mapping[str, str], actor: ActorLike
+    ) -> BulkAdd:
+        return await self._members.add_many(tenant, unit_id, members, actor=_actor(actor))
 
     async def remove_member(
         self, tenant: Tenant, unit_id: str, user_id: str, actor: ActorLike
     ) -> MembershipChange:
-        current = await self.memberships(tenant, user_id)
         await self.get(tenant, unit_id)
-        if unit_id not in current:
-            raise NotFound(f"{user_id} is not a member of this unit")
-        rest = {u: r for u, r in current.items() if u != unit_id}
-        return await self.set_memberships(
-            tenant, user_id, rest, actor=actor, reason="Removed from a unit"
-        )
+
+        def without(now: dict[str, Role]) -> dict[str, Role]:
+            if unit_id not in now:
+                raise NotFound(f"{user_id} is not a member of this unit")
+            return {u: r for u, r in now.items() if u != unit_id}
+
+        return await self._members.change(tenant, user_id, without, actor=_actor(actor), reason="")
 
     # --- inside a transaction ----------------------------------------------
 

@@ -59,6 +59,11 @@ class UnitRepository:
         row = (await self._conn.execute(stmt)).first()
         return UnitRow(**row._mapping) if row else None
 
+    async def by_space(self, tenant: str, space_room_id: str) -> UnitRow | None:
+        stmt = select(units).where(units.c.tenant == tenant, units.c.space_room_id == space_room_id)
+        row = (await self._conn.execute(stmt)).first()
+        return UnitRow(**row._mapping) if row else None
+
     async def all(self, tenant: str) -> list[UnitRow]:
         stmt = select(units).where(units.c.tenant == tenant).order_by(units.c.name, units.c.unit_id)
         return [UnitRow(**row._mapping) for row in await self._conn.execute(stmt)]

@@ -4,6 +4,7 @@ taken out again when they leave — seen by real matrix-nio clients."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -231,3 +232,27 @@ async def test_every_change_is_audited_without_content(
     assert [e["action"] for e in about_member] == ["unit.member_added", "unit.member_removed"]
     assert about_member[0]["details"] == {"unit_id": unit["unit_id"], "role": "lead"}
     assert room in str(found)
+
+
+async def test_the_command_line(org_server: RevierProcess, api: UnitsApi, login: Login) -> None:
+    member = await login()
+    created = json.loads(org_server.admin("units", "create", "Wasserschutz").split("\n}")[0] + "}")
+    unit_id = created["unit_id"]
+    child = json.loads(
+        org_server.admin("units", "create", "Boot 1", "--parent", unit_id).split("\n}")[0] + "}"
+    )
+    attached = org_server.admin("units", "attach", unit_id, "auto_join", "--new", "WSP Lage")
+    room = json.loads(attached.split("\n}")[0] + "}")["room_id"]
+    org_server.admin("units", "add-member", unit_id, member.user_id, "--role", "lead")
+    await sync_until(member, joined(room, created["space_room_id"]))
+    assert member.user_id + "\tlead" in org_server.admin("units", "members", unit_id)
+    tree = org_server.admin("units", "list")
+    assert f"Wasserschutz  [{unit_id}]" in tree and f"  Boot 1  [{child['unit_id']}]" in tree
+    org_server.admin("units", "move", child["unit_id"])
+    assert (await api.ok("GET", f"{UNITS}/{child['unit_id']}"))["parent_id"] is None
+    cycle = org_server.admin("units", "move", unit_id, "--parent", unit_id, check=False)
+    assert "under itself" in cycle
+    org_server.admin("units", "remove-member", unit_id, member.user_id)
+    assert await sync_until(member, left_with_reason(room, member.user_id))
+    help_text = org_server.admin("units", "--help")
+    assert "add-member" in help_text and "announce" in help_text

@@ -114,6 +114,12 @@ class UnitWork:
             self._drains.run(tenant.server_name, partial(self._drain, tenant), after_running=True)
         )
 
+    async def finish(self, tenant: Tenant) -> None:
+        """Run the tenant's pending jobs (and what was started in the background)
+        to the end: for the command line, whose process ends after the command."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._drains.run(tenant.server_name, partial(self._drain, tenant), after_running=True)
+
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)

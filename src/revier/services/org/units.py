@@ -105,6 +105,11 @@ class Units:
             rows = await OrgRepos.of(tx).unit_members.members(unit_id)
         return [(user_id, check_role(role)) for user_id, role in rows]
 
+    async def member_count(self, tenant: Tenant, unit_id: str) -> int:
+        async with self._store.read() as tx:
+            await self._row(tx, tenant, unit_id)
+            return await OrgRepos.of(tx).unit_members.count(unit_id)
+
     async def rooms(self, tenant: Tenant, unit_id: str) -> dict[str, str]:
         """room ID → rule."""
         async with self._store.read() as tx:

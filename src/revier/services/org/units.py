@@ -30,7 +30,7 @@ from revier.services.org.model import (
 from revier.services.org.service_user import service_user
 from revier.services.org.tree import TreeWriter, unit_row
 from revier.services.org.work import UnitWork
-from revier.services.rooms import RoomCloser, RoomSteward, Written
+from revier.services.rooms import Room, RoomCloser, RoomSteward, Written
 from revier.storage import Store, Tx
 from revier.storage.org import OrgRepos
 from revier.storage.org.units import UnitRow
@@ -306,6 +306,6 @@ class Units:
     async def _row(self, tx: Tx, tenant: Tenant, unit_id: str, *, lock: bool = False) -> UnitRow:
         return await unit_row(tx, tenant, unit_id, lock=lock)
 
-    async def _steward_room(self, room_id: str) -> Any:
+    async def _steward_room(self, room_id: str) -> Room | None:
         async with self._store.read() as tx:
             return await self._steward.room(tx, room_id)

@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import time
 from pathlib import Path
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -59,7 +60,7 @@ async def _crash_and_resume(server: RevierProcess, password_hash: str) -> None:
         info = await api.ok("GET", f"/_revier/admin/v1/rooms/{room}")
         assert sorted(info["joined_member_ids"]) == sorted([*people, "@_units:localhost"])
     done = await entries(server, admin, target=unit["unit_id"], action="unit.rooms_updated")
-    assert [e["details"]["users"] for e in done] == [MEMBERS]
+    assert [e["details"] for e in done] == [{"job_id": ANY, "users": MEMBERS, "rooms": 2}]
 
 
 async def _kill_midway(server: RevierProcess, api: UnitsApi, path: str) -> int:

@@ -60,4 +60,4 @@ async def test_a_big_unit_changes_in_batches_while_sync_answers(
     info = await api.ok("GET", f"/_revier/admin/v1/rooms/{room}")
     assert len(info["joined_member_ids"]) == MEMBERS + 1  # and the service account
     done = await entries(org_server, admin, target=unit["unit_id"], action="unit.rooms_updated")
-    assert done[-1]["details"]["users"] == MEMBERS
+    assert isinstance(details := done[-1]["details"], dict) and details["users"] == MEMBERS

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.integration.admin_api import Admin, login, shared_member
-from tests.integration.conftest import PASSWORD
-from tests.integration.harness import RevierProcess
+from tests.integration.harness import PASSWORD, RevierProcess
 from tests.integration.units import UNITS, UnitsApi, fixtures, own_room
 
 http, api, login_nio = fixtures()

@@ -12,8 +12,7 @@ import pytest
 from nio import AsyncClient, LoginResponse, RoomCreateResponse
 
 from tests.integration.admin_api import Admin
-from tests.integration.conftest import PASSWORD
-from tests.integration.harness import RevierProcess
+from tests.integration.harness import PASSWORD, RevierProcess
 
 UNITS = "/_revier/admin/v1/units"
 V3 = "/_matrix/client/v3"

@@ -31,7 +31,7 @@ from revier.services.org.service_user import service_user
 from revier.services.org.tree import TreeWriter, unit_row
 from revier.services.org.work import UnitWork
 from revier.services.rooms import Room, RoomCloser, RoomSteward, Written
-from revier.storage import Store, Tx
+from revier.storage import Conflict, Store, Tx
 from revier.storage.org import OrgRepos
 from revier.storage.org.units import UnitRow
 
@@ -72,11 +72,17 @@ class Units:
         """Start-up: every tenant's service account exists (its name is taken
         before anyone could register it), and unfinished room work resumes."""
         for tenant in self._tenants:
-            try:
-                async with self._store.transaction() as tx:
-                    await service_user(tx, tenant, self._clock.time_ms())
-            except Exception:  # one tenant's problem doesn't stop the others
-                log.exception("no service account for units", tenant=tenant.server_name)
+            for attempt in (1, 2):
+                try:
+                    async with self._store.transaction() as tx:
+                        await service_user(tx, tenant, self._clock.time_ms())
+                    break
+                except Conflict:
+                    if attempt == 2:  # another worker made it at the same moment: theirs stands
+                        raise
+                except Exception:  # one tenant's problem doesn't stop the others
+                    log.exception("no service account for units", tenant=tenant.server_name)
+                    break
         await self._work.resume_pending()
 
     # --- reading ------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 The wings, bottom up (a wing uses only those before it):
 
-    core → notifications → rooms → e2e → accounts, sync;  media (on core alone)
+    core → notifications → rooms → e2e → accounts, sync → org;  media (on core alone)
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from revier.services.notifications import (
     PushRuleService,
     PushSender,
 )
+from revier.services.org import UnitRooms, Units, UnitWork
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
@@ -77,6 +78,7 @@ from revier.services.rooms import (
     RoomPushFacts,
     RoomReader,
     RoomService,
+    RoomSteward,
     RoomSummaries,
     RoomSyncBuilder,
     RoomUpgrader,
@@ -177,6 +179,10 @@ class Services:
     signin_flow: SignInFlow
     signin_attempts: SignInAttempts
     second_factors: SecondFactors
+    # org
+    units: Units
+    unit_rooms: UnitRooms
+    unit_work: UnitWork
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -229,6 +235,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         if conformance and settings.testing
         else DEFAULT_ROOM_VERSION
     )
+
+    # org
+    steward = RoomSteward(writer, default_room_version=default_room_version)
+    unit_work = UnitWork(store, steward, notifier, clock, audit, tenants)
+    units = Units(store, clock, audit, steward, unit_work, closer, tenants)
 
     # e2e
     e2e_keys = E2eKeyService(store, notifier)
@@ -388,6 +399,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         signin_attempts=signin_attempts,
         second_factors=second_factors,
         signin_flow=signin_flow,
+        units=units,
+        unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
+        unit_work=unit_work,
     )
 
 

@@ -2,7 +2,23 @@
 the rooms a unit owns (shown to clients as spaces), and the directory (LDAP,
 SCIM) that keeps both in step.
 
+Owns ``units``, ``unit_members``, ``unit_rooms``, ``unit_service_users`` and the
+queued room work of units (``unit_jobs``, ``unit_job_users``).
+
 It sits above the accounts and rooms wings (accounts are created and
 deactivated, members joined and removed through them) and is reached from
 outside only through this package.
 """
+
+from revier.services.org.attachments import UnitRooms
+from revier.services.org.model import (
+    RULES,
+    MembershipChange,
+    Role,
+    Rule,
+    Unit,
+)
+from revier.services.org.units import Units
+from revier.services.org.work import UnitWork
+
+__all__ = ["RULES", "MembershipChange", "Role", "Rule", "Unit", "UnitRooms", "UnitWork", "Units"]

@@ -16,8 +16,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from revier.config_org import check_min_versions, check_retention_days
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
 
@@ -231,6 +232,27 @@ class TenantPolicy(_Section):
     # someone leaves; a user who wants out asks the help desk (who deactivate it
     # through the admin API), and a stolen session can't destroy the account.
     allow_self_deactivation: bool = False
+    # Retention (m.room.retention, MSC1763): bounds on a room's max_lifetime, and
+    # the lifetime of rooms without one; None: no bound / keep for good.
+    retention_min_days: int | None = Field(None, ge=1, le=36500)
+    retention_max_days: int | None = Field(None, ge=1, le=36500)
+    retention_default_days: int | None = Field(None, ge=1, le=36500)
+    # A closed room's events are deleted this many days after its closing.
+    closed_room_purge_days: int | None = Field(None, ge=0, le=36500)
+    # Client name as in the User-Agent ("Element X") -> the lowest version let in.
+    min_client_versions: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _retention_bounds(self) -> TenantPolicy:
+        check_retention_days(
+            self.retention_min_days, self.retention_max_days, self.retention_default_days
+        )
+        return self
+
+    @field_validator("min_client_versions")
+    @classmethod
+    def _client_versions(cls, versions: dict[str, str]) -> dict[str, str]:
+        return check_min_versions(versions)
 
     @field_validator("push_gateways")
     @classmethod

@@ -76,6 +76,7 @@ from revier.services.rooms import (
     RoomLookups,
     RoomPushFacts,
     RoomReader,
+    RoomRetention,
     RoomService,
     RoomSummaries,
     RoomSyncBuilder,
@@ -202,8 +203,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     )
 
     # rooms
-    writer = RoomEventWriter(clock, push_actions)
-    visibility = Visibility()
+    retention = RoomRetention(clock, tenants)
+    writer = RoomEventWriter(clock, push_actions, retention)
+    visibility = Visibility(retention)
     typing = TypingService(store, notifier, clock, visibility)
     membership = MembershipService(store, writer, notifier, account_data)
     closer = RoomCloser(
@@ -344,7 +346,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         tags=TagService(store, notifier),
         push_rules=push_rules,
         pushers=PusherService(store, clock, notifier, audit),
-        notifications=NotificationList(store, clock, push_actions),
+        notifications=NotificationList(store, clock, push_actions, retention),
         push_sender=push_sender,
         duty=duty,
         e2e_keys=e2e_keys,

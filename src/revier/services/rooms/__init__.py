@@ -24,6 +24,7 @@ from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.relations import RelationsQuery, RelationsService
 from revier.services.rooms.reports import ReportService
+from revier.services.rooms.retention import RoomRetention
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
     RoomAdminService,
@@ -85,6 +86,7 @@ __all__ = [
     "RoomMeta",
     "RoomPushFacts",
     "RoomReader",
+    "RoomRetention",
     "RoomService",
     "RoomSummaries",
     "RoomSyncBuilder",

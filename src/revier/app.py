@@ -181,9 +181,11 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.deactivation.resume_pending()),
                 asyncio.create_task(svc.room_admin.resume_pending()),
                 asyncio.create_task(svc.push_sender.run()),
+                asyncio.create_task(svc.retention_purger.run()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
                 svc.clock.add_listener(svc.push_sender.wake)
+                svc.clock.add_listener(svc.retention_purger.wake)
                 background.append(asyncio.create_task(svc.clock.watch()))
             yield
         finally:

@@ -70,6 +70,7 @@ from revier.services.rooms import (
     ReceiptService,
     RelationsService,
     ReportService,
+    RetentionPurger,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
@@ -132,6 +133,7 @@ class Services:
     relations: RelationsService
     search: SearchService
     room_admin: RoomAdminService
+    retention_purger: RetentionPurger
     room_upgrades: RoomUpgrader
     room_summaries: RoomSummaries
     space_hierarchy: SpaceHierarchy
@@ -311,6 +313,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.search, clock, enabled=rl.enabled),
         ),
         room_admin=RoomAdminService(store, closer, tenants),
+        retention_purger=RetentionPurger(
+            store, clock, tenants, retention, audit, push_actions, closer
+        ),
         room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
         room_summaries=RoomSummaries(store),
         space_hierarchy=SpaceHierarchy(store),

@@ -25,6 +25,7 @@ from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.relations import RelationsQuery, RelationsService
 from revier.services.rooms.reports import ReportService
 from revier.services.rooms.retention import RoomRetention
+from revier.services.rooms.retention_purge import RetentionPurger
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
     RoomAdminService,
@@ -77,6 +78,7 @@ __all__ = [
     "RelationsService",
     "ReportQuery",
     "ReportService",
+    "RetentionPurger",
     "Room",
     "RoomAdminService",
     "RoomCloser",

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from revier.api.admin import audit as admin_audit
+from revier.api.admin import client_versions as admin_client_versions
 from revier.api.admin import devices as admin_devices
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
@@ -121,6 +122,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_users,
         admin_reports,
         admin_push,
+        admin_client_versions,
         openapi,
         wipe_page,
     ):

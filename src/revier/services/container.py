@@ -16,6 +16,7 @@ from revier.notify import Notifier, create_notifier
 from revier.services.accounts import (
     AccountService,
     AuthService,
+    ClientVersions,
     DeactivationService,
     DeviceAdminService,
     DeviceService,
@@ -125,6 +126,7 @@ class Services:
     registration_tokens: RegistrationTokens
     refresh: RefreshService
     short_tokens: ShortTokenService
+    client_versions: ClientVersions
     turn: TurnService
     # rooms
     rooms: RoomService
@@ -293,6 +295,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             conformance=conformance,
             audit=audit,
         ),
+        client_versions=ClientVersions(store),
         registration_tokens=registration_tokens,
         rooms=RoomService(
             store,

@@ -96,6 +96,13 @@ class RetentionPurgeRepository:
             positions = [r.stream_ordering for r in rows] + [r.stream_ordering for r in extra]
         else:
             positions = [r.stream_ordering for r in rows]
+        # The events first: what this transaction really deleted is what it reports
+        # (another worker's purge of the same room may have been first).
+        deleted = await self._conn.execute(
+            delete(events).where(and_(events.c.room_id == room_id, events.c.event_id.in_(ids)))
+        )
+        if not deleted.rowcount:
+            return PurgedBatch(0, [], None, None)
         await self._search.forget(positions)
         for stmt_ in (
             delete(event_edges).where(event_edges.c.event_id.in_(ids)),
@@ -103,11 +110,10 @@ class RetentionPurgeRepository:
             delete(threads).where(threads.c.room_id == room_id, threads.c.thread_id.in_(ids)),
             delete(receipts).where(receipts.c.room_id == room_id, receipts.c.event_id.in_(ids)),
             delete(event_txns).where(event_txns.c.event_id.in_(ids)),
-            delete(events).where(and_(events.c.room_id == room_id, events.c.event_id.in_(ids))),
         ):
             await self._conn.execute(stmt_)
         stamps = [row.origin_server_ts for row in rows]
-        return PurgedBatch(len(ids), positions, min(stamps), max(stamps))
+        return PurgedBatch(int(deleted.rowcount), positions, min(stamps), max(stamps))
 
     async def room_ids(self, tenant: str, after: str, limit: int) -> list[str]:
         """A page of the tenant's rooms, by room ID after ``after``."""

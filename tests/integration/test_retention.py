@@ -30,6 +30,7 @@ from tests.integration.steps import V3, Session, create_room, join, log_in, peop
 
 DAY_MS = 86_400_000
 RETENTION = "m.room.retention"
+V1 = "/_matrix/client/v1"
 SLIDING = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 
 
@@ -121,6 +122,12 @@ async def seen_everywhere(http: httpx.AsyncClient, s: Session, room_id: str, tex
     out |= {
         h["result"]["event_id"] for h in r.json()["search_categories"]["room_events"]["results"]
     }
+    r = await http.get(f"{V1}/rooms/{quote(room_id)}/threads", headers=s.headers)
+    assert r.status_code == 200, r.text
+    out |= {e["event_id"] for e in r.json()["chunk"]}
+    r = await http.get(f"{V3}/notifications", headers=s.headers)
+    assert r.status_code == 200, r.text
+    out |= {n["event"]["event_id"] for n in r.json()["notifications"]}
     return out
 
 
@@ -163,6 +170,11 @@ async def test_expired_messages_vanish_for_everyone_and_are_purged(
     for who in (anna, ben):
         assert {old, reply} <= await seen_everywhere(http, who, room_id, "Altlage")
         assert await reachable(http, who, room_id, old)
+    # The thread and the notification are there, to vanish below.
+    r = await http.get(f"{V1}/rooms/{quote(room_id)}/threads", headers=anna.headers)
+    assert old in {e["event_id"] for e in r.json()["chunk"]}
+    r = await http.get(f"{V3}/notifications", headers=anna.headers)
+    assert reply in {n["event"]["event_id"] for n in r.json()["notifications"]}
 
     advance(clock_file, 3 * DAY_MS)
     new = await say(http, anna, room_id, "Neulage")
@@ -233,6 +245,21 @@ async def test_bounds_are_enforced_and_power_is_needed(
     assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
     r = await http.put(url, json={"max_lifetime": 7 * DAY_MS}, headers=anna.headers)
     assert r.status_code == 200, r.text
+
+
+async def test_clients_read_the_configuration_as_synapse_serves_it(
+    http: httpx.AsyncClient, make_user: Any
+) -> None:
+    (anna,) = await people(http, make_user, "anna")
+    path = "/_matrix/client/unstable/org.matrix.msc1763/retention/configuration"
+    r = await http.get(path, headers=anna.headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "policies": {"*": {"max_lifetime": 30 * DAY_MS}},
+        "limits": {"max_lifetime": {"min": DAY_MS, "max": 30 * DAY_MS}},
+    }
+    r = await http.get(path)
+    assert r.status_code == 401
 
 
 async def test_a_big_room_is_purged_while_sync_answers(

@@ -135,6 +135,7 @@ class Services:
     relations: RelationsService
     search: SearchService
     room_admin: RoomAdminService
+    retention: RoomRetention
     retention_purger: RetentionPurger
     room_upgrades: RoomUpgrader
     room_summaries: RoomSummaries
@@ -316,6 +317,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.search, clock, enabled=rl.enabled),
         ),
         room_admin=RoomAdminService(store, closer, tenants),
+        retention=retention,
         retention_purger=RetentionPurger(
             store, clock, tenants, retention, audit, push_actions, closer
         ),

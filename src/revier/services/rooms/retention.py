@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from revier.events.types import JsonDict
 from revier.policy.retention import RETENTION, RetentionBounds, cutoff, effective_lifetime
-from revier.services.core import Clock, TenantRegistry
+from revier.services.core import Clock, Tenant, TenantRegistry
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 
@@ -78,3 +79,20 @@ class RoomRetention:
         """The room's ``m.room.retention`` changed (called in the writing transaction)."""
         self._cache.pop(room_id, None)
         self._changed[room_id] = self._clock.monotonic() + _QUIET_S
+
+    @staticmethod
+    def configuration(tenant: Tenant) -> JsonDict:
+        """MSC1763's retention configuration as Synapse serves it: the default
+        policy for every room (``"*"``) and the bounds of ``max_lifetime``, in ms."""
+        bounds = RetentionBounds.of(tenant.policy)
+        limits = {
+            key: value
+            for key, value in (("min", bounds.min_ms), ("max", bounds.max_ms))
+            if value is not None
+        }
+        return {
+            "policies": (
+                {"*": {"max_lifetime": bounds.default_ms}} if bounds.default_ms is not None else {}
+            ),
+            "limits": {"max_lifetime": limits} if limits else {},
+        }

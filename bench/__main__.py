@@ -31,6 +31,7 @@ ALL = [
     "fanout_wide",
     "idle",
     "initial_sync",
+    "messages",
     "big_room",
     "keys",
     "ss_initial",
@@ -53,6 +54,7 @@ SIZE_HELP = {
     "idle_users": "idle: users holding a /sync long-poll",
     "init_rooms": "initial sync: rooms of the user",
     "init_messages": "initial sync: messages per room",
+    "history_messages": "messages: the room scrolled back through (/messages, 50 a page)",
     "big_room": "big room: members joining",
     "key_devices": "keys: devices uploading keys",
     "key_claimers": "keys: clients claiming and querying",
@@ -90,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         "once more on revier under py-spy",
     )
     run.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
+    run.add_argument(
+        "--retention-days",
+        type=int,
+        help="revier: give every room this retention (retention_default_days), so the "
+        "read paths apply a cutoff (default: none)",
+    )
     soak = sub.add_parser("soak", help="idle with very many connections, revier alone")
     soak.add_argument(
         "--users", type=int, default=25_000, help="idle /sync long-polls to hold (default 25000)"
@@ -109,7 +117,9 @@ async def _run(args: argparse.Namespace) -> int:
         return 2
     hard = raise_fd_limit()
     work = Path(tempfile.mkdtemp(prefix="revier-bench-"))
-    servers: dict[str, Server] = {"revier": Revier("revier", work / "revier")}
+    servers: dict[str, Server] = {
+        "revier": Revier("revier", work / "revier", retention_days=args.retention_days)
+    }
     notes: dict[str, str] = {}
     ref_name = f"synapse {SYNAPSE_VERSION}"
     if not args.no_reference:

@@ -32,6 +32,8 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("idle", "kib_per_user", "idle KiB per connected user", "lower", 5),
     ("idle", "woken", "idle woken by a message", "", None),
     ("initial_sync", "ms", "initial sync ms", "lower", 5),
+    ("messages", "page_p50_ms", "/messages page (50) p50 ms", "lower", None),
+    ("messages", "whole_ms", "/messages whole history ms", "lower", None),
     ("big_room", "joins_per_s", "big room joins/s", "higher", 5),
     ("big_room", "newcomer_join_ms", "big room newcomer join ms", "lower", None),
     ("big_room", "newcomer_sync_ms", "big room newcomer 1st sync ms", "lower", None),

@@ -45,6 +45,7 @@ class Sizes:
     ss_devices: int = 200
     push_members: int = 200
     push_messages: int = 100
+    history_messages: int = 1000
 
     def localparts(self) -> list[str]:
         """Every account a server needs; the same names on both servers."""
@@ -211,6 +212,32 @@ async def initial_sync(m: Matrix, server: Server, sz: Sizes, run: int) -> Metric
     finally:
         await m.call("POST", "/_matrix/client/v3/logout", device.access_token, body={})
     return {"ms": ms, "rooms": len(r.get("rooms", {}).get("join", {}))}
+
+
+async def messages(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
+    """Scrolling back through a room's whole history: /messages dir=b, 50 a page."""
+    user = server.sessions["init0"]
+    if "history_room" not in server.state:
+        (server.state["history_room"],) = await fill_rooms(
+            m, user, 1, sz.history_messages, "scroll"
+        )
+    room: str = server.state["history_room"]
+    params = {"dir": "b", "limit": "50"}
+    pages: list[float] = []
+    t0 = time.perf_counter()
+    while True:
+        t = time.perf_counter()
+        body = await m.call("GET", f"/_matrix/client/v3/rooms/{room}/messages", user.access_token,
+                            params=params)  # fmt: skip
+        pages.append((time.perf_counter() - t) * 1000)
+        if "end" not in body or not body.get("chunk"):
+            break
+        params["from"] = body["end"]
+    return {
+        "page_p50_ms": statistics.median(pages),
+        "whole_ms": (time.perf_counter() - t0) * 1000,
+        "pages": len(pages),
+    }
 
 
 async def big_room(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:

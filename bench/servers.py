@@ -93,7 +93,11 @@ class Server:
         raise NotImplementedError
 
 
+@dataclass
 class Revier(Server):
+    # retention_default_days of the tenant (None: no retention, the default).
+    retention_days: int | None = None
+
     def start(self) -> None:
         from revier import __version__
 
@@ -122,6 +126,11 @@ class Revier(Server):
                     "presence_enabled = false",
                     "max_devices_per_user = 100",
                     f'push_gateways = ["http://127.0.0.1:{self.push_port}"]',
+                    *(
+                        [f"retention_default_days = {self.retention_days}"]
+                        if self.retention_days is not None
+                        else []
+                    ),
                 ]
             )
             + "\n"

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from revier.api.admin import audit as admin_audit
+from revier.api.admin import client_versions as admin_client_versions
 from revier.api.admin import devices as admin_devices
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
@@ -43,6 +44,7 @@ from revier.api.client import (
     registration,
     relations,
     reporting,
+    retention,
     room_discovery,
     room_history,
     room_upgrades,
@@ -123,6 +125,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         media,
         openid,
         voip,
+        retention,
         federation_openid,
         server_info,
         admin_audit,
@@ -135,6 +138,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_reports,
         admin_push,
         admin_units,
+        admin_client_versions,
         openapi,
         wipe_page,
         signin_page,
@@ -206,9 +210,11 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.room_admin.resume_pending()),
                 asyncio.create_task(svc.units.start()),
                 asyncio.create_task(svc.push_sender.run()),
+                asyncio.create_task(svc.retention_purger.run()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
                 svc.clock.add_listener(svc.push_sender.wake)
+                svc.clock.add_listener(svc.retention_purger.wake)
                 background.append(asyncio.create_task(svc.clock.watch()))
             yield
         finally:

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from revier.config_org import check_min_versions, check_retention_days
 from revier.config_push import gateway_origin
+from revier.config_signin import SignInPolicy
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
 
@@ -157,7 +159,7 @@ class MediaSettings(_Section):
     max_thumbnail_pixels: int = Field(40_000_000, ge=1)
 
 
-class TenantPolicy(_Section):
+class TenantPolicy(_Section, SignInPolicy):
     """What an organisation decides for its own users."""
 
     password_min_length: int = Field(12, ge=8, le=1024)
@@ -231,43 +233,27 @@ class TenantPolicy(_Section):
     # someone leaves; a user who wants out asks the help desk (who deactivate it
     # through the admin API), and a stolen session can't destroy the account.
     allow_self_deactivation: bool = False
-    # Second factors at sign-in (TOTP, passkeys): "off", "optional" (users may
-    # enrol), "required" (a user without one enrols at the next sign-in).
-    second_factor: Literal["off", "optional", "required"] = "optional"
-    # Lockout (docs/operations.md): failed passwords and codes of an account within
-    # the window; after `before_delay` each further one waits twice as long as the
-    # last (from `delay_ms`, at most `delay_max_ms`); at `before_lock` the account
-    # is locked until the help desk unlocks it (0: never). An address (all accounts
-    # tried from it) gets delays after its own number, never a lock.
-    signin_failures_before_lock: int = Field(10, ge=0, le=1000)
-    signin_failures_before_delay: int = Field(3, ge=0, le=1000)
-    signin_address_failures_before_delay: int = Field(30, ge=0, le=100_000)
-    signin_delay_ms: int = Field(1000, ge=1, le=3_600_000)
-    signin_delay_max_ms: int = Field(300_000, ge=1, le=86_400_000)
-    signin_failure_window_seconds: int = Field(86_400, ge=60, le=365 * 86_400)
-    # How users sign in: "password" (m.login.password, as before), "oauth" (also
-    # the spec's OAuth 2.0 API through revier's sign-in pages, where a second
-    # factor can be asked for: Element X uses it when offered), "oauth_only"
-    # (m.login.password is refused and not listed, so the second factor can't be
-    # bypassed; bots use a token the help desk issues).
-    login: Literal["password", "oauth", "oauth_only"] = "password"
-    # Seconds an access token from the OAuth 2.0 API lives; the client refreshes
-    # it with its rotating refresh token (the spec: "MUST be short-lived").
-    oauth_access_token_lifetime: int = Field(300, ge=60, le=86400)
+    # Retention (m.room.retention, MSC1763): bounds on a room's max_lifetime, and
+    # the lifetime of rooms without one; None: no bound / keep for good.
+    retention_min_days: int | None = Field(None, ge=1, le=36500)
+    retention_max_days: int | None = Field(None, ge=1, le=36500)
+    retention_default_days: int | None = Field(None, ge=1, le=36500)
+    # A closed room's events are deleted this many days after its closing.
+    closed_room_purge_days: int | None = Field(None, ge=0, le=36500)
+    # Client name as in the User-Agent ("Element X") -> the lowest version let in.
+    min_client_versions: dict[str, str] = {}
 
-    @model_validator(mode="before")
+    @model_validator(mode="after")
+    def _retention_bounds(self) -> TenantPolicy:
+        check_retention_days(
+            self.retention_min_days, self.retention_max_days, self.retention_default_days
+        )
+        return self
+
+    @field_validator("min_client_versions")
     @classmethod
-    def _no_password_behind_oauth_only(cls, data: object) -> object:
-        """Under oauth_only a login token (POST /login/get_token, behind only the
-        password) would sign in a new device past the second factor: off unless
-        set, and refused if set."""
-        if isinstance(data, dict) and data.get("login") == "oauth_only":
-            if data.get("login_token", False) not in (False, "false", "False", 0):
-                raise ValueError(
-                    'login_token = true would bypass the second factor under login = "oauth_only"'
-                )
-            data = {**data, "login_token": False}
-        return data
+    def _client_versions(cls, versions: dict[str, str]) -> dict[str, str]:
+        return check_min_versions(versions)
 
     @field_validator("push_gateways")
     @classmethod

@@ -238,3 +238,21 @@ class BadAlias(MatrixError):
     """An ``m.room.canonical_alias`` names an alias that doesn't point to the room."""
 
     errcode = "M_BAD_ALIAS"
+
+
+class ClientOutdated(MatrixError):
+    """The tenant requires a newer version of this client (``min_client_versions``).
+
+    Not M_FORBIDDEN: Element Web/Desktop and Element X show any 401/403 at login as
+    "Incorrect username or password", which would send the user to the help desk
+    about their password; a 400 with this code shows as an error naming the code.
+    """
+
+    errcode = "DE.REVIER_CLIENT_OUTDATED"
+
+    def __init__(self, client: str, have: str, needed: str) -> None:
+        super().__init__(
+            f"{client} {have} is too old for this organisation: "
+            f"update {client} to version {needed} or newer",
+            **{"de.revier.client": client, "de.revier.min_version": needed},
+        )

@@ -159,8 +159,13 @@ def _toml(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)} = {_toml(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def _key(key: str) -> str:
+    """A TOML key: bare when it can be, else quoted ("Element X")."""
+    return key if key.replace("_", "").replace("-", "").isalnum() else _toml(key)
 
 
 INITIAL_ADMIN_PASSWORD = "initial-password-for-tests"

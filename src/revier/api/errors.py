@@ -42,6 +42,7 @@ STATUS: dict[type[e.MatrixError], int] = {
     e.AlreadyExists: 409,
     e.Unknown: 400,
     e.BadAlias: 400,
+    e.ClientOutdated: 400,
 }
 
 

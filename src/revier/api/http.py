@@ -46,8 +46,13 @@ async def authenticate(request: Request, *, allow_locked: bool = False) -> Reque
     token = access_token(request)
     if token is None:
         raise MissingToken("Missing access token: send it as 'Authorization: Bearer <token>'")
-    requester = await services(request).auth.authenticate(
-        tenant(request), token, address=client_address(request), allow_locked=allow_locked
+    svc = services(request)
+    requester = await svc.auth.authenticate(
+        tenant(request),
+        token,
+        address=client_address(request),
+        allow_locked=allow_locked,
+        client=svc.client_versions.identify(request.headers.get("user-agent")),
     )
     request.scope["revier.user_id"] = requester.user_id  # for the access log
     if requester.is_guest:

@@ -25,6 +25,8 @@ class EventQuery(TypedDict, total=False):
     related_by_rel_types: Sequence[str] | None
     # The reader's ignored users: their non-state events are left out.
     ignored: Collection[str]
+    # The room's retention cutoff: older non-state events are left out.
+    not_before_ts: int | None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from revier.notify import Notifier, create_notifier
 from revier.services.accounts import (
     AccountService,
     AuthService,
+    ClientVersions,
     DeactivationService,
     DeviceAdminService,
     DeviceService,
@@ -71,12 +72,14 @@ from revier.services.rooms import (
     ReceiptService,
     RelationsService,
     ReportService,
+    RetentionPurger,
     RoomAdminService,
     RoomCloser,
     RoomEventWriter,
     RoomLookups,
     RoomPushFacts,
     RoomReader,
+    RoomRetention,
     RoomService,
     RoomSteward,
     RoomSummaries,
@@ -134,6 +137,7 @@ class Services:
     registration_tokens: RegistrationTokens
     refresh: RefreshService
     short_tokens: ShortTokenService
+    client_versions: ClientVersions
     turn: TurnService
     oauth: OAuth
     # rooms
@@ -143,6 +147,8 @@ class Services:
     relations: RelationsService
     search: SearchService
     room_admin: RoomAdminService
+    retention: RoomRetention
+    retention_purger: RetentionPurger
     room_upgrades: RoomUpgrader
     room_summaries: RoomSummaries
     space_hierarchy: SpaceHierarchy
@@ -223,8 +229,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     )
 
     # rooms
-    writer = RoomEventWriter(clock, push_actions)
-    visibility = Visibility()
+    retention = RoomRetention(clock, tenants)
+    writer = RoomEventWriter(clock, push_actions, retention)
+    visibility = Visibility(retention)
     typing = TypingService(store, notifier, clock, visibility)
     membership = MembershipService(store, writer, notifier, account_data)
     closer = RoomCloser(
@@ -329,6 +336,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             conformance=conformance,
             audit=audit,
         ),
+        client_versions=ClientVersions(store),
         registration_tokens=registration_tokens,
         rooms=RoomService(
             store,
@@ -349,6 +357,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.search, clock, enabled=rl.enabled),
         ),
         room_admin=RoomAdminService(store, closer, tenants),
+        retention=retention,
+        retention_purger=RetentionPurger(
+            store, clock, tenants, retention, audit, push_actions, closer
+        ),
         room_upgrades=RoomUpgrader(store, writer, notifier, clock, push_rules),
         room_summaries=RoomSummaries(store),
         space_hierarchy=SpaceHierarchy(store),
@@ -384,7 +396,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         tags=TagService(store, notifier),
         push_rules=push_rules,
         pushers=PusherService(store, clock, notifier, audit),
-        notifications=NotificationList(store, clock, push_actions),
+        notifications=NotificationList(store, clock, push_actions, retention),
         push_sender=push_sender,
         duty=duty,
         e2e_keys=e2e_keys,

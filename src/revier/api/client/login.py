@@ -43,6 +43,8 @@ async def login(request: Request) -> Response:
             raise Unknown("Sign in through the OAuth 2.0 API: password login is off here")
         raise Unknown(f"Unsupported login type; this server offers {' and '.join(offered)}")
     svc = services(request)
+    # An outdated app learns it here, before it asks for the password again.
+    svc.client_versions.require(org, request.headers.get("user-agent"))
     device_id = field(body, "device_id", str, required=False)
     display_name = field(body, "initial_device_display_name", str, required=False)
     refresh = bool(field(body, "refresh_token", bool, required=False))

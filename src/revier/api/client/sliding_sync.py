@@ -19,6 +19,7 @@ async def sliding_sync(request: Request) -> Response:
     """POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync"""
     requester = await authenticate(request)
     svc = services(request)
+    svc.client_versions.require(requester.tenant, request.headers.get("user-agent"))
     body = parse_request(await read_json_object(request))
     timeout_ms = query_int(request, "timeout", 0)
     # Before the read, so the user's own change is in this very response.

@@ -20,6 +20,7 @@ async def sync(request: Request) -> Response:
     """GET /_matrix/client/v3/sync"""
     requester = await authenticate(request)
     svc = services(request)
+    svc.client_versions.require(requester.tenant, request.headers.get("user-agent"))
     since = request.query_params.get("since")
     flt = await svc.filters.for_sync(requester, request.query_params.get("filter"))
     sync_request = SyncRequest(

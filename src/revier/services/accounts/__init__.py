@@ -14,6 +14,7 @@ Other wings import from this package only, never from its modules.
 
 from revier.services.accounts.accounts import AccountService, ImportReport, NewUser, UserDetails
 from revier.services.accounts.auth import AuthService
+from revier.services.accounts.client_versions import ClientCount, ClientVersions
 from revier.services.accounts.deactivation import DeactivationService
 from revier.services.accounts.device_admin import (
     DeviceAdminService,
@@ -34,6 +35,8 @@ from revier.storage.accounts.registration_tokens import RegistrationToken
 __all__ = [
     "AccountService",
     "AuthService",
+    "ClientCount",
+    "ClientVersions",
     "DeactivationService",
     "DeviceAdminService",
     "DeviceLimit",

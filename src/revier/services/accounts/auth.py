@@ -59,7 +59,7 @@ class AuthService:
         self._notifier = notifier
         self._audit = audit
         self._refresh = refresh
-        self._last_seen: dict[tuple[str, str], int] = {}
+        self._last_seen: dict[tuple[str, str], tuple[int, tuple[str, str] | None]] = {}
         self._tokens = TokenCache(clock)
         notifier.add_listener(self._tokens.on_change)
 
@@ -254,10 +254,17 @@ class AuthService:
         )
 
     async def authenticate(
-        self, tenant: Tenant, token: str, *, address: str, allow_locked: bool = False
+        self,
+        tenant: Tenant,
+        token: str,
+        *,
+        address: str,
+        allow_locked: bool = False,
+        client: tuple[str, str] | None = None,
     ) -> Requester:
         """The token's owner. A locked account's tokens stay valid but answer
-        M_USER_LOCKED, except where ``allow_locked`` (logging out, per the spec)."""
+        M_USER_LOCKED, except where ``allow_locked`` (logging out, per the spec).
+        ``client``: the name and version its User-Agent names, kept on the device."""
         token_hash = self._hasher.hash(token)
         owner = await self._token_account(token_hash)
         # A token of another tenant is as unknown here as a made-up one.
@@ -272,7 +279,7 @@ class AuthService:
             # The first use of a refreshed token: the refresh token it replaced is spent.
             await self._refresh.confirm(token_hash, owner.retires_refresh)
             self._tokens.drop(token_hash)
-        await self._note_last_seen(owner.user_id, owner.device_id, address)
+        await self._note_last_seen(owner.user_id, owner.device_id, address, client)
         return Requester(
             owner.user_id,
             owner.device_id,
@@ -385,13 +392,16 @@ class AuthService:
             await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
         self._notifier.notify(users=removal.wake)
 
-    async def _note_last_seen(self, user_id: str, device_id: str, address: str) -> None:
+    async def _note_last_seen(
+        self, user_id: str, device_id: str, address: str, client: tuple[str, str] | None
+    ) -> None:
         now = self._clock.time_ms()
         key = (user_id, device_id)
-        if now - self._last_seen.get(key, 0) < _LAST_SEEN_EVERY_MS:
-            return
-        self._last_seen[key] = now
+        last, last_client = self._last_seen.get(key, (0, None))
+        if now - last < _LAST_SEEN_EVERY_MS and client == last_client:
+            return  # an updated app is written at once
+        self._last_seen[key] = (now, client)
         if len(self._last_seen) > 200_000:
             self._last_seen.clear()
         async with self._store.transaction() as tx:
-            await devices.touch(tx, user_id, device_id, ts=now, ip=address)
+            await devices.touch(tx, user_id, device_id, ts=now, ip=address, client=client)

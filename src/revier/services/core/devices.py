@@ -41,8 +41,21 @@ async def rename(tx: Tx, user_id: str, device_id: str, display_name: str) -> boo
     return await CoreRepos.of(tx).devices.set_display_name(user_id, device_id, display_name)
 
 
-async def touch(tx: Tx, user_id: str, device_id: str, *, ts: int, ip: str | None) -> None:
-    await CoreRepos.of(tx).devices.touch(user_id, device_id, ts=ts, ip=ip)
+async def touch(
+    tx: Tx,
+    user_id: str,
+    device_id: str,
+    *,
+    ts: int,
+    ip: str | None,
+    client: tuple[str, str] | None = None,
+) -> None:
+    await CoreRepos.of(tx).devices.touch(user_id, device_id, ts=ts, ip=ip, client=client)
+
+
+async def client_versions(tx: Tx, tenant: str) -> list[tuple[str, str, int]]:
+    """The clients (name, version) the tenant's devices used last, with counts."""
+    return await CoreRepos.of(tx).devices.client_versions(tenant)
 
 
 async def delete(tx: Tx, user_id: str, device_ids: list[str]) -> list[str]:

@@ -166,6 +166,10 @@ class PushActions:
             user_id, before, limit, highlight_only=highlight_only
         )
 
+    async def forget_events(self, tx: Tx, positions: Sequence[int]) -> None:
+        """Purged events (a room's retention) notify nobody any more."""
+        await NotificationRepos.of(tx).push_actions.forget_events(positions)
+
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room notifies nobody any more."""
         await NotificationRepos.of(tx).push_actions.forget_room(room_id)

@@ -24,6 +24,8 @@ from revier.services.rooms.push_facts import RoomPushFacts
 from revier.services.rooms.receipts import ReceiptService
 from revier.services.rooms.relations import RelationsQuery, RelationsService
 from revier.services.rooms.reports import ReportService
+from revier.services.rooms.retention import RoomRetention
+from revier.services.rooms.retention_purge import RetentionPurger
 from revier.services.rooms.room_admin import (
     MAX_SEARCH_LENGTH,
     RoomAdminService,
@@ -77,6 +79,7 @@ __all__ = [
     "RelationsService",
     "ReportQuery",
     "ReportService",
+    "RetentionPurger",
     "Room",
     "RoomAdminService",
     "RoomCloser",
@@ -86,6 +89,7 @@ __all__ = [
     "RoomMeta",
     "RoomPushFacts",
     "RoomReader",
+    "RoomRetention",
     "RoomService",
     "RoomSteward",
     "RoomSummaries",

@@ -16,8 +16,10 @@ from revier.events.types import JsonDict
 from revier.services.core import Clock, Requester
 from revier.services.notifications import PushActions
 from revier.services.rooms.event_format import client_events
+from revier.services.rooms.retention import RoomRetention
 from revier.storage import Store
 from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.events import StoredEvent
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -25,10 +27,13 @@ _HIGHLIGHT: list[Any] = ["notify", {"set_tweak": "highlight", "value": True}]
 
 
 class NotificationList:
-    def __init__(self, store: Store, clock: Clock, push_actions: PushActions) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, push_actions: PushActions, retention: RoomRetention
+    ) -> None:
         self._store = store
         self._clock = clock
         self._push_actions = push_actions
+        self._retention = retention
 
     async def notifications(
         self, requester: Requester, from_token: str | None, limit: int, only: str | None
@@ -47,7 +52,15 @@ class NotificationList:
                     a.stream_ordering for a in actions
                 )
             }
-            present = [a for a in actions if a.stream_ordering in stored]
+            cutoffs = await self._retention.cutoffs(tx, {e.pdu.room_id for e in stored.values()})
+            present = [
+                a
+                for a in actions
+                if a.stream_ordering in stored
+                and _unexpired(
+                    stored[a.stream_ordering], cutoffs[stored[a.stream_ordering].pdu.room_id]
+                )
+            ]
             events = await client_events(
                 tx,
                 requester,
@@ -78,3 +91,9 @@ def _position(token: str | None) -> int | None:
     if not (token.isascii() and token.isdigit()) or len(token) > 18:
         raise InvalidParam("'from' must be a next_token from an earlier page")
     return int(token)
+
+
+def _unexpired(event: StoredEvent, cutoff: int | None) -> bool:
+    """Not older than its room's retention (push actions of expired messages
+    stay until the purge deletes them; the listing hides them at once)."""
+    return cutoff is None or event.pdu.origin_server_ts >= cutoff

@@ -20,9 +20,11 @@ from revier.events.auth import auth_types_for_event, check_auth_rules
 from revier.events.pdu import Pdu, build_pdu
 from revier.events.types import StateKey
 from revier.policy.encryption import refusal
+from revier.policy.retention import RETENTION, RetentionBounds, check_retention
 from revier.services.core import Clock, Tenant
 from revier.services.notifications import PushActions
 from revier.services.rooms import child_events, search_index
+from revier.services.rooms.retention import RoomRetention
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
@@ -75,9 +77,10 @@ class Written:
 
 
 class RoomEventWriter:
-    def __init__(self, clock: Clock, push_actions: PushActions) -> None:
+    def __init__(self, clock: Clock, push_actions: PushActions, retention: RoomRetention) -> None:
         self._clock = clock
         self._push_actions = push_actions
+        self._retention = retention
         self._last_create_ts = 0
 
     async def send(
@@ -120,6 +123,9 @@ class RoomEventWriter:
             redacts=new.redacts,
         )
         check_auth_rules(version, pdu, {k: state[k] for k in keys if k in state}, create)
+        if new.event_type == RETENTION and new.state_key == "":
+            # After the auth rules: who may not set it at all hears that, not the bounds.
+            check_retention(new.content, RetentionBounds.of(tenant.policy))
         return await self.store(
             tx,
             pdu,
@@ -218,6 +224,8 @@ class RoomEventWriter:
                 await self._push_actions.mark_read(tx, pdu.state_key, pdu.room_id, position)
         if pdu.type == "m.room.power_levels" and pdu.state_key == "":
             power_levels = pdu
+        if pdu.type == RETENTION and pdu.state_key == "":
+            self._retention.forget(pdu.room_id)
         if pdu.type in BUMP_EVENT_TYPES:
             await db.rooms.set_bump_stamp(pdu.room_id, position)
         if not pdu.is_state:

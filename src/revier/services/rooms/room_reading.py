@@ -73,6 +73,7 @@ class RoomReader:
             start = query.from_token or SyncToken(from_pos).encode()
             ignored = await self._account_data.ignored_users(tx, requester.user_id)
             flt = query.filter.query_args(ignored)
+            flt["not_before_ts"] = await self._visibility.retention.cutoff(tx, room_id)
             chunk, end = await self._page(
                 tx, requester, room_id, flt, limit, backwards, from_pos, to_pos, ceiling
             )

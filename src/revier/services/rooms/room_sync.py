@@ -80,12 +80,14 @@ class RoomSyncBuilder:
         events: list[StoredEvent] = []
         limited = False
         if limit > 0:
+            args = flt.timeline.query_args(ignored)
+            args["not_before_ts"] = await self._visibility.retention.cutoff(tx, room_id)
             fetched = await RoomRepos.of(tx).events.room_events(
                 room_id,
                 after=None if fresh else after,
                 upto=upto,
                 limit=limit + 1,
-                **flt.timeline.query_args(ignored),
+                **args,
             )
             limited = len(fetched) > limit
             joined_at = membership.stream_ordering if membership.membership == "join" else None

@@ -81,9 +81,11 @@ class SearchService:
             if senders is not None and batch.group[1] not in senders:
                 return {"results": [], "count": 0, "highlights": []}
             senders = (batch.group[1],)
+        cutoffs = await self._visibility.retention.cutoffs(tx, rooms)
         where = SearchWhere(
             words=query.words,
             rooms=rooms,
+            not_before={r: cut for r, cut in cutoffs.items() if cut is not None},
             types=types,
             upto=upto,
             query={

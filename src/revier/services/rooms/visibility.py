@@ -1,4 +1,4 @@
-"""Applying history visibility and membership to what a user reads."""
+"""Applying history visibility, membership and retention to what a user reads."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from revier.errors import Forbidden
 from revier.events.visibility import PositionRange, is_visible, visibility_at, visible_ranges
 from revier.services.core import Requester
+from revier.services.rooms.retention import RoomRetention
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
 from revier.storage.rooms.events import StoredEvent
@@ -15,6 +16,9 @@ HISTORY_VISIBILITY = ("m.room.history_visibility", "")
 
 
 class Visibility:
+    def __init__(self, retention: RoomRetention) -> None:
+        self.retention = retention
+
     async def filter(
         self,
         tx: Tx,
@@ -30,7 +34,13 @@ class Visibility:
         been joined without a break. Events after it are visible whatever the
         history visibility (the user was joined at each of them), which spares
         the two history queries on the hot path of /sync.
+
+        Messages older than the room's retention are dropped, whoever asks
+        (``retention.py``); state events stay.
         """
+        if not events:
+            return []
+        events = await self.unexpired(tx, room_id, events)
         if not events:
             return []
         if joined_at is not None and events[0].stream_ordering >= joined_at:
@@ -44,6 +54,15 @@ class Visibility:
             if is_visible(visibility, history, event.stream_ordering, is_own_member=own):
                 out.append(event)
         return out
+
+    async def unexpired(
+        self, tx: Tx, room_id: str, events: Sequence[StoredEvent]
+    ) -> Sequence[StoredEvent]:
+        """``events`` without the room's expired messages (one cached look-up)."""
+        cut = await self.retention.cutoff(tx, room_id)
+        if cut is None or all(e.pdu.origin_server_ts >= cut for e in events):
+            return events
+        return [e for e in events if e.pdu.is_state or e.pdu.origin_server_ts >= cut]
 
     async def read_position(self, tx: Tx, requester: Requester, room_id: str) -> int | None:
         """Where the requester's view of the room ends: None for "now", else their leave.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from revier.storage.core.tables import devices
+from revier.storage.core.tables import devices, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,8 @@ class Device:
     created_ts: int
     last_seen_ts: int | None
     last_seen_ip: str | None
+    client_name: str | None = None
+    client_version: str | None = None
 
 
 class DeviceRepository:
@@ -57,12 +59,35 @@ class DeviceRepository:
         )
         return result.rowcount > 0
 
-    async def touch(self, user_id: str, device_id: str, *, ts: int, ip: str | None) -> None:
+    async def touch(
+        self,
+        user_id: str,
+        device_id: str,
+        *,
+        ts: int,
+        ip: str | None,
+        client: tuple[str, str] | None = None,
+    ) -> None:
+        values: dict[str, object] = {"last_seen_ts": ts, "last_seen_ip": ip}
+        if client is not None:
+            values["client_name"], values["client_version"] = client
         await self._conn.execute(
             update(devices)
             .where(devices.c.user_id == user_id, devices.c.device_id == device_id)
-            .values(last_seen_ts=ts, last_seen_ip=ip)
+            .values(**values)
         )
+
+    async def client_versions(self, tenant: str) -> list[tuple[str, str, int]]:
+        """(client name, version, devices) over the tenant's devices whose client
+        is known; a query over ``users`` for the tenant (one round trip)."""
+        stmt = (
+            select(devices.c.client_name, devices.c.client_version, func.count())
+            .join(users, users.c.user_id == devices.c.user_id)
+            .where(users.c.tenant == tenant, devices.c.client_name.isnot(None))
+            .group_by(devices.c.client_name, devices.c.client_version)
+            .order_by(devices.c.client_name, devices.c.client_version)
+        )
+        return [(r[0], r[1] or "", int(r[2])) for r in await self._conn.execute(stmt)]
 
     async def delete(self, user_id: str, device_ids: list[str]) -> list[str]:
         """Delete the named devices; returns those that existed."""

@@ -50,6 +50,9 @@ devices = Table(
     Column("created_ts", BigInteger, nullable=False),
     Column("last_seen_ts", BigInteger),
     Column("last_seen_ip", Text),
+    # The client of its last request (policy/client_versions.py): name and version only.
+    Column("client_name", Text),
+    Column("client_version", Text),
     PrimaryKeyConstraint("user_id", "device_id"),
 )
 

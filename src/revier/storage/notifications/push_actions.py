@@ -171,6 +171,15 @@ class PushActionRepository:
             stmt = stmt.where(a.c.thread_id == thread_id)
         await self._conn.execute(stmt)
 
+    async def forget_events(self, positions: Sequence[int]) -> None:
+        """Purged events' actions (stream positions are unique across rooms)."""
+        if positions:
+            await self._conn.execute(
+                delete(event_push_actions).where(
+                    event_push_actions.c.stream_ordering.in_(positions)
+                )
+            )
+
     async def forget_room(self, room_id: str) -> None:
         """A purged room notifies nobody any more."""
         await self._conn.execute(

@@ -85,6 +85,8 @@ pushers = Table(
     UniqueConstraint("user_id", "app_id", "pushkey", name="pushers_user_app_pushkey"),
 )
 # POST /pushers/set without append removes other users' pushers of the same pair.
+# A purged event's actions (retention), whoever they were for.
+Index("event_push_actions_stream", event_push_actions.c.stream_ordering)
 Index("pushers_app_pushkey", pushers.c.app_id, pushers.c.pushkey)
 
 # Duty hours set by the organisation: one row per user with hours of their own,

@@ -14,6 +14,7 @@ from revier.storage.rooms.many_rooms import ManyRoomsRepository
 from revier.storage.rooms.receipts import ReceiptRepository
 from revier.storage.rooms.relations import RelationRepository
 from revier.storage.rooms.reports import ContentReportRepository
+from revier.storage.rooms.retention_purge import RetentionPurgeRepository
 from revier.storage.rooms.room_closures import RoomClosureRepository
 from revier.storage.rooms.room_overview import RoomOverviewRepository
 from revier.storage.rooms.room_purge import RoomPurgeRepository
@@ -71,6 +72,10 @@ class RoomRepos(Repositories):
     @cached_property
     def room_purge(self) -> RoomPurgeRepository:
         return RoomPurgeRepository(self.conn, self.search)
+
+    @cached_property
+    def retention_purge(self) -> RetentionPurgeRepository:
+        return RetentionPurgeRepository(self.conn, self.search)
 
     @cached_property
     def search(self) -> SearchRepository:

@@ -23,6 +23,7 @@ def filter_clauses(**query: Unpack[EventQuery]) -> list[ColumnElement[bool]]:
     related_by_senders = query.get("related_by_senders")
     related_by_rel_types = query.get("related_by_rel_types")
     ignored = query.get("ignored")
+    not_before_ts = query.get("not_before_ts")
     clauses: list[ColumnElement[bool]] = []
     if types:
         clauses.append(_type_filter(types))
@@ -34,6 +35,11 @@ def filter_clauses(**query: Unpack[EventQuery]) -> list[ColumnElement[bool]]:
         clauses.append(events.c.sender.not_in(not_senders))
     if ignored:
         clauses.append(or_(events.c.state_key.isnot(None), events.c.sender.not_in(ignored)))
+    if not_before_ts is not None:
+        # Expired messages (a room's retention); state events are kept and served.
+        clauses.append(
+            or_(events.c.state_key.isnot(None), events.c.origin_server_ts >= not_before_ts)
+        )
     if related_by_senders is not None or related_by_rel_types is not None:
         clauses.append(related_by(events.c.event_id, related_by_senders, related_by_rel_types))
     return clauses

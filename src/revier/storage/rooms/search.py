@@ -25,7 +25,7 @@ purges the event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -80,6 +80,8 @@ class SearchWhere:
     types: Sequence[str]
     upto: int
     query: EventQuery
+    # Per room, the oldest origin_server_ts still served (its retention).
+    not_before: Mapping[str, int] = field(default_factory=dict)
 
 
 class SearchRepository:
@@ -181,21 +183,29 @@ class SearchRepository:
     @staticmethod
     def _where(stmt: Select[Any], where: SearchWhere) -> Select[Any]:
         return stmt.where(
-            _visible(where.rooms),
+            _visible(where.rooms, where.not_before),
             events.c.type.in_(where.types),
             events.c.stream_ordering <= where.upto,
             *filter_clauses(**where.query),
         )
 
 
-def _visible(rooms: Mapping[str, Sequence[PositionRange]]) -> ColumnElement[bool]:
-    """Each room's events within the ranges the searcher may read."""
-    whole = [room_id for room_id, ranges in rooms.items() if (None, None) in ranges]
+def _visible(
+    rooms: Mapping[str, Sequence[PositionRange]], not_before: Mapping[str, int]
+) -> ColumnElement[bool]:
+    """Each room's events within the ranges the searcher may read, and not
+    older than the room's retention."""
+    whole = [
+        room_id
+        for room_id, ranges in rooms.items()
+        if (None, None) in ranges and room_id not in not_before
+    ]
     clauses: list[ColumnElement[bool]] = [events.c.room_id.in_(whole)] if whole else []
     so = events.c.stream_ordering
     for room_id, ranges in rooms.items():
         if room_id in whole or not ranges:
             continue
+        cut = not_before.get(room_id)
         spans = [
             and_(
                 so >= (low if low is not None else 0),
@@ -203,5 +213,11 @@ def _visible(rooms: Mapping[str, Sequence[PositionRange]]) -> ColumnElement[bool
             )
             for low, high in ranges
         ]
-        clauses.append(and_(events.c.room_id == room_id, or_(*spans)))
+        clauses.append(
+            and_(
+                events.c.room_id == room_id,
+                or_(*spans),
+                *([events.c.origin_server_ts >= cut] if cut is not None else []),
+            )
+        )
     return or_(*clauses) if clauses else events.c.room_id.in_([])

@@ -76,6 +76,8 @@ async def test_the_account_page_signs_out_a_waiting_device(
 ) -> None:
     localpart = await new_user(server, password_hash)
     phone = await log_in(http, localpart, "Diensthandy <b>")
+    who = await http.get(f"{V3}/account/whoami", headers={"Authorization": f"Bearer {phone}"})
+    phone_id = who.json()["device_id"]
     laptop = await log_in(http, localpart, "Laptop")
     first = await http.get(f"{V3}/sync", headers={"Authorization": f"Bearer {phone}"})
     since = first.json()["next_batch"]
@@ -100,6 +102,12 @@ async def test_the_account_page_signs_out_a_waiting_device(
         assert "Diensthandy <b>" in table and "Laptop" in table
         assert await page.locator("#devices b").count() == 0
 
+        # As a client opens it (spec: the account management URL with an action).
+        await page.goto(
+            f"{server.local_url}/_revier/account?action=org.matrix.device_delete&device_id={phone_id}"
+        )
+        assert "Diensthandy <b>" in await page.inner_text("main")
+        await page.goto(f"{server.local_url}/_revier/account")
         await page.click('button[aria-label="Abmelden Diensthandy <b>"]')
         await page.wait_for_load_state()
         assert "Diensthandy" in await page.inner_text("main")

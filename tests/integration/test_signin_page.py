@@ -347,6 +347,15 @@ async def test_every_page_has_the_headers(browser: httpx.AsyncClient, make_user)
     ]
     for path in paths:
         assert_protected(await browser.get(path))
+    # A client's account management link survives signing in, action and all.
+    r = await browser.get(
+        "/_revier/account", params={"action": "org.matrix.device_delete", "device_id": "ABC"}
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == (
+        "/_revier/signin?next=%2F_revier%2Faccount%3Faction%3Dorg.matrix.device_delete"
+        "%26device_id%3DABC"
+    )
     await sign_in(browser, make_user("web"))
     account = await browser.get("/_revier/account")
     assert account.status_code == 200

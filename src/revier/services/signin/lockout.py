@@ -182,7 +182,8 @@ class SignInAttempts:
                         details={"failures": row.failures},
                     )
                 limit = policy.signin_failures_before_lock
-                if limit and row.failures >= limit and row.locked_ts is None:
+                # (Locked by an admin already: that lock stands as it is.)
+                if limit and row.failures >= limit and row.locked_ts is None and not account.locked:
                     await users.lock(tx, account.user_id)
                     await db.set_locked(name, _user(account.user_id), now)
                     await users.set_moderation(tx, account.user_id, locked=True)

@@ -76,6 +76,8 @@ async def test_the_account_page_signs_out_a_waiting_device(
 ) -> None:
     localpart = await new_user(server, password_hash)
     phone = await log_in(http, localpart, "Diensthandy <b>")
+    who = await http.get(f"{V3}/account/whoami", headers={"Authorization": f"Bearer {phone}"})
+    phone_id = who.json()["device_id"]
     laptop = await log_in(http, localpart, "Laptop")
     first = await http.get(f"{V3}/sync", headers={"Authorization": f"Bearer {phone}"})
     since = first.json()["next_batch"]
@@ -100,6 +102,12 @@ async def test_the_account_page_signs_out_a_waiting_device(
         assert "Diensthandy <b>" in table and "Laptop" in table
         assert await page.locator("#devices b").count() == 0
 
+        # As a client opens it (spec: the account management URL with an action).
+        await page.goto(
+            f"{server.local_url}/_revier/account?action=org.matrix.device_delete&device_id={phone_id}"
+        )
+        assert "Diensthandy <b>" in await page.inner_text("main")
+        await page.goto(f"{server.local_url}/_revier/account")
         await page.click('button[aria-label="Abmelden Diensthandy <b>"]')
         await page.wait_for_load_state()
         assert "Diensthandy" in await page.inner_text("main")
@@ -135,11 +143,15 @@ async def test_the_owner_changes_the_password(
     localpart = await new_user(server, password_hash)
     phone = await log_in(http, localpart, "Phone")
     context = await browser.new_context(locale="en-GB")
+    elsewhere = await browser.new_context(locale="en-GB")
     page = await context.new_page()
+    other = await elsewhere.new_page()
     visited: list[str] = []
     page.on("request", lambda request: visited.append(request.url))
+    account = f"{server.local_url}/_revier/account"
     try:
-        await sign_in_at(page, f"{server.local_url}/_revier/account", localpart)
+        await sign_in_at(other, account, localpart)
+        await sign_in_at(page, account, localpart)
         # A wrong current password changes nothing.
         await page.fill("#old_password", "not my password")
         await page.fill("#new_password", NEW_PASSWORD)
@@ -162,8 +174,14 @@ async def test_the_owner_changes_the_password(
         await page.click("text=Change password")
         await page.wait_for_load_state()
         assert "password was changed" in await page.inner_text("[role=status]")
+        # This browser stays signed in; the other one is signed out.
+        await page.goto(account)
+        assert page.url == account
+        await other.goto(account)
+        assert "/_revier/signin?next=" in other.url
     finally:
         await context.close()
+        await elsewhere.close()
     assert all(PASSWORD not in url and NEW_PASSWORD not in url for url in visited)
     # Devices were kept (the box was not ticked); the old password is gone.
     r = await http.get(f"{V3}/account/whoami", headers={"Authorization": f"Bearer {phone}"})
@@ -174,3 +192,20 @@ async def test_the_owner_changes_the_password(
         json={"type": "m.login.password", "user": localpart, "password": PASSWORD},
     )
     assert r.status_code == 403
+
+
+async def test_a_help_desk_password_reset_ends_browser_sessions(
+    server: RevierProcess, password_hash: str, browser: Browser
+) -> None:
+    localpart = await new_user(server, password_hash)
+    context = await browser.new_context()
+    page = await context.new_page()
+    account = f"{server.local_url}/_revier/account"
+    try:
+        await sign_in_at(page, account, localpart)
+        assert page.url == account
+        server.admin("user", "reset-password", localpart, "--generate-password")
+        await page.goto(account)
+        assert "/_revier/signin?next=" in page.url
+    finally:
+        await context.close()

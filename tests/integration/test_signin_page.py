@@ -130,7 +130,8 @@ async def test_forms_without_the_right_token_are_refused(
     user = make_user("web")
     data = {"user": user.localpart, "password": user.password, "next": "/_revier/account"}
     await browser.get(SIGNIN)  # the csrf cookie
-    for token in (None, "", "forged", csrf_of((await browser.get(SIGNIN)).text)[:-2] + "AA"):
+    last = csrf_of((await browser.get(SIGNIN)).text)
+    for token in (None, "", "forged", "fälschung\U0001f600", last[:-2] + "AA"):
         fields = dict(data) if token is None else {**data, "csrf": token}
         r = await browser.post(SIGNIN, data=fields)
         assert r.status_code == 403 and 'role="alert"' in r.text
@@ -346,6 +347,15 @@ async def test_every_page_has_the_headers(browser: httpx.AsyncClient, make_user)
     ]
     for path in paths:
         assert_protected(await browser.get(path))
+    # A client's account management link survives signing in, action and all.
+    r = await browser.get(
+        "/_revier/account", params={"action": "org.matrix.device_delete", "device_id": "ABC"}
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == (
+        "/_revier/signin?next=%2F_revier%2Faccount%3Faction%3Dorg.matrix.device_delete"
+        "%26device_id%3DABC"
+    )
     await sign_in(browser, make_user("web"))
     account = await browser.get("/_revier/account")
     assert account.status_code == 200
@@ -353,3 +363,59 @@ async def test_every_page_has_the_headers(browser: httpx.AsyncClient, make_user)
     csp = account.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe" not in csp
     assert re.search(r"<script(?![^>]*\bsrc=)", account.text) is None  # no inline script
+
+
+async def test_odd_input_is_never_a_server_error(browser: httpx.AsyncClient, make_user) -> None:  # type: ignore[no-untyped-def]
+    """Every form of the pages, signed in and not, with what no browser sends:
+    a 4xx or a page, never a 5xx."""
+    odd = [
+        "\x00",
+        "a\x00b",
+        "%ED%A0%80",
+        "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+        "ä" * 300,
+        "@:",
+        "@x:other.test",
+        " ",
+        "9" * 7,
+    ]
+    forms = [
+        SIGNIN,
+        "/_revier/signin/factor",
+        "/_revier/signin/enrol/totp",
+        "/_revier/signout",
+        "/_revier/wipe",
+        "/_revier/account/devices/signout",
+        "/_revier/account/password",
+        "/_revier/account/factors/totp",
+        "/_revier/account/factors/remove",
+        "/_revier/account/factors/recovery",
+    ]
+    names = [
+        "user",
+        "password",
+        "next",
+        "totp",
+        "recovery_code",
+        "first",
+        "second",
+        "code",
+        "device_id",
+        "all",
+        "confirm",
+        "old_password",
+        "new_password",
+        "repeat_password",
+        "factor_id",
+    ]
+    for signed_in in (False, True):
+        for path in forms:
+            if signed_in:  # afresh for each form: wrong passwords lock, signout ends
+                browser.cookies.clear()
+                await sign_in(browser, make_user("web"))
+            page = await browser.get("/_revier/account" if signed_in else SIGNIN)
+            token = csrf_of(page.text) if page.status_code == 200 else ""
+            for value in odd:
+                data = {name: value for name in names} | {"csrf": token}
+                r = await browser.post(path, data=data)
+                assert r.status_code < 500, (path, value, r.text[-500:])

@@ -38,6 +38,8 @@ from revier.services.signin import SignedIn
 
 DEVICES_PATH = f"{ACCOUNT_PATH}/devices/signout"
 PASSWORD_PATH = f"{ACCOUNT_PATH}/password"
+# Spec "Account management URL actions" about one device.
+_ONE_DEVICE = ("org.matrix.device_view", "org.matrix.device_delete")
 
 
 def _title(request: Request) -> str:
@@ -45,10 +47,21 @@ def _title(request: Request) -> str:
 
 
 async def account_page(request: Request) -> Response:
-    """GET /_revier/account"""
+    """GET /_revier/account, also as the ``account_management_uri`` with the
+    spec's ``action`` (``org.matrix.device_view`` and ``.device_delete`` show
+    one device with its sign-out button; ``devices_list`` the page) and
+    ``device_id``. Showing changes nothing: signing out is the page's POST."""
     signed = await signed_in(request)
     if signed is None:
-        return sign_in_redirect(request, ACCOUNT_PATH)
+        query = request.url.query
+        return sign_in_redirect(request, f"{ACCOUNT_PATH}?{query}" if query else ACCOUNT_PATH)
+    action = request.query_params.get("action")
+    device_id = request.query_params.get("device_id")
+    if action in _ONE_DEVICE and device_id:
+        try:
+            return await _confirm(request, signed, device_id)
+        except MatrixError as e:
+            return await _failed(request, signed, e)
     notice = ""
     if request.query_params.get("added") == "passkey":
         notice = text(request, "The passkey was added.", "Der Passkey wurde hinzugefügt.")

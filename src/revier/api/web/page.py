@@ -290,7 +290,8 @@ async def check_csrf(request: Request, fields: Mapping[str, str]) -> None:
         }
         if urlsplit(origin).netloc.lower() not in ours:
             raise FormRefused("This form was sent from another site.")
-    sent = fields.get(CSRF_NAME, "")
+    # As bytes: compare_digest refuses a str with other than ASCII in it.
+    sent = fields.get(CSRF_NAME, "").encode("utf-8", "surrogatepass")
     candidates = [
         request.cookies.get(cookie_name(request, "revier_session")),
         _csrf_cookie(request),
@@ -298,7 +299,7 @@ async def check_csrf(request: Request, fields: Mapping[str, str]) -> None:
     ok = False
     for cookie in candidates:
         # Every candidate is compared, in constant time.
-        if cookie and hmac.compare_digest(_mac(request, cookie), sent):
+        if cookie and hmac.compare_digest(_mac(request, cookie).encode(), sent):
             ok = True
     if not ok:
         raise FormRefused("The form has expired. Reload the page and try again.")

@@ -65,5 +65,5 @@ class OwnAccount:
             Actor(signed.user_id, address),
             logout_devices=logout_devices,
         )
-        await self._web_sessions.end_all(signed.user_id, keep=signed.session_id)
+        await self._web_sessions.password_changed(signed.user_id, keep=signed.session_id)
         return removed

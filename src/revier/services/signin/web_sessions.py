@@ -9,11 +9,14 @@ fixation) or seen at the password step signs no one in.
 
 Expiry: a pending session lives ``PENDING_MS``; a complete one ends after
 ``IDLE_MS`` without use or ``ABSOLUTE_MS`` after its sign-in, whichever comes
-first. A user who is gone, locked or deactivated has no session.
+first. A user who is gone, locked or deactivated has no session, and a
+change of the password (the owner's, or the help desk's reset after a
+compromise) ends every session begun with the old one.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -72,12 +75,15 @@ class WebSessions:
         """A new session for a user whose password was right; its cookie value."""
         now = self._clock.time_ms()
         cookie = secrets.token_urlsafe(32)
+        async with self._store.read() as tx:
+            account = await users.get(tx, user_id)
         row = WebSessionRow(
             session_id=secrets.token_urlsafe(12),
             tenant=tenant.server_name,
             user_id=user_id,
             factors=factors,
             complete=complete,
+            password_tag=self._tag(account.password_hash if account else None),
             authenticated_ts=now,
             last_seen_ts=now,
             expires_ts=now + (IDLE_MS if complete else PENDING_MS),
@@ -99,6 +105,9 @@ class WebSessions:
         if row is None or row.tenant != tenant.server_name:
             return None
         if account is None or account.deactivated or account.locked:
+            return None
+        if not hmac.compare_digest(row.password_tag, self._tag(account.password_hash)):
+            await self.end(cookie)  # the password changed since
             return None
         if row.complete and now - row.last_seen_ts >= _TOUCH_EVERY_MS:
             expires = min(now + IDLE_MS, row.authenticated_ts + ABSOLUTE_MS)
@@ -137,6 +146,7 @@ class WebSessions:
                 user_id=old.user_id,
                 factors=factors,
                 complete=complete,
+                password_tag=old.password_tag,
                 authenticated_ts=old.authenticated_ts,
                 last_seen_ts=now,
                 expires_ts=expires,
@@ -144,15 +154,22 @@ class WebSessions:
             await repo.create(self.keyed(new_cookie), row, now)
         return new_cookie
 
+    def _tag(self, password_hash: str | None) -> bytes:
+        return self.keyed(f"password\x00{password_hash or ''}")[:16]
+
+    async def password_changed(self, user_id: str, *, keep: str | None) -> None:
+        """After the owner changed their password in session ``keep``: that
+        session goes on (under the new password), every other one ends."""
+        async with self._store.transaction() as tx:
+            account = await users.get(tx, user_id)
+            repo = SigninRepos.of(tx).web_sessions
+            if keep is not None and account is not None:
+                await repo.retag(keep, self._tag(account.password_hash))
+            await repo.delete_of_user(user_id, keep=keep)
+
     async def end(self, cookie: str | None) -> None:
         """Signs this browser out (nothing if it wasn't signed in)."""
         if not cookie or len(cookie) > 128:
             return
         async with self._store.transaction() as tx:
             await SigninRepos.of(tx).web_sessions.delete(self.keyed(cookie))
-
-    async def end_all(self, user_id: str, *, keep: str | None = None) -> int:
-        """Ends every web session of a user but ``keep`` (a session_id): after a
-        password change, a factor reset, signing out everywhere."""
-        async with self._store.transaction() as tx:
-            return await SigninRepos.of(tx).web_sessions.delete_of_user(user_id, keep=keep)

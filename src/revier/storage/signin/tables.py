@@ -94,7 +94,9 @@ Index("signin_failures_last", signin_failures.c.last_failure_ts)
 # ``session_id`` is a second random name for the same row that may be shown
 # and logged (the cookie's value must not be). ``complete`` is False between
 # the password and the second factor; ``factors`` lists what was shown
-# ("password totp"), space-separated.
+# ("password totp"), space-separated. ``password_tag``: a keyed hash of the
+# user's password hash when the session began: any change of the password
+# (the owner's, or the help desk's reset) ends every session begun before it.
 web_sessions = Table(
     "web_sessions",
     metadata,
@@ -104,6 +106,7 @@ web_sessions = Table(
     Column("user_id", Text, nullable=False),
     Column("factors", Text, nullable=False),
     Column("complete", Boolean, nullable=False),
+    Column("password_tag", LargeBinary, nullable=False),
     Column("authenticated_ts", BigInteger, nullable=False),
     Column("last_seen_ts", BigInteger, nullable=False),
     Column("expires_ts", BigInteger, nullable=False),

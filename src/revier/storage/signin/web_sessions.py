@@ -18,6 +18,7 @@ class WebSessionRow:
     user_id: str
     factors: tuple[str, ...]
     complete: bool
+    password_tag: bytes
     authenticated_ts: int
     last_seen_ts: int
     expires_ts: int
@@ -38,6 +39,7 @@ class WebSessionRepository:
                 user_id=row.user_id,
                 factors=" ".join(row.factors),
                 complete=row.complete,
+                password_tag=row.password_tag,
                 authenticated_ts=row.authenticated_ts,
                 last_seen_ts=row.last_seen_ts,
                 expires_ts=row.expires_ts,
@@ -56,6 +58,7 @@ class WebSessionRepository:
             user_id=row.user_id,
             factors=tuple(row.factors.split()),
             complete=row.complete,
+            password_tag=row.password_tag,
             authenticated_ts=row.authenticated_ts,
             last_seen_ts=row.last_seen_ts,
             expires_ts=row.expires_ts,
@@ -66,6 +69,13 @@ class WebSessionRepository:
             update(web_sessions)
             .where(web_sessions.c.session_hash == session_hash)
             .values(last_seen_ts=last_seen_ts, expires_ts=expires_ts)
+        )
+
+    async def retag(self, session_id: str, password_tag: bytes) -> None:
+        await self._conn.execute(
+            update(web_sessions)
+            .where(web_sessions.c.session_id == session_id)
+            .values(password_tag=password_tag)
         )
 
     async def delete(self, session_hash: bytes) -> WebSessionRow | None:

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Text(), nullable=False),
         sa.Column("factors", sa.Text(), nullable=False),
         sa.Column("complete", sa.Boolean(), nullable=False),
+        sa.Column("password_tag", sa.LargeBinary(), nullable=False),
         sa.Column("authenticated_ts", sa.BigInteger(), nullable=False),
         sa.Column("last_seen_ts", sa.BigInteger(), nullable=False),
         sa.Column("expires_ts", sa.BigInteger(), nullable=False),

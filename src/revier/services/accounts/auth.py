@@ -7,6 +7,7 @@ from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.services.accounts.device_sessions import LoginResult, open_device_session
 from revier.services.accounts.guard import SignInGuard, typed_user_id
+from revier.services.accounts.last_seen import LastSeen
 from revier.services.accounts.refresh import RefreshService, TokenFamily
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
@@ -30,8 +31,6 @@ from revier.storage.accounts.access_tokens import TokenAccount
 _BAD_CREDENTIALS = "Invalid username or password"
 _BAD_LOGIN_TOKEN = "Invalid or expired login token"
 _LOCKED = "This account has been locked; ask the help desk"
-# Writing last_seen on every request would turn each read into a write.
-_LAST_SEEN_EVERY_MS = 5 * 60 * 1000
 
 
 class AuthService:
@@ -59,7 +58,7 @@ class AuthService:
         self._notifier = notifier
         self._audit = audit
         self._refresh = refresh
-        self._last_seen: dict[tuple[str, str], tuple[int, tuple[str, str] | None]] = {}
+        self._last_seen = LastSeen(store, clock)
         self._tokens = TokenCache(clock)
         notifier.add_listener(self._tokens.on_change)
 
@@ -279,7 +278,7 @@ class AuthService:
             # The first use of a refreshed token: the refresh token it replaced is spent.
             await self._refresh.confirm(token_hash, owner.retires_refresh)
             self._tokens.drop(token_hash)
-        await self._note_last_seen(owner.user_id, owner.device_id, address, client)
+        await self._last_seen.note(owner.user_id, owner.device_id, address, client)
         return Requester(
             owner.user_id,
             owner.device_id,
@@ -391,17 +390,3 @@ class AuthService:
             removal = await remove_devices(tx, requester.user_id, every)
             await audit_removed(self._audit, tx, requester, removal.devices, {"logout": True})
         self._notifier.notify(users=removal.wake)
-
-    async def _note_last_seen(
-        self, user_id: str, device_id: str, address: str, client: tuple[str, str] | None
-    ) -> None:
-        now = self._clock.time_ms()
-        key = (user_id, device_id)
-        last, last_client = self._last_seen.get(key, (0, None))
-        if now - last < _LAST_SEEN_EVERY_MS and client == last_client:
-            return  # an updated app is written at once
-        self._last_seen[key] = (now, client)
-        if len(self._last_seen) > 200_000:
-            self._last_seen.clear()
-        async with self._store.transaction() as tx:
-            await devices.touch(tx, user_id, device_id, ts=now, ip=address, client=client)

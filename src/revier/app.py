@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from revier.api.admin import audit as admin_audit
 from revier.api.admin import devices as admin_devices
+from revier.api.admin import directory as admin_directory
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
 from revier.api.admin import push as admin_push
@@ -120,6 +121,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_rooms,
         admin_users,
         admin_reports,
+        admin_directory,
         admin_push,
         openapi,
         wipe_page,
@@ -181,6 +183,7 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.deactivation.resume_pending()),
                 asyncio.create_task(svc.room_admin.resume_pending()),
                 asyncio.create_task(svc.push_sender.run()),
+                asyncio.create_task(svc.directory_sync.run_periodic()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
                 svc.clock.add_listener(svc.push_sender.wake)

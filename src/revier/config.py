@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from revier.config_directory import DirectorySettings
 from revier.config_support import SupportSettings
 from revier.config_turn import TurnSettings
 
@@ -280,6 +281,8 @@ class TenantSettings(_Section):
     support: SupportSettings | None = None
     # TURN servers for voice and video calls (/voip/turnServer); None: none.
     turn: TurnSettings | None = None
+    # Where accounts and units come from (LDAP, SCIM); None: made by hand.
+    directory: DirectorySettings | None = None
 
     @field_validator("server_name")
     @classmethod

@@ -62,6 +62,7 @@ from revier.services.notifications import (
     PushRuleService,
     PushSender,
 )
+from revier.services.org import DirectoryPasswords, DirectorySync, PlanApplier, ScimTokens
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
@@ -161,6 +162,9 @@ class Services:
     media: MediaService
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
+    # org
+    directory_sync: DirectorySync
+    scim_tokens: ScimTokens
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -231,6 +235,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         audit=audit,
         refresh=refresh,
+        # Accounts from the directory sign in with the directory's password.
+        external_passwords=DirectoryPasswords(store),
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -260,6 +266,14 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         settings.media,
         RateLimiter(rl.media_upload, clock, enabled=rl.enabled),
     )
+    accounts = AccountService(store, clock, uia, notifier, audit)
+    deactivation = DeactivationService(
+        store, membership, notifier, clock, audit, tenants, uia, account_data
+    )
+    profiles = ProfileService(store, writer, notifier)
+    directory_sync = DirectorySync(
+        store, tenants, audit, PlanApplier(store, clock, accounts, deactivation, profiles)
+    )
     return Services(
         settings=settings,
         store=store,
@@ -268,10 +282,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         tenants=tenants,
         health=HealthCheck(store),
         audit=audit,
-        accounts=AccountService(store, clock, uia, notifier, audit),
-        deactivation=DeactivationService(
-            store, membership, notifier, clock, audit, tenants, uia, account_data
-        ),
+        accounts=accounts,
+        deactivation=deactivation,
         auth=auth,
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
@@ -321,7 +333,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.reports_per_user, clock, enabled=rl.enabled),
         ),
         directory=DirectoryService(store),
-        profiles=ProfileService(store, writer, notifier),
+        profiles=profiles,
         typing=typing,
         receipts=ReceiptService(store, notifier, clock, account_data, push_actions),
         sync=SyncService(
@@ -354,6 +366,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
+        directory_sync=directory_sync,
+        scim_tokens=ScimTokens(store, clock, hasher, audit),
     )
 
 

@@ -17,10 +17,11 @@ from revier.storage.e2e import tables as e2e
 from revier.storage.media import tables as media
 from revier.storage.metadata import metadata
 from revier.storage.notifications import tables as notifications
+from revier.storage.org import tables as org
 from revier.storage.rooms import tables as rooms
 from revier.storage.sync import tables as sync
 
-WINGS = (core, accounts, rooms, sync, e2e, media, notifications, streams)
+WINGS = (core, accounts, rooms, sync, e2e, media, notifications, org, streams)
 
 __all__ = ["WINGS", "include_name", "metadata"]
 

@@ -12,7 +12,13 @@ wings through their services (keys through ``e2e.cleanup``, rooms through
 Other wings import from this package only, never from its modules.
 """
 
-from revier.services.accounts.accounts import AccountService, ImportReport, NewUser, UserDetails
+from revier.services.accounts.accounts import (
+    AccountService,
+    ImportReport,
+    NewUser,
+    OnCreated,
+    UserDetails,
+)
 from revier.services.accounts.auth import AuthService, LoginResult
 from revier.services.accounts.deactivation import DeactivationService
 from revier.services.accounts.device_admin import (
@@ -21,6 +27,7 @@ from revier.services.accounts.device_admin import (
     OwnerProof,
     OwnWipe,
 )
+from revier.services.accounts.external_passwords import ExternalPasswords
 from revier.services.accounts.moderation import ModerationService, ModerationState
 from revier.services.accounts.refresh import IssuedTokens, RefreshService
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
@@ -36,6 +43,7 @@ __all__ = [
     "DeviceAdminService",
     "DeviceLimit",
     "DeviceService",
+    "ExternalPasswords",
     "ImportReport",
     "IssuedTokens",
     "LoginResult",
@@ -43,6 +51,7 @@ __all__ = [
     "ModerationState",
     "NewToken",
     "NewUser",
+    "OnCreated",
     "OwnWipe",
     "OwnerProof",
     "RefreshService",

@@ -8,6 +8,7 @@ from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
+from revier.services.accounts.external_passwords import ExternalPasswords, check_password
 from revier.services.accounts.refresh import RefreshService, issue_tokens
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
@@ -24,7 +25,6 @@ from revier.services.core import (
     devices,
     new_device_id,
     users,
-    verify_password,
 )
 from revier.services.e2e import record_device_list_change
 from revier.storage import Store
@@ -73,8 +73,10 @@ class AuthService:
         notifier: Notifier,
         audit: AuditLog,
         refresh: RefreshService,
+        external_passwords: ExternalPasswords | None = None,
     ) -> None:
         self._store = store
+        self._external = external_passwords
         self._clock = clock
         self._tenants = tenants
         self._hasher = hasher
@@ -345,7 +347,7 @@ class AuthService:
                 account = await users.get(tx, user_id)
         if account is not None and account.tenant != tenant.server_name:
             account = None
-        ok = await verify_password(account.password_hash if account else None, password)
+        ok = await check_password(self._external, tenant, account, password)
         if account is not None and account.deactivated:
             # A closed account has no password left to check; the spec's own
             # errcode tells its owner to ask the help desk rather than retry.

@@ -1,0 +1,110 @@
+"""The accounts a directory manages, and the SCIM tokens issued for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from revier.storage.core.tables import users
+from revier.storage.org.tables import directory_accounts, scim_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedAccount:
+    """A directory account with what a sync compares of it (from core's ``users``)."""
+
+    user_id: str
+    source: str
+    external_id: str
+    displayname: str | None
+    deactivated: bool
+
+
+class DirectoryAccountRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def managed(self, tenant: str, source: str) -> list[ManagedAccount]:
+        """Every account of one source, with its name and state.
+
+        Reads core's ``users`` in the same statement: a sync compares tens of
+        thousands of accounts, and one round trip is the point."""
+        d = directory_accounts
+        stmt = (
+            select(
+                d.c.user_id, d.c.source, d.c.external_id, users.c.displayname, users.c.deactivated
+            )
+            .join(users, users.c.user_id == d.c.user_id)
+            .where(d.c.tenant == tenant, d.c.source == source)
+        )
+        return [ManagedAccount(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def get(self, user_id: str) -> ManagedAccount | None:
+        d = directory_accounts
+        stmt = (
+            select(
+                d.c.user_id, d.c.source, d.c.external_id, users.c.displayname, users.c.deactivated
+            )
+            .join(users, users.c.user_id == d.c.user_id)
+            .where(d.c.user_id == user_id)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return ManagedAccount(**row._mapping) if row else None
+
+    async def by_external_id(self, tenant: str, source: str, external_id: str) -> str | None:
+        d = directory_accounts
+        stmt = select(d.c.user_id).where(
+            d.c.tenant == tenant, d.c.source == source, d.c.external_id == external_id
+        )
+        return (await self._conn.execute(stmt)).scalar()
+
+    async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of ``user_ids`` exist at all (core's ``users``, a thousand per
+        statement: a first sync asks about every person of the directory)."""
+        ids = list(user_ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 1000):
+            stmt = select(users.c.user_id).where(users.c.user_id.in_(ids[i : i + 1000]))
+            found.update(row[0] for row in await self._conn.execute(stmt))
+        return found
+
+    async def add(self, user_id: str, tenant: str, source: str, external_id: str, ts: int) -> None:
+        await self._conn.execute(
+            insert(directory_accounts).values(
+                user_id=user_id,
+                tenant=tenant,
+                source=source,
+                external_id=external_id,
+                last_seen_ts=ts,
+            )
+        )
+
+    async def seen(self, user_ids: Iterable[str], ts: int) -> None:
+        ids = list(user_ids)
+        for i in range(0, len(ids), 1000):
+            await self._conn.execute(
+                update(directory_accounts)
+                .where(directory_accounts.c.user_id.in_(ids[i : i + 1000]))
+                .values(last_seen_ts=ts)
+            )
+
+
+class ScimTokenRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, token_hash: bytes, tenant: str, ts: int) -> None:
+        await self._conn.execute(
+            insert(scim_tokens).values(token_hash=token_hash, tenant=tenant, created_ts=ts)
+        )
+
+    async def tenant_of(self, token_hash: bytes) -> str | None:
+        stmt = select(scim_tokens.c.tenant).where(scim_tokens.c.token_hash == token_hash)
+        return (await self._conn.execute(stmt)).scalar()
+
+    async def revoke_all(self, tenant: str) -> int:
+        result = await self._conn.execute(delete(scim_tokens).where(scim_tokens.c.tenant == tenant))
+        return int(result.rowcount)

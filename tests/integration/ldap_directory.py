@@ -73,11 +73,12 @@ class LdapServer:
             ["slapadd", "-f", str(conf), "-l", str(ldif)], check=True, capture_output=True
         )
         self.port = _free_port()
-        self.proc = subprocess.Popen(
-            [SLAPD, "-f", str(conf), "-h", self.url + "/", "-d", "0"],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.root / "slapd.log").open("wb"),
-        )
+        with (self.root / "slapd.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [SLAPD, "-f", str(conf), "-h", self.url + "/", "-d", "0"],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -119,6 +120,9 @@ class LdapServer:
         self.conn.modify(
             f"uid={uid},{PEOPLE}", {"employeeType": [(ldap3.MODIFY_REPLACE, ["disabled"])]}
         )
+
+    def enable_person(self, uid: str) -> None:
+        self.conn.modify(f"uid={uid},{PEOPLE}", {"employeeType": [(ldap3.MODIFY_DELETE, [])]})
 
     def rename_person(self, uid: str, name: str) -> None:
         self.conn.modify(f"uid={uid},{PEOPLE}", {"displayName": [(ldap3.MODIFY_REPLACE, [name])]})

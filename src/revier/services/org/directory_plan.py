@@ -122,6 +122,7 @@ def compute_plan(
     IDs) when units are synced, else None.
     """
     by_external = {m.external_id: m for m in managed}
+    managed_ids = {m.user_id for m in by_external.values()}
     plan = Plan(
         view.source,
         units=list(view.units) if view.has_units else [],
@@ -140,7 +141,7 @@ def compute_plan(
             continue
         if not person.active:
             continue  # disabled before revier ever knew them: nothing to do
-        reason = _refuse_new(tenant, person, taken, localparts)
+        reason = _refuse_new(tenant, person, taken | managed_ids, localparts)
         user_id = tenant.user_id(person.localpart.lower()) if reason is None else None
         if reason is not None or user_id is None:
             plan.refusals.append(Refusal(person.external_id, user_id, reason or ""))
@@ -205,7 +206,10 @@ def _refuse_new(
     if localpart in localparts:
         return f"another directory entry has the user name {localpart!r} too"
     if tenant.user_id(localpart) in taken:
-        return f"{tenant.user_id(localpart)} exists and is not the directory's: left alone"
+        return (
+            f"{tenant.user_id(localpart)} exists and is not this entry's (made by hand, by "
+            "another source, or by an earlier directory entry of the same name): left alone"
+        )
     return None
 
 

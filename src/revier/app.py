@@ -21,6 +21,7 @@ from revier.api.admin import push as admin_push
 from revier.api.admin import registration_tokens as admin_registration_tokens
 from revier.api.admin import reports as admin_reports
 from revier.api.admin import rooms as admin_rooms
+from revier.api.admin import units as admin_units
 from revier.api.admin import users as admin_users
 from revier.api.client import (
     account,
@@ -123,6 +124,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_reports,
         admin_directory,
         admin_push,
+        admin_units,
         openapi,
         wipe_page,
     ):
@@ -182,6 +184,7 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.audit.run_pseudonymiser()),
                 asyncio.create_task(svc.deactivation.resume_pending()),
                 asyncio.create_task(svc.room_admin.resume_pending()),
+                asyncio.create_task(svc.units.start()),
                 asyncio.create_task(svc.push_sender.run()),
                 asyncio.create_task(svc.directory_sync.run_periodic()),
             ]
@@ -195,6 +198,7 @@ def create_app(settings: Settings) -> Starlette:
             await asyncio.gather(*background, return_exceptions=True)
             await svc.deactivation.stop()
             await svc.room_admin.stop()
+            await svc.unit_work.stop()
             await svc.notifier.close()
             await svc.store.close()
 

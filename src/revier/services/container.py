@@ -2,7 +2,7 @@
 
 The wings, bottom up (a wing uses only those before it):
 
-    core → notifications → rooms → e2e → accounts, sync;  media (on core alone)
+    core → notifications → rooms → e2e → accounts, sync → org;  media (on core alone)
 """
 
 from __future__ import annotations
@@ -62,7 +62,15 @@ from revier.services.notifications import (
     PushRuleService,
     PushSender,
 )
-from revier.services.org import DirectoryPasswords, DirectorySync, PlanApplier, ScimTokens
+from revier.services.org import (
+    DirectoryPasswords,
+    DirectorySync,
+    PlanApplier,
+    ScimTokens,
+    UnitRooms,
+    Units,
+    UnitWork,
+)
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
@@ -78,6 +86,7 @@ from revier.services.rooms import (
     RoomPushFacts,
     RoomReader,
     RoomService,
+    RoomSteward,
     RoomSummaries,
     RoomSyncBuilder,
     RoomUpgrader,
@@ -165,6 +174,9 @@ class Services:
     # org
     directory_sync: DirectorySync
     scim_tokens: ScimTokens
+    units: Units
+    unit_rooms: UnitRooms
+    unit_work: UnitWork
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
@@ -218,6 +230,11 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         if conformance and settings.testing
         else DEFAULT_ROOM_VERSION
     )
+
+    # org
+    steward = RoomSteward(writer, default_room_version=default_room_version)
+    unit_work = UnitWork(store, steward, notifier, clock, audit, tenants)
+    units = Units(store, clock, audit, steward, unit_work, closer, tenants)
 
     # e2e
     e2e_keys = E2eKeyService(store, notifier)
@@ -368,6 +385,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         url_previews=UrlPreviewService(media),
         directory_sync=directory_sync,
         scim_tokens=ScimTokens(store, clock, hasher, audit),
+        units=units,
+        unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
+        unit_work=unit_work,
     )
 
 

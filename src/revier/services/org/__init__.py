@@ -2,20 +2,34 @@
 the rooms a unit owns (shown to clients as spaces), and the directory (LDAP,
 SCIM) that keeps both in step.
 
+Owns ``units``, ``unit_members``, ``unit_rooms``, ``unit_service_users`` and the
+queued room work of units (``unit_jobs``, ``unit_job_users``).
+
 It sits above the accounts and rooms wings (accounts are created and
 deactivated, members joined and removed through them) and is reached from
 outside only through this package.
 """
 
+from revier.services.org.attachments import UnitRooms
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable
 from revier.services.org.directory_passwords import DirectoryPasswords
 from revier.services.org.directory_plan import Plan
 from revier.services.org.directory_sync import DirectorySync, MassDeactivationRefused, SyncResult
 from revier.services.org.directory_view import DirectoryPerson, DirectoryUnit, DirectoryView
+from revier.services.org.model import (
+    RULES,
+    MembershipChange,
+    Role,
+    Rule,
+    Unit,
+)
 from revier.services.org.scim_tokens import ScimTokens
+from revier.services.org.units import Units
+from revier.services.org.work import UnitWork
 
 __all__ = [
+    "RULES",
     "DirectoryPasswords",
     "DirectoryPerson",
     "DirectorySync",
@@ -23,9 +37,16 @@ __all__ = [
     "DirectoryUnit",
     "DirectoryView",
     "MassDeactivationRefused",
+    "MembershipChange",
     "Outcome",
     "Plan",
     "PlanApplier",
+    "Role",
+    "Rule",
     "ScimTokens",
     "SyncResult",
+    "Unit",
+    "UnitRooms",
+    "UnitWork",
+    "Units",
 ]

@@ -50,6 +50,7 @@ from revier.services.rooms.rooms import RoomService
 from revier.services.rooms.search import SearchService
 from revier.services.rooms.search_query import SearchQuery, parse_search
 from revier.services.rooms.space_hierarchy import HierarchyQuery, SpaceHierarchy
+from revier.services.rooms.steward import RoomSteward, Standing
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility
 from revier.storage.rooms.events import StoredEvent
@@ -86,6 +87,7 @@ __all__ = [
     "RoomPushFacts",
     "RoomReader",
     "RoomService",
+    "RoomSteward",
     "RoomSummaries",
     "RoomSyncBuilder",
     "RoomUpgrader",
@@ -94,6 +96,7 @@ __all__ = [
     "SearchQuery",
     "SearchService",
     "SpaceHierarchy",
+    "Standing",
     "StateWanted",
     "StoredEvent",
     "TimelineWanted",

@@ -3,7 +3,7 @@ SCIM) manages, ``scim_tokens`` holds the hashes of issued SCIM tokens. Existing
 accounts are made by hand: no rows.
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,139 @@
+"""Changing who belongs to which unit: one user's set of units, or many users
+into one unit at once. Each is one transaction with an audit entry per user
+and unit (who, which unit, which user, the role), and the room work queued in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from revier.errors import Forbidden, InvalidParam, NotFound
+from revier.services.core import Actor, AuditLog, Tenant, users
+from revier.services.org.model import BulkAdd, MembershipChange, Role, check_role
+from revier.services.org.tree import unit_row
+from revier.services.org.work import SPACE_RULE, UnitWork
+from revier.storage import Store, Tx
+from revier.storage.org import OrgRepos
+from revier.storage.org.units import UnitRow
+
+# Desired units (unit ID → role) from the current ones.
+Compute = Callable[[dict[str, Role]], Mapping[str, str]]
+MAX_BULK = 5000
+
+
+class MembershipWriter:
+    def __init__(self, store: Store, audit: AuditLog, work: UnitWork) -> None:
+        self._store = store
+        self._audit = audit
+        self._work = work
+
+    async def change(
+        self, tenant: Tenant, user_id: str, compute: Compute, *, actor: Actor, reason: str
+    ) -> MembershipChange:
+        """The user's units as ``compute`` makes them from the current ones, then
+        the rooms to match."""
+        jobs: list[int] = []
+        async with self._store.transaction() as tx:
+            db = OrgRepos.of(tx)
+            account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
+            await users.lock(tx, user_id)  # two changes of one user's units take turns
+            current = {
+                u: check_role(r)
+                for u, r in (await db.unit_members.of_user(tenant.server_name, user_id)).items()
+            }
+            wanted = {u: check_role(r) for u, r in compute(dict(current)).items()}
+            if account.deactivated and set(wanted) - set(current):
+                raise Forbidden(f"{user_id} is deactivated")
+            found = await db.units.by_ids(tenant.server_name, sorted({*wanted, *current}))
+            if missing := sorted(set(wanted) - set(found)):
+                raise NotFound(f"No unit {missing[0]} in this organisation")
+            added = {u: r for u, r in wanted.items() if u not in current}
+            removed = tuple(sorted(u for u in current if u not in wanted))
+            changed = {u: r for u, r in wanted.items() if u in current and current[u] != r}
+            for unit_id in sorted({*added, *removed, *changed}):
+                unit = found[unit_id]
+                if unit_id in added:
+                    await db.unit_members.add(unit_id, user_id, added[unit_id])
+                    action = "unit.member_added"
+                elif unit_id in removed:
+                    await db.unit_members.remove(unit_id, user_id)
+                    action = "unit.member_removed"
+                else:
+                    await db.unit_members.set_role(unit_id, user_id, changed[unit_id])
+                    action = "unit.member_role_changed"
+                await self._audit.record_as(
+                    tx,
+                    tenant,
+                    actor,
+                    action,
+                    target=user_id,
+                    details={"unit_id": unit_id, "role": wanted.get(unit_id)},
+                )
+                # Shown only to someone the job removes from a room.
+                text = f"You left the unit {unit.name}"
+                if unit_id in removed and reason:
+                    text += f" ({reason})"
+                job = await self._queue(
+                    tx, tenant, unit, [user_id], actor, text, space=unit_id not in changed
+                )
+                if job is not None:
+                    jobs.append(job)
+        await self._work.run(jobs, tenant)
+        return MembershipChange(added, removed, changed, tuple(jobs))
+
+    async def add_many(
+        self, tenant: Tenant, unit_id: str, members: Mapping[str, str], *, actor: Actor
+    ) -> BulkAdd:
+        """Many users into one unit (or a new role in it): one job for all of them,
+        worked off in the background for a big unit."""
+        if len(members) > MAX_BULK:
+            raise InvalidParam(f"At most {MAX_BULK} members at once")
+        wanted = {u: check_role(r) for u, r in members.items()}
+        async with self._store.transaction() as tx:
+            db = OrgRepos.of(tx)
+            unit = await unit_row(tx, tenant, unit_id, lock=True)
+            for user_id in wanted:
+                await users.local_user(tx, tenant, user_id)
+            current = dict(await db.unit_members.members(unit_id))
+            added = {u: r for u, r in wanted.items() if u not in current}
+            changed = {u: r for u, r in wanted.items() if u in current and current[u] != r}
+            for user_id, role in added.items():
+                await db.unit_members.add(unit_id, user_id, role)
+            for user_id, role in changed.items():
+                await db.unit_members.set_role(unit_id, user_id, role)
+            for user_id in sorted({*added, *changed}):
+                action = "unit.member_added" if user_id in added else "unit.member_role_changed"
+                await self._audit.record_as(
+                    tx,
+                    tenant,
+                    actor,
+                    action,
+                    target=user_id,
+                    details={"unit_id": unit_id, "role": wanted[user_id]},
+                )
+            text = f"You left the unit {unit.name}"
+            job = await self._queue(
+                tx, tenant, unit, sorted({*added, *changed}), actor, text, space=True
+            )
+        jobs = [job] if job is not None else []
+        await self._work.run(jobs, tenant)
+        return BulkAdd(len(added), len(changed), tuple(jobs))
+
+    async def _queue(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        unit: UnitRow,
+        user_ids: list[str],
+        actor: Actor,
+        reason: str,
+        *,
+        space: bool,
+    ) -> int | None:
+        rooms = list((await OrgRepos.of(tx).unit_rooms.of_unit(unit.unit_id)).items())
+        if space:
+            rooms.append((unit.space_room_id, SPACE_RULE))
+        return await self._work.queue(
+            tx, tenant, unit.unit_id, rooms, user_ids, reason=reason, actor=actor.name
+        )

@@ -51,7 +51,8 @@ class LdapServer:
         return f"ldap://127.0.0.1:{self.port}"
 
     def start(self, people: list[tuple[str, str]], groups: dict[str, list[str]]) -> None:
-        """``people``: (uid, display name); ``groups``: cn → member uids."""
+        """``people``: (uid, display name); ``groups``: cn → member uids (or
+        "group:<cn>" for a nested group: a child unit)."""
         (self.root / "db").mkdir(parents=True)
         conf = self.root / "slapd.conf"
         conf.write_text(
@@ -199,11 +200,18 @@ def _tree(people: list[tuple[str, str]], groups: dict[str, list[str]]) -> str:
         )
     for cn, uids in groups.items():
         # groupOfNames needs a member: the service account stands in for an empty group.
-        members = [f"uid={u},{PEOPLE}" for u in uids] or [SERVICE_DN]
+        members = [_member_dn(u) for u in uids] or [SERVICE_DN]
         out += _entry(
             f"cn={cn},{GROUPS}", {"objectClass": "groupOfNames", "cn": cn, "member": members}
         )
     return out
+
+
+def _member_dn(member: str) -> str:
+    """A person's uid, or "group:<cn>" for a group nested in this one."""
+    if member.startswith("group:"):
+        return f"cn={member.removeprefix('group:')},{GROUPS}"
+    return f"uid={member},{PEOPLE}"
 
 
 def _free_port() -> int:

@@ -78,7 +78,14 @@ def sign_in(server: RevierProcess, user: str, password: str) -> httpx.Response:
 
 def test_a_dry_run_plans_every_joiner_and_changes_nothing(server: RevierProcess) -> None:
     plan = cli_sync(server, "--dry-run")
-    assert plan["counts"] == {"create": 520, "update": 0, "move": 0, "deactivate": 0, "refused": 1}
+    assert plan["counts"] == {
+        "create": 520,
+        "units": 2,
+        "update": 0,
+        "move": 0,
+        "deactivate": 0,
+        "refused": 1,
+    }
     created = {c["user_id"] for c in plan["create"]}
     assert created == {f"@{uid}:localhost" for uid, _ in PEOPLE}
     # The hand-made account's name is taken: reported, not taken over.
@@ -105,7 +112,14 @@ def test_joiners_get_accounts_and_sign_in_with_the_directory_password(
     assert sign_in(server, "handmade", person_password("handmade")).status_code == 403
     # revier made up no password: the database holds no hash for the directory's accounts.
     again = cli_sync(server, "--dry-run")
-    assert again["counts"] == {"create": 0, "update": 0, "move": 0, "deactivate": 0, "refused": 1}
+    assert again["counts"] == {
+        "create": 0,
+        "units": 0,
+        "update": 0,
+        "move": 0,
+        "deactivate": 0,
+        "refused": 1,
+    }
 
 
 def test_the_dry_run_shows_exactly_what_the_sync_does(
@@ -118,7 +132,14 @@ def test_the_dry_run_shows_exactly_what_the_sync_does(
     dry = httpx.post(server.url + SYNC, json={"dry_run": True}, headers=admin_headers)
     assert dry.status_code == 200, dry.text
     planned = dry.json()["plan"]
-    assert planned["counts"] == {"create": 1, "update": 1, "move": 0, "deactivate": 2, "refused": 1}
+    assert planned["counts"] == {
+        "create": 1,
+        "units": 0,
+        "update": 1,
+        "move": 0,
+        "deactivate": 2,
+        "refused": 1,
+    }
     assert planned["deactivate"] == [
         {"user_id": "@officer012:localhost", "reason": "disabled"},
         {"user_id": "@officer011:localhost", "reason": "gone"},

@@ -63,6 +63,7 @@ from revier.services.notifications import (
     PushSender,
 )
 from revier.services.org import (
+    DirectoryMemberships,
     DirectoryPasswords,
     DirectorySync,
     PlanApplier,
@@ -289,7 +290,10 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     )
     profiles = ProfileService(store, writer, notifier)
     directory_sync = DirectorySync(
-        store, tenants, audit, PlanApplier(store, clock, accounts, deactivation, profiles)
+        store,
+        tenants,
+        audit,
+        PlanApplier(store, clock, accounts, deactivation, profiles, DirectoryMemberships(units)),
     )
     return Services(
         settings=settings,

@@ -13,6 +13,7 @@ outside only through this package.
 from revier.services.org.attachments import UnitRooms
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable
+from revier.services.org.directory_memberships import DirectoryMemberships
 from revier.services.org.directory_passwords import DirectoryPasswords
 from revier.services.org.directory_plan import Plan
 from revier.services.org.directory_sync import DirectorySync, MassDeactivationRefused, SyncResult
@@ -30,6 +31,7 @@ from revier.services.org.work import UnitWork
 
 __all__ = [
     "RULES",
+    "DirectoryMemberships",
     "DirectoryPasswords",
     "DirectoryPerson",
     "DirectorySync",

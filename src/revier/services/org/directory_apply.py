@@ -18,6 +18,7 @@ import structlog
 from revier.errors import MatrixError
 from revier.services.accounts import AccountService, DeactivationService, NewUser
 from revier.services.core import Actor, Clock, Tenant, User
+from revier.services.org.directory_memberships import DirectoryMemberships
 from revier.services.org.directory_plan import Plan
 from revier.services.rooms import ProfileService
 from revier.storage import Store, Tx
@@ -54,7 +55,9 @@ class PlanApplier:
         accounts: AccountService,
         deactivation: DeactivationService,
         profiles: ProfileService,
+        memberships: DirectoryMemberships,
     ) -> None:
+        self._memberships = memberships
         self._store = store
         self._clock = clock
         self._accounts = accounts
@@ -64,7 +67,14 @@ class PlanApplier:
     async def apply(self, tenant: Tenant, plan: Plan, *, batch_size: int) -> Outcome:
         actor = Actor(f"directory:{plan.source}", None)
         outcome = Outcome()
+        if plan.units or plan.moves or any(c.person.units for c in plan.creates):
+            await self._memberships.ensure(tenant, plan.units, actor.name)
         await self._create(tenant, plan, actor, batch_size, outcome)
+        for create in plan.creates:
+            if create.person.units and create.user_id in outcome.created:
+                await self._move(tenant, create.user_id, create.person.units, actor, None)
+        for move in plan.moves:
+            await self._move(tenant, move.user_id, move.units, actor, outcome)
         for rename in plan.renames:
             try:
                 if await self._profiles.set_displayname_for(
@@ -86,6 +96,23 @@ class PlanApplier:
                     plan.seen[i : i + batch_size * 5], now
                 )
         return outcome
+
+    async def _move(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        units: frozenset[str],
+        actor: Actor,
+        outcome: Outcome | None,
+    ) -> None:
+        try:
+            moved = await self._memberships.set_units(tenant, user_id, units, actor.name)
+        except MatrixError as e:
+            if outcome is not None:
+                outcome.failed.append((user_id, e.error))
+            return
+        if moved and outcome is not None:
+            outcome.moved.append(user_id)
 
     async def _create(
         self, tenant: Tenant, plan: Plan, actor: Actor, batch_size: int, outcome: Outcome

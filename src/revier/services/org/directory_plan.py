@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from revier.errors import MatrixError
 from revier.services.core import Tenant, users
+from revier.services.org.directory_units import UnitShape, unit_changes
 from revier.services.org.directory_view import DirectoryPerson, DirectoryUnit, DirectoryView
 from revier.storage.org import ManagedAccount
 
@@ -62,6 +63,7 @@ class Plan:
     moves: list[Move] = field(default_factory=list)
     deactivations: list[Deactivate] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
+    # Units to create, rename or move, parents first.
     units: list[DirectoryUnit] = field(default_factory=list)
     # The people seen (their accounts' last_seen is set) and the source's active
     # accounts before the sync (the guard's denominator).
@@ -76,11 +78,12 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (self.creates or self.renames or self.moves or self.deactivations)
+        return not (self.creates or self.renames or self.moves or self.deactivations or self.units)
 
     def counts(self) -> dict[str, int]:
         return {
             "create": len(self.creates),
+            "units": len(self.units),
             "update": len(self.renames),
             "move": len(self.moves),
             "deactivate": len(self.deactivations),
@@ -92,6 +95,10 @@ class Plan:
         return {
             "source": self.source,
             "counts": self.counts(),
+            "units": [
+                {"external_id": u.external_id, "name": u.name, "parent": u.parent_external_id}
+                for u in self.units
+            ],
             "create": [
                 {"user_id": c.user_id, "units": sorted(c.person.units)} for c in self.creates
             ],
@@ -114,18 +121,20 @@ def compute_plan(
     managed: Iterable[ManagedAccount],
     taken: set[str],
     unit_memberships: Mapping[str, frozenset[str]] | None,
+    current_units: Mapping[str, UnitShape] | None = None,
 ) -> Plan:
     """The plan that brings the source's accounts in line with ``view``.
 
     ``taken``: user IDs of the view's people that exist but are not this
-    source's. ``unit_memberships``: each managed account's units (external
-    IDs) when units are synced, else None.
+    source's. ``unit_memberships``: each managed account's directory units
+    (external IDs) and ``current_units`` revier's directory units, when the
+    view has units; else None.
     """
     by_external = {m.external_id: m for m in managed}
     managed_ids = {m.user_id for m in by_external.values()}
     plan = Plan(
         view.source,
-        units=list(view.units) if view.has_units else [],
+        units=unit_changes(view.units, current_units or {}) if view.has_units else [],
         managed_active=sum(not m.deactivated for m in by_external.values()),
     )
     known_units = {u.external_id for u in view.units}

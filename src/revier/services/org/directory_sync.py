@@ -22,8 +22,9 @@ from revier.services.core import AuditLog, Tenant, TenantRegistry
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable, read_directory
 from revier.services.org.directory_plan import Plan, compute_plan
+from revier.services.org.directory_units import UnitShape
 from revier.services.org.directory_view import DirectoryView
-from revier.storage import Store
+from revier.storage import Store, Tx
 from revier.storage.org import OrgRepos
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,17 @@ log = structlog.get_logger(__name__)
 # (the counts are always complete): a first sync of 25,000 accounts must not
 # make one entry of a megabyte.
 _AUDIT_IDS = 1000
+
+
+async def _directory_units(tx: Tx, tenant: Tenant) -> dict[str, UnitShape]:
+    """revier's units from a directory: external ID → (name, parent's external ID)."""
+    rows = await OrgRepos.of(tx).units.all(tenant.server_name)
+    external = {r.unit_id: r.external_id for r in rows}
+    return {
+        r.external_id: (r.name, external.get(r.parent_id) if r.parent_id else None)
+        for r in rows
+        if r.external_id is not None
+    }
 
 
 class MassDeactivationRefused(Forbidden):
@@ -76,7 +88,11 @@ class DirectorySync:
             mine = {m.user_id for m in managed}
             candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
             taken = await db.existing_users(candidates - mine)
-        return compute_plan(tenant, view, managed, taken, None)
+            memberships = current_units = None
+            if view.has_units:
+                memberships = await db.directory_units(tenant.server_name, view.source)
+                current_units = await _directory_units(tx, tenant)
+        return compute_plan(tenant, view, managed, taken, memberships, current_units)
 
     async def sync(
         self,

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.core.tables import users
-from revier.storage.org.tables import directory_accounts, scim_tokens
+from revier.storage.org.tables import directory_accounts, scim_tokens, unit_members, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,26 @@ class DirectoryAccountRepository:
             d.c.tenant == tenant, d.c.source == source, d.c.external_id == external_id
         )
         return (await self._conn.execute(stmt)).scalar()
+
+    async def directory_units(self, tenant: str, source: str) -> dict[str, frozenset[str]]:
+        """Each of the source's accounts → the external IDs of its units that came
+        from a directory (units made by hand are not the sync's), in one statement."""
+        d = directory_accounts
+        stmt = (
+            select(d.c.user_id, units.c.external_id)
+            .join(unit_members, unit_members.c.user_id == d.c.user_id)
+            .join(units, units.c.unit_id == unit_members.c.unit_id)
+            .where(
+                d.c.tenant == tenant,
+                d.c.source == source,
+                units.c.tenant == tenant,
+                units.c.external_id.is_not(None),
+            )
+        )
+        found: dict[str, set[str]] = {}
+        for row in await self._conn.execute(stmt):
+            found.setdefault(row.user_id, set()).add(row.external_id)
+        return {user_id: frozenset(ids) for user_id, ids in found.items()}
 
     async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
         """Which of ``user_ids`` exist at all (core's ``users``, a thousand per

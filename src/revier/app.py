@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from revier.api import scim
 from revier.api.admin import audit as admin_audit
 from revier.api.admin import devices as admin_devices
 from revier.api.admin import directory as admin_directory
@@ -125,6 +126,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_directory,
         admin_push,
         admin_units,
+        scim,
         openapi,
         wipe_page,
     ):

@@ -67,7 +67,9 @@ from revier.services.org import (
     DirectoryPasswords,
     DirectorySync,
     PlanApplier,
+    ScimGroups,
     ScimTokens,
+    ScimUsers,
     UnitRooms,
     Units,
     UnitWork,
@@ -175,6 +177,8 @@ class Services:
     # org
     directory_sync: DirectorySync
     scim_tokens: ScimTokens
+    scim_users: ScimUsers
+    scim_groups: ScimGroups
     units: Units
     unit_rooms: UnitRooms
     unit_work: UnitWork
@@ -389,6 +393,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         url_previews=UrlPreviewService(media),
         directory_sync=directory_sync,
         scim_tokens=ScimTokens(store, clock, hasher, audit),
+        scim_users=ScimUsers(store, directory_sync, units),
+        scim_groups=ScimGroups(store, directory_sync, units),
         units=units,
         unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
         unit_work=unit_work,

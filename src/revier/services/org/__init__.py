@@ -25,7 +25,9 @@ from revier.services.org.model import (
     Rule,
     Unit,
 )
+from revier.services.org.scim_groups import ScimGroup, ScimGroups
 from revier.services.org.scim_tokens import ScimTokens
+from revier.services.org.scim_users import ScimAccount, ScimError, ScimUsers
 from revier.services.org.units import Units
 from revier.services.org.work import UnitWork
 
@@ -45,7 +47,12 @@ __all__ = [
     "PlanApplier",
     "Role",
     "Rule",
+    "ScimAccount",
+    "ScimError",
+    "ScimGroup",
+    "ScimGroups",
     "ScimTokens",
+    "ScimUsers",
     "SyncResult",
     "Unit",
     "UnitRooms",

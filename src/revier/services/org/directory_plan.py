@@ -158,7 +158,7 @@ def compute_plan(
         localparts.add(person.localpart.lower())
         plan.creates.append(Create(user_id, _with_units(person, units)))
     for external_id, account in by_external.items():
-        if external_id not in listed and not account.deactivated:
+        if view.complete and external_id not in listed and not account.deactivated:
             plan.deactivations.append(Deactivate(account.user_id, "gone"))
     return plan
 

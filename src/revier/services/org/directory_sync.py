@@ -84,7 +84,12 @@ class DirectorySync:
     async def plan(self, tenant: Tenant, view: DirectoryView) -> Plan:
         async with self._store.read() as tx:
             db = OrgRepos.of(tx).directory_accounts
-            managed = await db.managed(tenant.server_name, view.source)
+            if view.complete:
+                managed = await db.managed(tenant.server_name, view.source)
+            else:  # only the people the view names: a SCIM request is about one or a few
+                managed = await db.managed_of(
+                    tenant.server_name, view.source, [p.external_id for p in view.people]
+                )
             mine = {m.user_id for m in managed}
             candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
             taken = await db.existing_users(candidates - mine)
@@ -111,7 +116,10 @@ class DirectorySync:
             plan = await self.plan(tenant, view)
             if dry_run:
                 return SyncResult(plan, None)
-            if plan.deactivation_share > share and not allow_mass_deactivation:
+            # The guard is for a whole directory read at once; a SCIM request
+            # names the one account it closes.
+            refuse = view.complete and plan.deactivation_share > share
+            if refuse and not allow_mass_deactivation:
                 await self._audit.record_now(
                     tenant,
                     "directory.sync_refused",

@@ -28,11 +28,14 @@ class DirectoryUnit:
 
 @dataclass(frozen=True, slots=True)
 class DirectoryView:
-    """Everyone the source knows. A person the source no longer lists is gone:
-    their account is deactivated."""
+    """What the source knows. A complete view lists everyone (LDAP): a person it
+    no longer lists is gone and their account is deactivated. A partial one
+    (a SCIM request) says something about the people it lists, nothing about
+    anyone else."""
 
     source: Source
     people: list[DirectoryPerson]
     units: list[DirectoryUnit] = field(default_factory=list)
     # False: the source says nothing about units (leave memberships alone).
     has_units: bool = False
+    complete: bool = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.core.tables import users
@@ -41,6 +41,65 @@ class DirectoryAccountRepository:
             .where(d.c.tenant == tenant, d.c.source == source)
         )
         return [ManagedAccount(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def managed_of(
+        self, tenant: str, source: str, external_ids: list[str]
+    ) -> list[ManagedAccount]:
+        d = directory_accounts
+        stmt = (
+            select(
+                d.c.user_id, d.c.source, d.c.external_id, users.c.displayname, users.c.deactivated
+            )
+            .join(users, users.c.user_id == d.c.user_id)
+            .where(d.c.tenant == tenant, d.c.source == source, d.c.external_id.in_(external_ids))
+        )
+        return [ManagedAccount(**row._mapping) for row in await self._conn.execute(stmt)]
+
+    async def page(
+        self, tenant: str, source: str, *, offset: int, limit: int, localpart: str | None = None
+    ) -> tuple[int, list[tuple[ManagedAccount, str, int]]]:
+        """The source's accounts (with localpart and creation time) in a stable
+        order, a page of them, and how many there are."""
+        d = directory_accounts
+        where = [d.c.tenant == tenant, d.c.source == source]
+        if localpart is not None:
+            where.append(users.c.localpart == localpart)
+        total = (
+            await self._conn.execute(
+                select(func.count())
+                .select_from(d.join(users, users.c.user_id == d.c.user_id))
+                .where(*where)
+            )
+        ).scalar_one()
+        stmt = (
+            select(
+                d.c.user_id,
+                d.c.source,
+                d.c.external_id,
+                users.c.displayname,
+                users.c.deactivated,
+                users.c.localpart,
+                users.c.created_ts,
+            )
+            .join(users, users.c.user_id == d.c.user_id)
+            .where(*where)
+            .order_by(d.c.user_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = []
+        for row in await self._conn.execute(stmt):
+            m = row._mapping
+            account = ManagedAccount(
+                m["user_id"], m["source"], m["external_id"], m["displayname"], m["deactivated"]
+            )
+            rows.append((account, m["localpart"], m["created_ts"]))
+        return int(total), rows
+
+    async def forget(self, user_id: str) -> None:
+        await self._conn.execute(
+            delete(directory_accounts).where(directory_accounts.c.user_id == user_id)
+        )
 
     async def get(self, user_id: str) -> ManagedAccount | None:
         d = directory_accounts

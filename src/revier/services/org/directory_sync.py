@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 import structlog
 
-from revier.errors import Forbidden
+from revier.errors import BadState, Forbidden
 from revier.services.core import AuditLog, Tenant, TenantRegistry
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable, read_directory
@@ -28,6 +29,10 @@ from revier.storage import Store, Tx
 from revier.storage.org import OrgRepos
 
 log = structlog.get_logger(__name__)
+
+# One full sync at a time in the whole installation (several workers, the
+# command line): two would plan the same creations.
+SYNC_LOCK = 0x72657669_64697273  # "revidirs"
 
 # The audit entry lists the accounts a sync changed up to this many per kind
 # (the counts are always complete): a first sync of 25,000 accounts must not
@@ -112,7 +117,12 @@ class DirectorySync:
         settings = tenant.settings.directory
         share = settings.max_deactivate_share if settings else 0.05
         batch = settings.batch_size if settings else 200
-        async with self._locks[tenant.server_name]:
+        async with self._locks[tenant.server_name], self._exclusive(view) as mine:
+            if not mine:
+                raise BadState(
+                    "Another directory sync of this installation is under way; "
+                    "try again when it is done"
+                )
             plan = await self.plan(tenant, view)
             if dry_run:
                 return SyncResult(plan, None)
@@ -133,6 +143,13 @@ class DirectorySync:
             "directory synced", tenant=tenant.server_name, source=view.source, **outcome.counts()
         )
         return SyncResult(plan, outcome)
+
+    def _exclusive(self, view: DirectoryView) -> AbstractAsyncContextManager[bool]:
+        """The installation-wide lock for a full view; a SCIM request's partial
+        one needs only this process's lock."""
+        if view.complete:
+            return self._store.exclusive(SYNC_LOCK)
+        return nullcontext(True)
 
     async def sync_ldap(
         self, tenant: Tenant, *, dry_run: bool = False, allow_mass_deactivation: bool = False
@@ -164,6 +181,8 @@ class DirectorySync:
                     await self.sync_ldap(tenant)
                 except MassDeactivationRefused as e:
                     log.error("directory sync refused", tenant=tenant.server_name, error=e.error)
+                except BadState:
+                    log.info("directory sync left to another worker", tenant=tenant.server_name)
                 except DirectoryUnavailable as e:
                     log.error("directory unreachable", tenant=tenant.server_name, error=str(e))
                 except Exception:

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.ldap import LdapServer, person_password, slapd_missing
 
 from tests.integration.admin_api import login
 from tests.integration.conftest import LOOSE_LIMIT, running_server
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, PASSWORD, RevierProcess
-from tests.integration.ldap_directory import LdapServer, person_password, slapd_missing
 
 SYNC = "/_revier/admin/v1/directory/sync"
 USERS = "/_revier/admin/v1/users"

@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.ldap import LdapServer, person_password, slapd_missing
 from nio import AsyncClient, LoginResponse, RoomMessageText, SyncResponse
 
 from tests.integration.admin_api import login
 from tests.integration.conftest import LOOSE_LIMIT, running_server
 from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
-from tests.integration.ldap_directory import LdapServer, person_password, slapd_missing
 from tests.integration.matrix import sync_until
 
 SYNC = "/_revier/admin/v1/directory/sync"

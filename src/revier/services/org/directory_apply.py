@@ -83,8 +83,15 @@ class PlanApplier:
                     outcome.updated.append(rename.user_id)
             except MatrixError as e:
                 outcome.failed.append((rename.user_id, e.error))
+        if plan.deactivations:
+            await self._memberships.ensure(tenant, [], actor.name)
         for deactivate in plan.deactivations:
             try:
+                # Out of the directory's units first: a room attached to one of
+                # them later must not pull a closed account back in.
+                await self._memberships.set_units(
+                    tenant, deactivate.user_id, frozenset(), actor.name
+                )
                 await self._deactivation.deactivate(tenant, deactivate.user_id, actor)
                 outcome.deactivated.append(deactivate.user_id)
             except MatrixError as e:

@@ -1,8 +1,8 @@
-"""A real OpenLDAP server for the directory tests: slapd from Debian's packages,
-started in a temporary directory on a loopback port with an mdb database and a
-generated tree of people and groups (``ou=people``, ``ou=groups`` under
-``dc=police,dc=example``). Changed by the tests through ldap3, as an admin of
-the directory would."""
+"""A real OpenLDAP server for the directory tests and the organisation benchmark:
+slapd from Debian's packages, started in a temporary directory on a loopback
+port with an mdb database and a generated tree of people and groups
+(``ou=people``, ``ou=groups`` under ``dc=police,dc=example``). Changed through
+ldap3, as an admin of the directory would."""
 
 from __future__ import annotations
 
@@ -137,6 +137,19 @@ class LdapServer:
         self.conn.modify(
             f"cn={cn},{GROUPS}", {"member": [(ldap3.MODIFY_DELETE, [f"uid={uid},{PEOPLE}"])]}
         )
+
+    def move_members(
+        self, from_cn: str, to_cn: str, uids: list[str], *, emptying: bool = False
+    ) -> None:
+        """Many people from one group to another, one modify per group
+        (``emptying``: all of them; the service account stands in, as
+        groupOfNames needs a member)."""
+        dns = [f"uid={u},{PEOPLE}" for u in uids]
+        changes = [(ldap3.MODIFY_ADD, [SERVICE_DN])] if emptying else []
+        self.conn.modify(
+            f"cn={from_cn},{GROUPS}", {"member": [*changes, (ldap3.MODIFY_DELETE, dns)]}
+        )
+        self.conn.modify(f"cn={to_cn},{GROUPS}", {"member": [(ldap3.MODIFY_ADD, dns)]})
 
     def empty_people(self) -> list[str]:
         """Take every person out of the tree (a broken export); their uids."""

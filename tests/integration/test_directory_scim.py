@@ -295,3 +295,10 @@ def test_bad_input_is_400_in_scims_error_format(scim: httpx.Client) -> None:
     scim_error(scim.post("/Groups", json={"schemas": [GROUP_SCHEMA]}), 400)
     huge = {"schemas": [USER_SCHEMA], "userName": "x", "displayName": "y" * (2 * 1024 * 1024)}
     scim_error(scim.post("/Users", json=huge), 413)
+
+
+def test_a_tenant_without_ldap_says_so(server: RevierProcess, admin: dict[str, str]) -> None:
+    out = server.admin("directory", "sync", check=False)
+    assert "the directory can't be read" in out and "no directory.ldap" in out
+    r = httpx.post(server.url + "/_revier/admin/v1/directory/sync", json={}, headers=admin)
+    assert r.status_code == 400 and r.json()["errcode"] == "M_UNKNOWN", r.text

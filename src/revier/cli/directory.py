@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 from revier.cli.common import (
@@ -34,7 +35,7 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
 
     async def sync(args: argparse.Namespace, settings: Settings) -> int:
         async def work(svc: Services) -> int:
-            from revier.services.org import MassDeactivationRefused
+            from revier.services.org import DirectoryUnavailable, MassDeactivationRefused
 
             tenant = pick_tenant(svc, args.tenant)
             try:
@@ -46,6 +47,9 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
             except MassDeactivationRefused as e:
                 _show(e.plan, args.json)
                 print(f"revier: {e.error}")
+                return 1
+            except DirectoryUnavailable as e:
+                print(f"revier: the directory can't be read: {e}", file=sys.stderr)
                 return 1
             _show(result.plan, args.json)
             if result.outcome is None:

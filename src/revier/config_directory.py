@@ -48,8 +48,9 @@ class LdapSettings(_Section):
     group_filter: str = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
     group_name_attribute: str = "cn"
     group_member_attributes: list[str] = ["member", "uniqueMember"]
-    # ... or from an attribute of the user entry listing group DNs (Active
-    # Directory, OpenLDAP's memberof overlay); None: not used.
+    # Memberships also from an attribute of the user entry listing group DNs
+    # (Active Directory, OpenLDAP's memberof overlay); the groups themselves
+    # are still those under group_base_dn. None: not used.
     member_of_attribute: str | None = None
     # Seconds between two syncs of the serving process; 0: only on demand.
     sync_interval_seconds: int = Field(900, ge=0)

@@ -74,7 +74,12 @@ class LdapServer:
             ["slapadd", "-f", str(conf), "-l", str(ldif)], check=True, capture_output=True
         )
         self.port = _free_port()
-        with (self.root / "slapd.log").open("wb") as log:
+        self.resume()
+
+    def resume(self) -> None:
+        """Start slapd (again, after ``stop``) on the same port and database."""
+        conf = self.root / "slapd.conf"
+        with (self.root / "slapd.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 [SLAPD, "-f", str(conf), "-h", self.url + "/", "-d", "0"],
                 stdout=subprocess.DEVNULL,
@@ -92,6 +97,7 @@ class LdapServer:
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.unbind()
+            self._conn = None
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(10)

@@ -10,13 +10,14 @@ The tests of this module build on each other, in order, against one directory.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from bench.ldap import LdapServer, person_password, slapd_missing
+from bench.ldap import SERVICE_PASSWORD, LdapServer, person_password, slapd_missing
 
 from tests.integration.admin_api import login
 from tests.integration.conftest import LOOSE_LIMIT, running_server
@@ -157,6 +158,14 @@ def test_the_dry_run_shows_exactly_what_the_sync_does(
         "deactivated": 2,
         "failed": 0,
     }
+    audit = httpx.get(
+        server.url + "/_revier/admin/v1/audit?action=directory.sync", headers=admin_headers
+    ).json()["entries"][-1]
+    assert audit["actor"] == "directory:ldap"
+    assert audit["details"]["requested_by"] == "@admin:localhost"
+    assert audit["details"]["counts"]["deactivated"] == 2
+    assert audit["details"]["created"] == ["@officer900:localhost"]
+    assert "Newcomer" not in json.dumps(audit)  # names of accounts, nothing else of people
     profile = httpx.get(
         server.url + "/_matrix/client/v3/profile/@officer010:localhost", headers=admin_headers
     )
@@ -183,6 +192,27 @@ def test_leavers_are_deactivated_and_never_reactivated_by_a_sync(
     assert sign_in(server, "officer012", person_password("officer012")).json()["errcode"] == (
         "M_USER_DEACTIVATED"
     )
+
+
+def test_an_unreachable_directory_refuses_sign_in_and_syncs(
+    server: RevierProcess, ldap: LdapServer, admin_headers: dict[str, str]
+) -> None:
+    ldap.stop()
+    try:
+        started = time.monotonic()
+        r = sign_in(server, "officer030", person_password("officer030"))
+        assert r.status_code == 403 and r.json()["errcode"] == "M_FORBIDDEN"
+        assert time.monotonic() - started < 20  # within the configured timeouts
+        # An account of revier's own still signs in: its password is revier's.
+        assert sign_in(server, "handmade", PASSWORD).status_code == 200
+        out = server.admin("directory", "sync", check=False)
+        assert "the directory can't be read" in out and "Traceback" not in out
+        r = httpx.post(server.url + SYNC, json={}, headers=admin_headers)
+        assert r.status_code == 400 and r.json()["errcode"] == "M_UNKNOWN"
+        assert SERVICE_PASSWORD not in (server.log_path.read_text() + out + r.text)
+    finally:
+        ldap.resume()
+    assert sign_in(server, "officer030", person_password("officer030")).status_code == 200
 
 
 def test_a_non_admin_may_not_sync(server: RevierProcess) -> None:

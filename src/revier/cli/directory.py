@@ -43,6 +43,7 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
                     tenant,
                     dry_run=args.dry_run,
                     allow_mass_deactivation=args.allow_mass_deactivation,
+                    requested_by=cli_actor().name,
                 )
             except MassDeactivationRefused as e:
                 _show(e.plan, args.json)

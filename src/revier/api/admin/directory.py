@@ -29,7 +29,10 @@ async def sync_directory(request: Request) -> Response:
     allow = field(body, "allow_mass_deactivation", bool, required=False) or False
     try:
         result = await services(request).directory_sync.sync_ldap(
-            requester.tenant, dry_run=dry_run, allow_mass_deactivation=allow
+            requester.tenant,
+            dry_run=dry_run,
+            allow_mass_deactivation=allow,
+            requested_by=requester.user_id,
         )
     except DirectoryUnavailable as e:
         raise Unknown(f"The directory can't be read: {e}") from None

@@ -111,9 +111,11 @@ class DirectorySync:
         *,
         dry_run: bool = False,
         allow_mass_deactivation: bool = False,
+        requested_by: str | None = None,
     ) -> SyncResult:
         """Plan, and unless ``dry_run`` apply; MassDeactivationRefused when the
-        guard stops it (a dry run shows the plan all the same)."""
+        guard stops it (a dry run shows the plan all the same). ``requested_by``:
+        the admin who asked for it, for the audit log (None: the periodic sync)."""
         settings = tenant.settings.directory
         share = settings.max_deactivate_share if settings else 0.05
         batch = settings.batch_size if settings else 200
@@ -134,11 +136,15 @@ class DirectorySync:
                     tenant,
                     "directory.sync_refused",
                     actor=f"directory:{view.source}",
-                    details={"counts": plan.counts(), "managed": plan.managed_active},
+                    details={
+                        "counts": plan.counts(),
+                        "managed": plan.managed_active,
+                        "requested_by": requested_by,
+                    },
                 )
                 raise MassDeactivationRefused(plan, share)
             outcome = await self._applier.apply(tenant, plan, batch_size=batch)
-            await self._record(tenant, plan, outcome, allow_mass_deactivation)
+            await self._record(tenant, plan, outcome, allow_mass_deactivation, requested_by)
         log.info(
             "directory synced", tenant=tenant.server_name, source=view.source, **outcome.counts()
         )
@@ -152,7 +158,12 @@ class DirectorySync:
         return nullcontext(True)
 
     async def sync_ldap(
-        self, tenant: Tenant, *, dry_run: bool = False, allow_mass_deactivation: bool = False
+        self,
+        tenant: Tenant,
+        *,
+        dry_run: bool = False,
+        allow_mass_deactivation: bool = False,
+        requested_by: str | None = None,
     ) -> SyncResult:
         """Read the tenant's LDAP directory (in a thread: ldap3 blocks) and sync it."""
         ldap = tenant.settings.directory.ldap if tenant.settings.directory else None
@@ -160,7 +171,11 @@ class DirectorySync:
             raise DirectoryUnavailable(f"tenant {tenant.server_name} has no directory.ldap")
         view = await asyncio.to_thread(read_directory, ldap)
         return await self.sync(
-            tenant, view, dry_run=dry_run, allow_mass_deactivation=allow_mass_deactivation
+            tenant,
+            view,
+            dry_run=dry_run,
+            allow_mass_deactivation=allow_mass_deactivation,
+            requested_by=requested_by,
         )
 
     async def run_periodic(self) -> None:
@@ -189,10 +204,12 @@ class DirectorySync:
                     log.exception("directory sync failed", tenant=tenant.server_name)
             await asyncio.sleep(5)
 
-    async def _record(self, tenant: Tenant, plan: Plan, outcome: Outcome, forced: bool) -> None:
+    async def _record(
+        self, tenant: Tenant, plan: Plan, outcome: Outcome, forced: bool, requested_by: str | None
+    ) -> None:
         if plan.empty and not outcome.failed:
             return  # a periodic sync that found nothing to do leaves no entry
-        details = {
+        details: dict[str, object] = {
             "counts": outcome.counts(),
             "refused": len(plan.refusals),
             "created": outcome.created[:_AUDIT_IDS],
@@ -203,6 +220,8 @@ class DirectorySync:
         }
         if forced:
             details["mass_deactivation_allowed"] = True
+        if requested_by is not None:
+            details["requested_by"] = requested_by
         await self._audit.record_now(
             tenant, "directory.sync", actor=f"directory:{plan.source}", details=details
         )

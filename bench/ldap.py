@@ -43,12 +43,32 @@ def person_password(uid: str) -> str:
 class LdapServer:
     root: Path
     port: int = 0
+    tls: bool = False  # a self-signed certificate: StartTLS on url, and ldaps on tls_url
+    tls_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     _conn: ldap3.Connection | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.tls_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "cert.pem"
+
+    def _certificate(self) -> str:
+        """A self-signed certificate for 127.0.0.1 (its own CA); slapd.conf lines."""
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self.root / "key.pem"), "-out", str(self.ca_file)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return f"TLSCertificateFile {self.ca_file}\nTLSCertificateKeyFile {self.root / 'key.pem'}\n"
 
     def start(self, people: list[tuple[str, str]], groups: dict[str, list[str]]) -> None:
         """``people``: (uid, display name); ``groups``: cn → member uids (or
@@ -58,6 +78,7 @@ class LdapServer:
         conf.write_text(
             "".join(f"include /etc/ldap/schema/{s}.schema\n" for s in SCHEMAS)
             + f"pidfile {self.root}/slapd.pid\n"
+            + (self._certificate() if self.tls else "")
             + "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
             + "sizelimit 500\n"
             + f'database mdb\nsuffix "{SUFFIX}"\nrootdn "{ADMIN_DN}"\n'
@@ -74,6 +95,7 @@ class LdapServer:
             ["slapadd", "-f", str(conf), "-l", str(ldif)], check=True, capture_output=True
         )
         self.port = _free_port()
+        self.tls_port = _free_port() if self.tls else 0
         self.resume()
 
     def resume(self) -> None:
@@ -81,7 +103,7 @@ class LdapServer:
         conf = self.root / "slapd.conf"
         with (self.root / "slapd.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [SLAPD, "-f", str(conf), "-h", self.url + "/", "-d", "0"],
+                [SLAPD, "-f", str(conf), "-h", self._listen(), "-d", "0"],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
@@ -93,6 +115,9 @@ class LdapServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"slapd did not start: {(self.root / 'slapd.log').read_text()[-2000:]}")
+
+    def _listen(self) -> str:
+        return f"{self.url}/ {self.tls_url}/" if self.tls else f"{self.url}/"
 
     def stop(self) -> None:
         if self._conn is not None:

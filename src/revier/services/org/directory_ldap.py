@@ -61,12 +61,21 @@ def connect(settings: LdapSettings, user: str, password: str) -> ldap3.Connectio
             conn.start_tls()
         conn.bind()
     except (LDAPBindError, LDAPInvalidCredentialsResult):
-        conn.unbind()
+        _close(conn)
         raise BindRefused() from None
     except LDAPException as e:
-        conn.unbind()
-        raise DirectoryUnavailable(f"{settings.url}: {type(e).__name__}") from None
+        _close(conn)
+        # The reason (refused, a certificate that fails the check): no secret in it.
+        raise DirectoryUnavailable(f"{settings.url}: {type(e).__name__}: {str(e)[:300]}") from None
     return conn
+
+
+def _close(conn: ldap3.Connection) -> None:
+    """Drop a connection that failed (its socket may be gone: an unbind can fail too)."""
+    try:
+        conn.unbind()
+    except (LDAPException, OSError):
+        pass
 
 
 def read_directory(settings: LdapSettings) -> DirectoryView:

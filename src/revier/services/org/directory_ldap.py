@@ -8,6 +8,7 @@ in an error message.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import ssl
 from collections.abc import Iterator
@@ -72,10 +73,8 @@ def connect(settings: LdapSettings, user: str, password: str) -> ldap3.Connectio
 
 def _close(conn: ldap3.Connection) -> None:
     """Drop a connection that failed (its socket may be gone: an unbind can fail too)."""
-    try:
+    with contextlib.suppress(LDAPException, OSError):
         conn.unbind()
-    except (LDAPException, OSError):
-        pass
 
 
 def read_directory(settings: LdapSettings) -> DirectoryView:

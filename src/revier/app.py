@@ -188,7 +188,7 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.room_admin.resume_pending()),
                 asyncio.create_task(svc.units.start()),
                 asyncio.create_task(svc.push_sender.run()),
-                asyncio.create_task(svc.directory_sync.run_periodic()),
+                asyncio.create_task(svc.org_directory.sync.run_periodic()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
                 svc.clock.add_listener(svc.push_sender.wake)

@@ -108,6 +108,29 @@ def test_joiners_get_accounts_and_sign_in_with_the_directory_password(
     assert sign_in(server, "officer007", "").status_code in (400, 403)  # never an anonymous bind
     # Another person's password is no key to this account.
     assert sign_in(server, "officer007", person_password("officer008")).status_code == 403
+    # User-interactive auth (deleting a device, setting up cross-signing in
+    # Element) takes the directory password too.
+    token = r.json()["access_token"]
+    second = sign_in(server, "officer007", person_password("officer007")).json()["device_id"]
+    url = f"{server.url}/_matrix/client/v3/devices/{second}"
+    headers = {"Authorization": f"Bearer {token}"}
+    session = httpx.request("DELETE", url, json={}, headers=headers).json()["session"]
+    auth = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": "@officer007:localhost"},
+        "session": session,
+    }
+    wrong_uia = httpx.request(
+        "DELETE", url, json={"auth": {**auth, "password": "nope"}}, headers=headers
+    )
+    assert wrong_uia.status_code in (401, 403), wrong_uia.text
+    deleted = httpx.request(
+        "DELETE",
+        url,
+        json={"auth": {**auth, "password": person_password("officer007")}},
+        headers=headers,
+    )
+    assert deleted.status_code == 200, deleted.text
     # The hand-made account keeps its own password; its directory twin's is no use.
     assert sign_in(server, "handmade", PASSWORD).status_code == 200
     assert sign_in(server, "handmade", person_password("handmade")).status_code == 403

@@ -39,7 +39,7 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
 
             tenant = pick_tenant(svc, args.tenant)
             try:
-                result = await svc.directory_sync.sync_ldap(
+                result = await svc.org_directory.sync.sync_ldap(
                     tenant,
                     dry_run=args.dry_run,
                     allow_mass_deactivation=args.allow_mass_deactivation,
@@ -84,10 +84,10 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
         async def work(svc: Services) -> int:
             tenant = pick_tenant(svc, args.tenant)
             if args.revoke_all:
-                n = await svc.scim_tokens.revoke_all(tenant, cli_actor().name)
+                n = await svc.org_directory.scim_tokens.revoke_all(tenant, cli_actor().name)
                 print(f"revoked {n} SCIM token(s) of {tenant.server_name}")
                 return 0
-            token = await svc.scim_tokens.issue(tenant, cli_actor().name)
+            token = await svc.org_directory.scim_tokens.issue(tenant, cli_actor().name)
             print(f"SCIM bearer token for {tenant.server_name} (shown this once):\n{token}")
             return 0
 

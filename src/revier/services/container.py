@@ -63,13 +63,8 @@ from revier.services.notifications import (
     PushSender,
 )
 from revier.services.org import (
-    DirectoryMemberships,
     DirectoryPasswords,
-    DirectorySync,
-    PlanApplier,
-    ScimGroups,
-    ScimTokens,
-    ScimUsers,
+    OrgDirectory,
     UnitRooms,
     Units,
     UnitWork,
@@ -175,10 +170,7 @@ class Services:
     media_admin: MediaAdminService
     url_previews: UrlPreviewService
     # org
-    directory_sync: DirectorySync
-    scim_tokens: ScimTokens
-    scim_users: ScimUsers
-    scim_groups: ScimGroups
+    org_directory: OrgDirectory  # the directory sync (LDAP, SCIM)
     units: Units
     unit_rooms: UnitRooms
     unit_work: UnitWork
@@ -198,7 +190,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     # core
     audit = AuditLog(store, clock, tenants, read_or_create_secret(keys / "audit_pseudonym.key"))
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
-    uia = UserInteractiveAuth(store, clock, failed_logins)
+    # Accounts from the directory sign in (and confirm, for UIA) with the directory's password.
+    directory_passwords = DirectoryPasswords(store)
+    uia = UserInteractiveAuth(store, clock, failed_logins, directory_passwords)
     hasher = TokenHasher(token_key)
     account_data = AccountDataService(store, notifier)
     notifier.add_listener(account_data.on_change)
@@ -257,8 +251,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         notifier=notifier,
         audit=audit,
         refresh=refresh,
-        # Accounts from the directory sign in with the directory's password.
-        external_passwords=DirectoryPasswords(store),
+        external_passwords=directory_passwords,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -293,11 +286,8 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         store, membership, notifier, clock, audit, tenants, uia, account_data
     )
     profiles = ProfileService(store, writer, notifier)
-    directory_sync = DirectorySync(
-        store,
-        tenants,
-        audit,
-        PlanApplier(store, clock, accounts, deactivation, profiles, DirectoryMemberships(units)),
+    org_directory = OrgDirectory.build(
+        store, clock, tenants, audit, hasher, accounts, deactivation, profiles, units
     )
     return Services(
         settings=settings,
@@ -391,10 +381,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         media=media,
         media_admin=MediaAdminService(store, media_store, audit),
         url_previews=UrlPreviewService(media),
-        directory_sync=directory_sync,
-        scim_tokens=ScimTokens(store, clock, hasher, audit),
-        scim_users=ScimUsers(store, directory_sync, units),
-        scim_groups=ScimGroups(store, directory_sync, units),
+        org_directory=org_directory,
         units=units,
         unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
         unit_work=unit_work,

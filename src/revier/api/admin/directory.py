@@ -28,7 +28,7 @@ async def sync_directory(request: Request) -> Response:
     dry_run = field(body, "dry_run", bool, required=False) or False
     allow = field(body, "allow_mass_deactivation", bool, required=False) or False
     try:
-        result = await services(request).directory_sync.sync_ldap(
+        result = await services(request).org_directory.sync.sync_ldap(
             requester.tenant,
             dry_run=dry_run,
             allow_mass_deactivation=allow,

@@ -48,7 +48,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             owner = tenant(request)
             token = _bearer(request)
-            if token is None or not await services(request).scim_tokens.accepts(owner, token):
+            if token is None or not await services(request).org_directory.scim_tokens.accepts(
+                owner, token
+            ):
                 return error_response(401, "A valid SCIM bearer token of this tenant is required")
             return await handler(request, owner)
         except ScimError as e:

@@ -51,7 +51,9 @@ async def create_group(request: Request, tenant: Tenant) -> Response:
         await read_scim_json(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST
     )
     name, members = _fields(group)
-    created = await services(request).scim_groups.create(tenant, name=name, members=members)
+    created = await services(request).org_directory.scim_groups.create(
+        tenant, name=name, members=members
+    )
     reply = group_json(request, created)
     return scim_response(reply, 201, Location=reply["meta"]["location"])
 
@@ -59,7 +61,7 @@ async def create_group(request: Request, tenant: Tenant) -> Response:
 @endpoint
 async def get_group(request: Request, tenant: Tenant) -> Response:
     """GET /Groups/{id}"""
-    group = await services(request).scim_groups.get(tenant, path_id(request))
+    group = await services(request).org_directory.scim_groups.get(tenant, path_id(request))
     return scim_response(group_json(request, group))
 
 
@@ -68,7 +70,7 @@ async def list_groups(request: Request, tenant: Tenant) -> Response:
     """GET /Groups[?filter=displayName eq "x"]"""
     name = eq_filter(request, "displayName")
     start, count = page_params(request)
-    total, groups = await services(request).scim_groups.search(
+    total, groups = await services(request).org_directory.scim_groups.search(
         tenant, name=name, start_index=start, count=count
     )
     page: ListResponse[Group] = ListResponse[Group](
@@ -91,7 +93,7 @@ async def replace_group(request: Request, tenant: Tenant) -> Response:
         await read_scim_json(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
     )
     name, members = _fields(group)
-    replaced = await services(request).scim_groups.replace(
+    replaced = await services(request).org_directory.scim_groups.replace(
         tenant, scim_id, name=name, members=members
     )
     return scim_response(group_json(request, replaced))
@@ -104,7 +106,7 @@ async def patch_group(request: Request, tenant: Tenant) -> Response:
     patch = PatchOp[Group].model_validate(
         await read_scim_json(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
     )
-    svc = services(request).scim_groups
+    svc = services(request).org_directory.scim_groups
     current = Group.model_validate(
         group_json(request, await svc.get(tenant, scim_id)),
         scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
@@ -118,7 +120,7 @@ async def patch_group(request: Request, tenant: Tenant) -> Response:
 @endpoint
 async def delete_group(request: Request, tenant: Tenant) -> Response:
     """DELETE /Groups/{id}: the unit is deleted; its members leave its rooms."""
-    await services(request).scim_groups.delete(tenant, path_id(request))
+    await services(request).org_directory.scim_groups.delete(tenant, path_id(request))
     return scim_response(None, 204)
 
 

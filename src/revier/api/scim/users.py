@@ -56,7 +56,7 @@ async def create_user(request: Request, tenant: Tenant) -> Response:
     body = await read_scim_json(request)
     user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_CREATION_REQUEST)
     user_name, displayname, active = _fields(user)
-    account = await services(request).scim_users.create(
+    account = await services(request).org_directory.scim_users.create(
         tenant, user_name=user_name, displayname=displayname, active=active
     )
     reply = user_json(request, account)
@@ -66,7 +66,7 @@ async def create_user(request: Request, tenant: Tenant) -> Response:
 @endpoint
 async def get_user(request: Request, tenant: Tenant) -> Response:
     """GET /Users/{id}"""
-    account = await services(request).scim_users.get(tenant, path_id(request))
+    account = await services(request).org_directory.scim_users.get(tenant, path_id(request))
     return scim_response(user_json(request, account))
 
 
@@ -75,7 +75,7 @@ async def list_users(request: Request, tenant: Tenant) -> Response:
     """GET /Users[?filter=userName eq "x"][&startIndex=1&count=100]"""
     user_name = eq_filter(request, "userName")
     start, count = page_params(request)
-    total, accounts = await services(request).scim_users.search(
+    total, accounts = await services(request).org_directory.scim_users.search(
         tenant, user_name=user_name, start_index=start, count=count
     )
     page: ListResponse[User[Any]] = ListResponse[User[Any]](
@@ -97,7 +97,7 @@ async def replace_user(request: Request, tenant: Tenant) -> Response:
     body = await read_scim_json(request)
     user: User[Any] = User.model_validate(body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
     user_name, displayname, active = _fields(user)
-    account = await services(request).scim_users.replace(
+    account = await services(request).org_directory.scim_users.replace(
         tenant, scim_id, user_name=user_name, displayname=displayname, active=active
     )
     return scim_response(user_json(request, account))
@@ -110,7 +110,7 @@ async def patch_user(request: Request, tenant: Tenant) -> Response:
     scim_id = path_id(request)
     body = await read_scim_json(request)
     patch = PatchOp[User[Any]].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    svc = services(request).scim_users
+    svc = services(request).org_directory.scim_users
     current: User[Any] = User.model_validate(
         user_json(request, await svc.get(tenant, scim_id)),
         scim_ctx=Context.RESOURCE_QUERY_RESPONSE,
@@ -126,7 +126,7 @@ async def patch_user(request: Request, tenant: Tenant) -> Response:
 @endpoint
 async def delete_user(request: Request, tenant: Tenant) -> Response:
     """DELETE /Users/{id}: the account is deactivated."""
-    await services(request).scim_users.delete(tenant, path_id(request))
+    await services(request).org_directory.scim_users.delete(tenant, path_id(request))
     return scim_response(None, 204)
 
 

@@ -27,7 +27,6 @@ from revier.services.accounts.device_admin import (
     OwnerProof,
     OwnWipe,
 )
-from revier.services.accounts.external_passwords import ExternalPasswords
 from revier.services.accounts.moderation import ModerationService, ModerationState
 from revier.services.accounts.refresh import IssuedTokens, RefreshService
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
@@ -43,7 +42,6 @@ __all__ = [
     "DeviceAdminService",
     "DeviceLimit",
     "DeviceService",
-    "ExternalPasswords",
     "ImportReport",
     "IssuedTokens",
     "LoginResult",

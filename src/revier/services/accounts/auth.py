@@ -8,7 +8,6 @@ from revier.errors import Forbidden, InvalidParam, UnknownToken, UserDeactivated
 from revier.events.identifiers import is_valid_user_id
 from revier.notify import Notifier
 from revier.policy.devices import check_new_device, device_limit
-from revier.services.accounts.external_passwords import ExternalPasswords, check_password
 from revier.services.accounts.refresh import RefreshService, issue_tokens
 from revier.services.accounts.sessions import audit_removed, remove_devices
 from revier.services.accounts.token_cache import TokenCache
@@ -16,12 +15,14 @@ from revier.services.core import (
     AuditLog,
     Clock,
     Device,
+    ExternalPasswords,
     RateLimiter,
     Requester,
     Tenant,
     TenantRegistry,
     TokenHasher,
     User,
+    check_account_password,
     devices,
     new_device_id,
     users,
@@ -347,7 +348,7 @@ class AuthService:
                 account = await users.get(tx, user_id)
         if account is not None and account.tenant != tenant.server_name:
             account = None
-        ok = await check_password(self._external, tenant, account, password)
+        ok = await check_account_password(self._external, tenant, account, password)
         if account is not None and account.deactivated:
             # A closed account has no password left to check; the spec's own
             # errcode tells its owner to ask the help desk rather than retry.

@@ -18,6 +18,7 @@ from revier.services.org.directory_passwords import DirectoryPasswords
 from revier.services.org.directory_plan import Plan
 from revier.services.org.directory_sync import DirectorySync, MassDeactivationRefused, SyncResult
 from revier.services.org.directory_view import DirectoryPerson, DirectoryUnit, DirectoryView
+from revier.services.org.directory_wiring import OrgDirectory
 from revier.services.org.model import (
     RULES,
     MembershipChange,
@@ -42,6 +43,7 @@ __all__ = [
     "DirectoryView",
     "MassDeactivationRefused",
     "MembershipChange",
+    "OrgDirectory",
     "Outcome",
     "Plan",
     "PlanApplier",

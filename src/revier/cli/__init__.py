@@ -20,6 +20,7 @@ from revier.cli.push import add_push_commands
 from revier.cli.registration import registration_token_commands
 from revier.cli.rooms import add_room_commands
 from revier.cli.serve import serve_command
+from revier.cli.units import add_unit_commands
 from revier.cli.users import user_commands
 from revier.config import ConfigError, Settings, StartupRefused
 from revier.config_file import config_path, load_settings
@@ -151,4 +152,5 @@ def _parser() -> argparse.ArgumentParser:
     add_directory_commands(admin_sub, admin_common)
     add_backup_commands(admin_sub, admin_common)
     add_push_commands(admin_sub, admin_common)
+    add_unit_commands(admin_sub, admin_common)
     return parser

@@ -75,7 +75,7 @@ async def get_unit(request: Request) -> Response:
         {
             **_unit_json(unit),
             "rooms": [{"room_id": r, "rule": rule} for r, rule in sorted(rooms.items())],
-            "member_count": len(await svc.members(requester.tenant, unit_id)),
+            "member_count": await svc.member_count(requester.tenant, unit_id),
             "pending_jobs": await svc.pending_jobs(requester.tenant, unit_id),
         }
     )

@@ -12,6 +12,10 @@ and counts. Actions are dotted names, one family per object:
 - ``report.received`` (actor: the reporter; target: the reported user, the sender of
   the reported event, or the room; never the reason or content), ``report.resolved``
 - ``room.closed``, ``room.close_completed``, ``room.purged``
+- ``unit.created`` / ``.renamed`` / ``.moved`` / ``.deleted``, ``unit.room_attached`` /
+  ``_detached`` (target: the unit; the room in details), ``unit.member_added`` /
+  ``_removed`` / ``_role_changed`` (target: the user; the unit in details),
+  ``unit.rooms_updated`` (a unit's room work done: how many users and rooms)
 - ``policy.changed`` (the tenant's configured policy differs from the last start)
 - ``registration_token.created`` / ``.updated`` / ``.deleted``,
   ``media.quarantined``, ``media.released`` (from quarantine), ``media.deleted``

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from revier.errors import InvalidParam
 
@@ -58,13 +58,13 @@ class BulkAdd:
 def check_role(role: object) -> Role:
     if role not in ROLES:
         raise InvalidParam("'role' must be 'member' or 'lead'")
-    return role  # type: ignore[return-value]
+    return cast(Role, role)
 
 
 def check_rule(rule: object) -> Rule:
     if rule not in RULES:
         raise InvalidParam("'rule' must be 'auto_join', 'invite' or 'announce'")
-    return rule  # type: ignore[return-value]
+    return cast(Rule, rule)
 
 
 def check_name(name: object) -> str:

@@ -30,8 +30,8 @@ from revier.services.org.model import (
 from revier.services.org.service_user import service_user
 from revier.services.org.tree import TreeWriter, unit_row
 from revier.services.org.work import UnitWork
-from revier.services.rooms import RoomCloser, RoomSteward, Written
-from revier.storage import Store, Tx
+from revier.services.rooms import Room, RoomCloser, RoomSteward, Written
+from revier.storage import Conflict, Store, Tx
 from revier.storage.org import OrgRepos
 from revier.storage.org.units import UnitRow
 
@@ -72,11 +72,17 @@ class Units:
         """Start-up: every tenant's service account exists (its name is taken
         before anyone could register it), and unfinished room work resumes."""
         for tenant in self._tenants:
-            try:
-                async with self._store.transaction() as tx:
-                    await service_user(tx, tenant, self._clock.time_ms())
-            except Exception:  # one tenant's problem doesn't stop the others
-                log.exception("no service account for units", tenant=tenant.server_name)
+            for attempt in (1, 2):
+                try:
+                    async with self._store.transaction() as tx:
+                        await service_user(tx, tenant, self._clock.time_ms())
+                    break
+                except Conflict:
+                    if attempt == 2:  # another worker made it at the same moment: theirs stands
+                        raise
+                except Exception:  # one tenant's problem doesn't stop the others
+                    log.exception("no service account for units", tenant=tenant.server_name)
+                    break
         await self._work.resume_pending()
 
     # --- reading ------------------------------------------------------------
@@ -104,6 +110,11 @@ class Units:
             await self._row(tx, tenant, unit_id)
             rows = await OrgRepos.of(tx).unit_members.members(unit_id)
         return [(user_id, check_role(role)) for user_id, role in rows]
+
+    async def member_count(self, tenant: Tenant, unit_id: str) -> int:
+        async with self._store.read() as tx:
+            await self._row(tx, tenant, unit_id)
+            return await OrgRepos.of(tx).unit_members.count(unit_id)
 
     async def rooms(self, tenant: Tenant, unit_id: str) -> dict[str, str]:
         """room ID → rule."""
@@ -301,6 +312,6 @@ class Units:
     async def _row(self, tx: Tx, tenant: Tenant, unit_id: str, *, lock: bool = False) -> UnitRow:
         return await unit_row(tx, tenant, unit_id, lock=lock)
 
-    async def _steward_room(self, room_id: str) -> Any:
+    async def _steward_room(self, room_id: str) -> Room | None:
         async with self._store.read() as tx:
             return await self._steward.room(tx, room_id)

@@ -29,7 +29,7 @@ import structlog
 from revier.errors import MatrixError
 from revier.notify import Notifier
 from revier.services.core import AuditLog, Clock, KeyedJobs, Tenant, TenantRegistry
-from revier.services.org.powers import LEAD_LEVEL, apply_leads
+from revier.services.org.powers import apply_leads
 from revier.services.org.service_user import service_user
 from revier.services.rooms import RoomSteward, Written
 from revier.storage import Store, Tx
@@ -44,8 +44,6 @@ JOINED_RULES = frozenset({"auto_join", "announce", SPACE_RULE})
 USER_BATCH = 50
 # Jobs of at most this many users are done before the request returns.
 INLINE_USERS = USER_BATCH
-
-__all__ = ["INLINE_USERS", "LEAD_LEVEL", "SPACE_RULE", "USER_BATCH", "UnitWork"]
 
 
 class UnitWork:
@@ -114,10 +112,22 @@ class UnitWork:
             self._drains.run(tenant.server_name, partial(self._drain, tenant), after_running=True)
         )
 
+    async def finish(self, tenant: Tenant) -> None:
+        """Run the tenant's pending jobs (and what was started in the background)
+        to the end: for the command line, whose process ends after the command."""
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._drains.run(tenant.server_name, partial(self._drain, tenant), after_running=True)
+
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Nobody waits for it: the log is where it shows (a restart resumes jobs).
+            log.error("background work of units failed", error=repr(error))
 
     def notify(self, written: Written) -> None:
         self._notifier.notify(rooms=written.rooms, users=written.users)

@@ -53,6 +53,10 @@ def add_directory_commands(admin_sub: Subcommands, common: argparse.ArgumentPars
                 print(f"revier: the directory can't be read: {e}", file=sys.stderr)
                 return 1
             _show(result.plan, args.json)
+            if result.outcome is not None:
+                # The room work of big units runs in the background: this process
+                # ends after the command, so it finishes it first.
+                await svc.unit_work.finish(tenant)
             if result.outcome is None:
                 print("dry run: nothing was changed")
             else:

@@ -20,6 +20,7 @@ import aiohttp
 from bench import report, scenarios, sliding
 from bench.client import Matrix, connector
 from bench.idle import raise_fd_limit
+from bench.org import OrgSizes, run_org
 from bench.profile import profile_revier
 from bench.servers import Ceiling, Revier, Server, Synapse
 from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_synapse
@@ -103,9 +104,19 @@ def main(argv: list[str] | None = None) -> int:
         "--users", type=int, default=25_000, help="idle /sync long-polls to hold (default 25000)"
     )
     soak.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
+    org = sub.add_parser(
+        "org", help="the organisation from LDAP (issue #20): sync times, /sync under re-sync"
+    )
+    for name, value in vars(OrgSizes()).items():
+        org.add_argument(
+            f"--{name.replace('_', '-')}", type=int, default=value, help=f"(default {value})"
+        )
+    org.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
     args = parser.parse_args(argv)
     if args.command == "soak":
         return asyncio.run(_soak(args))
+    if args.command == "org":
+        return asyncio.run(_org(args))
     return asyncio.run(_run(args))
 
 
@@ -215,6 +226,17 @@ async def _run(args: argparse.Namespace) -> int:
         )
     )
     print(f"\nresults: {out}  ({time.monotonic() - _t0:.0f} s)")
+    return 0
+
+
+async def _org(args: argparse.Namespace) -> int:
+    sizes = OrgSizes(**{k: getattr(args, k) for k in vars(OrgSizes())})
+    result = await run_org(sizes, log)
+    result["machine"] = report.machine()
+    print(json.dumps(result, indent=1))
+    out = args.json or RESULTS / time.strftime("bench-org-%Y%m%d-%H%M%S.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=str))
     return 0
 
 

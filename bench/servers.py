@@ -97,6 +97,8 @@ class Server:
 class Revier(Server):
     # retention_default_days of the tenant (None: no retention, the default).
     retention_days: int | None = None
+    # Further TOML for the tenant (its [tenants.directory], for bench/org.py).
+    extra_toml: str = ""
 
     def start(self) -> None:
         from revier import __version__
@@ -134,6 +136,7 @@ class Revier(Server):
                 ]
             )
             + "\n"
+            + self.extra_toml
         )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("REVIER_")}
         self.env["REVIER_ADMIN_PASSWORD"] = secrets.token_urlsafe(18)

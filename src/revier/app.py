@@ -12,9 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
+from revier.api import scim
 from revier.api.admin import audit as admin_audit
 from revier.api.admin import client_versions as admin_client_versions
 from revier.api.admin import devices as admin_devices
+from revier.api.admin import directory as admin_directory
 from revier.api.admin import media as admin_media
 from revier.api.admin import openapi, server_info
 from revier.api.admin import push as admin_push
@@ -136,9 +138,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
         admin_users,
         admin_signin,
         admin_reports,
+        admin_directory,
         admin_push,
         admin_units,
         admin_client_versions,
+        scim,
         openapi,
         wipe_page,
         signin_page,
@@ -211,6 +215,7 @@ def create_app(settings: Settings) -> Starlette:
                 asyncio.create_task(svc.units.start()),
                 asyncio.create_task(svc.push_sender.run()),
                 asyncio.create_task(svc.retention_purger.run()),
+                asyncio.create_task(svc.org_directory.sync.run_periodic()),
             ]
             if isinstance(svc.clock, AdjustableClock):  # test mode: time moved by the tests
                 svc.clock.add_listener(svc.push_sender.wake)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from revier.config_directory import DirectorySettings
 from revier.config_org import check_min_versions, check_retention_days
 from revier.config_push import gateway_origin
 from revier.config_signin import SignInPolicy
@@ -284,6 +285,8 @@ class TenantSettings(_Section):
     support: SupportSettings | None = None
     # TURN servers for voice and video calls (/voip/turnServer); None: none.
     turn: TurnSettings | None = None
+    # Where accounts and units come from (LDAP, SCIM); None: made by hand.
+    directory: DirectorySettings | None = None
 
     @field_validator("server_name")
     @classmethod

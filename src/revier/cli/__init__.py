@@ -13,6 +13,7 @@ from revier.cli.audit import add_audit_commands
 from revier.cli.backup import add_backup_commands
 from revier.cli.common import Handler
 from revier.cli.devices import add_device_commands
+from revier.cli.directory import add_directory_commands
 from revier.cli.media import add_media_commands
 from revier.cli.moderation import add_report_commands
 from revier.cli.push import add_push_commands
@@ -151,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     add_device_commands(admin_sub, admin_common)
     add_room_commands(admin_sub, admin_common)
     add_report_commands(admin_sub, admin_common)
+    add_directory_commands(admin_sub, admin_common)
     add_backup_commands(admin_sub, admin_common)
     add_push_commands(admin_sub, admin_common)
     add_unit_commands(admin_sub, admin_common)

@@ -63,7 +63,13 @@ from revier.services.notifications import (
     PushRuleService,
     PushSender,
 )
-from revier.services.org import UnitRooms, Units, UnitWork
+from revier.services.org import (
+    DirectoryPasswords,
+    OrgDirectory,
+    UnitRooms,
+    Units,
+    UnitWork,
+)
 from revier.services.rooms import (
     DirectoryService,
     MembershipService,
@@ -186,6 +192,7 @@ class Services:
     signin_attempts: SignInAttempts
     second_factors: SecondFactors
     # org
+    org_directory: OrgDirectory  # the directory sync (LDAP, SCIM)
     units: Units
     unit_rooms: UnitRooms
     unit_work: UnitWork
@@ -204,7 +211,9 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     # core
     audit = AuditLog(store, clock, tenants, read_or_create_secret(keys / "audit_pseudonym.key"))
     failed_logins = RateLimiter(rl.login_per_user, clock, enabled=rl.enabled)
-    uia = UserInteractiveAuth(store, clock, failed_logins)
+    # Accounts from the directory sign in (and confirm, for UIA) with the directory's password.
+    directory_passwords = DirectoryPasswords(store)
+    uia = UserInteractiveAuth(store, clock, failed_logins, directory_passwords)
     hasher = TokenHasher(read_or_create_secret(keys / "access_token.key"))
     account_data = AccountDataService(store, notifier)
     notifier.add_listener(account_data.on_change)
@@ -269,6 +278,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         audit=audit,
         refresh=refresh,
         guard=signin_attempts,
+        external_passwords=directory_passwords,
     )
     registration_tokens = RegistrationTokens(store, clock, hasher, audit)
 
@@ -306,6 +316,14 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
     second_factors = SecondFactors(store, clock, audit, signin_attempts, factor_keys)
     signin_flow = SignInFlow(auth, signin_attempts, second_factors, web_sessions)
     device_admin.check_owners_with(signin_flow.check_owner)
+
+    deactivation = DeactivationService(
+        store, membership, notifier, clock, audit, tenants, uia, account_data
+    )
+    profiles = ProfileService(store, writer, notifier)
+    org_directory = OrgDirectory.build(
+        store, clock, tenants, audit, hasher, accounts, deactivation, profiles, units
+    )
     return Services(
         settings=settings,
         store=store,
@@ -315,9 +333,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         health=HealthCheck(store),
         audit=audit,
         accounts=accounts,
-        deactivation=DeactivationService(
-            store, membership, notifier, clock, audit, tenants, uia, account_data
-        ),
+        deactivation=deactivation,
         auth=auth,
         refresh=refresh,
         short_tokens=ShortTokenService(store, clock, hasher, uia),
@@ -373,7 +389,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
             RateLimiter(rl.reports_per_user, clock, enabled=rl.enabled),
         ),
         directory=DirectoryService(store),
-        profiles=ProfileService(store, writer, notifier),
+        profiles=profiles,
         typing=typing,
         receipts=ReceiptService(store, notifier, clock, account_data, push_actions),
         sync=SyncService(
@@ -411,6 +427,7 @@ def build_services(settings: Settings, store: Store, clock: Clock | None = None)
         signin_attempts=signin_attempts,
         second_factors=second_factors,
         signin_flow=signin_flow,
+        org_directory=org_directory,
         units=units,
         unit_rooms=UnitRooms(store, clock, audit, steward, unit_work),
         unit_work=unit_work,

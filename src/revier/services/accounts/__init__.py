@@ -12,7 +12,13 @@ wings through their services (keys through ``e2e.cleanup``, rooms through
 Other wings import from this package only, never from its modules.
 """
 
-from revier.services.accounts.accounts import AccountService, ImportReport, NewUser, UserDetails
+from revier.services.accounts.accounts import (
+    AccountService,
+    ImportReport,
+    NewUser,
+    OnCreated,
+    UserDetails,
+)
 from revier.services.accounts.auth import AuthService
 from revier.services.accounts.client_versions import ClientCount, ClientVersions
 from revier.services.accounts.deactivation import DeactivationService
@@ -48,6 +54,7 @@ __all__ = [
     "ModerationState",
     "NewToken",
     "NewUser",
+    "OnCreated",
     "OwnWipe",
     "OwnerCheck",
     "OwnerProof",

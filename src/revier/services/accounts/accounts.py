@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -45,13 +45,16 @@ class NewAdmin:
 
 @dataclass(frozen=True, slots=True)
 class NewUser:
-    """One account of a bulk import: a password, or an Argon2 hash from a former system."""
+    """One account of a bulk import: a password, or an Argon2 hash from a former system;
+    or neither for an account whose password lives elsewhere (``external``: the
+    directory checks it at sign-in, revier never makes one up)."""
 
     localpart: str
     password: str | None = None
     password_hash: str | None = None
     displayname: str | None = None
     admin: bool = False
+    external: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,11 @@ class UserDetails:
     devices: list[Device]
     joined_rooms_count: int
     device_limit: int  # the effective one: the user's own, else the tenant's
+
+
+# Called in the transaction that creates an account, so that what a caller keeps
+# about it (the directory's marker) exists exactly when the account does.
+OnCreated = Callable[[Tx, User], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -130,6 +138,7 @@ class AccountService:
         batch_size: int = 100,
         progress: Callable[[ImportReport], None] | None = None,
         actor: Actor | None = None,
+        on_created: OnCreated | None = None,
     ) -> ImportReport:
         """Create many accounts: one transaction per batch, hashes computed in parallel.
 
@@ -143,7 +152,7 @@ class AccountService:
         limit = asyncio.Semaphore(os.cpu_count() or 2)
         it = iter(new_users)
         while batch := list(islice(it, batch_size)):
-            await self._create_batch(tenant, batch, limit, report, actor)
+            await self._create_batch(tenant, batch, limit, report, actor, on_created)
             if progress is not None:
                 progress(report)
         return report
@@ -155,6 +164,7 @@ class AccountService:
         limit: asyncio.Semaphore,
         report: ImportReport,
         actor: Actor | None,
+        on_created: OnCreated | None,
     ) -> None:
         accepted: list[NewUser] = []
         for new in batch:
@@ -163,8 +173,8 @@ class AccountService:
             except MatrixError as e:
                 report.failed.append((new.localpart, e.error))
 
-        async def hashed(new: NewUser) -> str:
-            if new.password_hash is not None:
+        async def hashed(new: NewUser) -> str | None:
+            if new.password_hash is not None or new.external:
                 return new.password_hash
             assert new.password is not None  # _checked requires one of the two
             async with limit:
@@ -188,18 +198,23 @@ class AccountService:
             for new, password_hash in zip(accepted, hashes, strict=True)
         ]
         try:
-            created = await self._insert_new(tenant, rows, report, actor)
+            created = await self._insert_new(tenant, rows, report, actor, on_created)
         except Conflict:  # someone else created one of them meanwhile: go one by one
             created = []
             for user in rows:
                 try:
-                    created += await self._insert_new(tenant, [user], report, actor)
+                    created += await self._insert_new(tenant, [user], report, actor, on_created)
                 except Conflict:
                     report.failed.append((user.localpart, f"{user.user_id} exists already"))
         report.created += created
 
     async def _insert_new(
-        self, tenant: Tenant, rows: list[User], report: ImportReport, actor: Actor | None
+        self,
+        tenant: Tenant,
+        rows: list[User],
+        report: ImportReport,
+        actor: Actor | None,
+        on_created: OnCreated | None = None,
     ) -> list[str]:
         created: list[str] = []
         refused: list[tuple[str, str]] = []
@@ -210,6 +225,8 @@ class AccountService:
                     continue
                 await users.create(tx, user)
                 await self._audit_created(tx, tenant, user, actor)
+                if on_created is not None:
+                    await on_created(tx, user)
                 created.append(user.user_id)
         report.failed += refused  # only once the transaction committed
         return created
@@ -376,10 +393,15 @@ def _checked(tenant: Tenant, new: NewUser) -> NewUser:
     localpart = new.localpart.lower()
     users.validate_localpart(tenant, localpart)
     users.validate_displayname(new.displayname)
-    if (new.password is None) == (new.password_hash is None):
+    if new.external:
+        if new.password is not None or new.password_hash is not None:
+            raise InvalidParam("An account whose password lives elsewhere gets none here")
+    elif (new.password is None) == (new.password_hash is None):
         raise InvalidParam("Give either a password or a password_hash")
-    if new.password is not None:
+    elif new.password is not None:
         check_password(tenant.policy, new.password, localpart=localpart)
     elif not is_argon2_hash(new.password_hash or ""):
         raise InvalidParam("password_hash must be an Argon2id PHC string")
-    return NewUser(localpart, new.password, new.password_hash, new.displayname, new.admin)
+    return NewUser(
+        localpart, new.password, new.password_hash, new.displayname, new.admin, new.external
+    )

@@ -14,15 +14,16 @@ from revier.services.accounts.token_cache import TokenCache
 from revier.services.core import (
     AuditLog,
     Clock,
+    ExternalPasswords,
     RateLimiter,
     Requester,
     Tenant,
     TenantRegistry,
     TokenHasher,
     User,
+    check_account_password,
     devices,
     users,
-    verify_password,
 )
 from revier.storage import Store, Tx
 from revier.storage.accounts import AccountRepos
@@ -47,9 +48,11 @@ class AuthService:
         audit: AuditLog,
         refresh: RefreshService,
         guard: SignInGuard,
+        external_passwords: ExternalPasswords | None = None,
     ) -> None:
         self._store = store
         self._guard = guard
+        self._external = external_passwords
         self._clock = clock
         self._tenants = tenants
         self._hasher = hasher
@@ -334,7 +337,7 @@ class AuthService:
                 account = await users.get(tx, user_id)
         if account is not None and account.tenant != tenant.server_name:
             account = None
-        ok = await verify_password(account.password_hash if account else None, password)
+        ok = await check_account_password(self._external, tenant, account, password)
         if account is not None and account.deactivated:
             # A closed account has no password left to check; the spec's own
             # errcode tells its owner to ask the help desk rather than retry.

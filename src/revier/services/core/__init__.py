@@ -15,6 +15,8 @@ from revier.services.core.clock import AdjustableClock, Clock, SystemClock
 from revier.services.core.health import HealthCheck
 from revier.services.core.jobs import KeyedJobs
 from revier.services.core.passwords import (
+    ExternalPasswords,
+    check_account_password,
     generate_password,
     hash_password,
     is_argon2_hash,
@@ -47,6 +49,7 @@ __all__ = [
     "AuditQuery",
     "Clock",
     "Device",
+    "ExternalPasswords",
     "HealthCheck",
     "KeyedJobs",
     "RateLimiter",
@@ -61,6 +64,7 @@ __all__ = [
     "TurnService",
     "User",
     "UserInteractiveAuth",
+    "check_account_password",
     "check_tenants_kept",
     "devices",
     "generate_password",

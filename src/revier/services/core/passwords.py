@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Protocol
 
 import anyio.to_thread
 from argon2 import PasswordHasher, extract_parameters
@@ -11,6 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from revier.config import TenantPolicy
 from revier.errors import WeakPassword
 from revier.policy.passwords import check_password
+from revier.services.core.tenants import Tenant
+from revier.storage.core.users import User
 
 _hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory profile
 # Verified when the user does not exist, so "no such user" takes as long as
@@ -60,3 +63,27 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
             return False
 
     return await anyio.to_thread.run_sync(verify)
+
+
+class ExternalPasswords(Protocol):
+    """Where the password of an account kept outside revier is checked: the org
+    wing's directory (an LDAP bind as the person), handed in by the container —
+    the wings below can't import it."""
+
+    async def check(self, tenant: Tenant, user_id: str, password: str) -> bool | None:
+        """Whether the password is right; None when the account's password is
+        revier's own to check."""
+        ...
+
+
+async def check_account_password(
+    external: ExternalPasswords | None, tenant: Tenant, account: User | None, password: str
+) -> bool:
+    """The directory's answer for an account it manages, else revier's hash (the
+    same work for an unknown account). A closed account is never asked of the
+    directory."""
+    if account is not None and not account.deactivated and external is not None:
+        answer = await external.check(tenant, account.user_id, password)
+        if answer is not None:
+            return answer
+    return await verify_password(account.password_hash if account else None, password)

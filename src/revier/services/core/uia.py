@@ -17,7 +17,7 @@ import orjson
 
 from revier.errors import Forbidden, LimitExceeded, MatrixError, UserInteractiveAuthRequired
 from revier.services.core.clock import Clock
-from revier.services.core.passwords import verify_password
+from revier.services.core.passwords import ExternalPasswords, check_account_password
 from revier.services.core.ratelimit import RateLimiter
 from revier.services.core.requester import Requester
 from revier.storage import Store, Tx
@@ -30,7 +30,15 @@ SESSION_LIFETIME_MS = 15 * 60 * 1000
 
 
 class UserInteractiveAuth:
-    def __init__(self, store: Store, clock: Clock, failed_logins: RateLimiter) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        failed_logins: RateLimiter,
+        external_passwords: ExternalPasswords | None = None,
+    ) -> None:
+        # A directory account proves itself with the directory's password here too.
+        self._external = external_passwords
         self._store = store
         self._clock = clock
         self._failed = failed_logins
@@ -127,7 +135,7 @@ class UserInteractiveAuth:
         self._failed.peek(requester.user_id)
         async with self._store.read() as tx:
             account = await CoreRepos.of(tx).users.get(requester.user_id)
-        if not await verify_password(account.password_hash if account else None, password):
+        if not await check_account_password(self._external, requester.tenant, account, password):
             self._failed.check(requester.user_id)
             raise Forbidden("Invalid password")
 

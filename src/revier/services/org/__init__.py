@@ -11,6 +11,14 @@ outside only through this package.
 """
 
 from revier.services.org.attachments import UnitRooms
+from revier.services.org.directory_apply import Outcome, PlanApplier
+from revier.services.org.directory_ldap import DirectoryUnavailable
+from revier.services.org.directory_memberships import DirectoryMemberships
+from revier.services.org.directory_passwords import DirectoryPasswords
+from revier.services.org.directory_plan import Plan
+from revier.services.org.directory_sync import DirectorySync, MassDeactivationRefused, SyncResult
+from revier.services.org.directory_view import DirectoryPerson, DirectoryUnit, DirectoryView
+from revier.services.org.directory_wiring import OrgDirectory
 from revier.services.org.model import (
     RULES,
     MembershipChange,
@@ -18,7 +26,38 @@ from revier.services.org.model import (
     Rule,
     Unit,
 )
+from revier.services.org.scim_groups import ScimGroup, ScimGroups
+from revier.services.org.scim_tokens import ScimTokens
+from revier.services.org.scim_users import ScimAccount, ScimError, ScimUsers
 from revier.services.org.units import Units
 from revier.services.org.work import UnitWork
 
-__all__ = ["RULES", "MembershipChange", "Role", "Rule", "Unit", "UnitRooms", "UnitWork", "Units"]
+__all__ = [
+    "RULES",
+    "DirectoryMemberships",
+    "DirectoryPasswords",
+    "DirectoryPerson",
+    "DirectorySync",
+    "DirectoryUnavailable",
+    "DirectoryUnit",
+    "DirectoryView",
+    "MassDeactivationRefused",
+    "MembershipChange",
+    "OrgDirectory",
+    "Outcome",
+    "Plan",
+    "PlanApplier",
+    "Role",
+    "Rule",
+    "ScimAccount",
+    "ScimError",
+    "ScimGroup",
+    "ScimGroups",
+    "ScimTokens",
+    "ScimUsers",
+    "SyncResult",
+    "Unit",
+    "UnitRooms",
+    "UnitWork",
+    "Units",
+]

@@ -66,7 +66,21 @@ class ProfileService:
             await users.set_profile(
                 tx, user_id, displayname=fields["displayname"], avatar_url=fields["avatar_url"]
             )
-        await self._propagate(requester)
+        await self._propagate(requester.tenant, requester.user_id)
+
+    async def set_displayname_for(self, tenant: Tenant, user_id: str, displayname: str) -> bool:
+        """The organisation sets a user's display name (from its directory), shown in
+        every room the user is in; False when it was that already."""
+        users.validate_displayname(displayname)
+        async with self._store.transaction() as tx:
+            user = await users.local_user(tx, tenant, user_id)
+            if user.displayname == displayname:
+                return False
+            await users.set_profile(
+                tx, user_id, displayname=displayname, avatar_url=user.avatar_url
+            )
+        await self._propagate(tenant, user_id)
+        return True
 
     async def delete_field(self, requester: Requester, user_id: str, key: str) -> None:
         """DELETE /profile/{userId}/{keyName}"""
@@ -79,7 +93,7 @@ class ProfileService:
         async with self._store.read() as tx:
             return await users.local_user(tx, tenant, user_id)
 
-    async def _propagate(self, requester: Requester) -> None:
+    async def _propagate(self, tenant: Tenant, user_id: str) -> None:
         """A fresh join event with the new profile in each joined room, one room at a time.
 
         One transaction per room keeps each write short; a room whose rules
@@ -89,16 +103,16 @@ class ProfileService:
         older one.
         """
         async with self._store.read() as tx:
-            joined = await RoomRepos.of(tx).memberships.for_user(requester.user_id, ["join"])
+            joined = await RoomRepos.of(tx).memberships.for_user(user_id, ["join"])
         for membership in joined:
             written = Written()
             try:
                 async with self._store.transaction() as tx:
                     db = RoomRepos.of(tx)
-                    current = await db.memberships.get(membership.room_id, requester.user_id)
+                    current = await db.memberships.get(membership.room_id, user_id)
                     if current is None or current.membership != "join":
                         continue  # left in the meantime
-                    user = await users.get(tx, requester.user_id)
+                    user = await users.get(tx, user_id)
                     previous = await db.events.get(current.event_id)
                     if user is None or previous is None:
                         continue
@@ -115,10 +129,10 @@ class ProfileService:
                         continue  # this room shows the profile already
                     await self._writer.send(
                         tx,
-                        requester.tenant,
+                        tenant,
                         membership.room_id,
-                        requester.user_id,
-                        NewEvent("m.room.member", content, requester.user_id),
+                        user_id,
+                        NewEvent("m.room.member", content, user_id),
                         written,
                     )
             except MatrixError as e:

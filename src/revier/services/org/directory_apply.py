@@ -1,0 +1,150 @@
+"""The sync engine's second half: carrying out a plan (``directory_plan``).
+
+Every step goes through the wing that owns what it changes — accounts are
+created by the accounts wing (without a password: the directory checks it at
+sign-in), display names set by the rooms wing's profiles (so every room shows
+the new name), accounts closed by the existing deactivation job — and is
+committed in batches, so a sync stopped half-way keeps what it did and the
+next one (computing its plan afresh) does the rest. Running a plan twice does
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+
+from revier.errors import MatrixError
+from revier.services.accounts import AccountService, DeactivationService, NewUser
+from revier.services.core import Actor, Clock, Tenant, User
+from revier.services.org.directory_memberships import DirectoryMemberships
+from revier.services.org.directory_plan import Plan
+from revier.services.rooms import ProfileService
+from revier.storage import Store, Tx
+from revier.storage.org import OrgRepos
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What applying a plan did: user IDs per kind of change, and what failed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "moved": len(self.moved),
+            "deactivated": len(self.deactivated),
+            "failed": len(self.failed),
+        }
+
+
+class PlanApplier:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        accounts: AccountService,
+        deactivation: DeactivationService,
+        profiles: ProfileService,
+        memberships: DirectoryMemberships,
+    ) -> None:
+        self._memberships = memberships
+        self._store = store
+        self._clock = clock
+        self._accounts = accounts
+        self._deactivation = deactivation
+        self._profiles = profiles
+
+    async def apply(self, tenant: Tenant, plan: Plan, *, batch_size: int) -> Outcome:
+        actor = Actor(f"directory:{plan.source}", None)
+        outcome = Outcome()
+        if plan.units or plan.moves or any(c.person.units for c in plan.creates):
+            await self._memberships.ensure(tenant, plan.units, actor.name)
+        await self._create(tenant, plan, actor, batch_size, outcome)
+        for create in plan.creates:
+            if create.person.units and create.user_id in outcome.created:
+                await self._move(tenant, create.user_id, create.person.units, actor, None)
+        for move in plan.moves:
+            await self._move(tenant, move.user_id, move.units, actor, outcome)
+        for rename in plan.renames:
+            try:
+                if await self._profiles.set_displayname_for(
+                    tenant, rename.user_id, rename.displayname
+                ):
+                    outcome.updated.append(rename.user_id)
+            except MatrixError as e:
+                outcome.failed.append((rename.user_id, e.error))
+        if plan.deactivations:
+            await self._memberships.ensure(tenant, [], actor.name)
+        for deactivate in plan.deactivations:
+            try:
+                # Out of the directory's units first: a room attached to one of
+                # them later must not pull a closed account back in.
+                await self._memberships.set_units(
+                    tenant, deactivate.user_id, frozenset(), actor.name
+                )
+                await self._deactivation.deactivate(tenant, deactivate.user_id, actor)
+                outcome.deactivated.append(deactivate.user_id)
+            except MatrixError as e:
+                outcome.failed.append((deactivate.user_id, e.error))
+        now = self._clock.time_ms()
+        for i in range(0, len(plan.seen), batch_size * 5):
+            async with self._store.transaction() as tx:
+                await OrgRepos.of(tx).directory_accounts.seen(
+                    plan.seen[i : i + batch_size * 5], now
+                )
+        return outcome
+
+    async def _move(
+        self,
+        tenant: Tenant,
+        user_id: str,
+        units: frozenset[str],
+        actor: Actor,
+        outcome: Outcome | None,
+    ) -> None:
+        try:
+            moved = await self._memberships.set_units(tenant, user_id, units, actor.name)
+        except MatrixError as e:
+            if outcome is not None:
+                outcome.failed.append((user_id, e.error))
+            return
+        if moved and outcome is not None:
+            outcome.moved.append(user_id)
+
+    async def _create(
+        self, tenant: Tenant, plan: Plan, actor: Actor, batch_size: int, outcome: Outcome
+    ) -> None:
+        if not plan.creates:
+            return
+        external_ids = {c.user_id: c.person.external_id for c in plan.creates}
+        now = self._clock.time_ms()
+
+        async def mark(tx: Tx, user: User) -> None:
+            # In the account's own transaction: never an account the directory
+            # made but doesn't know it manages.
+            await OrgRepos.of(tx).directory_accounts.add(
+                user.user_id, tenant.server_name, plan.source, external_ids[user.user_id], now
+            )
+
+        report = await self._accounts.create_users(
+            tenant,
+            (
+                NewUser(c.person.localpart, displayname=c.person.displayname, external=True)
+                for c in plan.creates
+            ),
+            batch_size=batch_size,
+            actor=actor,
+            on_created=mark,
+        )
+        outcome.created += report.created
+        outcome.failed += [(tenant.user_id(lp), why) for lp, why in report.failed]

@@ -12,13 +12,7 @@ wings through their services (keys through ``e2e.cleanup``, rooms through
 Other wings import from this package only, never from its modules.
 """
 
-from revier.services.accounts.accounts import (
-    AccountService,
-    ImportReport,
-    NewUser,
-    OnCreated,
-    UserDetails,
-)
+from revier.services.accounts.accounts import AccountService
 from revier.services.accounts.auth import AuthService
 from revier.services.accounts.client_versions import ClientCount, ClientVersions
 from revier.services.accounts.deactivation import DeactivationService
@@ -31,6 +25,12 @@ from revier.services.accounts.device_admin import (
 )
 from revier.services.accounts.device_sessions import LoginResult
 from revier.services.accounts.moderation import ModerationService, ModerationState
+from revier.services.accounts.new_accounts import (
+    ImportReport,
+    NewUser,
+    OnCreated,
+    UserDetails,
+)
 from revier.services.accounts.refresh import IssuedTokens, RefreshService, TokenFamily
 from revier.services.accounts.registration import RegisterRequest, RegistrationService
 from revier.services.accounts.registration_tokens import NewToken, RegistrationTokens

@@ -1,18 +1,17 @@
-"""All services of one running server, built once at start-up (the composition root).
+"""Building all services of one running server, once at start-up (the composition root).
 
 The wings, bottom up (a wing uses only those before it):
 
-    core → notifications → rooms → e2e → accounts, sync → org;  media (on core alone)
+    core → notifications → rooms → e2e → accounts, sync → signin, org;
+    media (on core alone)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from revier.config import Settings
 from revier.conformance import conformance_mode
 from revier.events.room_versions import DEFAULT_ROOM_VERSION
-from revier.notify import Notifier, create_notifier
+from revier.notify import create_notifier
 from revier.services.accounts import (
     AccountService,
     AuthService,
@@ -26,6 +25,7 @@ from revier.services.accounts import (
     RegistrationTokens,
     ShortTokenService,
 )
+from revier.services.container.services import Services
 from revier.services.core import (
     AccountDataService,
     AdjustableClock,
@@ -35,7 +35,6 @@ from revier.services.core import (
     RateLimiter,
     SystemClock,
     TagService,
-    TenantRegistry,
     TokenHasher,
     TurnService,
     UserInteractiveAuth,
@@ -117,85 +116,6 @@ from revier.services.sync import (
     SyncService,
 )
 from revier.storage import Store
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the HTTP handlers and the CLI call. ``store`` and ``notifier`` are here
-    for the server's and the CLI's start and stop only: a handler reaches data
-    through a service, never through them."""
-
-    settings: Settings
-    store: Store
-    clock: Clock
-    notifier: Notifier
-    tenants: TenantRegistry
-    health: HealthCheck
-    audit: AuditLog
-    # accounts
-    accounts: AccountService
-    deactivation: DeactivationService
-    auth: AuthService
-    devices: DeviceService
-    device_admin: DeviceAdminService
-    moderation: ModerationService
-    registration: RegistrationService
-    registration_tokens: RegistrationTokens
-    refresh: RefreshService
-    short_tokens: ShortTokenService
-    client_versions: ClientVersions
-    turn: TurnService
-    oauth: OAuth
-    # rooms
-    rooms: RoomService
-    membership: MembershipService
-    room_reader: RoomReader
-    relations: RelationsService
-    search: SearchService
-    room_admin: RoomAdminService
-    retention: RoomRetention
-    retention_purger: RetentionPurger
-    room_upgrades: RoomUpgrader
-    room_summaries: RoomSummaries
-    space_hierarchy: SpaceHierarchy
-    room_lookups: RoomLookups
-    reports: ReportService
-    directory: DirectoryService
-    profiles: ProfileService
-    typing: TypingService
-    receipts: ReceiptService
-    # sync, account data, notifications
-    sync: SyncService
-    sliding_sync: SlidingSyncService
-    filters: FilterService
-    presence: PresenceService
-    account_data: AccountDataService
-    tags: TagService
-    push_rules: PushRuleService
-    pushers: PusherService
-    notifications: NotificationList
-    push_sender: PushSender
-    duty: DutyService
-    # e2e
-    e2e_keys: E2eKeyService
-    cross_signing: CrossSigningService
-    to_device: ToDeviceService
-    key_backup: KeyBackupService
-    # media
-    media: MediaService
-    media_admin: MediaAdminService
-    url_previews: UrlPreviewService
-    # signin
-    web_sessions: WebSessions
-    own_account: OwnAccount
-    signin_flow: SignInFlow
-    signin_attempts: SignInAttempts
-    second_factors: SecondFactors
-    # org
-    org_directory: OrgDirectory  # the directory sync (LDAP, SCIM)
-    units: Units
-    unit_rooms: UnitRooms
-    unit_work: UnitWork
 
 
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:

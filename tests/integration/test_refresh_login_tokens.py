@@ -294,3 +294,18 @@ async def test_login_token_on_a_tenant_without_them(http: httpx.AsyncClient) -> 
     assert (r.status_code, r.json()["errcode"]) == (403, "M_FORBIDDEN")
     r = await token_login(http, "rvlt_whatever", **host)
     assert (r.status_code, r.json()["errcode"]) == (400, "M_UNKNOWN")
+
+
+async def test_a_login_token_issued_before_a_lock_opens_nothing_after_it(
+    http: httpx.AsyncClient, make_user
+) -> None:
+    """The lockout (issue 19) can't be stepped around with a token from before it."""
+    carl = make_user("carl")
+    first = (await login(http, carl, refresh=None)).json()
+    token = await get_login_token(http, carl, first["access_token"])
+    admin = await login(http, Account("@admin:localhost", "", INITIAL_ADMIN_PASSWORD))
+    path = f"/_revier/admin/v1/users/{carl.user_id}/lock"
+    headers = bearer(admin.json()["access_token"])
+    assert (await http.put(path, json={"locked": True}, headers=headers)).status_code == 200
+    r = await token_login(http, token)
+    assert (r.status_code, r.json()["errcode"]) == (401, "M_USER_LOCKED")

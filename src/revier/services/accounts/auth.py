@@ -127,6 +127,8 @@ class AuthService:
             raise Forbidden(_BAD_LOGIN_TOKEN)
         if account.deactivated:
             raise UserDeactivated("This account has been deactivated")
+        if account.locked:  # a token issued before the lock opens nothing after it
+            raise UserLocked(_LOCKED)
         return await self._start_session(
             tenant,
             account.user_id,

@@ -54,6 +54,9 @@ def server(
         "directory",
         ratelimit__login_per_address=LOOSE_LIMIT,
         ratelimit__login_per_user=LOOSE_LIMIT,
+        # Wrong passwords are tried on purpose here; the lockout's own tests
+        # are test_signin_lockout's.
+        tenant_policy={"signin_failures_before_delay": 20},
         tenant_sections={"directory": directory},
     ) as revier:
         # Made by hand before the directory was connected: never the directory's.

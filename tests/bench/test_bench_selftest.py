@@ -19,7 +19,7 @@ TINY = [
     "--init-messages", "3", "--big-room", "10", "--key-devices", "4", "--key-claimers", "2",
     # More rooms than Element X's first window of 20, so that the list grows once.
     "--ss-rooms", "25", "--ss-messages", "1", "--ss-updates", "2", "--ss-devices", "3",
-    "--push-members", "3", "--push-messages", "2",
+    "--push-members", "3", "--push-messages", "2", "--history-messages", "20",
 ]  # fmt: skip
 
 

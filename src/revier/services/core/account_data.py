@@ -36,9 +36,6 @@ class AccountDataService:
         # actions), while ignore lists change rarely. Dropped whole on a change
         # anywhere; a look-up that overlapped a change is not kept.
         self._ignorers: dict[str, frozenset[str]] = {}
-        # user_id -> whom they ignore: asked by every /sync and sliding-sync
-        # request (a woken long-poll's fixed cost). The same rules.
-        self._ignoring: dict[str, frozenset[str]] = {}
         self._ignore_lists_changes = 0
 
     def on_change(self, keys: frozenset[str] | None) -> None:
@@ -46,7 +43,6 @@ class AccountDataService:
         if keys is None or f"u:{IGNORE_LISTS_CHANGED}" in keys:
             self._ignore_lists_changes += 1
             self._ignorers.clear()
-            self._ignoring.clear()
 
     def guard(self, data_type: str, check: Guard) -> None:
         """Have ``check`` see (and may refuse) every client write of ``data_type``."""
@@ -109,21 +105,10 @@ class AccountDataService:
         return await CoreRepos.of(tx).account_data.get(user_id, room_id, data_type)
 
     async def ignored_users(self, tx: Tx, user_id: str) -> frozenset[str]:
-        """Whom the user ignores (spec module "Ignoring Users"), which the hot
-        paths hand on instead of asking per event (cached, see ``on_change``)."""
-        cached = self._ignoring.get(user_id)
-        if cached is not None:
-            return cached
-        # Read in a snapshot of its own, begun now: the caller's may predate a
-        # change whose notification has already cleared the cache, and what it
-        # saw would then be kept. (A newer list than the caller's snapshot is
-        # only more right.)
-        started = self._ignore_lists_changes
-        async with self._store.read() as fresh:
-            content = await CoreRepos.of(fresh).account_data.get(user_id, "", IGNORED_USER_LIST)
-        found = ignored_in(content, user_id)
-        self._keep(self._ignoring, user_id, found, started)
-        return found
+        """Whom the user ignores (spec module "Ignoring Users"): one read per request,
+        which the hot paths hand on instead of asking per event."""
+        content = await CoreRepos.of(tx).account_data.get(user_id, "", IGNORED_USER_LIST)
+        return ignored_in(content, user_id)
 
     async def ignorers_of(self, tx: Tx, user_id: str) -> frozenset[str]:
         """Who ignores the user (for every new message: cached, see ``on_change``)."""
@@ -132,19 +117,11 @@ class AccountDataService:
             return cached
         started = self._ignore_lists_changes
         found = frozenset(await CoreRepos.of(tx).ignored_users.ignorers_of(user_id))
-        self._keep(self._ignorers, user_id, found, started)
+        if started == self._ignore_lists_changes:
+            if len(self._ignorers) >= _IGNORERS_MAX:
+                self._ignorers.clear()
+            self._ignorers[user_id] = found
         return found
-
-    def _keep(
-        self, cache: dict[str, frozenset[str]], user_id: str, found: frozenset[str], started: int
-    ) -> None:
-        """Cache a look-up unless an ignore list changed while it ran (its
-        result may predate the change); bounded by clearing when full."""
-        if started != self._ignore_lists_changes:
-            return
-        if len(cache) >= _IGNORERS_MAX:
-            cache.clear()
-        cache[user_id] = found
 
     async def of_type(self, tx: Tx, user_id: str, data_type: str) -> dict[str, JsonDict]:
         """room_id -> content of one type of room account data, for every room."""

@@ -235,7 +235,9 @@ def make_user(server: RevierProcess, password_hash: str):  # type: ignore[no-unt
         if extra or solo:
             localpart = f"{prefix}-{secrets.token_hex(4)}"
             return Account(server.create_user(localpart, PASSWORD, *extra), localpart, PASSWORD)
-        pool = _pools.setdefault((server.url, prefix), [])
+        # Keyed by the server's data directory, not its URL: a later module's
+        # server may get a stopped one's port, and must not be handed its users.
+        pool = _pools.setdefault((str(server.data_dir), prefix), [])
         if not pool:
             pool.extend(
                 server.import_users(

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from scim2_models import Error, SCIMException
+from scim2_models import Context, Error, ListResponse, Resource, SCIMException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,6 +31,22 @@ Handler = Callable[[Request, Tenant], Awaitable[Response]]
 def scim_response(body: dict[str, Any] | None, status: int = 200, **headers: str) -> Response:
     content = orjson.dumps(body) if body is not None else b""
     return Response(content, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def list_response(
+    kind: type[Resource[Any]], total: int, start: int, found: list[dict[str, Any]]
+) -> Response:
+    """A page of search results (RFC 7644 §3.4.2), each resource as its own
+    endpoint shows it."""
+    page = ListResponse[kind](  # type: ignore[valid-type]
+        total_results=total,
+        start_index=max(start, 1),
+        items_per_page=len(found),
+        resources=[
+            kind.model_validate(one, scim_ctx=Context.RESOURCE_QUERY_RESPONSE) for one in found
+        ],
+    )
+    return scim_response(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
 
 
 def error_response(status: int, detail: str, scim_type: str | None = None) -> Response:

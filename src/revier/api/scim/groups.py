@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import Context, Group, GroupMember, ListResponse, Meta, PatchOp
+from scim2_models import Context, Group, GroupMember, Meta, PatchOp
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,6 +16,7 @@ from revier.api.scim.base import (
     BASE,
     endpoint,
     eq_filter,
+    list_response,
     location,
     page_params,
     path_id,
@@ -73,16 +74,8 @@ async def list_groups(request: Request, tenant: Tenant) -> Response:
     total, groups = await services(request).org_directory.scim_groups.search(
         tenant, name=name, start_index=start, count=count
     )
-    page: ListResponse[Group] = ListResponse[Group](
-        total_results=total,
-        start_index=max(start, 1),
-        items_per_page=len(groups),
-        resources=[
-            Group.model_validate(group_json(request, g), scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-            for g in groups
-        ],
-    )
-    return scim_response(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    found = [group_json(request, one) for one in groups]
+    return list_response(Group, total, start, found)
 
 
 @endpoint

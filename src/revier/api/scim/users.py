@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from scim2_models import Context, GroupMembership, ListResponse, Meta, PatchOp, User
+from scim2_models import Context, GroupMembership, Meta, PatchOp, User
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +17,7 @@ from revier.api.scim.base import (
     BASE,
     endpoint,
     eq_filter,
+    list_response,
     location,
     page_params,
     path_id,
@@ -78,16 +79,8 @@ async def list_users(request: Request, tenant: Tenant) -> Response:
     total, accounts = await services(request).org_directory.scim_users.search(
         tenant, user_name=user_name, start_index=start, count=count
     )
-    page: ListResponse[User[Any]] = ListResponse[User[Any]](
-        total_results=total,
-        start_index=max(start, 1),
-        items_per_page=len(accounts),
-        resources=[
-            User.model_validate(user_json(request, a), scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-            for a in accounts
-        ],
-    )
-    return scim_response(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    found = [user_json(request, one) for one in accounts]
+    return list_response(User, total, start, found)
 
 
 @endpoint

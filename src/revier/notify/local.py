@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from prometheus_client import Gauge
+
+from revier.notify.changes import Change, ChangeLog
 
 # Told the keys of every change (None: "anything may have changed"); used to
 # drop caches such as validated access tokens, in this worker and, through
@@ -65,7 +67,17 @@ class Notifier(Protocol):
     @property
     def serial(self) -> int: ...
 
+    @property
+    def changes(self) -> ChangeLog:
+        """What changed at each stream position, as far as this worker has heard."""
+        ...
+
     def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None: ...
+
+    def announce(self, positions: Sequence[int], changes: Sequence[Change]) -> None:
+        """A commit's positions and what it wrote there: into every worker's change log
+        (before the commit's ``notify``, so a woken request finds them)."""
+        ...
 
     async def wait(
         self,
@@ -98,6 +110,14 @@ class LocalNotifier:
         )
         self._stopping = False
         self._listeners: list[Listener] = []
+        self._changes = ChangeLog()
+
+    @property
+    def changes(self) -> ChangeLog:
+        return self._changes
+
+    def announce(self, positions: Sequence[int], changes: Sequence[Change]) -> None:
+        self._changes.add(positions, changes)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -185,6 +205,7 @@ class LocalNotifier:
         """Wake every waiter: they re-read and wait again (after a lost connection)."""
         self._serial += 1
         self._history.clear()
+        self._changes.reset()  # what was missed is unknown too
         for listener in self._listeners:
             listener(None)
         for waiters in self._waiters.values():

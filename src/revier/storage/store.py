@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
 from typing import Self, TypeVar, cast
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.storage.checkpoint import Checkpointer
 from revier.storage.engine import Engines
 from revier.storage.group_commit import GroupCommit
-from revier.storage.streams import StreamRepository
+from revier.storage.streams import StreamChanges, StreamRepository
 
 R = TypeVar("R", bound="Repositories")
 
@@ -46,10 +46,12 @@ class Tx:
         # A room's version never changes: remembered for the life of the process.
         self.room_versions = room_versions
         self._repositories: dict[type[Repositories], Repositories] = {}
+        # Positions taken and what was written at them (a write transaction's).
+        self.changes = StreamChanges()
 
     @cached_property
     def streams(self) -> StreamRepository:
-        return StreamRepository(self.conn)
+        return StreamRepository(self.conn, self.changes)
 
     def repositories(self, kind: type[R]) -> R:
         """The wing's repositories on this transaction, built on first use."""
@@ -71,9 +73,15 @@ class Repositories:
         return tx.repositories(cls)
 
 
+# Told, after each commit that took stream positions, what it changed there
+# (the notifier's change log). It must not await or fail.
+CommitListener = Callable[[StreamChanges], None]
+
+
 class Store:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        self.on_commit: CommitListener | None = None
         # A room's version never changes: remembered for the life of the process.
         self._room_versions: dict[str, tuple[str, str]] = {}
         self._checkpoints: asyncio.Task[None] | None = None
@@ -95,9 +103,14 @@ class Store:
         """A write transaction: committed when the block ends, rolled back on error."""
         try:
             async with self._writer_transaction() as conn:
-                yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
+                tx = Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
+                yield tx
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
+        # Committed (a block that raised never gets here): publish before the
+        # caller wakes anyone, so a woken /sync finds the change in the log.
+        if tx.changes.positions and self.on_commit is not None:
+            self.on_commit(tx.changes)
 
     def _writer_transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         if self._group is not None:

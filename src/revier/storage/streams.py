@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,9 +43,46 @@ _NEXT = (
 _CURRENT = select(stream_counter.c.position).where(stream_counter.c.id == 1)
 
 
+# What a positioned row changed, named for the in-memory change log that lets
+# /sync skip the queries whose answer is "nothing" (revier.notify.changes).
+# Each is recorded by the one repository method that writes such rows:
+EVENT = "e"  # key: room ID — an event in the room's timeline
+ROOM_MEMBERS = "m"  # key: room ID — someone's membership of the room changed
+MEMBERSHIP = "mu"  # key: user ID — the user's own membership of a room changed
+RECEIPT = "r"  # key: room ID
+ACCOUNT_DATA = "a"  # key: user ID — global or room account data, ignore list
+PRESENCE = "p"  # key: user ID
+DEVICE_LIST = "d"  # key: user ID — devices or cross-signing keys changed
+TO_DEVICE = "t"  # key: "<user ID> <device ID>"
+KEY_CLAIM = "k"  # key: "<user ID> <device ID>" — someone claimed the device's keys
+
+Change = tuple[int, str, str]  # (position, stream, key)
+
+
+@dataclass
+class StreamChanges:
+    """The positions one write transaction took, and what it wrote at them.
+
+    Published after the commit (``Store.on_commit``): every position taken is
+    listed even if nothing was recorded at it, so a reader of the log can tell
+    "nothing changed at P" from "P not heard of yet".
+    """
+
+    positions: list[int] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def record(self, position: int, stream: str, key: str) -> None:
+        self.changes.append((position, stream, key))
+
+
+def device_key(user_id: str, device_id: str) -> str:
+    return f"{user_id} {device_id}"
+
+
 class StreamRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def next_position(self) -> int:
         """Take the next position; call it last in a write transaction.
@@ -52,7 +91,10 @@ class StreamRepository:
         positions become visible strictly in order (a reader that has seen
         position P has seen every position below it). SQLite has one writer.
         """
-        return int((await self._conn.execute(_NEXT)).scalar_one())
+        position = int((await self._conn.execute(_NEXT)).scalar_one())
+        if self._changes is not None:
+            self._changes.positions.append(position)
+        return position
 
     async def current(self) -> int:
         """The newest committed position."""

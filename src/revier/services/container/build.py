@@ -121,6 +121,9 @@ from revier.storage import Store
 def build_services(settings: Settings, store: Store, clock: Clock | None = None) -> Services:
     clock = clock or _clock(settings)
     notifier = create_notifier(settings.notify.redis_url)
+    # Every commit's stream positions go to every worker's change log (/sync's
+    # "nothing changed" answers without the database).
+    store.on_commit = lambda written: notifier.announce(written.positions, written.changes)
     tenants = load_tenants(settings)
     rl = settings.ratelimit
     conformance = conformance_mode(settings)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from revier.events.types import JsonDict
+from revier.notify.changes import WindowChanges
 from revier.services.core import Requester, SyncToken
-from revier.services.e2e.device_lists import device_list_changes
+from revier.services.e2e.device_lists import DeviceListChanges, device_list_changes
 from revier.services.e2e.e2e_keys import E2eKeyService
 from revier.services.e2e.to_device import ToDeviceService
-from revier.storage import Tx
+from revier.storage import Tx, streams
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +44,21 @@ class E2eSync:
         since: SyncToken | None,
         upto: int,
         joined_rooms: list[str],
+        known: WindowChanges | None = None,
     ) -> E2eSyncPart:
+        """``known``: what changed in (since, upto] if the change log could tell."""
         after = since.to_device_position if since is not None else 0
         batch = await self._to_device.for_sync(tx, requester, after, upto)
         body: JsonDict = {"to_device": {"events": batch.events}}
         news = bool(batch.events)
         counts, last_claim = await self._keys.sync_counts(tx, requester)
         if since is not None:
-            changes = await device_list_changes(
-                tx, requester.user_id, since.position, upto, joined_rooms
-            )
+            if known is not None and not _device_lists_may_change(known, requester, joined_rooms):
+                changes = DeviceListChanges()
+            else:
+                changes = await device_list_changes(
+                    tx, requester.user_id, since.position, upto, joined_rooms
+                )
             body["device_lists"] = changes.to_json()
             news = (
                 news
@@ -96,3 +102,15 @@ class E2eSync:
         changes = await device_list_changes(tx, requester.user_id, since, upto, joined_rooms)
         body["device_lists"] = changes.to_json()
         return body, bool(changes)
+
+
+def _device_lists_may_change(
+    known: WindowChanges, requester: Requester, joined_rooms: list[str]
+) -> bool:
+    """What ``device_list_changes`` reads: anyone's device-list change, the user's
+    own joins and leaves, and others' in the user's rooms."""
+    return (
+        known.any(streams.DEVICE_LIST)
+        or known.has(streams.MEMBERSHIP, requester.user_id)
+        or known.touches(streams.ROOM_MEMBERS, joined_rooms)
+    )

@@ -8,6 +8,11 @@ client that lost a response gets the same messages again with its old token.
 One /sync carries at most ``MAX_PER_SYNC`` messages. When more are waiting,
 the token's to-device part stops at the last message delivered (see
 ``SyncToken.to_device``) while its position moves on for everything else.
+
+Most syncs have nothing to fetch and nothing to acknowledge: the notifier's
+change log says whether any message for the device was stored in the window,
+and each worker remembers up to where a device has acknowledged, so neither
+costs a query then.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from revier.events.identifiers import is_valid_user_id
 from revier.events.types import JsonDict
 from revier.notify import Notifier
 from revier.services.core import Clock, Requester, devices
-from revier.storage import Conflict, Store, Tx
+from revier.storage import Conflict, Store, Tx, streams
 from revier.storage.e2e import E2eRepos
 from revier.storage.e2e.to_device import ToDeviceMessage
 
 MAX_PER_SYNC = 100
+# Devices whose acknowledged position is remembered (the oldest go first).
+_ACKED_MAX = 50_000
 TXN_MEMORY_MS = 24 * 60 * 60 * 1000
 _MAX_ID = 255
 
@@ -41,6 +48,9 @@ class ToDeviceService:
         self._store = store
         self._notifier = notifier
         self._clock = clock
+        # device -> a position up to which no message of its is left (this worker
+        # acknowledged it; only an acknowledgement deletes messages).
+        self._acked: dict[str, int] = {}
 
     async def send(self, requester: Requester, event_type: str, txn_id: str, messages: Any) -> None:
         """PUT /sendToDevice/{eventType}/{txnId}"""
@@ -94,6 +104,8 @@ class ToDeviceService:
     ) -> ToDeviceBatch:
         """The device's messages in (after, upto], oldest first, at most ``limit``."""
         limit = min(limit, MAX_PER_SYNC)
+        if not self._may_have(requester, after, upto):
+            return ToDeviceBatch([], None)
         pending = await E2eRepos.of(tx).to_device.pending(
             requester.user_id, requester.device_id, after, upto, limit + 1
         )
@@ -104,15 +116,32 @@ class ToDeviceService:
 
     async def acknowledge(self, requester: Requester, upto: int) -> None:
         """The device synced with a token at ``upto``: what it got before is gone for good."""
+        key = streams.device_key(requester.user_id, requester.device_id)
+        done = self._acked.get(key)
+        if done is not None and (done >= upto or not self._may_have(requester, done, upto)):
+            return  # nothing stored for it since its last acknowledgement here
         async with self._store.read() as tx:
             if not await E2eRepos.of(tx).to_device.has_acknowledged(
                 requester.user_id, requester.device_id, upto
             ):
+                self._remember_ack(key, upto)
                 return  # the common case: no write at all
         async with self._store.transaction() as tx:
             await E2eRepos.of(tx).to_device.delete_acknowledged(
                 requester.user_id, requester.device_id, upto
             )
+        self._remember_ack(key, upto)
+
+    def _may_have(self, requester: Requester, after: int, upto: int) -> bool:
+        """Whether a message for the device may have been stored in (after, upto]."""
+        window = self._notifier.changes.window(after, upto)
+        key = streams.device_key(requester.user_id, requester.device_id)
+        return window is None or window.has(streams.TO_DEVICE, key)
+
+    def _remember_ack(self, key: str, upto: int) -> None:
+        if key not in self._acked and len(self._acked) >= _ACKED_MAX:
+            del self._acked[next(iter(self._acked))]
+        self._acked[key] = max(upto, self._acked.get(key, upto))
 
 
 def _parse_messages(messages: Any) -> dict[str, dict[str, JsonDict]]:

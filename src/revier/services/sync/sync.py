@@ -9,6 +9,14 @@ A wait can outlive the access token it was started with: when a device is
 wiped or logged out, its pending /sync wakes (the change names the user) and
 is answered 401 ``M_UNKNOWN_TOKEN`` with ``soft_logout: false`` at once, so the
 client erases its local data now rather than after the long-poll timeout.
+
+An incremental sync first asks the notifier's change log what changed in its
+window (revier.notify.changes): a message wakes every member of a room, and
+for each of them only the timeline and the unread count depend on it — the
+receipts, account data, presence, to-device and device-list queries, the
+user's memberships and ignore list are skipped when the log knows nothing of
+theirs changed. When the log can't tell (a restart, a gap, a long window),
+everything is read from the database as before.
 """
 
 from __future__ import annotations
@@ -22,12 +30,14 @@ from revier.errors import UnknownToken
 from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict
 from revier.notify import Hangup, Notifier
+from revier.notify.changes import WindowChanges
 from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.e2e import E2eSync
 from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService, UnreadCounts
 from revier.services.rooms import Membership, RoomSyncBuilder, TypingService, Window, room_members
 from revier.services.sync.presence import PresenceService
-from revier.storage import Store, Tx
+from revier.services.sync.snapshot_cache import SnapshotCache
+from revier.storage import Store, Tx, streams
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
 
@@ -79,6 +89,9 @@ class SyncService:
         self._account_data = account_data
         self._e2e = e2e
         self._session_alive = session_alive
+        log = notifier.changes
+        self._memberships: SnapshotCache[list[Membership]] = SnapshotCache(log, streams.MEMBERSHIP)
+        self._ignored: SnapshotCache[frozenset[str]] = SnapshotCache(log, streams.ACCOUNT_DATA)
 
     async def sync(self, requester: Requester, request: SyncRequest) -> JsonDict:
         timeout_s = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
@@ -120,17 +133,27 @@ class SyncService:
         upto = await tx.streams.current()
         window = Window(request.since, upto, self._clock.time_ms(), request.full_state)
         flt = request.filter
-        everywhere = await room_members.rooms_of(tx, requester.user_id)
+        log = self._notifier.changes
+        log.observed(upto)
+        known = None if window.after is None else log.window(window.after, upto)
+        user_id = requester.user_id
+        everywhere = self._memberships.get(user_id, upto)
+        if everywhere is None:
+            everywhere = await room_members.rooms_of(tx, user_id)
+            self._memberships.put(user_id, upto, everywhere)
         memberships = [
             m for m in everywhere if m.stream_ordering <= upto and flt.rooms.allows_room(m.room_id)
         ]
         # Read once per request: nothing on the way asks per event (a hot path).
-        ignored = await self._account_data.ignored_users(tx, requester.user_id)
+        ignored = self._ignored.get(user_id, upto)
+        if ignored is None:
+            ignored = await self._account_data.ignored_users(tx, user_id)
+            self._ignored.put(user_id, upto, ignored)
         if ignored:  # spec: invites from ignored users are never sent to the client
             hidden = await room_members.invites_from(tx, memberships, ignored)
             memberships = [m for m in memberships if m.room_id not in hidden]
         joined = [m for m in memberships if m.membership == "join"]
-        changes = await self._changes(tx, requester, window, [m.room_id for m in joined])
+        changes = await self._changes(tx, requester, window, [m.room_id for m in joined], known)
         changes.ignored = ignored
         rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
         for m in joined:
@@ -166,10 +189,12 @@ class SyncService:
                     "content": await self._push_rules.account_data_content(tx, requester.user_id),
                 }
             )
-        presence = await self._presence.events(tx, requester, window.after, upto, flt.presence)
+        presence: list[JsonDict] = []
+        if known is None or known.any(streams.PRESENCE):
+            presence = await self._presence.events(tx, requester, window.after, upto, flt.presence)
         # Device lists follow every room the user is in, whatever the filter says.
         in_rooms = [m.room_id for m in everywhere if m.membership == "join"]
-        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto, in_rooms)
+        e2e = await self._e2e.sync_fields(tx, requester, request.since, upto, in_rooms, known)
         body: JsonDict = {
             "next_batch": SyncToken(upto, self._typing.serial, e2e.to_device_position).encode(),
             "rooms": {k: v for k, v in rooms.items() if v},
@@ -271,17 +296,28 @@ class SyncService:
         return out
 
     async def _changes(
-        self, tx: Tx, requester: Requester, window: Window, joined: list[str]
+        self,
+        tx: Tx,
+        requester: Requester,
+        window: Window,
+        joined: list[str],
+        known: WindowChanges | None,
     ) -> _Changes:
-        """What changed across all rooms, in a handful of queries instead of one per room."""
+        """What changed across all rooms, in a handful of queries instead of one per
+        room — none at all for what the change log ``known`` says is unchanged."""
         changes = _Changes()
-        if window.after is not None:
+        if known is not None:
+            changes.rooms_with_events = known.keys(streams.EVENT).intersection(joined)
+        elif window.after is not None:
             changes.rooms_with_events = await self._rooms.rooms_with_events(
                 tx, joined, window.after, window.upto
             )
-        changes.receipts = await self._rooms.receipts(
-            tx, joined, window.after, window.upto, requester.user_id
-        )
+        if known is None or known.touches(streams.RECEIPT, joined):
+            changes.receipts = await self._rooms.receipts(
+                tx, joined, window.after, window.upto, requester.user_id
+            )
+        if known is not None and not known.has(streams.ACCOUNT_DATA, requester.user_id):
+            return changes
         changed = await self._account_data.changed(tx, requester.user_id, window.after, window.upto)
         for data in changed:
             if data.room_id:

@@ -10,8 +10,9 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
+from revier.storage import streams
 from revier.storage.core.tables import account_data, ignored_users
-from revier.storage.streams import in_window
+from revier.storage.streams import StreamChanges, in_window
 
 _START = -1
 """Below every stream position: "changed after _START" is "ever changed"."""
@@ -32,8 +33,9 @@ class AccountData:
 
 
 class AccountDataRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def put(
         self, user_id: str, room_id: str, data_type: str, content: JsonDict, position: int
@@ -43,6 +45,8 @@ class AccountDataRepository:
             account_data.c.room_id == room_id,
             account_data.c.type == data_type,
         )
+        if self._changes is not None:
+            self._changes.record(position, streams.ACCOUNT_DATA, user_id)
         values = {"content": orjson.dumps(content).decode(), "stream_ordering": position}
         result = await self._conn.execute(update(account_data).where(where).values(**values))
         if result.rowcount == 0:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage import streams
 from revier.storage.e2e.tables import device_list_changes
-from revier.storage.streams import in_window
+from revier.storage.streams import StreamChanges, in_window
 
 # What every /sync asks, built once (see revier.storage.events).
 _CHANGED_IN_WINDOW = (
@@ -21,10 +22,13 @@ _CHANGED_IN_WINDOW = (
 class DeviceListRepository:
     """The device-list stream: who changed their devices or cross-signing keys, when."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def record(self, user_id: str, position: int) -> None:
+        if self._changes is not None:
+            self._changes.record(position, streams.DEVICE_LIST, user_id)
         await self._conn.execute(
             insert(device_list_changes).values(user_id=user_id, stream_ordering=position)
         )

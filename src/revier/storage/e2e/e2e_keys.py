@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
+from revier.storage import streams
 from revier.storage.core.tables import devices, users
 from revier.storage.e2e.tables import (
     e2e_device_keys,
@@ -28,6 +29,7 @@ from revier.storage.e2e.tables import (
     e2e_key_claims,
     e2e_one_time_keys,
 )
+from revier.storage.streams import StreamChanges
 
 # Statements built once (see revier.storage.events).
 _OF_DEVICE = {
@@ -82,8 +84,11 @@ def _dumps(value: JsonDict | str) -> str:
 
 
 class E2eKeyRepository:
-    def __init__(self, conn: AsyncConnection, *, is_sqlite: bool) -> None:
+    def __init__(
+        self, conn: AsyncConnection, *, is_sqlite: bool, changes: StreamChanges | None = None
+    ) -> None:
         self._conn = conn
+        self._changes = changes
         self._is_sqlite = is_sqlite
 
     # --- device keys ---------------------------------------------------------
@@ -261,6 +266,10 @@ class E2eKeyRepository:
     # --- claims as a stream --------------------------------------------------
 
     async def note_claim(self, user_id: str, device_id: str, position: int) -> None:
+        if self._changes is not None:
+            self._changes.record(
+                position, streams.KEY_CLAIM, streams.device_key(user_id, device_id)
+            )
         where = and_(e2e_key_claims.c.user_id == user_id, e2e_key_claims.c.device_id == device_id)
         result = await self._conn.execute(
             update(e2e_key_claims).where(where).values(stream_ordering=position)

@@ -10,8 +10,9 @@ from sqlalchemy import Integer, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import JsonDict
+from revier.storage import streams
 from revier.storage.e2e.tables import to_device_messages, to_device_txns
-from revier.storage.streams import in_window
+from revier.storage.streams import StreamChanges, in_window
 
 _t = to_device_messages
 _DEVICE = (_t.c.user_id == bindparam("user"), _t.c.device_id == bindparam("device"))
@@ -46,8 +47,9 @@ class PendingMessage:
 
 
 class ToDeviceRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def seen_txn(self, user_id: str, device_id: str, txn_id: str) -> bool:
         stmt = select(to_device_txns.c.txn_id).where(
@@ -76,6 +78,10 @@ class ToDeviceRepository:
     async def add(self, messages: Sequence[ToDeviceMessage], position: int) -> None:
         if not messages:
             return
+        if self._changes is not None:
+            for m in messages:
+                key = streams.device_key(m.user_id, m.device_id)
+                self._changes.record(position, streams.TO_DEVICE, key)
         await self._conn.execute(
             insert(to_device_messages),
             [

@@ -31,7 +31,7 @@ from revier.storage.store import Repositories
 class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
-        return EventRepository(self.conn, self.tx.room_versions)
+        return EventRepository(self.conn, self.tx.room_versions, self.tx.changes)
 
     @cached_property
     def events_by_time(self) -> EventsByTimeRepository:
@@ -47,7 +47,7 @@ class RoomRepos(Repositories):
 
     @cached_property
     def memberships(self) -> MembershipRepository:
-        return MembershipRepository(self.conn)
+        return MembershipRepository(self.conn, self.tx.changes)
 
     @cached_property
     def event_txns(self) -> EventTxnRepository:
@@ -59,7 +59,7 @@ class RoomRepos(Repositories):
 
     @cached_property
     def receipts(self) -> ReceiptRepository:
-        return ReceiptRepository(self.conn)
+        return ReceiptRepository(self.conn, self.tx.changes)
 
     @cached_property
     def room_closures(self) -> RoomClosureRepository:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.filters import EventQuery
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
+from revier.storage import streams
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.tables import (
     current_state,
@@ -32,6 +33,7 @@ from revier.storage.rooms.tables import (
     forward_extremities,
     rooms,
 )
+from revier.storage.streams import StreamChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +110,14 @@ def _range(after: bool, upto: bool, backwards: bool) -> Select[Any]:
 
 
 class EventRepository:
-    def __init__(self, conn: AsyncConnection, room_versions: dict[str, tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        room_versions: dict[str, tuple[str, str]],
+        changes: StreamChanges | None = None,
+    ) -> None:
         self._conn = conn
+        self._changes = changes
         # room_id -> (version, tenant), shared by all transactions: neither ever changes.
         self._room_versions = room_versions
 
@@ -129,6 +137,8 @@ class EventRepository:
                 "json": orjson.dumps(pdu.to_dict()).decode(),
             },
         )
+        if self._changes is not None:
+            self._changes.record(stream_ordering, streams.EVENT, pdu.room_id)
         if pdu.prev_events:
             await self._conn.execute(
                 _INSERT_EDGES,

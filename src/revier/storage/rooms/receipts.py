@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage import streams
 from revier.storage.rooms.tables import receipts
-from revier.storage.streams import SHORT_RANGE, in_window
+from revier.storage.streams import SHORT_RANGE, StreamChanges, in_window
 
 _START = -1
 """Below every stream position: "changed after _START" is "ever changed"."""
@@ -40,8 +41,9 @@ class Receipt:
 
 
 class ReceiptRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def put(self, receipt: Receipt) -> bool:
         """Store a receipt unless the user's receipt already points later; True if stored."""
@@ -54,6 +56,8 @@ class ReceiptRepository:
         current = (
             await self._conn.execute(select(receipts.c.event_stream_ordering).where(where))
         ).scalar()
+        if self._changes is not None:  # maybe not stored: saying "changed" is safe
+            self._changes.record(receipt.stream_ordering, streams.RECEIPT, receipt.room_id)
         values = {
             "event_id": receipt.event_id,
             "event_stream_ordering": receipt.event_stream_ordering,

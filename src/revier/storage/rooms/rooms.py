@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage import streams
 from revier.storage.rooms.tables import event_txns, memberships, room_aliases, rooms
-from revier.storage.streams import in_window
+from revier.storage.streams import StreamChanges, in_window
 
 # Statements every send runs, built once (see revier.storage.events).
 _JOINED_WITH_NAMES = select(memberships.c.user_id, memberships.c.displayname).where(
@@ -147,8 +148,9 @@ class RoomRepository:
 
 
 class MembershipRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def record(
         self,
@@ -159,6 +161,9 @@ class MembershipRepository:
         stream_ordering: int,
         displayname: str | None,
     ) -> None:
+        if self._changes is not None:
+            self._changes.record(stream_ordering, streams.ROOM_MEMBERS, room_id)
+            self._changes.record(stream_ordering, streams.MEMBERSHIP, user_id)
         where = and_(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
         result = await self._conn.execute(
             update(memberships)

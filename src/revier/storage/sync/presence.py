@@ -8,7 +8,9 @@ from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from revier.storage import streams
 from revier.storage.rooms.tables import memberships
+from revier.storage.streams import StreamChanges
 from revier.storage.sync.tables import presence
 
 
@@ -32,8 +34,9 @@ def _room_mates(user_id: str) -> Select[tuple[str]]:
 
 
 class PresenceRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
         self._conn = conn
+        self._changes = changes
 
     async def get(self, user_id: str) -> PresenceState | None:
         row = (
@@ -48,6 +51,8 @@ class PresenceRepository:
             "last_active_ts": state.last_active_ts,
             "stream_ordering": state.stream_ordering,
         }
+        if self._changes is not None:
+            self._changes.record(state.stream_ordering, streams.PRESENCE, state.user_id)
         result = await self._conn.execute(
             update(presence).where(presence.c.user_id == state.user_id).values(**values)
         )

@@ -11,6 +11,7 @@ from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester, SyncToken
 from revier.services.rooms.event_format import STRIPPED_STATE_TYPES, client_events, stripped
 from revier.services.rooms.lazy_members import SentMembers
+from revier.services.rooms.timeline_slices import TimelineSlices, slice_key
 from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
@@ -38,6 +39,7 @@ class RoomSyncBuilder:
     def __init__(self, visibility: Visibility) -> None:
         self._visibility = visibility
         self._sent = SentMembers()
+        self._slices = TimelineSlices()
 
     async def is_fresh(self, tx: Tx, membership: Membership, window: Window) -> bool:
         """Whether the client gets the room from scratch: a first sync, ``full_state``,
@@ -81,14 +83,25 @@ class RoomSyncBuilder:
         limited = False
         if limit > 0:
             args = flt.timeline.query_args(ignored)
-            args["not_before_ts"] = await self._visibility.retention.cutoff(tx, room_id)
-            fetched = await RoomRepos.of(tx).events.room_events(
-                room_id,
-                after=None if fresh else after,
-                upto=upto,
-                limit=limit + 1,
-                **args,
-            )
+            cutoff = await self._visibility.retention.cutoff(tx, room_id)
+
+            async def read(not_before_ts: int | None) -> list[StoredEvent]:
+                query = args.copy()
+                query["not_before_ts"] = not_before_ts
+                return await RoomRepos.of(tx).events.room_events(
+                    room_id, after=None if fresh else after, upto=upto, limit=limit + 1, **query
+                )
+
+            if fresh or after is None:
+                fetched = await read(cutoff)
+            else:
+                # The same slice every member a message woke asks for. Read
+                # without the retention cutoff (it moves every millisecond);
+                # when all of it is newer, the cutoff would have read the same.
+                key = slice_key(room_id, after, upto, limit + 1, dict(args))
+                fetched = await self._slices.get(key, lambda: read(None))
+                if cutoff is not None and any(_expired(e, cutoff) for e in fetched):
+                    fetched = await read(cutoff)
             limited = len(fetched) > limit
             joined_at = membership.stream_ordering if membership.membership == "join" else None
             events = await self._visibility.filter(
@@ -342,3 +355,8 @@ def receipt_events(receipts: Sequence[Any], user_id: str) -> dict[str, JsonDict]
             entry["thread_id"] = r.thread_id
         content.setdefault(r.event_id, {}).setdefault(r.receipt_type, {})[r.user_id] = entry
     return {room: {"type": "m.receipt", "content": c} for room, c in by_room.items()}
+
+
+def _expired(event: StoredEvent, cutoff: int) -> bool:
+    """What the retention cutoff takes out of a timeline (state events stay)."""
+    return not event.pdu.is_state and event.pdu.origin_server_ts < cutoff

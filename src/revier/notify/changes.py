@@ -86,6 +86,11 @@ class ChangeLog:
     def known_upto(self) -> int | None:
         return None if self._floor is None else self._known
 
+    @property
+    def pending(self) -> bool:
+        """Whether positions beyond ``known_upto`` were heard of (one before them wasn't)."""
+        return bool(self._pending)
+
     def add(
         self, positions: Sequence[int], changes: Sequence[Change], now: float | None = None
     ) -> None:

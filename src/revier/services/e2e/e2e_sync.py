@@ -92,6 +92,7 @@ class E2eSync:
         since: int | None,
         upto: int,
         joined_rooms: list[str],
+        known: WindowChanges | None = None,
     ) -> tuple[JsonDict, bool]:
         """The e2ee extension: key counts always, device-list changes since ``since``
         (only with one: a fresh connection must query everyone anyway). Whether a
@@ -99,7 +100,10 @@ class E2eSync:
         body, _ = await self._keys.sync_counts(tx, requester)
         if since is None:
             return body, False
-        changes = await device_list_changes(tx, requester.user_id, since, upto, joined_rooms)
+        if known is not None and not _device_lists_may_change(known, requester, joined_rooms):
+            changes = DeviceListChanges()
+        else:
+            changes = await device_list_changes(tx, requester.user_id, since, upto, joined_rooms)
         body["device_lists"] = changes.to_json()
         return body, bool(changes)
 

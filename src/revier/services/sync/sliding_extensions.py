@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from revier.events.types import JsonDict
+from revier.notify.changes import WindowChanges
 from revier.services.core import AccountDataService, Requester
 from revier.services.e2e import E2eSync
 from revier.services.notifications import PUSH_RULES, PushRuleService
@@ -23,7 +24,7 @@ from revier.services.rooms import RoomViews
 from revier.services.sync.sliding_connections import SlidingPos
 from revier.services.sync.sliding_lists import Selection
 from revier.services.sync.sliding_request import WILDCARD, Extensions, Scope
-from revier.storage import Tx
+from revier.storage import Tx, streams
 
 
 @dataclass(slots=True)
@@ -61,8 +62,10 @@ class SlidingExtensions:
         upto: int,
         selection: Selection,
         sent: Sent,
+        known: WindowChanges | None = None,
     ) -> tuple[JsonDict, bool]:
-        """The ``extensions`` object, and whether any of it is news."""
+        """The ``extensions`` object, and whether any of it is news; ``known``: what
+        changed since ``since`` if the change log could tell."""
         out: JsonDict = {}
         news = False
         after = since.position if since else None
@@ -76,12 +79,12 @@ class SlidingExtensions:
             joined = [
                 r.room_id for r in selection.rooms.values() if r.membership.membership == "join"
             ]
-            out["e2ee"], got = await self._e2e.key_status(tx, requester, after, upto, joined)
+            out["e2ee"], got = await self._e2e.key_status(tx, requester, after, upto, joined, known)
             news |= got
         if extensions.account_data is not None:
             rooms = _rooms_in(extensions.account_data, selection)
             out["account_data"] = await self._account_data_part(
-                tx, requester, after, upto, rooms, sent
+                tx, requester, after, upto, rooms, sent, known
             )
             news |= bool(out["account_data"]["global"] or out["account_data"]["rooms"])
         joined_rooms = {
@@ -89,7 +92,7 @@ class SlidingExtensions:
         }
         if extensions.receipts is not None:
             rooms = _rooms_in(extensions.receipts, selection) & joined_rooms
-            receipts = await self._receipts(tx, requester, after, upto, rooms, sent)
+            receipts = await self._receipts(tx, requester, after, upto, rooms, sent, known)
             out["receipts"] = {"rooms": receipts}
             news |= bool(receipts)
         if extensions.typing is not None:
@@ -109,11 +112,13 @@ class SlidingExtensions:
         upto: int,
         rooms: set[str],
         sent: Sent,
+        known: WindowChanges | None,
     ) -> JsonDict:
         user_id = requester.user_id
         global_data: list[JsonDict] = []
         by_room: dict[str, list[JsonDict]] = {}
-        for data in await self._account_data.changed(tx, user_id, after, upto):
+        unchanged = known is not None and not known.has(streams.ACCOUNT_DATA, user_id)
+        for data in [] if unchanged else await self._account_data.changed(tx, user_id, after, upto):
             entry = {"type": data.type, "content": data.content}
             if not data.room_id:
                 global_data.append(entry)
@@ -139,13 +144,14 @@ class SlidingExtensions:
         upto: int,
         rooms: set[str],
         sent: Sent,
+        known: WindowChanges | None,
     ) -> dict[str, JsonDict]:
         out: dict[str, JsonDict] = {}
         fresh = rooms if after is None else rooms & sent.initial
         timelines = {room_id: sent.timelines.get(room_id, []) for room_id in fresh}
         out.update(await self._views.receipts_on_many(tx, timelines, requester.user_id))
-        if after is not None:
-            rest = sorted(rooms - fresh)
+        rest = sorted(rooms - fresh)
+        if after is not None and (known is None or known.touches(streams.RECEIPT, rest)):
             out.update(await self._views.receipts_changed(tx, rest, after, upto, requester.user_id))
         return out
 

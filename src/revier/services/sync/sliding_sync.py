@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from revier.errors import UnknownToken
 from revier.events.types import JsonDict
 from revier.notify import ClientGone, Hangup, Notifier
+from revier.notify.changes import WindowChanges
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
@@ -38,7 +39,8 @@ from revier.services.sync.sliding_lists import ListBuilder, Selection
 from revier.services.sync.sliding_request import RoomConfig, SlidingSyncRequest
 from revier.services.sync.sliding_rooms import RoomResults, RoomWindow
 from revier.services.sync.sliding_state import wanted_state
-from revier.storage import Store, Tx
+from revier.services.sync.snapshot_cache import SnapshotCache
+from revier.storage import Store, Tx, streams
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000
 
@@ -80,6 +82,9 @@ class SlidingSyncService:
         self._extensions = extensions
         self._account_data = account_data
         self._session_alive = session_alive
+        self._ignored: SnapshotCache[frozenset[str]] = SnapshotCache(
+            notifier.changes, streams.ACCOUNT_DATA
+        )
 
     async def sync(
         self,
@@ -141,20 +146,30 @@ class SlidingSyncService:
         upto = await tx.streams.current()
         typing = self._views.typing_serial
         after = opened.since.position if opened.since else None
+        # What changed since the connection's position, if the change log can
+        # tell (as in /sync): the queries for the unchanged are skipped.
+        log = self._notifier.changes
+        log.observed(upto)
+        known = None if after is None else log.window(after, upto)
         listed = await self._views.listed_rooms(tx, requester.user_id, after, upto)
         # Read once per request, as in /sync; invites from ignored users never show.
-        ignored = await self._account_data.ignored_users(tx, requester.user_id)
+        ignored = self._ignored.get(requester.user_id, upto)
+        if ignored is None:
+            ignored = await self._account_data.ignored_users(tx, requester.user_id)
+            self._ignored.put(requester.user_id, upto, ignored)
         hidden = await room_members.invites_from(tx, (r.membership for r in listed), ignored)
         listed = [r for r in listed if r.room_id not in hidden]
         selection = await self._lists.select(tx, requester, request, listed, hidden)
         state = ConnectionState(
             {r: s for r, s in opened.state.rooms.items() if r in selection.rooms}
         )
-        rooms, sent = await self._room_parts(tx, requester, selection, opened, state, upto, ignored)
+        rooms, sent = await self._room_parts(
+            tx, requester, selection, opened, state, upto, ignored, known
+        )
         if after is not None:
-            await self._mark_missed(tx, selection, opened.state, state, after, upto)
+            await self._mark_missed(tx, selection, opened.state, state, after, upto, known)
         extensions, news = await self._extensions.build(
-            tx, requester, request.extensions, opened.since, upto, selection, sent
+            tx, requester, request.extensions, opened.since, upto, selection, sent, known
         )
         body: JsonDict = {
             "lists": {name: {"count": count} for name, count in selection.counts.items()},
@@ -173,17 +188,22 @@ class SlidingSyncService:
         state: ConnectionState,
         upto: int,
         ignored: frozenset[str],
+        known: WindowChanges | None,
     ) -> tuple[dict[str, JsonDict], Sent]:
         """The rooms to send, each with what is new for the connection; ``state``
-        learns what was sent."""
+        learns what was sent. ``known``: what changed since, if the change log knew."""
         after = opened.since.position if opened.since else None
         previous = opened.state.rooms
         live = [r for r in selection.configs if r in previous and previous[r].since is None]
         changed: set[str] = set()
         read: set[str] = set()
         if after is not None and live:
-            changed = await self._views.rooms_with_events(tx, live, after, upto)
-            read = await self._views.read_in(tx, requester.user_id, live, after, upto)
+            if known is not None:
+                changed = known.keys(streams.EVENT).intersection(live)
+            else:
+                changed = await self._views.rooms_with_events(tx, live, after, upto)
+            if known is None or known.touches(streams.RECEIPT, live):
+                read = await self._views.read_in(tx, requester.user_id, live, after, upto)
         windows: list[RoomWindow] = []
         for room_id, config in selection.configs.items():
             status = previous.get(room_id)
@@ -214,8 +234,8 @@ class SlidingSyncService:
             status = previous.get(room_id)
             part = parts.get(room_id)
             stored = config if window.initial or status is None else status.config.combine(config)
-            known = part.members if part else (status.members if status else frozenset())
-            state.rooms[room_id] = RoomStatus(stored, None, known)
+            members = part.members if part else (status.members if status else frozenset())
+            state.rooms[room_id] = RoomStatus(stored, None, members)
             if part is None:
                 continue
             rooms[room_id] = part.body
@@ -232,6 +252,7 @@ class SlidingSyncService:
         state: ConnectionState,
         after: int,
         upto: int,
+        known: WindowChanges | None,
     ) -> None:
         """Rooms the client had live but that changed outside its windows: from now on
         it has them only up to ``after``, and gets the rest when they come back."""
@@ -242,7 +263,11 @@ class SlidingSyncService:
             and r in previous.rooms
             and previous.rooms[r].since is None
         ]
-        for room_id in await self._views.rooms_with_events(tx, outside, after, upto):
+        if known is not None:
+            changed = known.keys(streams.EVENT).intersection(outside)
+        else:
+            changed = await self._views.rooms_with_events(tx, outside, after, upto)
+        for room_id in changed:
             state.rooms[room_id] = RoomStatus(previous.rooms[room_id].config, after)
 
 

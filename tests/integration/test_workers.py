@@ -65,6 +65,60 @@ async def test_a_send_on_one_worker_wakes_a_sync_on_the_other(
         assert "across" in [e["content"].get("body") for e in events]
 
 
+async def test_what_one_worker_writes_is_in_the_other_worker_s_woken_sync(
+    workers: list[RevierProcess],
+) -> None:
+    # Each worker's change log hears the other's commits through Redis: a sync
+    # woken on B must not take A's account data, receipt and message for
+    # "nothing changed" (issue 23's stream caches).
+    a, b = workers
+    a.create_user("wlog1", PASSWORD)
+    a.create_user("wlog2", PASSWORD)
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=60) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=60) as on_b,
+    ):
+        alice = await login(on_a, "wlog1")
+        bob_on_a = await login(on_a, "wlog2")
+        bob = await login(on_b, "wlog2")
+        r = await on_a.post(f"{V3}/createRoom", json={"preset": "public_chat"}, headers=alice)
+        room_id = r.json()["room_id"]
+        assert (await on_b.post(f"{V3}/join/{room_id}", json={}, headers=bob)).status_code == 200
+        token = (await on_b.get(f"{V3}/sync", headers=bob)).json()["next_batch"]
+        token = (await on_b.get(f"{V3}/sync", params={"since": token}, headers=bob)).json()[
+            "next_batch"
+        ]
+        waiting = await waiting_sync(on_b, token, 30000, bob)
+        r = await on_a.put(
+            f"{V3}/user/@wlog2:localhost/account_data/org.example.across",
+            json={"from": "a"},
+            headers=bob_on_a,
+        )
+        assert r.status_code == 200
+        body = (await asyncio.wait_for(waiting, 20)).json()
+        assert "org.example.across" in [e["type"] for e in body["account_data"]["events"]]
+        token = body["next_batch"]
+        waiting = await waiting_sync(on_b, token, 30000, bob)
+        r = await on_a.put(
+            f"{V3}/rooms/{room_id}/send/m.room.message/log1",
+            json={"msgtype": "m.text", "body": "logged"},
+            headers=alice,
+        )
+        event_id = r.json()["event_id"]
+        body = (await asyncio.wait_for(waiting, 20)).json()
+        events = body["rooms"]["join"][room_id]["timeline"]["events"]
+        assert event_id in [e["event_id"] for e in events]
+        token = body["next_batch"]
+        waiting = await waiting_sync(on_b, token, 30000, bob)
+        r = await on_a.post(
+            f"{V3}/rooms/{room_id}/receipt/m.read/{event_id}", json={}, headers=alice
+        )
+        assert r.status_code == 200
+        body = (await asyncio.wait_for(waiting, 20)).json()
+        ephemeral = body["rooms"]["join"][room_id]["ephemeral"]["events"]
+        assert any(e["type"] == "m.receipt" and event_id in e["content"] for e in ephemeral)
+
+
 async def test_a_wipe_from_the_command_line_ends_a_waiting_sync_at_once(
     workers: list[RevierProcess],
 ) -> None:

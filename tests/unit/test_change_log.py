@@ -99,3 +99,23 @@ def test_long_windows_go_to_the_database() -> None:
     log.add(list(range(1, 6002)), [], now=0.0)
     assert log.window(0, 6001) is None
     assert log.window(1001, 6001) is not None
+
+
+def test_a_wait_from_the_token_starts_before_every_change_heard_of_since() -> None:
+    log = started()
+    log.add([11], [(11, "e", "!a")], serial=5, now=0.0)
+    log.add([12], [], serial=6, now=0.0)  # nothing changed there: no wake-up to catch
+    log.add([14], [(14, "e", "!c")], serial=7, now=0.0)  # 13 not heard of yet
+    assert log.wait_from(12, serial=9) == 7  # the pending change's wake-up comes after 7
+    assert log.wait_from(10, serial=9) == 5
+    log.add([13], [(13, "a", "@u")], serial=8, now=0.0)
+    assert log.wait_from(14, serial=9) == 9  # nothing after 14: from now
+    assert log.wait_from(12, serial=9) == 7
+
+
+def test_no_wait_from_a_token_the_log_cannot_vouch_for() -> None:
+    log = started()
+    log.add([11], [(11, "e", "!a")], serial=5, now=0.0)
+    assert log.wait_from(9, serial=6) is None  # before the floor
+    assert log.wait_from(12, serial=6) is None  # beyond what was heard of
+    assert ChangeLog().wait_from(0, serial=0) is None

@@ -12,6 +12,12 @@ answers "don't know" (None) and the caller reads the database. It can only
 ever be too cautious: a position is taken as "nothing changed" only when its
 own transaction said so.
 
+Each position also keeps the notifier serial at which it was heard of. A
+change's wake-up (``notify``) always comes after its position was announced,
+so a long-poll whose token is at position P may wait from the serial of the
+first change heard of after P (``wait_from``) without reading anything first:
+every change after P wakes it, including one that landed before it waited.
+
 A position that is never published (the admin command line in another
 process without Redis, a worker that died between its commit and its
 publish) would hold ``known_upto`` back for good; so a request that read a
@@ -75,33 +81,37 @@ class ChangeLog:
         self._max = max_entries
         self._floor: int | None = None  # None: not started, nothing is known
         self._known = 0
-        # Heard of, but above a position not yet heard of.
-        self._pending: dict[int, list[tuple[str, str]]] = {}
-        # Positions (ascending) that changed something, and what they changed.
+        # Heard of, but above a position not yet heard of: the notifier serial
+        # when heard of, and what changed.
+        self._pending: dict[int, tuple[int, list[tuple[str, str]]]] = {}
+        # Positions (ascending) that changed something, what they changed, and
+        # the notifier serial when each was heard of.
         self._positions: list[int] = []
         self._changes: list[tuple[tuple[str, str], ...]] = []
+        self._serials: list[int] = []
         self._gap: tuple[int, float] | None = None  # (known_upto, first seen)
 
     @property
     def known_upto(self) -> int | None:
         return None if self._floor is None else self._known
 
-    @property
-    def pending(self) -> bool:
-        """Whether positions beyond ``known_upto`` were heard of (one before them wasn't)."""
-        return bool(self._pending)
-
     def add(
-        self, positions: Sequence[int], changes: Sequence[Change], now: float | None = None
+        self,
+        positions: Sequence[int],
+        changes: Sequence[Change],
+        serial: int = 0,
+        now: float | None = None,
     ) -> None:
-        """One committed transaction's positions and what it wrote at them."""
+        """One committed transaction's positions and what it wrote at them, heard of
+        at notifier ``serial`` (before the transaction's own wake-ups)."""
         by_position: dict[int, list[tuple[str, str]]] = {p: [] for p in positions}
         for position, stream, key in changes:
             by_position.setdefault(position, []).append((stream, key))
         for position, found in by_position.items():
             if self._floor is not None and position <= self._known:
                 continue  # given up on, or a repeat
-            self._pending.setdefault(position, []).extend(found)
+            heard, before = self._pending.get(position, (serial, []))
+            self._pending[position] = (heard, [*before, *found])
         self._advance()
         if self._pending:
             # A committed position implies every lower one committed too (they
@@ -133,7 +143,20 @@ class ChangeLog:
         self._pending.clear()
         self._positions.clear()
         self._changes.clear()
+        self._serials.clear()
         self._gap = None
+
+    def wait_from(self, position: int, serial: int) -> int | None:
+        """The notifier serial a long-poll whose token is at ``position`` can wait
+        from without reading first: every change after ``position`` notifies after
+        it. ``serial``: the notifier's now. None: the log can't vouch for that."""
+        if self._floor is None or position < self._floor or position > self._known:
+            return None
+        start = bisect.bisect_right(self._positions, position)
+        if len(self._positions) - start > MAX_SPAN:
+            return None
+        heard = [s for s, found in self._pending.values() if found]
+        return min([*self._serials[start:], *heard, serial])
 
     def window(self, after: int, upto: int) -> WindowChanges | None:
         """Everything that changed in (after, upto], or None if the log can't tell."""
@@ -157,6 +180,7 @@ class ChangeLog:
         self._floor = self._known = position
         self._positions.clear()
         self._changes.clear()
+        self._serials.clear()
         self._gap = None
         for p in [p for p in self._pending if p <= position]:
             del self._pending[p]
@@ -167,13 +191,15 @@ class ChangeLog:
             return
         while self._known + 1 in self._pending:
             self._known += 1
-            found = self._pending.pop(self._known)
+            heard, found = self._pending.pop(self._known)
             if found:
                 self._positions.append(self._known)
                 self._changes.append(tuple(found))
+                self._serials.append(heard)
             self._gap = None
         if len(self._positions) > self._max:
             half = len(self._positions) // 2
             self._floor = self._positions[half - 1]
             del self._positions[:half]
             del self._changes[:half]
+            del self._serials[:half]

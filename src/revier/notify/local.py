@@ -117,7 +117,7 @@ class LocalNotifier:
         return self._changes
 
     def announce(self, positions: Sequence[int], changes: Sequence[Change]) -> None:
-        self._changes.add(positions, changes)
+        self._changes.add(positions, changes, self._serial)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)

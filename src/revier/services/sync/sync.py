@@ -97,12 +97,13 @@ class SyncService:
         timeout_s = min(max(request.timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
         deadline = self._clock.monotonic() + timeout_s
         await self._e2e.acknowledge(requester, request.since)
-        quiet = self._quiet_rooms(requester, request)
+        quiet = self._quiet_wait(requester, request)
         if quiet is not None:
-            # Nothing can have changed since the token: wait before reading at all.
+            # Wait before reading at all; any change since the token wakes it at once.
+            rooms, since_serial = quiet
             await self._notifier.wait(
-                since_serial=self._notifier.serial,
-                rooms=quiet,
+                since_serial=since_serial,
+                rooms=rooms,
                 users=[requester.user_id],
                 timeout_s=timeout_s,
                 hangup=request.hangup,
@@ -139,27 +140,26 @@ class SyncService:
             built.body["next_batch"] = request.since.encode()
         return built.body
 
-    def _quiet_rooms(self, requester: Requester, request: SyncRequest) -> list[str] | None:
-        """The rooms to wait on if nothing can have changed since the client's token
-        (the long-poll that follows every answer); None: read first.
+    def _quiet_wait(
+        self, requester: Requester, request: SyncRequest
+    ) -> tuple[list[str], int] | None:
+        """For the long-poll that follows every answer: the rooms to wait on and the
+        notifier serial to wait from, so that it waits before reading anything;
+        None: read first.
 
-        The change log must have heard of every position up to the token and
-        nothing beyond it, so any later change both lands in the log and wakes
-        the wait (announced before its notify); the token carries no to-device
-        backlog, no typing changed in the user's rooms, and the user's rooms are
-        known as of the token. A position the log never hears of (the admin
-        command line without Redis) is read at the end of the wait, as a change
-        made during any wait is.
+        The change log gives the serial (``ChangeLog.wait_from``): every change
+        after the token wakes a wait from there, one made before the wait
+        began included. The token must carry no to-device backlog, no typing
+        may have changed in the user's rooms since it, and the user's rooms
+        must be known as of it. A position the log never hears of (the admin
+        command line without Redis) is read at the end of the wait, as a
+        change made during any wait is.
         """
         since = request.since
-        log = self._notifier.changes
-        if (
-            since is None
-            or request.full_state
-            or since.to_device is not None
-            or log.known_upto != since.position
-            or log.pending
-        ):
+        if since is None or request.full_state or since.to_device is not None:
+            return None
+        since_serial = self._notifier.changes.wait_from(since.position, self._notifier.serial)
+        if since_serial is None:
             return None
         memberships = self._memberships.get(requester.user_id, since.position)
         if memberships is None:
@@ -167,7 +167,7 @@ class SyncService:
         rooms = [m.room_id for m in memberships if m.membership == "join"]
         if any(self._typing.changed_since(room, since.typing) for room in rooms):
             return None
-        return rooms
+        return rooms, since_serial
 
     async def _build(self, tx: Tx, requester: Requester, request: SyncRequest) -> _Built:
         upto = await tx.streams.current()

@@ -92,7 +92,7 @@ class RoomEventWriter:
             raise NotFound("No such room")
         keys = auth_types_for_event(version, new.event_type, sender, new.state_key, new.content)
         own: StateKey | None = None if new.state_key is None else (new.event_type, new.state_key)
-        state = await db.events.current_state_events(
+        state, prev_events, prev_depth = await db.events.send_context(
             room_id, [CREATE, POWER_LEVELS, ENCRYPTION, *keys, *([own] if own else [])]
         )
         create = state.get(CREATE)
@@ -106,7 +106,6 @@ class RoomEventWriter:
             if existing is not None:
                 return existing
         _check_encryption(tenant, state.get(ENCRYPTION), new)
-        prev_events, prev_depth = await db.events.extremities_and_depth(room_id)
         pdu = build_pdu(
             version,
             room_id=room_id,
@@ -187,8 +186,7 @@ class RoomEventWriter:
     ) -> StoredEvent:
         db = RoomRepos.of(tx)
         child = await child_events.resolve(tx, pdu)
-        position = await tx.streams.next_position()
-        await db.events.append(pdu, position)
+        position = await db.event_appends.append(pdu, bump=pdu.type in BUMP_EVENT_TYPES)
         await search_index.record(tx, pdu, position, encrypted=encrypted)
         if child is not None:
             await child_events.record(tx, pdu, position, child)
@@ -226,8 +224,6 @@ class RoomEventWriter:
             power_levels = pdu
         if pdu.type == RETENTION and pdu.state_key == "":
             self._retention.forget(pdu.room_id)
-        if pdu.type in BUMP_EVENT_TYPES:
-            await db.rooms.set_bump_stamp(pdu.room_id, position)
         if not pdu.is_state:
             members = await db.memberships.joined_with_names(pdu.room_id)
             await self._push_actions.record(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from revier.storage.rooms.event_appends import EventAppendRepository
 from revier.storage.rooms.events import EventRepository
 from revier.storage.rooms.events_by_time import EventsByTimeRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
@@ -32,6 +33,10 @@ class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
         return EventRepository(self.conn, self.tx.room_versions)
+
+    @cached_property
+    def event_appends(self) -> EventAppendRepository:
+        return EventAppendRepository(self.conn, is_sqlite=self.tx.is_sqlite)
 
     @cached_property
     def events_by_time(self) -> EventsByTimeRepository:

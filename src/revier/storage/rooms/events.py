@@ -14,9 +14,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
+    null,
     select,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,7 +28,6 @@ from revier.events.types import JsonDict, StateKey
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.tables import (
     current_state,
-    event_edges,
     events,
     forward_extremities,
     rooms,
@@ -59,13 +59,6 @@ COLUMNS = (
 
 # Statements every send and every /sync runs, built once: building one costs more than
 # running it (SQLAlchemy then also computes its cache key only once).
-_INSERT_EVENT = insert(events)
-_INSERT_EDGES = insert(event_edges)
-_MOVE_EXTREMITY = (
-    update(forward_extremities)
-    .where(forward_extremities.c.room_id == bindparam("room"))
-    .values(event_id=bindparam("event"))
-)
 _EXTREMITIES = (
     select(forward_extremities.c.event_id, events.c.depth)
     .join(events, events.c.event_id == forward_extremities.c.event_id)
@@ -82,6 +75,25 @@ _STATE_EVENTS = (
             bindparam("keys", expanding=True)
         ),
     )
+)
+# What a new event is built on, in one round trip: the state it is checked
+# against, and the room's forward extremities (its prev_events, at what depth).
+# An extremity's row has no state key and no JSON (not needed).
+_SEND_CONTEXT = union_all(
+    _STATE_EVENTS.add_columns(events.c.depth),
+    select(
+        null().label("type"),
+        null().label("state_key"),
+        events.c.room_id,
+        events.c.event_id,
+        null().label("json"),
+        events.c.stream_ordering,
+        events.c.redacted_by,
+        events.c.has_children,
+        events.c.depth,
+    )
+    .join_from(forward_extremities, events, events.c.event_id == forward_extremities.c.event_id)
+    .where(forward_extremities.c.room_id == bindparam("room")),
 )
 _STATE_IDS = select(
     current_state.c.type, current_state.c.state_key, current_state.c.event_id
@@ -113,55 +125,6 @@ class EventRepository:
         # room_id -> (version, tenant), shared by all transactions: neither ever changes.
         self._room_versions = room_versions
 
-    async def append(self, pdu: Pdu, stream_ordering: int) -> None:
-        """Store a new event with its edges and make it the room's extremity."""
-        await self._conn.execute(
-            _INSERT_EVENT,
-            {
-                "event_id": pdu.event_id,
-                "stream_ordering": stream_ordering,
-                "room_id": pdu.room_id,
-                "type": pdu.type,
-                "state_key": pdu.state_key,
-                "sender": pdu.sender,
-                "depth": pdu.depth,
-                "origin_server_ts": pdu.origin_server_ts,
-                "json": orjson.dumps(pdu.to_dict()).decode(),
-            },
-        )
-        if pdu.prev_events:
-            await self._conn.execute(
-                _INSERT_EDGES,
-                [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
-            )
-        # A room on one server has one extremity: move it (one statement on
-        # the hot path), or create it for the room's first event.
-        moved = await self._conn.execute(
-            _MOVE_EXTREMITY, {"room": pdu.room_id, "event": pdu.event_id}
-        )
-        if moved.rowcount == 0:
-            await self._conn.execute(
-                insert(forward_extremities).values(room_id=pdu.room_id, event_id=pdu.event_id)
-            )
-        if pdu.state_key is not None:
-            await self._set_current_state(pdu.room_id, (pdu.type, pdu.state_key), pdu.event_id)
-
-    async def _set_current_state(self, room_id: str, key: StateKey, event_id: str) -> None:
-        where = and_(
-            current_state.c.room_id == room_id,
-            current_state.c.type == key[0],
-            current_state.c.state_key == key[1],
-        )
-        result = await self._conn.execute(
-            update(current_state).where(where).values(event_id=event_id)
-        )
-        if result.rowcount == 0:
-            await self._conn.execute(
-                insert(current_state).values(
-                    room_id=room_id, type=key[0], state_key=key[1], event_id=event_id
-                )
-            )
-
     async def replace_json(self, event_id: str, pdu: Pdu, redacted_by: str) -> None:
         """Keep only the redacted form of an event (the content is gone for good)."""
         await self._conn.execute(
@@ -184,6 +147,23 @@ class EventRepository:
             return {}
         rows = await self._conn.execute(_STATE_EVENTS, {"room": room_id, "keys": wanted})
         return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
+
+    async def send_context(
+        self, room_id: str, keys: Iterable[StateKey]
+    ) -> tuple[dict[StateKey, Pdu], list[str], int]:
+        """``current_state_events`` and ``extremities_and_depth`` in one query: the
+        state a new event is checked against, its prev_events and their greatest depth."""
+        params = {"room": room_id, "keys": sorted(set(keys))}
+        state: dict[StateKey, Pdu] = {}
+        extremities: list[str] = []
+        depth = 0
+        for row in await self._conn.execute(_SEND_CONTEXT, params):
+            if row.type is None:
+                extremities.append(row.event_id)
+                depth = max(depth, int(row.depth))
+            else:
+                state[(row.type, row.state_key)] = (await self.parse(row)).pdu
+        return state, extremities, depth
 
     async def get(self, event_id: str) -> StoredEvent | None:
         row = (

@@ -10,6 +10,8 @@ from revier.storage.metadata import metadata
 # One row. Every change a client must see takes the next position from it
 # (UPDATE … RETURNING): the row lock makes positions commit in the order they
 # were taken, so "everything after position P" never skips a late commit.
+# A new room event takes its position inside the statement that stores it on
+# PostgreSQL (``rooms/event_appends.py``: the same UPDATE, as a CTE, the same lock).
 stream_counter = Table(
     "stream_counter",
     metadata,

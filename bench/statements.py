@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class StatementTrace:
                     event.remove(engine, name, fn)
 
 
-async def trace_send(database_url: str, data_dir: Path, members: int) -> list[str]:
+async def trace_send(database_url: str, data_dir: Path, members: int, timed: int = 0) -> list[str]:
     from revier.app import create_app
     from revier.config_file import load_settings
 
@@ -131,26 +132,36 @@ async def trace_send(database_url: str, data_dir: Path, members: int) -> list[st
                 r = await http.put(f"{url}/t1", json=body, headers=tokens[1])
                 assert r.is_success, r.text
                 await asyncio.sleep(0.05)  # the group commit's COMMIT
-            return list(lines)
+            found = list(lines)
+            if timed:  # one after another: this process's CPU (client and server) per send
+                cpu, wall = time.process_time(), time.perf_counter()
+                for n in range(timed):
+                    await http.put(f"{url}/timed{n}", json=body, headers=tokens[1])
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                found.append(
+                    f"(timed) {timed} sends: {1000 * cpu / timed:.2f} ms CPU, "
+                    f"{1000 * wall / timed:.2f} ms wall each"
+                )
+            return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--members", type=int, default=20)
+    parser.add_argument("--timed", type=int, default=0, help="then time this many sends")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="revier-trace-") as tmp:
         data_dir = Path(tmp)
         if args.db == "sqlite":
-            lines = asyncio.run(
-                trace_send(f"sqlite:///{data_dir}/revier.db", data_dir, args.members)
-            )
+            url = f"sqlite:///{data_dir}/revier.db"
+            lines = asyncio.run(trace_send(url, data_dir, args.members, args.timed))
         else:
             from tests.integration.postgres import create_database, postgres_cluster
 
             with postgres_cluster() as dsn:
                 url = create_database(dsn, "trace")
-                lines = asyncio.run(trace_send(url, data_dir, args.members))
+                lines = asyncio.run(trace_send(url, data_dir, args.members, args.timed))
     for n, line in enumerate(lines, 1):
         print(f"{n:3} {line[:220]}")
     control = ("(", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")

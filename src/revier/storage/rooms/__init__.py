@@ -26,6 +26,7 @@ from revier.storage.rooms.rooms import (
     RoomRepository,
 )
 from revier.storage.rooms.search import SearchRepository
+from revier.storage.rooms.send_context import SendContextRepository
 from revier.storage.store import Repositories
 
 
@@ -37,6 +38,10 @@ class RoomRepos(Repositories):
     @cached_property
     def event_appends(self) -> EventAppendRepository:
         return EventAppendRepository(self.conn, is_sqlite=self.tx.is_sqlite)
+
+    @cached_property
+    def send_context(self) -> SendContextRepository:
+        return SendContextRepository(self.conn, self.events)
 
     @cached_property
     def events_by_time(self) -> EventsByTimeRepository:

@@ -14,10 +14,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    null,
     select,
     tuple_,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,7 +64,7 @@ _EXTREMITIES = (
 )
 # By exact (type, state_key): by type alone, the sender's membership check
 # on every send would load every member event of the room.
-_STATE_EVENTS = (
+STATE_EVENTS = (
     select(current_state.c.type, current_state.c.state_key, events.c.room_id, *COLUMNS)
     .join(events, events.c.event_id == current_state.c.event_id)
     .where(
@@ -75,25 +73,6 @@ _STATE_EVENTS = (
             bindparam("keys", expanding=True)
         ),
     )
-)
-# What a new event is built on, in one round trip: the state it is checked
-# against, and the room's forward extremities (its prev_events, at what depth).
-# An extremity's row has no state key and no JSON (not needed).
-_SEND_CONTEXT = union_all(
-    _STATE_EVENTS.add_columns(events.c.depth),
-    select(
-        null().label("type"),
-        null().label("state_key"),
-        events.c.room_id,
-        events.c.event_id,
-        null().label("json"),
-        events.c.stream_ordering,
-        events.c.redacted_by,
-        events.c.has_children,
-        events.c.depth,
-    )
-    .join_from(forward_extremities, events, events.c.event_id == forward_extremities.c.event_id)
-    .where(forward_extremities.c.room_id == bindparam("room")),
 )
 _STATE_IDS = select(
     current_state.c.type, current_state.c.state_key, current_state.c.event_id
@@ -145,25 +124,8 @@ class EventRepository:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        rows = await self._conn.execute(_STATE_EVENTS, {"room": room_id, "keys": wanted})
+        rows = await self._conn.execute(STATE_EVENTS, {"room": room_id, "keys": wanted})
         return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
-
-    async def send_context(
-        self, room_id: str, keys: Iterable[StateKey]
-    ) -> tuple[dict[StateKey, Pdu], list[str], int]:
-        """``current_state_events`` and ``extremities_and_depth`` in one query: the
-        state a new event is checked against, its prev_events and their greatest depth."""
-        params = {"room": room_id, "keys": sorted(set(keys))}
-        state: dict[StateKey, Pdu] = {}
-        extremities: list[str] = []
-        depth = 0
-        for row in await self._conn.execute(_SEND_CONTEXT, params):
-            if row.type is None:
-                extremities.append(row.event_id)
-                depth = max(depth, int(row.depth))
-            else:
-                state[(row.type, row.state_key)] = (await self.parse(row)).pdu
-        return state, extremities, depth
 
     async def get(self, event_id: str) -> StoredEvent | None:
         row = (

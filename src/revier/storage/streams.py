@@ -12,6 +12,8 @@ from revier.storage.metadata import metadata
 # One row. Every change a client must see takes the next position from it
 # (UPDATE … RETURNING): the row lock makes positions commit in the order they
 # were taken, so "everything after position P" never skips a late commit.
+# A new room event takes its position inside the statement that stores it on
+# PostgreSQL (``rooms/event_appends.py``: the same UPDATE, as a CTE, the same lock).
 stream_counter = Table(
     "stream_counter",
     metadata,
@@ -80,7 +82,8 @@ def device_key(user_id: str, device_id: str) -> str:
 
 
 class StreamRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
+        # ``changes``: the transaction's, which lists every position it takes.
         self._conn = conn
         self._changes = changes
 
@@ -92,8 +95,7 @@ class StreamRepository:
         position P has seen every position below it). SQLite has one writer.
         """
         position = int((await self._conn.execute(_NEXT)).scalar_one())
-        if self._changes is not None:
-            self._changes.positions.append(position)
+        self._changes.positions.append(position)
         return position
 
     async def current(self) -> int:

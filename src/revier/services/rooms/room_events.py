@@ -92,9 +92,13 @@ class RoomEventWriter:
             raise NotFound("No such room")
         keys = auth_types_for_event(version, new.event_type, sender, new.state_key, new.content)
         own: StateKey | None = None if new.state_key is None else (new.event_type, new.state_key)
-        state = await db.events.current_state_events(
-            room_id, [CREATE, POWER_LEVELS, ENCRYPTION, *keys, *([own] if own else [])]
+        # A message notifies members: read them with the rest (one statement).
+        context = await db.send_context.read(
+            room_id,
+            [CREATE, POWER_LEVELS, ENCRYPTION, *keys, *([own] if own else [])],
+            members=new.state_key is None,
         )
+        state = context.state
         create = state.get(CREATE)
         if create is None:  # a room whose creation was rolled back
             raise NotFound("No such room")
@@ -106,7 +110,6 @@ class RoomEventWriter:
             if existing is not None:
                 return existing
         _check_encryption(tenant, state.get(ENCRYPTION), new)
-        prev_events, prev_depth = await db.events.extremities_and_depth(room_id)
         pdu = build_pdu(
             version,
             room_id=room_id,
@@ -114,9 +117,9 @@ class RoomEventWriter:
             event_type=new.event_type,
             content=new.content,
             state_key=new.state_key,
-            prev_events=prev_events,
+            prev_events=context.prev_events,
             auth_events=[state[k].event_id for k in keys if k in state],
-            depth=prev_depth + 1,
+            depth=context.prev_depth + 1,
             origin_server_ts=self._clock.time_ms(),
             origin_server_name=tenant.server_name,
             signing_key=tenant.signing_key,
@@ -133,6 +136,7 @@ class RoomEventWriter:
             create=create,
             power_levels=state.get(POWER_LEVELS),
             encrypted=ENCRYPTION in state,
+            members=context.members,
         )
 
     async def send_create(
@@ -184,11 +188,13 @@ class RoomEventWriter:
         create: Pdu,
         power_levels: Pdu | None,
         encrypted: bool = False,
+        members: list[tuple[str, str | None]] | None = None,
     ) -> StoredEvent:
+        """Store a checked event and update what follows from it. ``members``: the
+        room's joined members if read already (``send_context``), else read here."""
         db = RoomRepos.of(tx)
         child = await child_events.resolve(tx, pdu)
-        position = await tx.streams.next_position()
-        await db.events.append(pdu, position)
+        position = await db.event_appends.append(pdu, bump=pdu.type in BUMP_EVENT_TYPES)
         await search_index.record(tx, pdu, position, encrypted=encrypted)
         if child is not None:
             await child_events.record(tx, pdu, position, child)
@@ -226,10 +232,9 @@ class RoomEventWriter:
             power_levels = pdu
         if pdu.type == RETENTION and pdu.state_key == "":
             self._retention.forget(pdu.room_id)
-        if pdu.type in BUMP_EVENT_TYPES:
-            await db.rooms.set_bump_stamp(pdu.room_id, position)
         if not pdu.is_state:
-            members = await db.memberships.joined_with_names(pdu.room_id)
+            if members is None:
+                members = await db.memberships.joined_with_names(pdu.room_id)
             await self._push_actions.record(
                 tx,
                 pdu,

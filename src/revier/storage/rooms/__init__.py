@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from revier.storage.rooms.event_appends import EventAppendRepository
 from revier.storage.rooms.events import EventRepository
 from revier.storage.rooms.events_by_time import EventsByTimeRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
@@ -25,13 +26,24 @@ from revier.storage.rooms.rooms import (
     RoomRepository,
 )
 from revier.storage.rooms.search import SearchRepository
+from revier.storage.rooms.send_context import SendContextRepository
 from revier.storage.store import Repositories
 
 
 class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
-        return EventRepository(self.conn, self.tx.room_versions, self.tx.changes)
+        return EventRepository(self.conn, self.tx.room_versions)
+
+    @cached_property
+    def event_appends(self) -> EventAppendRepository:
+        return EventAppendRepository(
+            self.conn, is_sqlite=self.tx.is_sqlite, changes=self.tx.changes
+        )
+
+    @cached_property
+    def send_context(self) -> SendContextRepository:
+        return SendContextRepository(self.conn, self.events)
 
     @cached_property
     def events_by_time(self) -> EventsByTimeRepository:

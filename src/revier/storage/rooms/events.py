@@ -14,7 +14,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    insert,
     select,
     tuple_,
     update,
@@ -24,16 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.filters import EventQuery
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
-from revier.storage import streams
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.tables import (
     current_state,
-    event_edges,
     events,
     forward_extremities,
     rooms,
 )
-from revier.storage.streams import StreamChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +57,6 @@ COLUMNS = (
 
 # Statements every send and every /sync runs, built once: building one costs more than
 # running it (SQLAlchemy then also computes its cache key only once).
-_INSERT_EVENT = insert(events)
-_INSERT_EDGES = insert(event_edges)
-_MOVE_EXTREMITY = (
-    update(forward_extremities)
-    .where(forward_extremities.c.room_id == bindparam("room"))
-    .values(event_id=bindparam("event"))
-)
 _EXTREMITIES = (
     select(forward_extremities.c.event_id, events.c.depth)
     .join(events, events.c.event_id == forward_extremities.c.event_id)
@@ -75,7 +64,7 @@ _EXTREMITIES = (
 )
 # By exact (type, state_key): by type alone, the sender's membership check
 # on every send would load every member event of the room.
-_STATE_EVENTS = (
+STATE_EVENTS = (
     select(current_state.c.type, current_state.c.state_key, events.c.room_id, *COLUMNS)
     .join(events, events.c.event_id == current_state.c.event_id)
     .where(
@@ -110,67 +99,10 @@ def _range(after: bool, upto: bool, backwards: bool) -> Select[Any]:
 
 
 class EventRepository:
-    def __init__(
-        self,
-        conn: AsyncConnection,
-        room_versions: dict[str, tuple[str, str]],
-        changes: StreamChanges | None = None,
-    ) -> None:
+    def __init__(self, conn: AsyncConnection, room_versions: dict[str, tuple[str, str]]) -> None:
         self._conn = conn
-        self._changes = changes
         # room_id -> (version, tenant), shared by all transactions: neither ever changes.
         self._room_versions = room_versions
-
-    async def append(self, pdu: Pdu, stream_ordering: int) -> None:
-        """Store a new event with its edges and make it the room's extremity."""
-        await self._conn.execute(
-            _INSERT_EVENT,
-            {
-                "event_id": pdu.event_id,
-                "stream_ordering": stream_ordering,
-                "room_id": pdu.room_id,
-                "type": pdu.type,
-                "state_key": pdu.state_key,
-                "sender": pdu.sender,
-                "depth": pdu.depth,
-                "origin_server_ts": pdu.origin_server_ts,
-                "json": orjson.dumps(pdu.to_dict()).decode(),
-            },
-        )
-        if self._changes is not None:
-            self._changes.record(stream_ordering, streams.EVENT, pdu.room_id)
-        if pdu.prev_events:
-            await self._conn.execute(
-                _INSERT_EDGES,
-                [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
-            )
-        # A room on one server has one extremity: move it (one statement on
-        # the hot path), or create it for the room's first event.
-        moved = await self._conn.execute(
-            _MOVE_EXTREMITY, {"room": pdu.room_id, "event": pdu.event_id}
-        )
-        if moved.rowcount == 0:
-            await self._conn.execute(
-                insert(forward_extremities).values(room_id=pdu.room_id, event_id=pdu.event_id)
-            )
-        if pdu.state_key is not None:
-            await self._set_current_state(pdu.room_id, (pdu.type, pdu.state_key), pdu.event_id)
-
-    async def _set_current_state(self, room_id: str, key: StateKey, event_id: str) -> None:
-        where = and_(
-            current_state.c.room_id == room_id,
-            current_state.c.type == key[0],
-            current_state.c.state_key == key[1],
-        )
-        result = await self._conn.execute(
-            update(current_state).where(where).values(event_id=event_id)
-        )
-        if result.rowcount == 0:
-            await self._conn.execute(
-                insert(current_state).values(
-                    room_id=room_id, type=key[0], state_key=key[1], event_id=event_id
-                )
-            )
 
     async def replace_json(self, event_id: str, pdu: Pdu, redacted_by: str) -> None:
         """Keep only the redacted form of an event (the content is gone for good)."""
@@ -192,7 +124,7 @@ class EventRepository:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        rows = await self._conn.execute(_STATE_EVENTS, {"room": room_id, "keys": wanted})
+        rows = await self._conn.execute(STATE_EVENTS, {"room": room_id, "keys": wanted})
         return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
 
     async def get(self, event_id: str) -> StoredEvent | None:

@@ -33,11 +33,6 @@ _MEMBERSHIP_CHANGES = select(memberships.c.user_id, memberships.c.membership).wh
     memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
     *in_window(memberships.c.stream_ordering),
 )
-_SET_BUMP_STAMP = (
-    update(rooms)
-    .where(rooms.c.room_id == bindparam("room"))
-    .values(bump_stamp=bindparam("position"))
-)
 _MEMBERSHIP_FIELDS = (
     "room_id",
     "user_id",
@@ -129,9 +124,6 @@ class RoomRepository:
                 bump_stamp=room.bump_stamp,
             )
         )
-
-    async def set_bump_stamp(self, room_id: str, position: int) -> None:
-        await self._conn.execute(_SET_BUMP_STAMP, {"room": room_id, "position": position})
 
     async def get(self, room_id: str) -> Room | None:
         row = (await self._conn.execute(select(rooms).where(rooms.c.room_id == room_id))).first()

@@ -13,6 +13,8 @@ from typing import Any
 
 from bench.processes import stop_process, wait_ready
 
+from tests.integration import forkserver
+
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"  # of the accounts the tests make
 
@@ -64,14 +66,11 @@ class RevierProcess:
 
     def admin(self, *args: str, input_text: str | None = None, check: bool = True) -> str:
         """Run ``revier admin …`` against this server's configuration."""
-        result = subprocess.run(
-            [sys.executable, "-m", "revier", "admin", *args, "--config", str(self.config)],
-            input=input_text or "",
-            capture_output=True,
-            text=True,
+        result = forkserver.run(
+            ["admin", *args, "--config", str(self.config)],
+            input_text=input_text or "",
             env=self.env,
             cwd=self.data_dir,
-            timeout=120,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"revier admin {' '.join(args)} failed: {result.stderr}")

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ class RevierProcess:
     config: Path
     env: dict[str, str]
     url: str = ""
-    proc: subprocess.Popen[str] | None = None
+    proc: subprocess.Popen[str] | forkserver.ForkedProcess | None = None
     log_path: Path = field(init=False)
     _log: Any = None
 
@@ -42,13 +41,11 @@ class RevierProcess:
 
     def start(self, *extra_args: str, timeout: float = 60) -> None:
         self._log = log = self.log_path.open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "revier", "serve", "--config", str(self.config), *extra_args],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
+        self.proc = forkserver.spawn(
+            ["serve", "--config", str(self.config), *extra_args],
             env=self.env,
             cwd=self.data_dir,
+            stderr=log,
         )
         url = wait_ready(self.proc, timeout)
         if url is None:

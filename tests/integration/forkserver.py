@@ -9,7 +9,9 @@ the same ``main()`` on the same code as ``python -m revier``, without the import
 Only modules imported before the fork are shared, and nothing runs at import time
 that holds a connection, a thread or an event loop.
 
-``REVIER_TEST_FORKSERVER=0`` runs everything as processes of their own instead.
+A command whose environment changes what Python imports (another ``PYTHON*``
+variable than the tests', e.g. a previous release's ``PYTHONPATH``) runs as a
+process of its own, and ``REVIER_TEST_FORKSERVER=0`` runs everything so.
 Started lazily, once per test process; stopped when that process exits.
 """
 
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +50,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run([python, "-m", "revier", *args], capture_output=True, text=True)``,
     forked from the fork server when it runs."""
-    path = _socket_path()
+    path = _socket_path(env)
     if path is None:
         return subprocess.run(
             [sys.executable, "-m", "revier", *args],
@@ -114,7 +117,7 @@ def spawn(
 ) -> ForkedProcess | subprocess.Popen[str]:
     """``subprocess.Popen([python, "-m", "revier", *args], stdout=PIPE, stderr=stderr,
     text=True)``: a long-running ``revier serve``, forked when the fork server runs."""
-    path = _socket_path()
+    path = _socket_path(env)
     if path is None:
         return subprocess.Popen(
             [sys.executable, "-m", "revier", *args],
@@ -146,11 +149,13 @@ def _request(args: list[str], env: dict[str, str] | None, cwd: Path | str | None
     }
 
 
-def _socket_path() -> str | None:
+def _socket_path(env: dict[str, str] | None) -> str | None:
     """The running fork server's socket, started now if need be; None where it is
-    switched off or could not start."""
+    switched off, could not start, or would import other code than ``env`` does."""
     global _server, _broken
     if os.environ.get("REVIER_TEST_FORKSERVER") == "0" or _broken:
+        return None
+    if env is not None and _python_vars(env) != _python_vars(os.environ):
         return None
     with _lock:
         if _server is not None and _server[0].poll() is None:
@@ -173,6 +178,10 @@ def _socket_path() -> str | None:
         _server = (proc, path)
         atexit.register(_stop, proc, path)
         return path
+
+
+def _python_vars(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.startswith("PYTHON")}
 
 
 def _stop(proc: subprocess.Popen[bytes], path: str) -> None:

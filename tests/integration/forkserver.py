@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 _lock = threading.Lock()
 _server: tuple[subprocess.Popen[bytes], str] | None = None
 _broken = False
+_spawned: set[ForkedProcess] = set()  # the servers still running
 
 
 def run(
@@ -99,6 +100,7 @@ class ForkedProcess:
             if self.returncode is None and select.select([self._conn], [], [], timeout)[0]:
                 self.returncode = int(_receive(self._conn)["status"])
                 self._conn.close()
+                _spawned.discard(self)
             return self.returncode
 
     def send_signal(self, sig: int) -> None:
@@ -136,9 +138,11 @@ def spawn(
         os.close(write_end)
     _send(conn, _request(args, env, cwd))
     pid = int(_receive(conn)["pid"])
-    return ForkedProcess(
+    forked = ForkedProcess(
         [sys.executable, "-m", "revier", *args], conn, pid, os.fdopen(read_end, "r")
     )
+    _spawned.add(forked)
+    return forked
 
 
 def _request(args: list[str], env: dict[str, str] | None, cwd: Path | str | None) -> Any:
@@ -185,6 +189,11 @@ def _python_vars(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _stop(proc: subprocess.Popen[bytes], path: str) -> None:
+    # A server a failed test left running ends with the tests, not after them.
+    for server in list(_spawned):
+        if server.returncode is None:
+            server.kill()
+            server.wait(timeout=10)
     proc.terminate()
     proc.wait(timeout=10)
     Path(path).unlink(missing_ok=True)

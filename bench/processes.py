@@ -10,12 +10,29 @@ import re
 import select
 import subprocess
 import time
-from typing import Any
+from typing import IO, Any, Protocol
+
+
+class Process(Protocol):
+    """What a started server is driven by: a ``subprocess.Popen``, or a stand-in
+    for one (the test suite's forked servers)."""
+
+    @property
+    def stdout(self) -> IO[Any] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
 
 READY = re.compile(r"revier ready on (http://\S+)")
 
 
-def wait_ready(proc: subprocess.Popen[Any], timeout: float) -> str | None:
+def wait_ready(proc: Process, timeout: float) -> str | None:
     """The base URL that a starting ``revier serve`` prints on its standard output (a
     pipe, text or bytes) once it listens; None if it ends or ``timeout`` seconds pass first."""
     assert proc.stdout is not None
@@ -33,7 +50,7 @@ def wait_ready(proc: subprocess.Popen[Any], timeout: float) -> str | None:
     return None
 
 
-def stop_process(proc: subprocess.Popen[Any], *, kill: bool = False, timeout: float = 30) -> int:
+def stop_process(proc: Process, *, kill: bool = False, timeout: float = 30) -> int:
     """End ``proc``: SIGTERM (SIGKILL at once with ``kill``), SIGKILL if it is still
     running after ``timeout`` seconds; then close its standard output pipe, if it has
     one. Returns its exit status."""

@@ -6,12 +6,13 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.processes import stop_process, wait_ready
+
+from tests.integration import forkserver
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"  # of the accounts the tests make
@@ -25,7 +26,7 @@ class RevierProcess:
     config: Path
     env: dict[str, str]
     url: str = ""
-    proc: subprocess.Popen[str] | None = None
+    proc: subprocess.Popen[str] | forkserver.ForkedProcess | None = None
     log_path: Path = field(init=False)
     _log: Any = None
 
@@ -40,13 +41,11 @@ class RevierProcess:
 
     def start(self, *extra_args: str, timeout: float = 60) -> None:
         self._log = log = self.log_path.open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "revier", "serve", "--config", str(self.config), *extra_args],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
+        self.proc = forkserver.spawn(
+            ["serve", "--config", str(self.config), *extra_args],
             env=self.env,
             cwd=self.data_dir,
+            stderr=log,
         )
         url = wait_ready(self.proc, timeout)
         if url is None:
@@ -64,14 +63,11 @@ class RevierProcess:
 
     def admin(self, *args: str, input_text: str | None = None, check: bool = True) -> str:
         """Run ``revier admin …`` against this server's configuration."""
-        result = subprocess.run(
-            [sys.executable, "-m", "revier", "admin", *args, "--config", str(self.config)],
-            input=input_text or "",
-            capture_output=True,
-            text=True,
+        result = forkserver.run(
+            ["admin", *args, "--config", str(self.config)],
+            input_text=input_text or "",
             env=self.env,
             cwd=self.data_dir,
-            timeout=120,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"revier admin {' '.join(args)} failed: {result.stderr}")

@@ -13,13 +13,13 @@ import asyncio
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from nio import AsyncClient, AsyncClientConfig, LoginResponse, UploadResponse
 
+from tests.integration import forkserver
 from tests.integration.conftest import server_config
 from tests.integration.harness import PASSWORD, RevierProcess, server_env, write_config
 
@@ -28,13 +28,7 @@ ONLY_MESSAGES = {"types": ["m.room.message"]}
 
 
 def admin_command(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "revier", "admin", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=server_env(),
-        timeout=120,
-    )
+    return forkserver.run(["admin", *args, "--config", str(config)], env=server_env())
 
 
 async def e2e_login(srv: RevierProcess, user_id: str, store: Path) -> AsyncClient:

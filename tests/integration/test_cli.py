@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.integration import forkserver
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
 
@@ -112,12 +112,7 @@ def test_create_refuses_bad_names_weak_passwords_and_duplicates(server: RevierPr
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "revier", *command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = forkserver.run([*command, "--help"])
     assert result.returncode == 0
     assert "usage: revier" in result.stdout
 
@@ -125,32 +120,15 @@ def test_every_command_has_help(command: list[str]) -> None:
 def test_invalid_config_stops_with_a_clear_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "bad.toml"
     config.write_text('[server]\nport = "eighty"\nnonsense = 1\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "revier", "serve", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = forkserver.run(["serve", "--config", str(config)])
     assert result.returncode == 2
     assert "server.port" in result.stderr and "server.nonsense" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def _import_file(server: RevierProcess, source: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "revier",
-            "admin",
-            "user",
-            "import",
-            str(source),
-            "-c",
-            str(server.config),
-        ],
-        capture_output=True,
-        text=True,
+    return forkserver.run(
+        ["admin", "user", "import", str(source), "-c", str(server.config)],
         env=server.env,
         cwd=server.data_dir,
         timeout=240,

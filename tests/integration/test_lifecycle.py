@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 import revier as revier_package
+from tests.integration import forkserver
 from tests.integration.admin_api import shared_admin
 from tests.integration.conftest import server_config
 from tests.integration.harness import PASSWORD, RevierProcess, server_env
@@ -32,14 +33,7 @@ from tests.integration.steps import Session
 
 def revier(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``revier …`` to its end: its exit status and standard error."""
-    result = subprocess.run(
-        [sys.executable, "-m", "revier", *args],
-        cwd=cwd,
-        env=env or server_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = forkserver.run(list(args), cwd=cwd, env=env or server_env())
     return result.returncode, result.stderr
 
 

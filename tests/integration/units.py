@@ -71,20 +71,22 @@ def fixtures() -> tuple[Any, Any, Any]:
     def api(http: httpx.AsyncClient, admin: Admin) -> UnitsApi:
         return UnitsApi(http, admin)
 
-    accounts: list[str] = []
+    # Per server (its data directory): with --db=both the module runs on two.
+    accounts: dict[str, list[str]] = {}
 
     @pytest.fixture
     async def login(org_server: RevierProcess, password_hash: str) -> AsyncIterator[Login]:
         clients: list[AsyncClient] = []
 
         async def make() -> AsyncClient:
-            if not accounts:
-                accounts.extend(
+            pool = accounts.setdefault(str(org_server.data_dir), [])
+            if not pool:
+                pool.extend(
                     org_server.import_users(
                         [f"unit-{secrets.token_hex(4)}" for _ in range(12)], password_hash
                     )
                 )
-            client = AsyncClient(org_server.url.replace("127.0.0.1", "localhost"), accounts.pop())
+            client = AsyncClient(org_server.url.replace("127.0.0.1", "localhost"), pool.pop())
             response = await client.login(PASSWORD, device_name="units test")
             assert isinstance(response, LoginResponse), response
             clients.append(client)

@@ -44,6 +44,16 @@ JOINED_RULES = frozenset({"auto_join", "announce", SPACE_RULE})
 USER_BATCH = 50
 # Jobs of at most this many users are done before the request returns.
 INLINE_USERS = USER_BATCH
+# Memberships (a user in a room: an invite, a join or a kick, one or two
+# events) checked in one transaction. SQLite runs a transaction on the event
+# loop without a pause (storage/sqlite_inline.py), at a few ms per event: a
+# batch of 50 users in 3 rooms held every /sync up for most of a second.
+PAIRS_PER_BATCH = 12
+
+
+def users_per_batch(rooms: int) -> int:
+    """How many users one batch of a job over ``rooms`` rooms takes (at least one)."""
+    return max(1, min(USER_BATCH, PAIRS_PER_BATCH // max(rooms, 1)))
 
 
 class UnitWork:
@@ -193,7 +203,7 @@ class UnitWork:
             job = await db.unit_jobs.lock(job_id)
             if job is None or job.completed_ts is not None:
                 return False
-            user_ids = await db.unit_jobs.next_users(job_id, USER_BATCH)
+            user_ids = await db.unit_jobs.next_users(job_id, users_per_batch(len(job.rooms)))
             if not user_ids:
                 await db.unit_jobs.complete(job_id, self._clock.time_ms())
                 await self._audit.record(

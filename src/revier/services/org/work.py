@@ -46,9 +46,10 @@ USER_BATCH = 50
 INLINE_USERS = USER_BATCH
 # Memberships (a user in a room: an invite, a join or a kick, one or two
 # events) checked in one transaction. SQLite runs a transaction on the event
-# loop without a pause (storage/sqlite_inline.py), at a few ms per event: a
-# batch of 50 users in 3 rooms held every /sync up for most of a second.
-PAIRS_PER_BATCH = 12
+# loop without a pause (storage/sqlite_inline.py), at 3 to 6 ms of CPU per
+# event: a batch of 50 users in 3 rooms held every /sync up for most of a
+# second. Four keep a batch near 25 ms.
+PAIRS_PER_BATCH = 4
 
 
 def users_per_batch(rooms: int) -> int:

@@ -50,6 +50,9 @@ INLINE_USERS = USER_BATCH
 # event: a batch of 50 users in 3 rooms held every /sync up for most of a
 # second. Four keep a batch near 25 ms.
 PAIRS_PER_BATCH = 4
+# The pause after a batch, as a share of the batch's time (at most MAX_PAUSE s).
+PAUSE_SHARE = 0.5
+MAX_PAUSE = 0.05
 
 
 def users_per_batch(rooms: int) -> int:
@@ -191,10 +194,17 @@ class UnitWork:
                 return
 
     async def _run_job(self, tenant: Tenant, job_id: int) -> None:
-        # Each batch awaits its own commit, so requests get their turn in between.
+        # Each batch awaits its own commit, so requests get a turn in between;
+        # but a /sync needs several turns of the loop, and batch after batch
+        # it waited a batch for each. A pause of half a batch's time after
+        # each leaves requests a third of the loop at least.
+        loop = asyncio.get_running_loop()
         more = True
         while more:
+            started = loop.time()
             more = await self._batch(tenant, job_id)
+            if more:
+                await asyncio.sleep(min((loop.time() - started) * PAUSE_SHARE, MAX_PAUSE))
 
     async def _batch(self, tenant: Tenant, job_id: int) -> bool:
         """One batch of the job's users in one transaction; False when it is done."""

@@ -51,7 +51,7 @@ INLINE_USERS = USER_BATCH
 # second. Four keep a batch near 25 ms.
 PAIRS_PER_BATCH = 4
 # The pause after a batch, as a share of the batch's time (at most MAX_PAUSE s).
-PAUSE_SHARE = 0.5
+PAUSE_SHARE = 1.0
 MAX_PAUSE = 0.05
 
 
@@ -196,8 +196,9 @@ class UnitWork:
     async def _run_job(self, tenant: Tenant, job_id: int) -> None:
         # Each batch awaits its own commit, so requests get a turn in between;
         # but a /sync needs several turns of the loop, and batch after batch
-        # it waited a batch for each. A pause of half a batch's time after
-        # each leaves requests a third of the loop at least.
+        # it waited a batch for each (and the work, CPU-bound on the loop's one
+        # thread, took most of it). A pause as long as the batch after each
+        # leaves requests half the loop at least.
         loop = asyncio.get_running_loop()
         more = True
         while more:

@@ -50,9 +50,10 @@ INLINE_USERS = USER_BATCH
 # event: a batch of 50 users in 3 rooms held every /sync up for most of a
 # second. Four keep a batch near 25 ms.
 PAIRS_PER_BATCH = 4
-# The pause after a batch, as a share of the batch's time (at most MAX_PAUSE s).
-PAUSE_SHARE = 1.0
+# The longest pause after a batch (s), and a turn of the loop that took longer
+# than BUSY_TURN (s): others had work waiting.
 MAX_PAUSE = 0.05
+BUSY_TURN = 0.001
 
 
 def users_per_batch(rooms: int) -> int:
@@ -196,16 +197,21 @@ class UnitWork:
     async def _run_job(self, tenant: Tenant, job_id: int) -> None:
         # Each batch awaits its own commit, so requests get a turn in between;
         # but a /sync needs several turns of the loop, and batch after batch
-        # it waited a batch for each (and the work, CPU-bound on the loop's one
-        # thread, took most of it). A pause as long as the batch after each
-        # leaves requests half the loop at least.
+        # it waited a batch for each (the work, CPU-bound on the loop's one
+        # thread, took most of it). So when requests are waiting, the job
+        # pauses as long as its batch took: they get half the loop at least.
+        # Alone (a first directory sync at night) it goes on at full speed.
         loop = asyncio.get_running_loop()
         more = True
         while more:
             started = loop.time()
             more = await self._batch(tenant, job_id)
             if more:
-                await asyncio.sleep(min((loop.time() - started) * PAUSE_SHARE, MAX_PAUSE))
+                took = loop.time() - started
+                yielded = loop.time()
+                await asyncio.sleep(0)
+                if loop.time() - yielded > BUSY_TURN:
+                    await asyncio.sleep(min(took, MAX_PAUSE))
 
     async def _batch(self, tenant: Tenant, job_id: int) -> bool:
         """One batch of the job's users in one transaction; False when it is done."""

@@ -139,6 +139,10 @@ async def _measure(
     out["sync_requests"] = len(latencies)
     out["sync_p50_ms"] = round(statistics.median(latencies), 1) if latencies else None
     out["sync_max_ms"] = round(max(latencies), 1) if latencies else None
+    if len(latencies) >= 100:
+        cuts = statistics.quantiles(latencies, n=100)
+        out["sync_p95_ms"], out["sync_p99_ms"] = round(cuts[94], 1), round(cuts[98], 1)
+        out["sync_over_200ms"] = sum(1 for x in latencies if x > 200)
     return out
 
 

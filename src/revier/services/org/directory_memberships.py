@@ -5,7 +5,7 @@ are never touched; a lead stays a lead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from revier.services.core import Tenant
 from revier.services.org.directory_view import DirectoryUnit
@@ -39,22 +39,27 @@ class DirectoryMemberships:
         }
         return n
 
-    async def set_units(
-        self, tenant: Tenant, user_id: str, external_ids: frozenset[str], actor: str
-    ) -> bool:
-        """The user's directory units become ``external_ids``; whether anything changed."""
-        current = await self._units.memberships(tenant, user_id)
-        directory_units = set(self._ids.values())
-        desired: dict[str, Role] = {
-            unit_id: role for unit_id, role in current.items() if unit_id not in directory_units
-        }
-        for external_id in external_ids:
-            unit_id = self._ids.get(external_id)
-            if unit_id is not None:
-                desired[unit_id] = current.get(unit_id, "member")
-        if desired == current:
-            return False
-        change = await self._units.set_memberships(
-            tenant, user_id, desired, actor=actor, reason=REASON
+    async def set_units_many(
+        self, tenant: Tenant, wanted: Mapping[str, frozenset[str]], actor: str
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """Users' directory units become what the directory says (user ID →
+        external IDs), in one transaction: the users changed, and those refused."""
+        directory_units = frozenset(self._ids.values())
+
+        def compute(external_ids: frozenset[str]) -> Callable[[dict[str, Role]], dict[str, Role]]:
+            def desired(current: dict[str, Role]) -> dict[str, Role]:
+                out = {u: r for u, r in current.items() if u not in directory_units}
+                for external_id in external_ids:
+                    unit_id = self._ids.get(external_id)
+                    if unit_id is not None:
+                        out[unit_id] = current.get(unit_id, "member")
+                return out
+
+            return desired
+
+        return await self._units.set_memberships_many(
+            tenant,
+            {user_id: compute(ids) for user_id, ids in wanted.items()},
+            actor=actor,
+            reason=REASON,
         )
-        return change.changed

@@ -102,7 +102,11 @@ class DirectorySync:
             if view.has_units:
                 memberships = await db.directory_units(tenant.server_name, view.source)
                 current_units = await _directory_units(tx, tenant)
-        return compute_plan(tenant, view, managed, taken, memberships, current_units)
+        # Tens of thousands of accounts compared in Python: in a thread, so the
+        # event loop answers requests meanwhile (it gets the GIL every few ms).
+        return await asyncio.to_thread(
+            compute_plan, tenant, view, managed, taken, memberships, current_units
+        )
 
     async def sync(
         self,

@@ -6,9 +6,10 @@ the same transaction.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from revier.errors import Forbidden, InvalidParam, NotFound
+from revier.errors import Forbidden, InvalidParam, MatrixError, NotFound
 from revier.services.core import Actor, AuditLog, Tenant, users
 from revier.services.org.model import BulkAdd, MembershipChange, Role, check_role
 from revier.services.org.tree import unit_row
@@ -81,6 +82,81 @@ class MembershipWriter:
                     jobs.append(job)
         await self._work.run(jobs, tenant)
         return MembershipChange(added, removed, changed, tuple(jobs))
+
+    async def change_many(
+        self,
+        tenant: Tenant,
+        wanted_units: Mapping[str, Callable[[dict[str, Role]], Mapping[str, str]]],
+        *,
+        actor: Actor,
+        reason: str,
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """Many users' units at once (``change`` for each, one per entry), in one
+        transaction, with one job per unit for the users it gained or lost
+        instead of one per user and unit: a directory sync of thousands of
+        accounts. A user refused (no such account, deactivated, a unit gone) is
+        left out, the others go on. Returns the users changed and the refusals."""
+        changed_users: list[str] = []
+        refused: list[tuple[str, str]] = []
+        by_unit: defaultdict[str, set[str]] = defaultdict(set)
+        left_some: set[str] = set()  # units someone left: the job's rooms include its space
+        joined_some: set[str] = set()
+        async with self._store.transaction() as tx:
+            db = OrgRepos.of(tx)
+            units: dict[str, UnitRow] = {}
+            for user_id in sorted(wanted_units):  # a fixed order: two bulk changes never deadlock
+                try:
+                    account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
+                    await users.lock(tx, user_id)
+                    now = await db.unit_members.of_user(tenant.server_name, user_id)
+                    current = {u: check_role(r) for u, r in now.items()}
+                    compute = wanted_units[user_id]
+                    wanted = {u: check_role(r) for u, r in compute(dict(current)).items()}
+                    if account.deactivated and set(wanted) - set(current):
+                        raise Forbidden(f"{user_id} is deactivated")
+                    if unknown := sorted({*wanted, *current} - set(units)):
+                        units.update(await db.units.by_ids(tenant.server_name, unknown))
+                    if missing := sorted(set(wanted) - set(units)):
+                        raise NotFound(f"No unit {missing[0]} in this organisation")
+                except MatrixError as e:  # checked before anything of theirs is written
+                    refused.append((user_id, e.error))
+                    continue
+                diff = [u for u in sorted({*wanted, *current}) if wanted.get(u) != current.get(u)]
+                for unit_id in diff:
+                    if unit_id not in current:
+                        await db.unit_members.add(unit_id, user_id, wanted[unit_id])
+                        action = "unit.member_added"
+                        joined_some.add(unit_id)
+                    elif unit_id not in wanted:
+                        await db.unit_members.remove(unit_id, user_id)
+                        action = "unit.member_removed"
+                        left_some.add(unit_id)
+                    else:
+                        await db.unit_members.set_role(unit_id, user_id, wanted[unit_id])
+                        action = "unit.member_role_changed"
+                    await self._audit.record_as(
+                        tx,
+                        tenant,
+                        actor,
+                        action,
+                        target=user_id,
+                        details={"unit_id": unit_id, "role": wanted.get(unit_id)},
+                    )
+                    by_unit[unit_id].add(user_id)
+                if diff:
+                    changed_users.append(user_id)
+            jobs: list[int] = []
+            for unit_id, members in sorted(by_unit.items()):
+                unit = units[unit_id]
+                text = f"You left the unit {unit.name}"
+                if unit_id in left_some and reason:
+                    text += f" ({reason})"
+                space = unit_id in left_some or unit_id in joined_some
+                job = await self._queue(tx, tenant, unit, sorted(members), actor, text, space=space)
+                if job is not None:
+                    jobs.append(job)
+        await self._work.run(jobs, tenant)
+        return changed_users, refused
 
     async def add_many(
         self, tenant: Tenant, unit_id: str, members: Mapping[str, str], *, actor: Actor

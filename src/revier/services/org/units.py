@@ -9,7 +9,7 @@ few users, in committed batches in the background for big units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -279,6 +279,19 @@ class Units:
         return await self._members.change(
             tenant, user_id, lambda _: wanted, actor=_actor(actor), reason=reason
         )
+
+    async def set_memberships_many(
+        self,
+        tenant: Tenant,
+        computes: Mapping[str, Callable[[dict[str, Role]], Mapping[str, str]]],
+        *,
+        actor: ActorLike,
+        reason: str,
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """``set_memberships`` for many users in one transaction, each user's
+        units computed from their current ones; the users changed, and those
+        refused with why."""
+        return await self._members.change_many(tenant, computes, actor=_actor(actor), reason=reason)
 
     async def add_member(
         self, tenant: Tenant, unit_id: str, user_id: str, role: str, actor: ActorLike

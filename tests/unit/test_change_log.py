@@ -1,8 +1,10 @@
-"""The change log answers only what it has heard of, and gives gaps up."""
+"""The change log answers only what it has heard of, and gives gaps up; values
+kept from a snapshot live only while it vouches for them."""
 
 from __future__ import annotations
 
 from revier.notify.changes import GAP_SECONDS, ChangeLog
+from revier.services.sync.snapshot_cache import SnapshotCache
 
 
 def started(at: int = 10) -> ChangeLog:
@@ -119,3 +121,15 @@ def test_no_wait_from_a_token_the_log_cannot_vouch_for() -> None:
     assert log.wait_from(9, serial=6) is None  # before the floor
     assert log.wait_from(12, serial=6) is None  # beyond what was heard of
     assert ChangeLog().wait_from(0, serial=0) is None
+
+
+def test_a_snapshot_value_is_kept_while_unchanged_and_dropped_when_changed() -> None:
+    log = started()
+    cache: SnapshotCache[list[str]] = SnapshotCache(log, "mu")
+    cache.put("@u", 10, ["!a"])
+    log.add([11], [(11, "mu", "@other")], now=0.0)
+    assert cache.get("@u", 11) == ["!a"]
+    assert cache.get("@u", 9) is None  # a snapshot older than the value
+    log.add([12], [(12, "mu", "@u")], now=0.0)
+    assert cache.get("@u", 12) is None
+    assert cache.get("@u", 13) is None  # not heard of yet

@@ -51,6 +51,8 @@ ANSWERS = Counter(
     "Windows the in-memory change log was asked about, by whether it knew the answer",
     ["answer"],
 )
+_KNOWN = ANSWERS.labels("known")
+_UNKNOWN = ANSWERS.labels("unknown")
 
 
 class WindowChanges:
@@ -161,12 +163,12 @@ class ChangeLog:
     def window(self, after: int, upto: int) -> WindowChanges | None:
         """Everything that changed in (after, upto], or None if the log can't tell."""
         if self._floor is None or after < self._floor or upto > self._known:
-            ANSWERS.labels("unknown").inc()
+            _UNKNOWN.inc()
             return None
         if after > upto or upto - after > MAX_SPAN:
-            ANSWERS.labels("unknown").inc()
+            _UNKNOWN.inc()
             return None
-        ANSWERS.labels("known").inc()
+        _KNOWN.inc()
         out = WindowChanges()
         start = bisect.bisect_right(self._positions, after)
         end = bisect.bisect_right(self._positions, upto)

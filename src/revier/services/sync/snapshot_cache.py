@@ -37,6 +37,7 @@ class SnapshotCache(Generic[T]):
         window = self._log.window(at, upto)
         if window is None or window.has(self._stream, key):
             return None
+        self._entries[key] = (upto, value)  # as good as read at upto: shorter checks next
         return value
 
     def put(self, key: str, at: int, value: T) -> None:

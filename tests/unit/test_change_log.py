@@ -4,7 +4,7 @@ kept from a snapshot live only while it vouches for them."""
 from __future__ import annotations
 
 from revier.notify.changes import GAP_SECONDS, ChangeLog
-from revier.services.sync.snapshot_cache import SnapshotCache
+from revier.notify.snapshot_cache import SnapshotCache
 
 
 def started(at: int = 10) -> ChangeLog:

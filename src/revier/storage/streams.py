@@ -56,7 +56,7 @@ ACCOUNT_DATA = "a"  # key: user ID — global or room account data, ignore list
 PRESENCE = "p"  # key: user ID
 DEVICE_LIST = "d"  # key: user ID — devices or cross-signing keys changed
 TO_DEVICE = "t"  # key: "<user ID> <device ID>"
-KEY_CLAIM = "k"  # key: "<user ID> <device ID>" — someone claimed the device's keys
+ONE_TIME_KEYS = "k"  # key: "<user ID> <device ID>" — its one-time/fallback keys: claimed, uploaded
 
 Change = tuple[int, str, str]  # (position, stream, key)
 

@@ -13,11 +13,12 @@ from typing import Any
 
 from revier.errors import InvalidParam
 from revier.events.e2e import check_device_keys, identity_keys, parse_one_time_keys
-from revier.events.types import JsonDict
+from revier.events.types import JsonDict, json_copy
 from revier.notify import Notifier
+from revier.notify.snapshot_cache import SnapshotCache
 from revier.services.core import Requester, SyncToken
 from revier.services.e2e.device_lists import device_list_changes, record_device_list_change
-from revier.storage import Store, Tx
+from revier.storage import Store, Tx, streams
 from revier.storage.e2e import E2eRepos
 from revier.storage.e2e.cross_signing import Signature
 
@@ -36,6 +37,10 @@ class E2eKeyService:
     def __init__(self, store: Store, notifier: Notifier) -> None:
         self._store = store
         self._notifier = notifier
+        # device -> its key counts and last claim, while no claim or upload changed them.
+        self._counts: SnapshotCache[tuple[JsonDict, int | None]] = SnapshotCache(
+            notifier.changes, streams.ONE_TIME_KEYS
+        )
 
     async def upload_keys(
         self, requester: Requester, device_keys: Any, one_time_keys: Any, fallback_keys: Any
@@ -61,11 +66,15 @@ class E2eKeyService:
                     # Replacing a published key would let two senders use different
                     # keys under one ID; the spec's clients never do it.
                     raise InvalidParam(f"One-time key {algorithm}:{key_id} exists already")
-            await db.e2e_keys.add_one_time_keys(
-                user_id, device_id, [o for o in otks if (o[0], o[1]) not in existing]
-            )
+            new = [o for o in otks if (o[0], o[1]) not in existing]
+            # New keys change the device's counts: a stream position, so that a
+            # /sync may keep the counts while the change log says unchanged.
+            position = await tx.streams.next_position() if new or fallbacks else 0
+            await db.e2e_keys.add_one_time_keys(user_id, device_id, new, position)
             for algorithm, key_id, key in fallbacks:
-                await db.e2e_keys.set_fallback_key(user_id, device_id, algorithm, key_id, key)
+                await db.e2e_keys.set_fallback_key(
+                    user_id, device_id, algorithm, key_id, key, position
+                )
             counts = await db.e2e_keys.one_time_key_counts(user_id, device_id)
             if changed:
                 audience = await record_device_list_change(tx, user_id)
@@ -172,15 +181,25 @@ class E2eKeyService:
             changes = await device_list_changes(tx, requester.user_id, from_.position, upto)
         return changes.to_json()
 
-    async def sync_counts(self, tx: Tx, requester: Requester) -> tuple[JsonDict, int | None]:
+    async def sync_counts(
+        self, tx: Tx, requester: Requester, upto: int
+    ) -> tuple[JsonDict, int | None]:
         """``device_one_time_keys_count`` and ``device_unused_fallback_key_types`` of
-        /sync, and the stream position of the device's last key claim (if any)."""
-        state = await E2eRepos.of(tx).e2e_keys.key_state(requester.user_id, requester.device_id)
-        body: JsonDict = {
-            "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **state.one_time_key_counts},
-            "device_unused_fallback_key_types": state.unused_fallback_key_types,
-        }
-        return body, state.last_claim
+        /sync, and the stream position of the device's last key claim (if any), as of
+        the snapshot at ``upto`` — kept per device while no claim or upload changed them."""
+        device = streams.device_key(requester.user_id, requester.device_id)
+        found = self._counts.get(device, upto)
+        if found is None:
+            db = E2eRepos.of(tx)
+            state = await db.e2e_keys.key_state(requester.user_id, requester.device_id)
+            counts: JsonDict = {
+                "device_one_time_keys_count": {SIGNED_CURVE25519: 0, **state.one_time_key_counts},
+                "device_unused_fallback_key_types": state.unused_fallback_key_types,
+            }
+            found = (counts, state.last_claim)
+            self._counts.put(device, upto, found)
+        counts, last_claim = found
+        return json_copy(counts), last_claim
 
 
 def _add_signatures(entry: JsonDict, signatures: list[Signature]) -> None:

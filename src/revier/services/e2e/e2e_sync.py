@@ -51,7 +51,7 @@ class E2eSync:
         batch = await self._to_device.for_sync(tx, requester, after, upto)
         body: JsonDict = {"to_device": {"events": batch.events}}
         news = bool(batch.events)
-        counts, last_claim = await self._keys.sync_counts(tx, requester)
+        counts, last_claim = await self._keys.sync_counts(tx, requester, upto)
         if since is not None:
             if known is not None and not _device_lists_may_change(known, requester, joined_rooms):
                 changes = DeviceListChanges()
@@ -97,7 +97,7 @@ class E2eSync:
         """The e2ee extension: key counts always, device-list changes since ``since``
         (only with one: a fresh connection must query everyone anyway). Whether a
         device list changed — key counts alone never wake a waiting client."""
-        body, _ = await self._keys.sync_counts(tx, requester)
+        body, _ = await self._keys.sync_counts(tx, requester, upto)
         if since is None:
             return body, False
         if known is not None and not _device_lists_may_change(known, requester, joined_rooms):

@@ -24,6 +24,7 @@ from revier.errors import UnknownToken
 from revier.events.types import JsonDict
 from revier.notify import ClientGone, Hangup, Notifier
 from revier.notify.changes import WindowChanges
+from revier.notify.snapshot_cache import SnapshotCache
 from revier.services.core import AccountDataService, Clock, Requester
 from revier.services.rooms import RoomViews, StateWanted, room_members
 from revier.services.sync.sliding_connections import (
@@ -39,7 +40,6 @@ from revier.services.sync.sliding_lists import ListBuilder, Selection
 from revier.services.sync.sliding_request import RoomConfig, SlidingSyncRequest
 from revier.services.sync.sliding_rooms import RoomResults, RoomWindow
 from revier.services.sync.sliding_state import wanted_state
-from revier.services.sync.snapshot_cache import SnapshotCache
 from revier.storage import Store, Tx, streams
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000

@@ -31,12 +31,12 @@ from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict
 from revier.notify import Hangup, Notifier
 from revier.notify.changes import WindowChanges
+from revier.notify.snapshot_cache import SnapshotCache
 from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.e2e import E2eSync
 from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService, UnreadCounts
 from revier.services.rooms import Membership, RoomSyncBuilder, TypingService, Window, room_members
 from revier.services.sync.presence import PresenceService
-from revier.services.sync.snapshot_cache import SnapshotCache
 from revier.storage import Store, Tx, streams
 
 MAX_TIMEOUT_MS = 5 * 60 * 1000

@@ -160,10 +160,16 @@ class E2eKeyRepository:
         }
 
     async def add_one_time_keys(
-        self, user_id: str, device_id: str, keys: Sequence[tuple[str, str, JsonDict | str]]
+        self,
+        user_id: str,
+        device_id: str,
+        keys: Sequence[tuple[str, str, JsonDict | str]],
+        position: int,
     ) -> None:
+        """``position``: the upload's stream position (the device's key counts change)."""
         if not keys:
             return
+        self._record_keys(user_id, device_id, position)
         await self._conn.execute(
             insert(e2e_one_time_keys),
             [
@@ -219,9 +225,16 @@ class E2eKeyRepository:
     # --- fallback keys -------------------------------------------------------
 
     async def set_fallback_key(
-        self, user_id: str, device_id: str, algorithm: str, key_id: str, key: JsonDict | str
+        self,
+        user_id: str,
+        device_id: str,
+        algorithm: str,
+        key_id: str,
+        key: JsonDict | str,
+        position: int,
     ) -> None:
         """Replace the fallback key for ``algorithm``; the same key again keeps its state."""
+        self._record_keys(user_id, device_id, position)
         where = and_(
             e2e_fallback_keys.c.user_id == user_id,
             e2e_fallback_keys.c.device_id == device_id,
@@ -265,11 +278,13 @@ class E2eKeyRepository:
 
     # --- claims as a stream --------------------------------------------------
 
-    async def note_claim(self, user_id: str, device_id: str, position: int) -> None:
+    def _record_keys(self, user_id: str, device_id: str, position: int) -> None:
         if self._changes is not None:
-            self._changes.record(
-                position, streams.KEY_CLAIM, streams.device_key(user_id, device_id)
-            )
+            key = streams.device_key(user_id, device_id)
+            self._changes.record(position, streams.ONE_TIME_KEYS, key)
+
+    async def note_claim(self, user_id: str, device_id: str, position: int) -> None:
+        self._record_keys(user_id, device_id, position)
         where = and_(e2e_key_claims.c.user_id == user_id, e2e_key_claims.c.device_id == device_id)
         result = await self._conn.execute(
             update(e2e_key_claims).where(where).values(stream_ordering=position)

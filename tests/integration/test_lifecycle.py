@@ -85,7 +85,10 @@ async def test_sigterm_answers_waiting_syncs_at_once_and_exits_0(
     assert not any(body.get("rooms", {}).get(kind) for kind in ("join", "invite", "leave"))
     assert sliding.status_code == 200, sliding.text
     assert sliding.json()["rooms"] == {}  # nothing new, and a pos to carry on from
-    assert answered < 1.0 and exited < 2.0, (answered, exited)
+    # Answered at once, not at the long-polls' 60 s; the exit then waits for
+    # SQLite's last checkpoint, an fsync that took 0.6 to 2.7 s on the loaded CI
+    # machine: bounded well below the long-poll, not timed to the disk.
+    assert answered < 1.0 and exited < 10.0, (answered, exited)
     assert status == 0
     log = srv.log_path.read_text()
     assert "CancelledError" not in log and "Traceback" not in log and " 500" not in log

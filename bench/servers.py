@@ -45,34 +45,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _tree_total(pids: int | Sequence[int], measure: Callable[[psutil.Process], float]) -> float:
-    """``measure`` summed over the processes and all their children (psutil)."""
-    total = 0.0
-    for pid in [pids] if isinstance(pids, int) else pids:
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-        for p in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += measure(p)
-    return total
+def _tree(pid: int) -> list[psutil.Process]:
+    """The process and all its children (empty if it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def rss_bytes(pids: int | Sequence[int]) -> int:
     """RSS of the processes and all their children."""
-    return int(_tree_total(pids, lambda p: p.memory_info().rss))
+    total = 0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        for p in _tree(pid):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+    return total
 
 
 def cpu_seconds(pids: int | Sequence[int]) -> float:
-    """CPU time (user + system) used so far by the processes and all their children."""
-
-    def used(p: psutil.Process) -> float:
-        t = p.cpu_times()
-        return float(t.user + t.system)
-
-    return _tree_total(pids, used)
+    """CPU time (user + system) used so far by the processes and all their children,
+    the children that ended included: PostgreSQL's postmaster reaps a backend that
+    ends, and its time then moves to the postmaster's ``children_*`` counters (a
+    sum over the living alone would shrink)."""
+    total = 0.0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        for k, p in enumerate(_tree(pid)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system
+                if k == 0:
+                    total += t.children_user + t.children_system
+    return total
 
 
 @dataclass

@@ -221,8 +221,8 @@ async def _suite(
                     ceiling.start()
                     for run in range(sizes.runs):
                         log(f"ceiling run {run + 1}/{sizes.runs}")
-                        m = await scenarios.ceiling_send(ceiling.url, sizes)
-                        results.setdefault("ceiling", {}).setdefault("ceiling", []).append(m)
+                        got = await scenarios.ceiling_send(ceiling.url, sizes)
+                        results.setdefault("ceiling", {}).setdefault("ceiling", []).append(got)
                     continue
                 fn = getattr(sliding if scenario.startswith("ss_") else scenarios, scenario)
                 for run in range(sizes.runs):

@@ -121,7 +121,9 @@ class Server:
 
     @property
     def shape(self) -> str:
-        return f"{self.workers} workers, PostgreSQL, Redis" if self.workers else "1 process, SQLite"
+        if not self.workers:
+            return "1 process, SQLite"
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}, PostgreSQL, Redis"
 
     def matrix(self, http: aiohttp.ClientSession) -> Matrix:
         return Matrix(self.url, http, self.router)

@@ -186,6 +186,8 @@ async def idle_setup(m: Matrix, server: Server, users: list[Session]) -> list[st
         room = await m.create_room(group[0], f"idle {start}")
         await gather_limited(32, [m.join(s, room) for s in group[1:]])
         rooms += [room] * len(group)
+        if len(users) > 2000 and len(rooms) % 1000 == 0:
+            server.say(f"joined {len(rooms)}/{len(users)} idle users to their rooms")
     return rooms
 
 

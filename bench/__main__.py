@@ -146,10 +146,12 @@ async def _run(args: argparse.Namespace) -> int:
     if unknown := [w for w in wanted if w not in ALL]:
         print(f"unknown scenario(s) {','.join(unknown)}; out of {','.join(ALL)}", file=sys.stderr)
         return 2
-    counts = [int(n) for n in args.workers.split(",")] if args.shape == "workers" else [0]
-    if any(n < 1 for n in counts):
-        print("--workers: counts of 1 or more", file=sys.stderr)
-        return 2
+    counts = [0]  # one process on SQLite
+    if args.shape == "workers":
+        counts = [int(n) for n in args.workers.split(",")]
+        if any(n < 1 for n in counts):
+            print("--workers: counts of 1 or more", file=sys.stderr)
+            return 2
     out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
     by_count: dict[int, dict[str, Any]] = {}
     for n in counts:

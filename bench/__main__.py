@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         default="2",
         help="with --shape workers: worker processes, or a comma-separated list of counts "
-        "run one after the other and compared (e.g. 1,2; default 2)",
+        "run one after the other and compared (e.g. 1,2; 'single' in the list adds the "
+        "single-process SQLite shape: single,1,2; default 2)",
     )
     soaking.add_argument(
         "--workers", type=int, default=2, help="with --shape workers: processes (default 2)"
@@ -148,9 +149,12 @@ async def _run(args: argparse.Namespace) -> int:
         return 2
     counts = [0]  # one process on SQLite
     if args.shape == "workers":
-        counts = [int(n) for n in args.workers.split(",")]
-        if any(n < 1 for n in counts):
-            print("--workers: counts of 1 or more", file=sys.stderr)
+        try:
+            counts = [0 if n == "single" else int(n) for n in args.workers.split(",")]
+        except ValueError:
+            counts = [-1]
+        if any(n < 0 for n in counts) or counts.count(0) > 1:
+            print("--workers: counts of 1 or more, and 'single' at most once", file=sys.stderr)
             return 2
     out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
     by_count: dict[int, dict[str, Any]] = {}
@@ -160,7 +164,8 @@ async def _run(args: argparse.Namespace) -> int:
         data = await _suite(args, sizes, wanted, n)
         by_count[n] = data
         print(data.pop("text"))
-        path = out if len(counts) == 1 else out.with_name(f"{out.stem}-w{n}{out.suffix}")
+        label = f"w{n}" if n else "single"
+        path = out if len(counts) == 1 else out.with_name(f"{out.stem}-{label}{out.suffix}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=1, default=str))
         print(f"\nresults: {path}  ({time.monotonic() - _t0:.0f} s)")

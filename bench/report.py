@@ -249,10 +249,16 @@ WORKER_ROWS: list[tuple[str, str, str]] = [
 def workers_table(
     by_count: dict[int, dict[str, dict[str, dict[str, Any]]]], versions: dict[str, Any]
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Each server with 1, 2, ... workers side by side; its ratio is the last count's
-    value divided by the first's (throughput: higher is better; the rest: lower)."""
+    """Each server with 1, 2, ... workers side by side (0: one process on SQLite); its
+    ratio is the most workers' value divided by the fewest's (throughput: higher is
+    better; the rest: lower)."""
     counts = sorted(by_count)
-    first, last = counts[0], counts[-1]
+    multi = [n for n in counts if n] or counts
+    first, last = multi[0], multi[-1]
+
+    def column(n: int) -> str:
+        return f"{n}w" if n else "sqlite"
+
     sides = [("revier", f"revier {versions.get('revier')}")]
     if versions.get("reference"):
         sides.append(("reference", str(versions.get("reference_name"))))
@@ -261,19 +267,21 @@ def workers_table(
         row: dict[str, Any] = {"metric": label}
         for side, _ in sides:
             for n in counts:
-                row[f"{side} {n}w"] = by_count[n].get(scenario, {}).get(side, {}).get(key)
-            row[f"{side} ratio"] = ratio(row[f"{side} {last}w"], row[f"{side} {first}w"])
+                row[f"{side} {column(n)}"] = by_count[n].get(scenario, {}).get(side, {}).get(key)
+            row[f"{side} ratio"] = ratio(
+                row[f"{side} {column(last)}"], row[f"{side} {column(first)}"]
+            )
         if any(v is not None for k, v in row.items() if k != "metric"):
             rows.append(row)
-    head = ["workers (PostgreSQL + Redis)"]
+    head = ["shape (workers: PostgreSQL + Redis)"]
     keys: list[str] = []
     for side, name in sides:
-        head += [f"{name} {n}w" for n in counts] + [f"{last}w/{first}w"]
-        keys += [f"{side} {n}w" for n in counts] + [f"{side} ratio"]
+        head += [f"{name} {column(n)}" for n in counts] + [f"{last}w/{first}w"]
+        keys += [f"{side} {column(n)}" for n in counts] + [f"{side} ratio"]
 
     def cell(row: dict[str, Any], key: str) -> str:
         if key.endswith("ratio"):
-            return "n/a" if row[key] is None else f"{row[key]:.2f}"
+            return "n/a" if row[key] is None or first == last else f"{row[key]:.2f}"
         return _fmt(row[key])
 
     body = [[row["metric"], *(cell(row, k) for k in keys)] for row in rows]

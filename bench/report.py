@@ -275,13 +275,15 @@ def workers_table(
             rows.append(row)
     head = ["shape (workers: PostgreSQL + Redis)"]
     keys: list[str] = []
+    # The ratio column only where two worker counts are compared.
+    with_ratio = first != last
     for side, name in sides:
-        head += [f"{name} {column(n)}" for n in counts] + [f"{last}w/{first}w"]
-        keys += [f"{side} {column(n)}" for n in counts] + [f"{side} ratio"]
+        head += [f"{name} {column(n)}" for n in counts] + [f"{last}w/{first}w"] * with_ratio
+        keys += [f"{side} {column(n)}" for n in counts] + [f"{side} ratio"] * with_ratio
 
     def cell(row: dict[str, Any], key: str) -> str:
         if key.endswith("ratio"):
-            return "n/a" if row[key] is None or first == last else f"{row[key]:.2f}"
+            return "n/a" if row[key] is None else f"{row[key]:.2f}"
         return _fmt(row[key])
 
     body = [[row["metric"], *(cell(row, k) for k in keys)] for row in rows]

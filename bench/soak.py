@@ -63,7 +63,7 @@ async def soak(args: argparse.Namespace, log: Callable[[str], None]) -> int:
         await server.create_users(names)
         setup_s = time.monotonic() - t0
         async with aiohttp.ClientSession(connector=connector()) as http:
-            log(f"joining rooms of 100 ({users // 100 + 1} rooms)")
+            log(f"joining rooms of 100 ({-(-users // 100)} rooms)")
             metrics: dict[str, Any] = await scenarios.idle(
                 server.matrix(http), server, sizes, 0, log=log
             )

@@ -19,9 +19,11 @@ def synapse_python() -> Path:
     return VENV / "bin" / "python"
 
 
-# Its worker mode (bench run --shape workers) needs PostgreSQL's driver and Redis's client:
-# the extras Synapse's own docs install for it.
-EXTRAS = "postgres,redis"
+# Its worker mode (bench run --shape workers) needs Redis's client (the extra its docs
+# install) and PostgreSQL's driver: psycopg2-binary rather than the ``postgres`` extra,
+# whose psycopg2 is built from source (a compiler, Python's and libpq's headers).
+EXTRAS = "redis"
+PSYCOPG2_BINARY_VERSION = "2.9.13"
 EXTRA_MODULES = ("psycopg2", "txredisapi", "hiredis")
 
 
@@ -61,6 +63,7 @@ def ensure_synapse(log: object = print) -> Path:
                 "-q",
                 "--disable-pip-version-check",
                 f"matrix-synapse[{EXTRAS}]=={SYNAPSE_VERSION}",
+                f"psycopg2-binary=={PSYCOPG2_BINARY_VERSION}",
                 f"py-spy=={PY_SPY_VERSION}",
             ],
             check=True,

@@ -20,9 +20,12 @@ import aiohttp
 from bench import report, scenarios, sliding
 from bench.client import Matrix, connector
 from bench.idle import raise_fd_limit
+from bench.infra import InfraUnavailable
 from bench.org import OrgSizes, run_org
 from bench.profile import profile_revier
-from bench.servers import Ceiling, Revier, Server, Synapse
+from bench.reference import Synapse
+from bench.servers import Ceiling, Revier, Server
+from bench.soak import soak
 from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_synapse
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -99,11 +102,29 @@ def main(argv: list[str] | None = None) -> int:
         help="revier: give every room this retention (retention_default_days), so the "
         "read paths apply a cutoff (default: none)",
     )
-    soak = sub.add_parser("soak", help="idle with very many connections, revier alone")
-    soak.add_argument(
+    soaking = sub.add_parser("soak", help="idle with very many connections, revier alone")
+    soaking.add_argument(
         "--users", type=int, default=25_000, help="idle /sync long-polls to hold (default 25000)"
     )
-    soak.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
+    soaking.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
+    for command in (run, soaking):
+        command.add_argument(
+            "--shape",
+            choices=["single", "workers"],
+            default="single",
+            help="single: one process on SQLite (the default); workers: the multi-process "
+            "production shape, N processes on PostgreSQL with Redis (docs/benchmarks.md)",
+        )
+    run.add_argument(
+        "--workers",
+        default="2",
+        help="with --shape workers: worker processes, or a comma-separated list of counts "
+        "run one after the other and compared (e.g. 1,2; 'single' in the list adds the "
+        "single-process SQLite shape: single,1,2; default 2)",
+    )
+    soaking.add_argument(
+        "--workers", type=int, default=2, help="with --shape workers: processes (default 2)"
+    )
     org = sub.add_parser(
         "org", help="the organisation from LDAP (issue #20): sync times, /sync under re-sync"
     )
@@ -114,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     org.add_argument("--json", type=Path, help="where the results go (default bench/results/)")
     args = parser.parse_args(argv)
     if args.command == "soak":
-        return asyncio.run(_soak(args))
+        return asyncio.run(soak(args, log))
     if args.command == "org":
         return asyncio.run(_org(args))
     return asyncio.run(_run(args))
@@ -126,17 +147,56 @@ async def _run(args: argparse.Namespace) -> int:
     if unknown := [w for w in wanted if w not in ALL]:
         print(f"unknown scenario(s) {','.join(unknown)}; out of {','.join(ALL)}", file=sys.stderr)
         return 2
+    counts = [0]  # one process on SQLite
+    if args.shape == "workers":
+        try:
+            counts = [0 if n == "single" else int(n) for n in args.workers.split(",")]
+        except ValueError:
+            counts = [-1]
+        if any(n < 0 for n in counts) or counts.count(0) > 1:
+            print("--workers: counts of 1 or more, and 'single' at most once", file=sys.stderr)
+            return 2
+    out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
+    by_count: dict[int, dict[str, Any]] = {}
+    for n in counts:
+        if n:
+            log(f"=== shape: {n} worker(s) on PostgreSQL with Redis ===")
+        data = await _suite(args, sizes, wanted, n)
+        by_count[n] = data
+        print(data.pop("text"))
+        label = f"w{n}" if n else "single"
+        path = out if len(counts) == 1 else out.with_name(f"{out.stem}-{label}{out.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1, default=str))
+        print(f"\nresults: {path}  ({time.monotonic() - _t0:.0f} s)")
+    if len(counts) > 1:
+        text, rows = report.workers_table(
+            {n: d["medians"] for n, d in by_count.items()}, by_count[counts[0]]["versions"]
+        )
+        print(f"\n{text}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"workers": counts, "table": rows}, indent=1, default=str))
+        print(f"\ncomparison: {out}")
+    return 0
+
+
+async def _suite(
+    args: argparse.Namespace, sizes: scenarios.Sizes, wanted: list[str], workers: int
+) -> dict[str, Any]:
+    """Every wanted scenario on both servers in one shape (``workers``: 0 = one process
+    on SQLite); the results, the table's text under ``text``."""
     hard = raise_fd_limit()
     work = Path(tempfile.mkdtemp(prefix="revier-bench-"))
+    common: dict[str, Any] = {"workers": workers, "progress": log}
     servers: dict[str, Server] = {
-        "revier": Revier("revier", work / "revier", retention_days=args.retention_days)
+        "revier": Revier("revier", work / "revier", retention_days=args.retention_days, **common)
     }
     notes: dict[str, str] = {}
     ref_name = f"synapse {SYNAPSE_VERSION}"
     if not args.no_reference:
         try:
             ensure_synapse(log)
-            servers["reference"] = Synapse("reference", work / "synapse")
+            servers["reference"] = Synapse("reference", work / "synapse", **common)
         except ReferenceUnavailable as e:
             log(f"REFERENCE UNAVAILABLE: {e}")
             ref_name = "reference (unavailable)"
@@ -147,13 +207,16 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         for name, server in servers.items():
             server.workdir.mkdir(parents=True)
-            log(f"starting {name}")
-            server.start()  # type: ignore[attr-defined]
+            log(f"starting {name}: {server.shape}")
+            try:
+                server.start()  # type: ignore[attr-defined]
+            except InfraUnavailable as e:
+                raise SystemExit(f"the workers shape needs PostgreSQL and Redis: {e}") from None
             names = sizes.localparts()
             log(f"{name}: creating and logging in {len(names)} users")
             await server.create_users(names)
         async with aiohttp.ClientSession(connector=connector()) as http:
-            rv = Matrix(servers["revier"].url, http)
+            rv = servers["revier"].matrix(http)
             if "keys" in wanted and not await scenarios.keys_supported(
                 rv, servers["revier"].sessions["s0"]
             ):
@@ -165,8 +228,8 @@ async def _run(args: argparse.Namespace) -> int:
                     ceiling.start()
                     for run in range(sizes.runs):
                         log(f"ceiling run {run + 1}/{sizes.runs}")
-                        m = await scenarios.ceiling_send(ceiling.url, sizes)
-                        results.setdefault("ceiling", {}).setdefault("ceiling", []).append(m)
+                        got = await scenarios.ceiling_send(ceiling.url, sizes)
+                        results.setdefault("ceiling", {}).setdefault("ceiling", []).append(got)
                     continue
                 fn = getattr(sliding if scenario.startswith("ss_") else scenarios, scenario)
                 for run in range(sizes.runs):
@@ -175,7 +238,7 @@ async def _run(args: argparse.Namespace) -> int:
                         order = ["revier"]
                     for name in order:  # the servers alternate
                         log(f"{scenario} run {run + 1}/{sizes.runs} on {name}")
-                        m = Matrix(servers[name].url, http)
+                        m = servers[name].matrix(http)
                         kwargs = {"log": log} if scenario == "idle" else {}
                         metrics = await _attempt(fn, m, servers[name], sizes, run, kwargs)
                         log(f"  {metrics}")
@@ -200,33 +263,26 @@ async def _run(args: argparse.Namespace) -> int:
         for scenario, per in results.items()
     }
     text, rows = report.table(medians, notes, ref_name, failed)
-    print(text)
-    out = args.json or RESULTS / time.strftime("bench-%Y%m%d-%H%M%S.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "machine": report.machine(),
-                "versions": {
-                    "revier": servers["revier"].version,
-                    "reference": servers["reference"].version if "reference" in servers else None,
-                    "reference_name": ref_name,
-                },
-                "sizes": vars(sizes),
-                "fd_hard_limit": hard,
-                "notes": notes,
-                "runs": results,
-                "medians": medians,
-                "table": rows,
-                "profile": profile,
-                "seconds": time.monotonic() - _t0,
-            },
-            indent=1,
-            default=str,
-        )
-    )
-    print(f"\nresults: {out}  ({time.monotonic() - _t0:.0f} s)")
-    return 0
+    return {
+        "text": text,
+        "machine": report.machine(),
+        "shape": servers["revier"].shape,
+        "workers": workers,
+        "routing": {name: s.router.spread() for name, s in servers.items() if s.router},
+        "versions": {
+            "revier": servers["revier"].version,
+            "reference": servers["reference"].version if "reference" in servers else None,
+            "reference_name": ref_name,
+        },
+        "sizes": vars(sizes),
+        "fd_hard_limit": hard,
+        "notes": notes,
+        "runs": results,
+        "medians": medians,
+        "table": rows,
+        "profile": profile,
+        "seconds": time.monotonic() - _t0,
+    }
 
 
 async def _org(args: argparse.Namespace) -> int:
@@ -257,56 +313,6 @@ async def _attempt(
         # A retried run stays visible in the JSON, not only in the log.
         return {**metrics, "retried_after": errors[0]} if errors else metrics
     return {"error": errors[-1]}
-
-
-async def _soak(args: argparse.Namespace) -> int:
-    hard = raise_fd_limit()
-    # The server holds one socket per connection (plus its database and a margin).
-    users = min(args.users, hard - 1000)
-    if users < args.users:
-        log(
-            f"fd hard limit is {hard} and cannot be raised without privileges: "
-            f"soaking with {users} connections instead of {args.users}"
-        )
-    sizes = scenarios.Sizes(
-        runs=1,
-        senders=1,
-        receivers=0,
-        idle_users=users,
-        big_room=0,
-        key_devices=0,
-        key_claimers=0,
-        ss_devices=0,
-    )
-    work = Path(tempfile.mkdtemp(prefix="revier-soak-"))
-    server = Revier("revier", work / "revier")
-    server.workdir.mkdir(parents=True)
-    server.start()
-    try:
-        log(f"creating and logging in {users} users")
-        await server.create_users(sizes.localparts())
-        async with aiohttp.ClientSession(connector=connector()) as http:
-            log("joining rooms of 100")
-            metrics = await scenarios.idle(Matrix(server.url, http), server, sizes, 0, log=log)
-    finally:
-        server.stop()
-    print(json.dumps(metrics, indent=1))
-    out = args.json or RESULTS / time.strftime("soak-%Y%m%d-%H%M%S.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "machine": report.machine(),
-                "requested": args.users,
-                "fd_hard_limit": hard,
-                "revier": server.version,
-                "idle": metrics,
-            },
-            indent=1,
-        )
-    )
-    print(f"results: {out}")
-    return 0 if metrics["all_woken"] else 1
 
 
 if __name__ == "__main__":

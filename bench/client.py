@@ -11,6 +11,8 @@ from typing import Any
 
 import aiohttp
 
+from bench.routing import Router
+
 PASSWORD = "bench-password-1234"
 SLIDING_SYNC = "/_matrix/client/unstable/org.matrix.simplified_msc3575/sync"
 _txn = itertools.count()
@@ -33,11 +35,19 @@ def connector(limit: int = 0) -> aiohttp.TCPConnector:
 
 
 class Matrix:
-    """A thin async wrapper: one HTTP session shared by many logged-in users."""
+    """A thin async wrapper: one HTTP session shared by many logged-in users. With a
+    ``router`` (a server of several processes) each request goes where it says."""
 
-    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, base_url: str, http: aiohttp.ClientSession, router: Router | None = None
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.http = http
+        self.router = router
+
+    def url(self, path: str, token: str | None) -> str:
+        base = self.router.base_for(path, token) if self.router else self.base
+        return base + path
 
     async def call(
         self,
@@ -52,7 +62,7 @@ class Matrix:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         async with self.http.request(
             method,
-            self.base + path,
+            self.url(path, token),
             json=body,
             params=params,
             headers=headers,
@@ -65,7 +75,7 @@ class Matrix:
 
     async def status(self, method: str, path: str, token: str, body: Any = None) -> int:
         async with self.http.request(
-            method, self.base + path, json=body, headers={"Authorization": f"Bearer {token}"}
+            method, self.url(path, token), json=body, headers={"Authorization": f"Bearer {token}"}
         ) as r:
             await r.read()
             return r.status
@@ -81,6 +91,8 @@ class Matrix:
                 "initial_device_display_name": "bench",
             },
         )
+        if self.router:
+            self.router.remember(data["user_id"], data["access_token"])
         return Session(data["user_id"], data["access_token"], data["device_id"])
 
     async def create_room(self, s: Session, name: str) -> str:
@@ -137,7 +149,7 @@ class Matrix:
         if pos is not None:
             params["pos"] = pos
         async with self.http.post(
-            self.base + SLIDING_SYNC,
+            self.url(SLIDING_SYNC, s.access_token),
             json=body,
             params=params,
             headers={"Authorization": f"Bearer {s.access_token}"},

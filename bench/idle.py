@@ -11,11 +11,13 @@ import asyncio
 import multiprocessing as mp
 import resource
 import time
+from collections import Counter
 from typing import Any
 
 import aiohttp
 
 from bench.client import Matrix, Session, connector, gather_limited, timeline
+from bench.infra import pss_bytes
 from bench.servers import Server, rss_bytes
 
 PER_WORKER = 5000
@@ -29,20 +31,26 @@ def raise_fd_limit() -> int:
     return hard
 
 
-def _worker(url: str, items: list[tuple[str, str]], marker: str, q: Any, go: Any) -> None:
+# (access token, room, the URL of the process its /sync goes to)
+Item = tuple[str, str, str]
+
+
+def _worker(items: list[Item], marker: str, q: Any, go: Any) -> None:
     raise_fd_limit()
-    asyncio.run(_hold(url, items, marker, q, go))
+    asyncio.run(_hold(items, marker, q, go))
 
 
-async def _hold(url: str, items: list[tuple[str, str]], marker: str, q: Any, go: Any) -> None:
+async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
     async with aiohttp.ClientSession(connector=connector()) as http:
-        m = Matrix(url, http)
-        sessions = [Session("", token) for token, _ in items]
-        first = await gather_limited(32, [m.sync(s) for s in sessions])
+        # One client per server process: the routing was decided by the parent.
+        clients = {url: Matrix(url, http) for _, _, url in items}
+        sessions = [Session("", token) for token, _, _ in items]
+        ms = [clients[url] for _, _, url in items]
+        first = await gather_limited(32, [m.sync(s) for m, s in zip(ms, sessions, strict=True)])
         q.put(("synced", len(items)))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
-        async def wait_wake(s: Session, room: str, since: str) -> bool:
+        async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 try:
@@ -58,8 +66,8 @@ async def _hold(url: str, items: list[tuple[str, str]], marker: str, q: Any, go:
             return False
 
         tasks = [
-            asyncio.create_task(wait_wake(s, room, f["next_batch"]))
-            for s, (_, room), f in zip(sessions, items, first, strict=True)
+            asyncio.create_task(wait_wake(m, s, room, f["next_batch"]))
+            for m, s, (_, room, _), f in zip(ms, sessions, items, first, strict=True)
         ]
         await asyncio.sleep(0.5)
         q.put(("opened", len(items)))
@@ -74,9 +82,13 @@ async def hold_open(
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     go = ctx.Event()
-    items = [(s.access_token, room) for s, room in zip(users, rooms, strict=True)]
+    sync = "/_matrix/client/v3/sync"
+    items = [
+        (s.access_token, room, m.url(sync, s.access_token).removesuffix(sync))
+        for s, room in zip(users, rooms, strict=True)
+    ]
     chunks = [items[i : i + PER_WORKER] for i in range(0, len(items), PER_WORKER)]
-    procs = [ctx.Process(target=_worker, args=(m.base, c, marker, q, go)) for c in chunks]
+    procs = [ctx.Process(target=_worker, args=(c, marker, q, go)) for c in chunks]
     for p in procs:
         p.start()
     loop = asyncio.get_running_loop()
@@ -84,12 +96,17 @@ async def hold_open(
         await _collect(loop, q, "synced", len(items), log)
         # Measured once per server: memory an earlier run freed stays with the
         # process, so a later run's own baseline would hide what it holds.
-        baseline = server.state.setdefault("idle_baseline", rss_bytes(server.pid))
+        baseline = server.state.setdefault("idle_baseline", rss_bytes(server.pids))
+        infra_baseline = server.state.setdefault(
+            "idle_infra_baseline", pss_bytes(server.infra_pids)
+        )
         go.set()
         await _collect(loop, q, "opened", len(items), log)
         # Requests are on their way; wait until the server's memory stops growing.
         await asyncio.sleep(2 + len(items) / 2000)
-        held = await settled_rss(server.pid)
+        held = await settled_rss(server.pids)
+        per_process = [rss_bytes(pid) / 2**20 for pid in server.pids]
+        infra_held = pss_bytes(server.infra_pids)
         t_wake = time.perf_counter()
         owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
         for room in dict.fromkeys(rooms):
@@ -104,7 +121,7 @@ async def hold_open(
             p.join(timeout=30)
             if p.is_alive():
                 p.kill()
-    return {
+    found: dict[str, Any] = {
         "users": len(items),
         "rss_mb": held / 2**20,
         "baseline_rss_mb": baseline / 2**20,
@@ -113,6 +130,14 @@ async def hold_open(
         "all_woken": woken == len(items),
         "wake_all_s": wake_s,
     }
+    if len(server.pids) > 1:
+        found["rss_mb_per_process"] = per_process
+        found["users_per_process"] = dict(Counter(url for _, _, url in items))
+    if server.infra_pids:
+        # PostgreSQL's and Redis's proportional set size (their shared pages counted once).
+        found["infra_pss_mb"] = infra_held / 2**20
+        found["infra_kib_per_user"] = (infra_held - infra_baseline) / 1024 / len(items)
+    return found
 
 
 async def _collect(
@@ -131,11 +156,11 @@ async def _collect(
     return total
 
 
-async def settled_rss(pid: int) -> int:
-    last = rss_bytes(pid)
+async def settled_rss(pids: list[int]) -> int:
+    last = rss_bytes(pids)
     for _ in range(20):
         await asyncio.sleep(1)
-        now = rss_bytes(pid)
+        now = rss_bytes(pids)
         if abs(now - last) < 0.01 * last:
             return now
         last = now

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from bench import scenarios, sliding
-from bench.client import Matrix, connector
+from bench.client import connector
 from bench.servers import Server
 from bench.synapse_env import py_spy
 
@@ -71,7 +71,7 @@ async def profile_revier(
     RESULTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, Any] = {}
     async with aiohttp.ClientSession(connector=connector()) as http:
-        m = Matrix(server.url, http)
+        m = server.matrix(http)
         for name in [w for w in wanted if w in PROFILED] or ["send", "fanout"]:
             raw = RESULTS / f"profile-{name}.txt"
             proc = subprocess.Popen(  # noqa: ASYNC220  # runs beside the load, not awaited

@@ -46,12 +46,12 @@ async def push(m: Matrix, server: Server, members: int, messages: int, run: int)
         await _read_all(m, people, room)
         keys = await _set_pushers(m, people, gateway, run)
         received0 = len(gateway.received)
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(server.pids)
         sent, on = await _send_timed(m, people[:SENDERS], room, messages, run)
         expected = len(sent) * (members - 1)  # a sender gets no push for their own message
         with contextlib.suppress(TimeoutError):  # then "delivered" says how many came
             await gateway.wait_for(received0 + expected, timeout_s=300)
-        cpu = cpu_seconds(server.pid) - cpu0
+        cpu = cpu_seconds(server.pids) - cpu0
         pushes = gateway.received[received0:]
         latency = [
             (a.at - sent[a.notification["event_id"]]) * 1000
@@ -79,11 +79,11 @@ async def push(m: Matrix, server: Server, members: int, messages: int, run: int)
 async def _send(
     m: Matrix, server: Server, senders: list[Session], room: str, messages: int, run: int, tag: str
 ) -> Metrics:
-    cpu0 = cpu_seconds(server.pid)
+    cpu0 = cpu_seconds(server.pids)
     _, rate = await _send_timed(m, senders, room, messages, run, tag)
     return {
         "msgs_per_s": rate,
-        "cpu_ms_per_msg": (cpu_seconds(server.pid) - cpu0) * 1000 / messages,
+        "cpu_ms_per_msg": (cpu_seconds(server.pids) - cpu0) * 1000 / messages,
     }
 
 

@@ -18,10 +18,18 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("send", "p95_ms", "send latency p95 ms", "lower", None),
     ("send", "p99_ms", "send latency p99 ms", "lower", None),
     ("send", "cpu_ms_per_msg", "send server CPU ms per msg", "lower", None),
+    ("send", "infra_cpu_ms_per_msg", "send PostgreSQL+Redis CPU ms per msg", "lower", None),
     ("fanout", "p50_ms", "fan-out delivery p50 ms", "lower", None),
     ("fanout", "p99_ms", "fan-out delivery p99 ms", "lower", 5),
     ("fanout", "max_ms", "fan-out delivery max ms", "lower", 5),
     ("fanout", "cpu_ms_per_delivery", "fan-out server CPU ms per delivery", "lower", None),
+    (
+        "fanout",
+        "infra_cpu_ms_per_delivery",
+        "fan-out PostgreSQL+Redis CPU ms/delivery",
+        "lower",
+        None,
+    ),
     ("fanout", "delivered", "fan-out delivered (all?)", "", None),
     ("fanout_wide", "p50_ms", "wide fan-out delivery p50 ms", "lower", None),
     ("fanout_wide", "p99_ms", "wide fan-out delivery p99 ms", "lower", 5),
@@ -30,6 +38,7 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("fanout_wide", "delivered", "wide fan-out delivered (all?)", "", None),
     ("idle", "rss_mb", "idle RSS MiB (all users waiting)", "lower", None),
     ("idle", "kib_per_user", "idle KiB per connected user", "lower", 5),
+    ("idle", "infra_kib_per_user", "idle PostgreSQL+Redis KiB per user (PSS)", "lower", None),
     ("idle", "woken", "idle woken by a message", "", None),
     ("initial_sync", "ms", "initial sync ms", "lower", 5),
     ("messages", "page_p50_ms", "/messages page (50) p50 ms", "lower", None),
@@ -133,6 +142,8 @@ def table(
         per = medians.get(scenario, {})
         rv = per.get("revier", {}).get(key) if scenario not in notes else None
         rf = per.get("reference", {}).get(key) if scenario not in notes else None
+        if key.startswith("infra_") and rv is None and rf is None:
+            continue  # one process on SQLite: no database or Redis of its own to count
         r = ratio(rv, rf)
         note = notes.get(scenario, "")
         if not note and (who := (failed or {}).get(scenario)):
@@ -209,6 +220,77 @@ def table(
     lines = [
         "  ".join(
             str(c).ljust(w) if i == 0 else str(c).rjust(w) if i < 4 else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in [head, *body]
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines), rows
+
+
+# The 1-vs-N workers section (issue 23): (scenario, key, label)
+WORKER_ROWS: list[tuple[str, str, str]] = [
+    ("send", "msgs_per_s", "send msgs/s"),
+    ("send", "p50_ms", "send latency p50 ms"),
+    ("send", "p99_ms", "send latency p99 ms"),
+    ("send", "cpu_ms_per_msg", "send server CPU ms per msg"),
+    ("send", "infra_cpu_ms_per_msg", "send PostgreSQL+Redis CPU ms per msg"),
+    ("fanout", "p50_ms", "fan-out delivery p50 ms"),
+    ("fanout", "p99_ms", "fan-out delivery p99 ms"),
+    ("fanout", "max_ms", "fan-out delivery max ms"),
+    ("fanout", "cpu_ms_per_delivery", "fan-out server CPU ms per delivery"),
+    ("fanout", "infra_cpu_ms_per_delivery", "fan-out PostgreSQL+Redis CPU ms/delivery"),
+    ("fanout", "delivered", "fan-out delivered"),
+    ("idle", "kib_per_user", "idle KiB per connected user"),
+    ("idle", "woken", "idle woken by a message"),
+]
+
+
+def workers_table(
+    by_count: dict[int, dict[str, dict[str, dict[str, Any]]]], versions: dict[str, Any]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Each server with 1, 2, ... workers side by side (0: one process on SQLite); its
+    ratio is the most workers' value divided by the fewest's (throughput: higher is
+    better; the rest: lower)."""
+    counts = sorted(by_count)
+    multi = [n for n in counts if n] or counts
+    first, last = multi[0], multi[-1]
+
+    def column(n: int) -> str:
+        return f"{n}w" if n else "sqlite"
+
+    sides = [("revier", f"revier {versions.get('revier')}")]
+    if versions.get("reference"):
+        sides.append(("reference", str(versions.get("reference_name"))))
+    rows: list[dict[str, Any]] = []
+    for scenario, key, label in WORKER_ROWS:
+        row: dict[str, Any] = {"metric": label}
+        for side, _ in sides:
+            for n in counts:
+                row[f"{side} {column(n)}"] = by_count[n].get(scenario, {}).get(side, {}).get(key)
+            row[f"{side} ratio"] = ratio(
+                row[f"{side} {column(last)}"], row[f"{side} {column(first)}"]
+            )
+        if any(v is not None for k, v in row.items() if k != "metric"):
+            rows.append(row)
+    head = ["shape (workers: PostgreSQL + Redis)"]
+    keys: list[str] = []
+    # The ratio column only where two worker counts are compared.
+    with_ratio = first != last
+    for side, name in sides:
+        head += [f"{name} {column(n)}" for n in counts] + [f"{last}w/{first}w"] * with_ratio
+        keys += [f"{side} {column(n)}" for n in counts] + [f"{side} ratio"] * with_ratio
+
+    def cell(row: dict[str, Any], key: str) -> str:
+        if key.endswith("ratio"):
+            return "n/a" if row[key] is None else f"{row[key]:.2f}"
+        return _fmt(row[key])
+
+    body = [[row["metric"], *(cell(row, k) for k in keys)] for row in rows]
+    widths = [max(len(str(r[i])) for r in [head, *body]) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=True))
         ).rstrip()
         for r in [head, *body]

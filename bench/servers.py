@@ -1,16 +1,21 @@
-"""Start revier, the reference server (Synapse) and the bare ASGI ceiling, equally configured.
+"""Start revier and the bare ASGI ceiling (the reference server: bench/reference.py).
 
-Both homeservers: loopback, SQLite in a fresh temporary directory, rate limits
-off, presence off, no federation listener. Users are made in bulk (revier's
-``admin user import``, Synapse's shared-secret registration) and logged in once.
+Both homeservers are equally configured: loopback, rate limits off, presence
+off, no federation listener; in one of two shapes:
+
+- ``workers == 0`` (the default): one process on SQLite in a fresh temporary directory;
+- ``workers == N``: the multi-process production shape, N processes serving one
+  installation on PostgreSQL with Redis (each server its own cluster and Redis,
+  bench/infra.py), requests routed per user by bench/routing.py.
+
+Users are made in bulk (revier's ``admin user import``, Synapse's shared-secret
+registration) and logged in once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -18,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,9 @@ import aiohttp
 import psutil
 
 from bench.client import PASSWORD, Matrix, Session, gather_limited
+from bench.infra import Postgres, Redis
 from bench.processes import stop_process, wait_ready
-from bench.synapse_env import synapse_python
+from bench.routing import Router
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,33 +45,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _tree_total(pid: int, measure: Callable[[psutil.Process], float]) -> float:
-    """``measure`` summed over the process and all its children (psutil)."""
+def _tree(pid: int) -> list[psutil.Process]:
+    """The process and all its children (empty if it is gone)."""
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += measure(p)
+        return []
+
+
+def rss_bytes(pids: int | Sequence[int]) -> int:
+    """RSS of the processes and all their children."""
+    total = 0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        for p in _tree(pid):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
     return total
 
 
-def rss_bytes(pid: int) -> int:
-    """RSS of the process and all its children."""
-    return int(_tree_total(pid, lambda p: p.memory_info().rss))
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by the process and all its children."""
-
-    def used(p: psutil.Process) -> float:
-        t = p.cpu_times()
-        return float(t.user + t.system)
-
-    return _tree_total(pid, used)
+def cpu_seconds(pids: int | Sequence[int]) -> float:
+    """CPU time (user + system) used so far by the processes and all their children,
+    the children that ended included: PostgreSQL's postmaster reaps a backend that
+    ends, and its time then moves to the postmaster's ``children_*`` counters (a
+    sum over the living alone would shrink)."""
+    total = 0.0
+    for pid in [pids] if isinstance(pids, int) else pids:
+        for k, p in enumerate(_tree(pid)):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system
+                if k == 0:
+                    total += t.children_user + t.children_system
+    return total
 
 
 @dataclass
@@ -77,20 +89,78 @@ class Server:
     version: str = ""
     sessions: dict[str, Session] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)  # rooms made once, reused by runs
+    # 0: one process on SQLite; N: N worker processes on PostgreSQL with Redis.
+    workers: int = 0
+    # The processes beyond ``proc`` (the other workers), and what routes requests to them.
+    others: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    router: Router | None = None
+    postgres: Postgres | None = None
+    redis: Redis | None = None
+    progress: Callable[[str], None] | None = None
 
     @property
     def pid(self) -> int:
+        """The first (or only) process: py-spy's target."""
         assert self.proc is not None
         return self.proc.pid
 
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the server: CPU and memory are summed over them."""
+        return [self.pid, *(p.pid for p in self.others)]
+
+    @property
+    def infra_pids(self) -> list[int]:
+        """PostgreSQL's postmaster and Redis: part of the cost of the workers shape,
+        reported apart from the server's own."""
+        found = [
+            self.postgres.pid if self.postgres else None,
+            self.redis.pid if self.redis else None,
+        ]
+        return [pid for pid in found if pid]
+
+    @property
+    def shape(self) -> str:
+        if not self.workers:
+            return "1 process, SQLite"
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}, PostgreSQL, Redis"
+
+    def matrix(self, http: aiohttp.ClientSession) -> Matrix:
+        return Matrix(self.url, http, self.router)
+
+    def start_infra(self, database: str, *, c_collation: bool = False) -> tuple[str, str]:
+        """A PostgreSQL cluster and a Redis for this server; the database's DSN and Redis's URL."""
+        self.postgres, self.redis = Postgres(), Redis()
+        self.postgres.start()
+        self.redis.start()
+        return self.postgres.create_database(database, c_collation=c_collation), self.redis.url
+
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        stop_process(self.proc)
-        self.proc = None
+        for proc in [*self.others, *([self.proc] if self.proc else [])]:
+            stop_process(proc)
+        self.others, self.proc = [], None
+        for infra in (self.redis, self.postgres):
+            if infra is not None:
+                infra.stop()
+        self.redis = self.postgres = None
+
+    def say(self, msg: str) -> None:
+        if self.progress:
+            self.progress(f"{self.name}: {msg}")
 
     async def create_users(self, localparts: list[str]) -> None:
         raise NotImplementedError
+
+    async def login_all(self, localparts: list[str]) -> None:
+        """One session per user (each on its worker), with progress for big counts."""
+        async with aiohttp.ClientSession() as http:
+            m = self.matrix(http)
+            for start in range(0, len(localparts), 1000):
+                batch = localparts[start : start + 1000]
+                sessions = await gather_limited(16, [m.login(lp) for lp in batch])
+                self.sessions.update(zip(batch, sessions, strict=True))
+                if len(localparts) > 2000:
+                    self.say(f"logged in {start + len(batch)}/{len(localparts)}")
 
 
 @dataclass
@@ -121,6 +191,7 @@ class Revier(Server):
                     "access_log = false",
                     "[ratelimit]",
                     "enabled = false",
+                    *self._shared_database(),
                     "[[tenants]]",
                     'server_name = "localhost"',
                     "[tenants.policy]",
@@ -140,18 +211,38 @@ class Revier(Server):
         )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("REVIER_")}
         self.env["REVIER_ADMIN_PASSWORD"] = secrets.token_urlsafe(18)
-        log = (self.workdir / "server.log").open("ab")
-        self.proc = subprocess.Popen(
+        # One after the other: the first applies the database's migrations.
+        urls = [self._serve(k) for k in range(max(self.workers, 1))]
+        self.url = urls[0]
+        if self.workers:
+            # Every revier process serves every endpoint: a user's requests all go to its worker.
+            self.router = Router(main=urls[0], workers=urls)
+
+    def _shared_database(self) -> list[str]:
+        """The workers shape's [database] and [notify]: PostgreSQL and Redis of their own."""
+        if not self.workers:
+            return []
+        dsn, redis_url = self.start_infra("revier")
+        return ["[database]", f'url = "{dsn}"', "[notify]", f'redis_url = "{redis_url}"']
+
+    def _serve(self, k: int) -> str:
+        """Start worker ``k`` (each on its own ephemeral port); its URL."""
+        log_path = self.workdir / ("server.log" if k == 0 else f"server-{k}.log")
+        proc = subprocess.Popen(
             [sys.executable, "-m", "revier", "serve", "--config", str(self.config)],
             stdout=subprocess.PIPE,
-            stderr=log,
+            stderr=log_path.open("ab"),
             env=self.env,
             cwd=self.workdir,
         )
-        url = wait_ready(self.proc, 60)
+        if k == 0:
+            self.proc = proc
+        else:
+            self.others.append(proc)
+        url = wait_ready(proc, 120)
         if url is None:
-            raise RuntimeError(f"revier did not start; see {self.workdir / 'server.log'}")
-        self.url = url
+            raise RuntimeError(f"revier did not start; see {log_path}")
+        return url
 
     async def create_users(self, localparts: list[str]) -> None:
         from argon2 import PasswordHasher
@@ -183,116 +274,8 @@ class Revier(Server):
         )
         if result.returncode != 0:
             raise RuntimeError(f"revier admin user import failed: {result.stderr[-2000:]}")
-        async with aiohttp.ClientSession() as http:
-            m = Matrix(self.url, http)
-            sessions = await gather_limited(16, [m.login(lp) for lp in localparts])
-        self.sessions.update(zip(localparts, sessions, strict=True))
-
-
-class Synapse(Server):
-    def start(self) -> None:
-        python = synapse_python()
-        self.version = subprocess.run(
-            [str(python), "-c", "import synapse; print(synapse.__version__.split()[0])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        port = free_port()
-        self.secret = secrets.token_hex(16)
-        cfg = self.workdir / "homeserver.yaml"
-        logcfg = self.workdir / "log.yaml"
-        logcfg.write_text(
-            "version: 1\n"
-            "formatters: {plain: {format: '%(asctime)s %(levelname)s %(name)s %(message)s'}}\n"
-            "handlers: {file: {class: logging.FileHandler, formatter: plain, "
-            f"filename: {self.workdir / 'server.log'}}}}}\n"
-            "root: {level: WARNING, handlers: [file]}\n"
-            "disable_existing_loggers: false\n"
-        )
-        unlimited = {"per_second": 1_000_000, "burst_count": 1_000_000}
-        config = {
-            "server_name": "localhost",
-            "pid_file": str(self.workdir / "homeserver.pid"),
-            "listeners": [
-                {
-                    "port": port,
-                    "bind_addresses": ["127.0.0.1"],
-                    "type": "http",
-                    "tls": False,
-                    "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
-                }
-            ],
-            "database": {"name": "sqlite3", "args": {"database": str(self.workdir / "hs.db")}},
-            "log_config": str(logcfg),
-            "media_store_path": str(self.workdir / "media"),
-            "signing_key_path": str(self.workdir / "signing.key"),
-            "registration_shared_secret": self.secret,
-            "macaroon_secret_key": secrets.token_hex(16),
-            "form_secret": secrets.token_hex(16),
-            "report_stats": False,
-            "enable_metrics": False,
-            "trusted_key_servers": [],
-            "suppress_key_server_warning": True,
-            "presence": {"enabled": False},
-            # Setup speed only (registration hashes); login is not measured.
-            "bcrypt_rounds": 4,
-            "rc_message": unlimited,
-            "rc_registration": unlimited,
-            "rc_registration_token_validity": unlimited,
-            "rc_login": {k: unlimited for k in ("address", "account", "failed_attempts")},
-            "rc_joins": {"local": unlimited, "remote": unlimited},
-            "rc_joins_per_room": unlimited,
-            "rc_invites": {k: unlimited for k in ("per_room", "per_user", "per_issuer")},
-            "rc_room_creation": unlimited,
-            "rc_3pid_validation": unlimited,
-            "rc_admin_redaction": unlimited,
-            "rc_key_requests": unlimited,
-            "rc_presence": {"per_user": unlimited},
-        }
-        # JSON is YAML: no PyYAML needed here.
-        cfg.write_text(json.dumps(config, indent=1))
-        subprocess.run(
-            [str(python), "-m", "synapse.app.homeserver", "-c", str(cfg), "--generate-keys"],
-            check=True,
-            capture_output=True,
-            cwd=self.workdir,
-        )
-        log = (self.workdir / "stdout.log").open("ab")
-        self.proc = subprocess.Popen(
-            [str(python), "-m", "synapse.app.homeserver", "-c", str(cfg)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-        )
-        self.url = f"http://127.0.0.1:{port}"
-        wait_http(self.url + "/_matrix/client/versions", self.proc, 120)
-
-    async def create_users(self, localparts: list[str]) -> None:
-        async with aiohttp.ClientSession() as http:
-            m = Matrix(self.url, http)
-            sessions = await gather_limited(8, [self._register(m, lp) for lp in localparts])
-        self.sessions.update(zip(localparts, sessions, strict=True))
-
-    async def _register(self, m: Matrix, localpart: str) -> Session:
-        """Synapse's shared-secret registration: it answers with an access token."""
-        path = "/_synapse/admin/v1/register"
-        nonce = (await m.call("GET", path))["nonce"]
-        mac = hmac.new(self.secret.encode(), digestmod=hashlib.sha1)
-        mac.update(f"{nonce}\0{localpart}\0{PASSWORD}\0notadmin".encode())
-        data = await m.call(
-            "POST",
-            path,
-            body={
-                "nonce": nonce,
-                "username": localpart,
-                "password": PASSWORD,
-                "admin": False,
-                "mac": mac.hexdigest(),
-            },
-        )
-        return Session(data["user_id"], data["access_token"], data.get("device_id", ""))
+        self.say(f"imported {len(localparts)} users")
+        await self.login_all(localparts)
 
 
 class Ceiling(Server):

@@ -190,9 +190,9 @@ async def _new_device(m: Matrix, localpart: str) -> AsyncIterator[Session]:
 async def ss_initial(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     rooms = await _ss_rooms(m, server, sz)
     async with _new_device(m, "ss0") as device:
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(server.pids)
         loaded = await load_room_list(m, device)
-        cpu = cpu_seconds(server.pid) - cpu0
+        cpu = cpu_seconds(server.pids) - cpu0
     conn = loaded.conn
     return {
         "first_ms": loaded.first_ms,
@@ -218,7 +218,7 @@ async def ss_incremental(m: Matrix, server: Server, sz: Sizes, run: int) -> Metr
     async with _new_device(m, "ss0") as device:
         conn = (await load_room_list(m, device)).conn
         latencies = []
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(server.pids)
         for k, room in enumerate(targets):
             marker = f"ss-inc-{run}-{k}-{time.time_ns()}"
             waiting = asyncio.create_task(long_poll_until(m, conn, room, marker))
@@ -227,12 +227,12 @@ async def ss_incremental(m: Matrix, server: Server, sz: Sizes, run: int) -> Metr
             await m.send(sender, room, {"msgtype": "m.text", "body": "news", "bench_ss": marker})
             arrived = await asyncio.wait_for(waiting, 60)
             latencies.append((arrived - t0) * 1000)
-        updates_cpu = cpu_seconds(server.pid) - cpu0
+        updates_cpu = cpu_seconds(server.pids) - cpu0
         # The same sends with no connection waiting: what a send costs by itself.
-        cpu0 = cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(server.pids)
         for room in targets:
             await m.send(sender, room, {"msgtype": "m.text", "body": "quiet"})
-        sends_cpu = cpu_seconds(server.pid) - cpu0
+        sends_cpu = cpu_seconds(server.pids) - cpu0
     n = len(targets)
     return {
         "p50_ms": pct(latencies, 50),
@@ -259,17 +259,17 @@ async def ss_fanout(m: Matrix, server: Server, sz: Sizes, run: int) -> Metrics:
     loads: list[Loaded] = await gather_limited(16, [load_room_list(m, s) for s in devices])
     # As idle does for /sync: the server's first baseline, taken with every
     # connection loaded and none waiting.
-    baseline = server.state.setdefault("ss_fanout_baseline", rss_bytes(server.pid))
+    baseline = server.state.setdefault("ss_fanout_baseline", rss_bytes(server.pids))
     marker = f"ss-fan-{run}-{time.time_ns()}"
     tasks = [asyncio.create_task(long_poll_until(m, ld.conn, room, marker)) for ld in loads]
     try:
         await asyncio.sleep(1.0 + len(devices) / 500)  # every long-poll reaches the server
-        held = await settled_rss(server.pid)
-        cpu0 = cpu_seconds(server.pid)
+        held = await settled_rss(server.pids)
+        cpu0 = cpu_seconds(server.pids)
         t0 = time.perf_counter()
         await m.send(sender, room, {"msgtype": "m.text", "body": "fan", "bench_ss": marker})
         await asyncio.wait(tasks, timeout=60)
-        cpu = cpu_seconds(server.pid) - cpu0
+        cpu = cpu_seconds(server.pids) - cpu0
     finally:
         for t in tasks:
             t.cancel()

@@ -19,12 +19,26 @@ def synapse_python() -> Path:
     return VENV / "bin" / "python"
 
 
+# Its worker mode (bench run --shape workers) needs Redis's client (the extra its docs
+# install) and PostgreSQL's driver: psycopg2-binary rather than the ``postgres`` extra,
+# whose psycopg2 is built from source (a compiler, Python's and libpq's headers).
+EXTRAS = "redis"
+PSYCOPG2_BINARY_VERSION = "2.9.13"
+EXTRA_MODULES = ("psycopg2", "txredisapi", "hiredis")
+
+
 def installed_version() -> str | None:
+    """The installed Synapse's version, None if it or a worker-mode extra is missing."""
     python = synapse_python()
     if not python.exists():
         return None
     r = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('matrix-synapse'))"],
+        [
+            str(python),
+            "-c",
+            f"import {', '.join(EXTRA_MODULES)}, importlib.metadata as m; "
+            "print(m.version('matrix-synapse'))",
+        ],
         capture_output=True,
         text=True,
     )
@@ -32,7 +46,8 @@ def installed_version() -> str | None:
 
 
 def ensure_synapse(log: object = print) -> Path:
-    """Install the pinned Synapse (and py-spy) unless that version is there already."""
+    """Install the pinned Synapse with its worker-mode extras (and py-spy) unless that
+    version is there already."""
     if installed_version() == SYNAPSE_VERSION:
         return synapse_python()
     log(f"installing matrix-synapse=={SYNAPSE_VERSION} into {VENV} (about a minute)")  # type: ignore[operator]
@@ -47,7 +62,8 @@ def ensure_synapse(log: object = print) -> Path:
                 "install",
                 "-q",
                 "--disable-pip-version-check",
-                f"matrix-synapse=={SYNAPSE_VERSION}",
+                f"matrix-synapse[{EXTRAS}]=={SYNAPSE_VERSION}",
+                f"psycopg2-binary=={PSYCOPG2_BINARY_VERSION}",
                 f"py-spy=={PY_SPY_VERSION}",
             ],
             check=True,

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = [
@@ -97,3 +100,36 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
     assert medians["idle"]["reference"]["all_woken"] is True
     ratio_cells = re.findall(r"send msgs/s\s+\S+\s+\S+\s+(\d+\.\d\d)", table)
     assert ratio_cells, table
+
+
+def test_workers_shape_spreads_users_over_two_revier_workers(tmp_path: Path) -> None:
+    """--shape workers: two revier processes on PostgreSQL with Redis, users on both,
+    every message delivered, PostgreSQL's and Redis's CPU counted apart. Revier alone:
+    the reference's worker mode would take minutes to set up here."""
+    from bench.infra import InfraUnavailable, _pg_bin
+
+    try:
+        _pg_bin("initdb")
+    except InfraUnavailable as e:
+        pytest.skip(str(e))
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not found: scripts/test installs it")
+    out = tmp_path / "workers.json"
+    shape = ["--shape", "workers", "--workers", "2"]
+    workers = [*shape, "--no-reference", "--only", "send,fanout"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", *TINY, "--json", str(out), *workers],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    data = json.loads(out.read_text())
+    assert data["shape"] == "2 workers, PostgreSQL, Redis"
+    spread = list(data["routing"]["revier"].values())
+    assert len(spread) == 2 and min(spread) > 0 and abs(spread[0] - spread[1]) <= 1, spread
+    send, fanout = data["medians"]["send"]["revier"], data["medians"]["fanout"]["revier"]
+    assert send["msgs_per_s"] > 0 and send["infra_cpu_ms_per_msg"] >= 0
+    assert fanout["all_delivered"] is True and fanout["infra_cpu_ms_per_delivery"] >= 0
+    assert "PostgreSQL+Redis CPU" in result.stdout

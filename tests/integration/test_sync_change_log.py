@@ -94,3 +94,19 @@ async def test_a_change_by_the_admin_command_line_is_in_the_next_sync(
     event_id = await send(http, alice, room_id, "after the gap")
     body = await sync(http, alice, since=later, timeout=0)
     assert [e["event_id"] for e in timeline(body, room_id)["events"]] == [event_id]
+
+
+async def test_a_forgotten_room_is_gone_from_the_next_sync_with_leaves(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    # Bob's room list is kept between syncs while the log says his memberships
+    # are unchanged; forgetting a room changes the list without an event.
+    room_id = await shared_room(alice, bob)
+    r = await http.post(f"/_matrix/client/v3/rooms/{room_id}/leave", json={}, headers=auth(bob))
+    assert r.status_code == 200
+    include_leave = '{"room":{"include_leave":true}}'
+    assert room_id in (await sync(http, bob, filter=include_leave))["rooms"]["leave"]
+    r = await http.post(f"/_matrix/client/v3/rooms/{room_id}/forget", json={}, headers=auth(bob))
+    assert r.status_code == 200
+    body = await sync(http, bob, filter=include_leave)
+    assert room_id not in body.get("rooms", {}).get("leave", {})

@@ -118,7 +118,10 @@ class MembershipService:
                 raise NotFound("You were never in this room")
             if current.membership in IN_ROOM:
                 raise Forbidden("Leave the room before forgetting it")
-            await db.memberships.forget(room_id, requester.user_id)
+            # A position of its own: the room list cached for /sync (kept while
+            # the change log says the user's memberships are unchanged) drops it.
+            position = await tx.streams.next_position()
+            await db.memberships.forget(room_id, requester.user_id, position)
 
     async def leave_on_behalf(
         self, tx: Tx, tenant: Tenant, room_id: str, user_id: str, reason: str, written: Written

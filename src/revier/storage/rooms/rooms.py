@@ -234,7 +234,11 @@ class MembershipRepository:
         )
         return int((await self._conn.execute(stmt)).scalar_one())
 
-    async def forget(self, room_id: str, user_id: str) -> None:
+    async def forget(self, room_id: str, user_id: str, position: int) -> None:
+        """``position``: the forget's own stream position (the user's room list
+        changes; the membership keeps the position of its event)."""
+        if self._changes is not None:
+            self._changes.record(position, streams.MEMBERSHIP, user_id)
         await self._conn.execute(
             update(memberships)
             .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)

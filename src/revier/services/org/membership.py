@@ -36,47 +36,22 @@ class MembershipWriter:
         the rooms to match."""
         jobs: list[int] = []
         async with self._store.transaction() as tx:
-            db = OrgRepos.of(tx)
-            account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
-            await users.lock(tx, user_id)  # two changes of one user's units take turns
-            current = {
-                u: check_role(r)
-                for u, r in (await db.unit_members.of_user(tenant.server_name, user_id)).items()
-            }
-            wanted = {u: check_role(r) for u, r in compute(dict(current)).items()}
-            if account.deactivated and set(wanted) - set(current):
-                raise Forbidden(f"{user_id} is deactivated")
-            found = await db.units.by_ids(tenant.server_name, sorted({*wanted, *current}))
-            if missing := sorted(set(wanted) - set(found)):
-                raise NotFound(f"No unit {missing[0]} in this organisation")
+            found: dict[str, UnitRow] = {}
+            current, wanted = await self._wanted(tx, tenant, user_id, compute, found)
             added = {u: r for u, r in wanted.items() if u not in current}
             removed = tuple(sorted(u for u in current if u not in wanted))
             changed = {u: r for u, r in wanted.items() if u in current and current[u] != r}
             for unit_id in sorted({*added, *removed, *changed}):
                 unit = found[unit_id]
-                if unit_id in added:
-                    await db.unit_members.add(unit_id, user_id, added[unit_id])
-                    action = "unit.member_added"
-                elif unit_id in removed:
-                    await db.unit_members.remove(unit_id, user_id)
-                    action = "unit.member_removed"
-                else:
-                    await db.unit_members.set_role(unit_id, user_id, changed[unit_id])
-                    action = "unit.member_role_changed"
-                await self._audit.record_as(
+                await self._write_member(tx, tenant, actor, unit_id, user_id, current, wanted)
+                job = await self._queue(
                     tx,
                     tenant,
+                    unit,
+                    [user_id],
                     actor,
-                    action,
-                    target=user_id,
-                    details={"unit_id": unit_id, "role": wanted.get(unit_id)},
-                )
-                # Shown only to someone the job removes from a room.
-                text = f"You left the unit {unit.name}"
-                if unit_id in removed and reason:
-                    text += f" ({reason})"
-                job = await self._queue(
-                    tx, tenant, unit, [user_id], actor, text, space=unit_id not in changed
+                    _left_text(unit, reason if unit_id in removed else ""),
+                    space=unit_id not in changed,
                 )
                 if job is not None:
                     jobs.append(job)
@@ -102,61 +77,83 @@ class MembershipWriter:
         left_some: set[str] = set()  # units someone left: the job's rooms include its space
         joined_some: set[str] = set()
         async with self._store.transaction() as tx:
-            db = OrgRepos.of(tx)
             units: dict[str, UnitRow] = {}
             for user_id in sorted(wanted_units):  # a fixed order: two bulk changes never deadlock
                 try:
-                    account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
-                    await users.lock(tx, user_id)
-                    now = await db.unit_members.of_user(tenant.server_name, user_id)
-                    current = {u: check_role(r) for u, r in now.items()}
                     compute = wanted_units[user_id]
-                    wanted = {u: check_role(r) for u, r in compute(dict(current)).items()}
-                    if account.deactivated and set(wanted) - set(current):
-                        raise Forbidden(f"{user_id} is deactivated")
-                    if unknown := sorted({*wanted, *current} - set(units)):
-                        units.update(await db.units.by_ids(tenant.server_name, unknown))
-                    if missing := sorted(set(wanted) - set(units)):
-                        raise NotFound(f"No unit {missing[0]} in this organisation")
+                    current, wanted = await self._wanted(tx, tenant, user_id, compute, units)
                 except MatrixError as e:  # checked before anything of theirs is written
                     refused.append((user_id, e.error))
                     continue
                 diff = [u for u in sorted({*wanted, *current}) if wanted.get(u) != current.get(u)]
                 for unit_id in diff:
                     if unit_id not in current:
-                        await db.unit_members.add(unit_id, user_id, wanted[unit_id])
-                        action = "unit.member_added"
                         joined_some.add(unit_id)
                     elif unit_id not in wanted:
-                        await db.unit_members.remove(unit_id, user_id)
-                        action = "unit.member_removed"
                         left_some.add(unit_id)
-                    else:
-                        await db.unit_members.set_role(unit_id, user_id, wanted[unit_id])
-                        action = "unit.member_role_changed"
-                    await self._audit.record_as(
-                        tx,
-                        tenant,
-                        actor,
-                        action,
-                        target=user_id,
-                        details={"unit_id": unit_id, "role": wanted.get(unit_id)},
-                    )
+                    await self._write_member(tx, tenant, actor, unit_id, user_id, current, wanted)
                     by_unit[unit_id].add(user_id)
                 if diff:
                     changed_users.append(user_id)
             jobs: list[int] = []
             for unit_id, members in sorted(by_unit.items()):
                 unit = units[unit_id]
-                text = f"You left the unit {unit.name}"
-                if unit_id in left_some and reason:
-                    text += f" ({reason})"
+                text = _left_text(unit, reason if unit_id in left_some else "")
                 space = unit_id in left_some or unit_id in joined_some
                 job = await self._queue(tx, tenant, unit, sorted(members), actor, text, space=space)
                 if job is not None:
                     jobs.append(job)
         await self._work.run(jobs, tenant)
         return changed_users, refused
+
+    async def _wanted(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        user_id: str,
+        compute: Compute,
+        units: dict[str, UnitRow],
+    ) -> tuple[dict[str, Role], dict[str, Role]]:
+        """The user's current units and those ``compute`` wants, checked (a
+        deactivated account gains none, every unit exists); ``units`` gathers the
+        units' rows. Locks the user: two changes of one user's units take turns."""
+        db = OrgRepos.of(tx)
+        account = await users.local_user(tx, tenant, user_id, deactivated_ok=True)
+        await users.lock(tx, user_id)
+        now = await db.unit_members.of_user(tenant.server_name, user_id)
+        current = {u: check_role(r) for u, r in now.items()}
+        wanted = {u: check_role(r) for u, r in compute(dict(current)).items()}
+        if account.deactivated and set(wanted) - set(current):
+            raise Forbidden(f"{user_id} is deactivated")
+        if unknown := sorted({*wanted, *current} - set(units)):
+            units.update(await db.units.by_ids(tenant.server_name, unknown))
+        if missing := sorted(set(wanted) - set(units)):
+            raise NotFound(f"No unit {missing[0]} in this organisation")
+        return current, wanted
+
+    async def _write_member(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        actor: Actor,
+        unit_id: str,
+        user_id: str,
+        current: Mapping[str, Role],
+        wanted: Mapping[str, Role],
+    ) -> None:
+        """One unit's row of the user as ``wanted`` has it, audited."""
+        db = OrgRepos.of(tx)
+        if unit_id not in current:
+            await db.unit_members.add(unit_id, user_id, wanted[unit_id])
+            action = "unit.member_added"
+        elif unit_id not in wanted:
+            await db.unit_members.remove(unit_id, user_id)
+            action = "unit.member_removed"
+        else:
+            await db.unit_members.set_role(unit_id, user_id, wanted[unit_id])
+            action = "unit.member_role_changed"
+        details = {"unit_id": unit_id, "role": wanted.get(unit_id)}
+        await self._audit.record_as(tx, tenant, actor, action, target=user_id, details=details)
 
     async def add_many(
         self, tenant: Tenant, unit_id: str, members: Mapping[str, str], *, actor: Actor
@@ -213,3 +210,8 @@ class MembershipWriter:
         return await self._work.queue(
             tx, tenant, unit.unit_id, rooms, user_ids, reason=reason, actor=actor.name
         )
+
+
+def _left_text(unit: UnitRow, reason: str) -> str:
+    """What someone the unit's job removes from a room is shown (only they are)."""
+    return f"You left the unit {unit.name}" + (f" ({reason})" if reason else "")

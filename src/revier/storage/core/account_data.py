@@ -33,7 +33,7 @@ class AccountData:
 
 
 class AccountDataRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
@@ -45,8 +45,7 @@ class AccountDataRepository:
             account_data.c.room_id == room_id,
             account_data.c.type == data_type,
         )
-        if self._changes is not None:
-            self._changes.record(position, streams.ACCOUNT_DATA, user_id)
+        self._changes.record(position, streams.ACCOUNT_DATA, user_id)
         values = {"content": orjson.dumps(content).decode(), "stream_ordering": position}
         result = await self._conn.execute(update(account_data).where(where).values(**values))
         if result.rowcount == 0:

@@ -22,13 +22,12 @@ _CHANGED_IN_WINDOW = (
 class DeviceListRepository:
     """The device-list stream: who changed their devices or cross-signing keys, when."""
 
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
     async def record(self, user_id: str, position: int) -> None:
-        if self._changes is not None:
-            self._changes.record(position, streams.DEVICE_LIST, user_id)
+        self._changes.record(position, streams.DEVICE_LIST, user_id)
         await self._conn.execute(
             insert(device_list_changes).values(user_id=user_id, stream_ordering=position)
         )

@@ -84,9 +84,7 @@ def _dumps(value: JsonDict | str) -> str:
 
 
 class E2eKeyRepository:
-    def __init__(
-        self, conn: AsyncConnection, *, is_sqlite: bool, changes: StreamChanges | None = None
-    ) -> None:
+    def __init__(self, conn: AsyncConnection, *, is_sqlite: bool, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
         self._is_sqlite = is_sqlite
@@ -279,9 +277,8 @@ class E2eKeyRepository:
     # --- claims as a stream --------------------------------------------------
 
     def _record_keys(self, user_id: str, device_id: str, position: int) -> None:
-        if self._changes is not None:
-            key = streams.device_key(user_id, device_id)
-            self._changes.record(position, streams.ONE_TIME_KEYS, key)
+        key = streams.device_key(user_id, device_id)
+        self._changes.record(position, streams.ONE_TIME_KEYS, key)
 
     async def note_claim(self, user_id: str, device_id: str, position: int) -> None:
         self._record_keys(user_id, device_id, position)

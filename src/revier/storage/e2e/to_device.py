@@ -47,7 +47,7 @@ class PendingMessage:
 
 
 class ToDeviceRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
@@ -78,10 +78,9 @@ class ToDeviceRepository:
     async def add(self, messages: Sequence[ToDeviceMessage], position: int) -> None:
         if not messages:
             return
-        if self._changes is not None:
-            for m in messages:
-                key = streams.device_key(m.user_id, m.device_id)
-                self._changes.record(position, streams.TO_DEVICE, key)
+        for m in messages:
+            key = streams.device_key(m.user_id, m.device_id)
+            self._changes.record(position, streams.TO_DEVICE, key)
         await self._conn.execute(
             insert(to_device_messages),
             [

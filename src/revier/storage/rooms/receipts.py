@@ -41,7 +41,7 @@ class Receipt:
 
 
 class ReceiptRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
@@ -56,8 +56,8 @@ class ReceiptRepository:
         current = (
             await self._conn.execute(select(receipts.c.event_stream_ordering).where(where))
         ).scalar()
-        if self._changes is not None:  # maybe not stored: saying "changed" is safe
-            self._changes.record(receipt.stream_ordering, streams.RECEIPT, receipt.room_id)
+        # Recorded even if not stored below: saying "changed" is always safe.
+        self._changes.record(receipt.stream_ordering, streams.RECEIPT, receipt.room_id)
         values = {
             "event_id": receipt.event_id,
             "event_stream_ordering": receipt.event_stream_ordering,

@@ -140,7 +140,7 @@ class RoomRepository:
 
 
 class MembershipRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
@@ -153,9 +153,8 @@ class MembershipRepository:
         stream_ordering: int,
         displayname: str | None,
     ) -> None:
-        if self._changes is not None:
-            self._changes.record(stream_ordering, streams.ROOM_MEMBERS, room_id)
-            self._changes.record(stream_ordering, streams.MEMBERSHIP, user_id)
+        self._changes.record(stream_ordering, streams.ROOM_MEMBERS, room_id)
+        self._changes.record(stream_ordering, streams.MEMBERSHIP, user_id)
         where = and_(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
         result = await self._conn.execute(
             update(memberships)
@@ -237,8 +236,7 @@ class MembershipRepository:
     async def forget(self, room_id: str, user_id: str, position: int) -> None:
         """``position``: the forget's own stream position (the user's room list
         changes; the membership keeps the position of its event)."""
-        if self._changes is not None:
-            self._changes.record(position, streams.MEMBERSHIP, user_id)
+        self._changes.record(position, streams.MEMBERSHIP, user_id)
         await self._conn.execute(
             update(memberships)
             .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)

@@ -34,7 +34,7 @@ def _room_mates(user_id: str) -> Select[tuple[str]]:
 
 
 class PresenceRepository:
-    def __init__(self, conn: AsyncConnection, changes: StreamChanges | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, changes: StreamChanges) -> None:
         self._conn = conn
         self._changes = changes
 
@@ -51,8 +51,7 @@ class PresenceRepository:
             "last_active_ts": state.last_active_ts,
             "stream_ordering": state.stream_ordering,
         }
-        if self._changes is not None:
-            self._changes.record(state.stream_ordering, streams.PRESENCE, state.user_id)
+        self._changes.record(state.stream_ordering, streams.PRESENCE, state.user_id)
         result = await self._conn.execute(
             update(presence).where(presence.c.user_id == state.user_id).values(**values)
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.client import Matrix, Session, connector, gather_limited, timeline
+from bench.client import BenchError, Matrix, Session, connector, gather_limited, timeline
 from bench.infra import pss_bytes
 from bench.servers import Server, rss_bytes
 
@@ -37,7 +37,12 @@ Item = tuple[str, str, str]
 
 def _worker(items: list[Item], marker: str, q: Any, go: Any) -> None:
     raise_fd_limit()
-    asyncio.run(_hold(items, marker, q, go))
+    try:
+        asyncio.run(_hold(items, marker, q, go))
+    except Exception as e:
+        # Said at once, instead of the parent waiting out its queue's timeout.
+        q.put(("failed", f"{e!r}"[:500]))
+        raise
 
 
 async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
@@ -46,8 +51,26 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         clients = {url: Matrix(url, http) for _, _, url in items}
         sessions = [Session("", token) for token, _, _ in items]
         ms = [clients[url] for _, _, url in items]
-        first = await gather_limited(32, [m.sync(s) for m, s in zip(ms, sessions, strict=True)])
+        retries = [0]
+
+        async def first_sync(m: Matrix, s: Session) -> dict[str, Any]:
+            # As a client does: a dropped keep-alive connection or an overloaded
+            # server's 503 is tried again (counted, and reported), not fatal.
+            for attempt in range(6):
+                try:
+                    return await m.sync(s)
+                except (aiohttp.ClientError, TimeoutError, BenchError) as e:
+                    if attempt == 5 or (isinstance(e, BenchError) and "-> 503" not in str(e)):
+                        raise
+                    retries[0] += 1
+                    await asyncio.sleep(2**attempt)
+            raise AssertionError("unreachable")
+
+        first = await gather_limited(
+            32, [first_sync(m, s) for m, s in zip(ms, sessions, strict=True)]
+        )
         q.put(("synced", len(items)))
+        q.put(("retried", retries[0]))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
         async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
@@ -94,6 +117,7 @@ async def hold_open(
     loop = asyncio.get_running_loop()
     try:
         await _collect(loop, q, "synced", len(items), log)
+        retried = await _collect(loop, q, "retried", len(procs), log, count_messages=True)
         # Measured once per server: memory an earlier run freed stays with the
         # process, so a later run's own baseline would hide what it holds.
         baseline = server.state.setdefault("idle_baseline", rss_bytes(server.pids))
@@ -129,6 +153,8 @@ async def hold_open(
         "woken": f"{woken}/{len(items)}",
         "all_woken": woken == len(items),
         "wake_all_s": wake_s,
+        # First syncs tried again after a dropped connection or a 503 (server busy).
+        "first_sync_retries": retried,
     }
     if len(server.pids) > 1:
         found["rss_mb_per_process"] = per_process
@@ -148,7 +174,7 @@ async def _collect(
     while (messages if count_messages else total) < expected:
         what, n = await loop.run_in_executor(None, q.get, True, 900)
         if what != kind:
-            raise RuntimeError(f"idle worker said {what} while waiting for {kind}")
+            raise RuntimeError(f"idle worker said {what} ({n}) while waiting for {kind}")
         total += n
         messages += 1
         if log and not count_messages and expected >= 2000:

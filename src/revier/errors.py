@@ -105,6 +105,23 @@ class LimitExceeded(MatrixError):
         self.retry_after_ms = retry_after_ms
 
 
+class ServerBusy(MatrixError):
+    """No database connection came free in time: the server is overloaded, the
+    request itself was fine. Answered 503 with Retry-After; clients retry (Element's
+    sync loop backs off on any 5xx) instead of seeing a 500 for a bug."""
+
+    errcode = "M_UNKNOWN"
+
+    def __init__(
+        self,
+        error: str = "The server is too busy to answer now; try again in a moment",
+        *,
+        retry_after_ms: int = 1000,
+    ) -> None:
+        super().__init__(error)
+        self.retry_after_ms = retry_after_ms
+
+
 class Unrecognized(MatrixError):
     errcode = "M_UNRECOGNIZED"
 

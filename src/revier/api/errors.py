@@ -24,6 +24,7 @@ STATUS: dict[type[e.MatrixError], int] = {
     e.Unrecognized: 404,
     e.MethodNotAllowed: 405,
     e.LimitExceeded: 429,
+    e.ServerBusy: 503,
     e.TooLarge: 413,
     e.ResourceLimitExceeded: 403,
     e.Exclusive: 400,
@@ -55,8 +56,8 @@ def status_for(error: e.MatrixError) -> int:
 
 def error_headers(exc: e.MatrixError) -> dict[str, str]:
     """HTTP headers an error answer carries: ``Retry-After`` (whole seconds) on a
-    rate limit, for clients and proxies that don't read the JSON."""
-    if isinstance(exc, e.LimitExceeded):
+    rate limit or an overload, for clients and proxies that don't read the JSON."""
+    if isinstance(exc, e.LimitExceeded | e.ServerBusy):
         return {"Retry-After": str(max(1, (exc.retry_after_ms + 999) // 1000))}
     return {}
 

@@ -10,8 +10,10 @@ from typing import Self, TypeVar, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.errors import ServerBusy
 from revier.storage.checkpoint import Checkpointer
 from revier.storage.engine import Engines
 from revier.storage.group_commit import GroupCommit
@@ -107,6 +109,8 @@ class Store:
                 yield tx
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
+        except PoolTimeout as e:
+            raise ServerBusy() from e
         # Committed (a block that raised never gets here): publish before the
         # caller wakes anyone, so a woken /sync finds the change in the log.
         if tx.changes.positions and self.on_commit is not None:
@@ -120,14 +124,21 @@ class Store:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot: every query sees the same committed state."""
-        async with self._engines.reader.connect() as conn:
-            if not self._engines.is_sqlite:
-                # PostgreSQL's default READ COMMITTED would let each query see
-                # newer commits; /sync must read one moment. (SQLite in WAL
-                # mode gives a snapshot per read transaction already.)
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            async with conn.begin():
-                yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
+        try:
+            async with self._engines.reader.connect() as conn:
+                if not self._engines.is_sqlite:
+                    # PostgreSQL's default READ COMMITTED would let each query see
+                    # newer commits; /sync must read one moment. (SQLite in WAL
+                    # mode gives a snapshot per read transaction already.)
+                    await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with conn.begin():
+                    yield Tx(
+                        conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions
+                    )
+        except PoolTimeout as e:
+            # Every pooled connection stayed busy for the pool's timeout: an overload,
+            # answered 503 (ServerBusy), not a 500 as if the request had found a bug.
+            raise ServerBusy() from e
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:

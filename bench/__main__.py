@@ -29,11 +29,13 @@ from bench.soak import soak
 from bench.synapse_env import SYNAPSE_VERSION, ReferenceUnavailable, ensure_synapse
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# idle first: its memory baseline is each server's first, before other scenarios'
+# caches and freed-but-kept memory would hide what the waiting requests hold.
 ALL = [
+    "idle",
     "send",
     "fanout",
     "fanout_wide",
-    "idle",
     "initial_sync",
     "messages",
     "big_room",
@@ -229,6 +231,9 @@ async def _suite(
                     for run in range(sizes.runs):
                         log(f"ceiling run {run + 1}/{sizes.runs}")
                         got = await scenarios.ceiling_send(ceiling.url, sizes)
+                        if sizes.idle_users:
+                            got |= await scenarios.ceiling_idle(ceiling, sizes, run, log)
+                        log(f"  {got}")
                         results.setdefault("ceiling", {}).setdefault("ceiling", []).append(got)
                     continue
                 fn = getattr(sliding if scenario.startswith("ss_") else scenarios, scenario)

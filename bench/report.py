@@ -13,11 +13,11 @@ import psutil
 
 # (scenario, metric key, label, better, target factor or None)
 ROWS: list[tuple[str, str, str, str, float | None]] = [
-    ("send", "msgs_per_s", "send msgs/s", "higher", 5),
+    ("send", "msgs_per_s", "send msgs/s", "higher", 8),
     ("send", "p50_ms", "send latency p50 ms", "lower", None),
     ("send", "p95_ms", "send latency p95 ms", "lower", None),
     ("send", "p99_ms", "send latency p99 ms", "lower", None),
-    ("send", "cpu_ms_per_msg", "send server CPU ms per msg", "lower", None),
+    ("send", "cpu_ms_per_msg", "send server CPU ms per msg", "lower", 8),
     ("send", "infra_cpu_ms_per_msg", "send PostgreSQL+Redis CPU ms per msg", "lower", None),
     ("fanout", "p50_ms", "fan-out delivery p50 ms", "lower", None),
     ("fanout", "p99_ms", "fan-out delivery p99 ms", "lower", 5),
@@ -30,20 +30,22 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
         "lower",
         None,
     ),
+    ("fanout", "client_cpu_share", "fan-out client process CPU share (1 = a core)", "", None),
     ("fanout", "delivered", "fan-out delivered (all?)", "", None),
     ("fanout_wide", "p50_ms", "wide fan-out delivery p50 ms", "lower", None),
     ("fanout_wide", "p99_ms", "wide fan-out delivery p99 ms", "lower", 5),
     ("fanout_wide", "max_ms", "wide fan-out delivery max ms", "lower", 5),
     ("fanout_wide", "cpu_ms_per_delivery", "wide fan-out CPU ms per delivery", "lower", None),
+    ("fanout_wide", "client_cpu_share", "wide fan-out client CPU share (1 = a core)", "", None),
     ("fanout_wide", "delivered", "wide fan-out delivered (all?)", "", None),
     ("idle", "rss_mb", "idle RSS MiB (all users waiting)", "lower", None),
-    ("idle", "kib_per_user", "idle KiB per connected user", "lower", 5),
+    ("idle", "kib_per_user", "idle KiB per connected user", "lower", 2),
     ("idle", "infra_kib_per_user", "idle PostgreSQL+Redis KiB per user (PSS)", "lower", None),
     ("idle", "woken", "idle woken by a message", "", None),
     ("initial_sync", "ms", "initial sync ms", "lower", 5),
     ("messages", "page_p50_ms", "/messages page (50) p50 ms", "lower", None),
     ("messages", "whole_ms", "/messages whole history ms", "lower", None),
-    ("big_room", "joins_per_s", "big room joins/s", "higher", 5),
+    ("big_room", "joins_per_s", "big room joins/s", "higher", 8),
     ("big_room", "newcomer_join_ms", "big room newcomer join ms", "lower", None),
     ("big_room", "newcomer_sync_ms", "big room newcomer 1st sync ms", "lower", None),
     ("keys", "requests_per_s", "keys requests/s", "higher", None),
@@ -174,6 +176,19 @@ def table(
             lambda r: r >= 0.5,
             "≥ 0.5",
             "reference column = ceiling",
+        )
+    )
+    # Issue 23's floor: a waiting /sync within 1.5x of what the bare HTTP stack's own
+    # parked request costs (bench/ceiling.py, the idle scenario against it).
+    floor = medians.get("ceiling", {}).get("ceiling", {}).get("idle_kib_per_user")
+    rows.append(
+        _versus(
+            "idle KiB per waiting user: revier vs bare uvicorn",
+            medians.get("idle", {}).get("revier", {}).get("kib_per_user"),
+            floor,
+            lambda r: r <= 1.5,
+            "≤ 1.5",
+            "reference column = bare uvicorn app",
         )
     )
     # The issue's bar for sliding sync: a waiting connection holds no more than /sync's.

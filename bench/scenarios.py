@@ -150,6 +150,9 @@ async def _fanout(
     ]
     await asyncio.sleep(1.0)  # let every long-poll reach the server
     cpu0 = _costs(server)
+    # The receivers live in this process: its CPU says whether the client side,
+    # not the server, was the limit (one core here is 1,000 ms per second).
+    client0, wall0 = time.process_time(), time.perf_counter()
     for j in range(sz.fanout_messages):
         sent[j] = time.time()
         await m.send(sender, room, {"msgtype": "m.text", "body": f"fan {j}", "bench_seq": j})
@@ -158,6 +161,7 @@ async def _fanout(
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
     done.set()
     cpu, infra = (b - a for a, b in zip(cpu0, _costs(server), strict=True))
+    client, wall = time.process_time() - client0, time.perf_counter() - wall0
     for t in tasks:
         t.cancel()
     lat = [(g[seq] - sent[seq]) * 1000 for g in got for seq in g if seq in sent]
@@ -173,6 +177,8 @@ async def _fanout(
             if server.infra_pids
             else {}
         ),
+        "client_cpu_ms_per_delivery": client * 1000 / max(len(lat), 1),
+        "client_cpu_share": client / wall if wall else float("nan"),
         "delivered": f"{len(lat)}/{expected}",
         "all_delivered": len(lat) == expected,
     }
@@ -357,6 +363,21 @@ async def ceiling_send(url: str, sz: Sizes) -> Metrics:
         m = Matrix(url, http)
         senders = [Session(f"@s{i}:localhost", "t") for i in range(sz.senders)]
         return await send_load(m, senders, "!ceiling:localhost", sz.messages)
+
+
+async def ceiling_idle(server: Server, sz: Sizes, run: int, log: Any = None) -> Metrics:
+    """The idle scenario against the bare app: what a parked long-poll costs on this
+    HTTP stack alone (uvicorn, uvloop, httptools), the floor under any server's figure."""
+    async with aiohttp.ClientSession(connector=connector()) as http:
+        m = Matrix(server.url, http)
+        users = [Session(f"@i{k}:localhost", f"token-{k}") for k in range(sz.idle_users)]
+        rooms = [f"!idle{k // 100}:localhost" for k in range(sz.idle_users)]
+        held = await hold_open(m, server, users, rooms, run, log=log)
+    return {
+        "idle_kib_per_user": held["kib_per_user"],
+        "idle_rss_mb": held["rss_mb"],
+        "idle_woken": held["woken"],
+    }
 
 
 def median_metrics(runs: list[Metrics]) -> Metrics:

@@ -80,6 +80,10 @@ def test_suite_prints_its_table_with_numeric_ratios(tmp_path: Path) -> None:
     assert medians["push"]["revier"]["requests_per_pusher_msg"] == 1.0
     ceiling_row = next(r for r in data["table"] if "ceiling" in r["metric"])
     assert isinstance(ceiling_row["ratio"], float)
+    # The floor: the same idle clients parked on the bare HTTP stack, all woken.
+    assert medians["ceiling"]["ceiling"]["idle_woken"] == "20/20"
+    floor_row = next(r for r in data["table"] if "bare uvicorn" in r["metric"])
+    assert isinstance(floor_row["ratio"], float)
 
     if data["versions"]["reference"] is None:
         # Said loudly, never silently skipped.

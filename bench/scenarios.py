@@ -129,6 +129,7 @@ async def _fanout(
     sent: dict[int, float] = {}
     got: list[dict[int, float]] = [{} for _ in receivers]
     done = asyncio.Event()
+    answers = [0]  # /sync answers that carried at least one of the messages
     # Room for every message in one response: a receiver that falls behind
     # gets them late (and that shows in the latencies), never a "limited"
     # timeline with a gap this client would have to paginate.
@@ -138,10 +139,13 @@ async def _fanout(
         while len(got[k]) < sz.fanout_messages and not done.is_set():
             r = await m.sync(s, since, timeout_ms=30_000, filter_json=everything)
             now = time.time()
+            carried = 0
             for ev in timeline(r, room):
                 seq = ev.get("content", {}).get("bench_seq")
                 if isinstance(seq, int):
                     got[k].setdefault(seq, now)
+                    carried += 1
+            answers[0] += carried > 0
             since = r["next_batch"]
 
     tasks = [
@@ -178,6 +182,8 @@ async def _fanout(
             else {}
         ),
         "client_cpu_ms_per_delivery": client * 1000 / max(len(lat), 1),
+        # Below 1 when a receiver behind a burst got several messages in one answer.
+        "answers_per_delivery": answers[0] / max(len(lat), 1),
         "client_cpu_share": client / wall if wall else float("nan"),
         "delivered": f"{len(lat)}/{expected}",
         "all_delivered": len(lat) == expected,

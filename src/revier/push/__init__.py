@@ -10,12 +10,14 @@ from revier.push.default_rules import default_rule_ids, default_ruleset
 from revier.push.evaluator import (
     CompiledRuleset,
     EventMatcher,
+    Personal,
     PushContext,
     compile_ruleset,
     evaluate,
     is_highlight,
     is_notify,
     matching_rule,
+    personal_tests,
     tweaks,
 )
 from revier.push.model import KINDS, Action, RuleKind, RuleOverride, Ruleset, UserRule
@@ -33,6 +35,7 @@ __all__ = [
     "Action",
     "CompiledRuleset",
     "EventMatcher",
+    "Personal",
     "PushContext",
     "RuleKind",
     "RuleOverride",
@@ -49,6 +52,7 @@ __all__ = [
     "is_server_default",
     "matching_rule",
     "merge_rules",
+    "personal_tests",
     "tweaks",
     "validate_actions",
     "validate_enabled",

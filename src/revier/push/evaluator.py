@@ -236,6 +236,30 @@ def _is_legacy(action: Any) -> bool:
     return isinstance(action, str) and action in LEGACY_ACTIONS
 
 
+Personal = tuple[Test, ...]
+"""The tests of a ruleset whose outcome may differ between users sharing its shape."""
+
+_UNDECIDED: Final = -1
+
+
+def personal_tests(ruleset: CompiledRuleset, template: CompiledRuleset) -> Personal | None:
+    """The tests of ``ruleset`` that differ from ``template``'s (the same rules
+    compiled for another user ID): the ones naming the user, and any display-name
+    or unmemoisable test. ``None`` if the two are not shaped alike (then only
+    ``first_match`` is exact).
+    """
+    if len(ruleset) != len(template):
+        return None
+    personal: list[Test] = []
+    for mine, theirs in zip(ruleset, template, strict=True):
+        if (mine.kind, len(mine.tests)) != (theirs.kind, len(theirs.tests)):
+            return None
+        for test, other in zip(mine.tests, theirs.tests, strict=True):
+            if test[0] is None or test[0] is BY_NAME or test[0] != other[0]:
+                personal.append(test)
+    return tuple(personal)
+
+
 class EventMatcher:
     """One event tested against many members' rules.
 
@@ -250,6 +274,8 @@ class EventMatcher:
         # The room facts; the recipient fields are ignored (see above).
         self._room = room
         self._memo: dict[Hashable, bool] = {}
+        # Outcomes of the personal tests -> the index of the matching rule (shared path).
+        self._shared: dict[tuple[bool, ...], int | None] = {}
 
     def first_match(
         self, ruleset: CompiledRuleset, user_id: str, display_name: str | None
@@ -265,6 +291,24 @@ class EventMatcher:
             if all(self._test(key, cond, display_name) for key, cond in rule.tests):
                 return rule
         return None
+
+    def first_match_shared(
+        self, ruleset: CompiledRuleset, personal: Personal, user_id: str, display_name: str | None
+    ) -> CompiledRule | None:
+        """``first_match`` for a member whose rules are shaped like many others' (the
+        server defaults): only the ``personal`` tests (see ``personal_tests``) can
+        differ between them, so which rule matches is decided once per outcome of those.
+        Every ruleset one matcher is given here must be the same rules compiled for
+        another user (the server defaults, nothing changed).
+        """
+        if self._event.get("sender") == user_id:
+            return None
+        outcomes = tuple(self._test(key, cond, display_name) for key, cond in personal)
+        index = self._shared.get(outcomes, _UNDECIDED)
+        if index is _UNDECIDED:
+            rule = self.first_match(ruleset, user_id, display_name)
+            index = self._shared[outcomes] = None if rule is None else ruleset.index(rule)
+        return None if index is None else ruleset[index]
 
     def _test(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
         if key is None:

@@ -137,7 +137,8 @@ class PushActions:
         for user_id, displayname in members:
             if user_id == pdu.sender or user_id in ignorers:
                 continue
-            rules = await self._cached(tx, user_id)
+            # The cache read inline: a coroutine per member costs more than the rules.
+            rules = self._rulesets.get(user_id) or await self._cached(tx, user_id)
             if rules.personal is None:
                 rule = matcher.first_match(rules.compiled, user_id, displayname)
             else:

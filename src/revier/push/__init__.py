@@ -17,10 +17,10 @@ from revier.push.evaluator import (
     is_highlight,
     is_notify,
     matching_rule,
-    personal_tests,
     tweaks,
 )
 from revier.push.model import KINDS, Action, RuleKind, RuleOverride, Ruleset, UserRule
+from revier.push.personal import personal_tests
 from revier.push.rules import find_rule, insert_rule, is_server_default, merge_rules
 from revier.push.validation import (
     validate_actions,

@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 
 from revier.push.model import KINDS, Action, is_scalar, same_scalar
-from revier.push.paths import lookup
+from revier.push.paths import MISSING, lookup
 from revier.push.patterns import contains_words, glob_matches, glob_matches_words
 
 LEGACY_ACTIONS: Final = frozenset({"dont_notify", "coalesce"})
@@ -241,23 +241,8 @@ Personal = tuple[Test, ...]
 
 _UNDECIDED: Final = -1
 
-
-def personal_tests(ruleset: CompiledRuleset, template: CompiledRuleset) -> Personal | None:
-    """The tests of ``ruleset`` that differ from ``template``'s (the same rules
-    compiled for another user ID): the ones naming the user, and any display-name
-    or unmemoisable test. ``None`` if the two are not shaped alike (then only
-    ``first_match`` is exact).
-    """
-    if len(ruleset) != len(template):
-        return None
-    personal: list[Test] = []
-    for mine, theirs in zip(ruleset, template, strict=True):
-        if (mine.kind, len(mine.tests)) != (theirs.kind, len(theirs.tests)):
-            return None
-        for test, other in zip(mine.tests, theirs.tests, strict=True):
-            if test[0] is None or test[0] is BY_NAME or test[0] != other[0]:
-                personal.append(test)
-    return tuple(personal)
+_NEEDS_VALUE: Final = frozenset({"event_match", "event_property_is", "event_property_contains"})
+"""Condition kinds that fail on an event lacking their ``key`` (absent is not null)."""
 
 
 class EventMatcher:
@@ -276,6 +261,7 @@ class EventMatcher:
         self._memo: dict[Hashable, bool] = {}
         # Outcomes of the personal tests -> the index of the matching rule (shared path).
         self._shared: dict[tuple[bool, ...], int | None] = {}
+        self._absent: dict[str, bool] = {}  # property path -> whether the event lacks it
 
     def first_match(
         self, ruleset: CompiledRuleset, user_id: str, display_name: str | None
@@ -303,12 +289,24 @@ class EventMatcher:
         """
         if self._event.get("sender") == user_id:
             return None
-        outcomes = tuple(self._test(key, cond, display_name) for key, cond in personal)
+        outcomes = tuple(self._personal(key, cond, display_name) for key, cond in personal)
         index = self._shared.get(outcomes, _UNDECIDED)
         if index is _UNDECIDED:
             rule = self.first_match(ruleset, user_id, display_name)
             index = self._shared[outcomes] = None if rule is None else ruleset.index(rule)
         return None if index is None else ruleset[index]
+
+    def _personal(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
+        # A personal test reads a property that names the user (an invite's state_key,
+        # m.mentions.user_ids); an event without it fails everyone's: decided once.
+        path = cond.get("key")
+        if isinstance(path, str) and cond.get("kind") in _NEEDS_VALUE:
+            absent = self._absent.get(path)
+            if absent is None:
+                absent = self._absent[path] = lookup(self._event, path) is MISSING
+            if absent:
+                return False
+        return self._test(key, cond, display_name)
 
     def _test(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
         if key is None:

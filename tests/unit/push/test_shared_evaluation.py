@@ -26,6 +26,7 @@ EVENTS: list[tuple[dict[str, Any], Any]] = [
     (text("hello"), CTX),
     (text("hello"), DM),
     (text("hey", **{"m.mentions": {"user_ids": [CAROL, ALICE]}}), CTX),
+    (text("odd", **{"m.mentions": {"user_ids": CAROL}}), CTX),  # not a list: no mention
     (text("all", **{"m.mentions": {"room": True}}), CTX),
     (
         text("all", **{"m.mentions": {"room": True}}),

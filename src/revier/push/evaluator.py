@@ -239,8 +239,6 @@ def _is_legacy(action: Any) -> bool:
 Personal = tuple[Test, ...]
 """The tests of a ruleset whose outcome may differ between users sharing its shape."""
 
-_UNDECIDED: Final = -1
-
 _NEEDS_VALUE: Final = frozenset({"event_match", "event_property_is", "event_property_contains"})
 """Condition kinds that fail on an event lacking their ``key`` (absent is not null)."""
 
@@ -290,8 +288,9 @@ class EventMatcher:
         if self._event.get("sender") == user_id:
             return None
         outcomes = tuple(self._personal(key, cond, display_name) for key, cond in personal)
-        index = self._shared.get(outcomes, _UNDECIDED)
-        if index is _UNDECIDED:
+        if outcomes in self._shared:
+            index = self._shared[outcomes]
+        else:
             rule = self.first_match(ruleset, user_id, display_name)
             index = self._shared[outcomes] = None if rule is None else ruleset.index(rule)
         return None if index is None else ruleset[index]

@@ -279,3 +279,66 @@ async def test_rules_are_private_to_their_user(
     assert theirs.status_code == 404
     no_token = await http.get(f"{RULES}/")
     assert no_token.status_code == 401
+
+
+async def test_members_with_default_and_own_rules_get_exact_counts(
+    alice: AsyncClient, bob: AsyncClient, eve: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """Eve keeps the server defaults (decided once per message for all such members),
+    Bob has a rule of his own; each changes their rules between messages."""
+    room_id = await shared_room(alice, bob)
+    assert (
+        await http.post(
+            f"/_matrix/client/v3/rooms/{room_id}/invite",
+            json={"user_id": eve.user_id},
+            headers=auth(alice),
+        )
+    ).status_code == 200
+    assert (
+        await http.post(f"/_matrix/client/v3/join/{room_id}", json={}, headers=auth(eve))
+    ).status_code == 200
+    added = await bob.set_pushrule(
+        "global", PushRuleKind.content, "quiet", pattern="quiet", actions=[]
+    )
+    assert isinstance(added, SetPushRuleResponse), added
+
+    async def send(body: str, **content: Any) -> None:
+        response = await http.put(
+            f"/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{secrets.token_hex(8)}",
+            json={"msgtype": "m.text", "body": body, **content},
+            headers=auth(alice),
+        )
+        assert response.status_code == 200, response.text
+
+    async def counts_after(client: AsyncClient, body: str) -> tuple[int, int]:
+        def found(response: SyncResponse) -> tuple[int, int] | None:
+            room = response.rooms.join.get(room_id)
+            if room is None or not any(
+                getattr(e, "body", None) == body for e in room.timeline.events
+            ):
+                return None
+            unread = room.unread_notifications
+            return (unread.notification_count, unread.highlight_count)
+
+        result: tuple[int, int] = await sync_until(client, found)
+        return result
+
+    steps: list[tuple[str, dict[str, Any], tuple[int, int], tuple[int, int]]] = [
+        ("hello", {}, (1, 0), (1, 0)),
+        ("quiet please", {}, (1, 0), (2, 0)),  # Bob's own rule silences it
+        ("eve?", {"m.mentions": {"user_ids": [eve.user_id]}}, (2, 0), (3, 1)),
+        ("everyone", {"m.mentions": {"room": True}}, (3, 1), (4, 2)),
+    ]
+    for body, content, for_bob, for_eve in steps:
+        await send(body, **content)
+        assert await counts_after(bob, body) == for_bob, body
+        assert await counts_after(eve, body) == for_eve, body
+
+    # Bob goes back to the defaults, Eve switches plain messages off.
+    deleted = await bob.delete_pushrule("global", PushRuleKind.content, "quiet")
+    assert isinstance(deleted, DeletePushRuleResponse), deleted
+    switched = await eve.enable_pushrule("global", PushRuleKind.underride, ".m.rule.message", False)
+    assert isinstance(switched, EnablePushRuleResponse), switched
+    await send("quiet now")
+    assert await counts_after(bob, "quiet now") == (4, 1)
+    assert await counts_after(eve, "quiet now") == (4, 2)

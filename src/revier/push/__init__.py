@@ -10,6 +10,7 @@ from revier.push.default_rules import default_rule_ids, default_ruleset
 from revier.push.evaluator import (
     CompiledRuleset,
     EventMatcher,
+    Personal,
     PushContext,
     compile_ruleset,
     evaluate,
@@ -19,6 +20,7 @@ from revier.push.evaluator import (
     tweaks,
 )
 from revier.push.model import KINDS, Action, RuleKind, RuleOverride, Ruleset, UserRule
+from revier.push.personal import personal_tests
 from revier.push.rules import find_rule, insert_rule, is_server_default, merge_rules
 from revier.push.validation import (
     validate_actions,
@@ -33,6 +35,7 @@ __all__ = [
     "Action",
     "CompiledRuleset",
     "EventMatcher",
+    "Personal",
     "PushContext",
     "RuleKind",
     "RuleOverride",
@@ -49,6 +52,7 @@ __all__ = [
     "is_server_default",
     "matching_rule",
     "merge_rules",
+    "personal_tests",
     "tweaks",
     "validate_actions",
     "validate_enabled",

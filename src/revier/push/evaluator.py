@@ -19,7 +19,7 @@ from typing import Any, Final
 import orjson
 
 from revier.push.model import KINDS, Action, is_scalar, same_scalar
-from revier.push.paths import lookup
+from revier.push.paths import MISSING, lookup
 from revier.push.patterns import contains_words, glob_matches, glob_matches_words
 
 LEGACY_ACTIONS: Final = frozenset({"dont_notify", "coalesce"})
@@ -236,6 +236,13 @@ def _is_legacy(action: Any) -> bool:
     return isinstance(action, str) and action in LEGACY_ACTIONS
 
 
+Personal = tuple[Test, ...]
+"""The tests of a ruleset whose outcome may differ between users sharing its shape."""
+
+_NEEDS_VALUE: Final = frozenset({"event_match", "event_property_is", "event_property_contains"})
+"""Condition kinds that fail on an event lacking their ``key`` (absent is not null)."""
+
+
 class EventMatcher:
     """One event tested against many members' rules.
 
@@ -250,6 +257,9 @@ class EventMatcher:
         # The room facts; the recipient fields are ignored (see above).
         self._room = room
         self._memo: dict[Hashable, bool] = {}
+        # Outcomes of the personal tests -> the index of the matching rule (shared path).
+        self._shared: dict[tuple[bool, ...], int | None] = {}
+        self._absent: dict[str, bool] = {}  # property path -> whether the event lacks it
 
     def first_match(
         self, ruleset: CompiledRuleset, user_id: str, display_name: str | None
@@ -265,6 +275,37 @@ class EventMatcher:
             if all(self._test(key, cond, display_name) for key, cond in rule.tests):
                 return rule
         return None
+
+    def first_match_shared(
+        self, ruleset: CompiledRuleset, personal: Personal, user_id: str, display_name: str | None
+    ) -> CompiledRule | None:
+        """``first_match`` for a member whose rules are shaped like many others' (the
+        server defaults): only the ``personal`` tests (see ``personal_tests``) can
+        differ between them, so which rule matches is decided once per outcome of those.
+        Every ruleset one matcher is given here must be the same rules compiled for
+        another user (the server defaults, nothing changed).
+        """
+        if self._event.get("sender") == user_id:
+            return None
+        outcomes = tuple(self._personal(key, cond, display_name) for key, cond in personal)
+        if outcomes in self._shared:
+            index = self._shared[outcomes]
+        else:
+            rule = self.first_match(ruleset, user_id, display_name)
+            index = self._shared[outcomes] = None if rule is None else ruleset.index(rule)
+        return None if index is None else ruleset[index]
+
+    def _personal(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
+        # A personal test reads a property that names the user (an invite's state_key,
+        # m.mentions.user_ids); an event without it fails everyone's: decided once.
+        path = cond.get("key")
+        if isinstance(path, str) and cond.get("kind") in _NEEDS_VALUE:
+            absent = self._absent.get(path)
+            if absent is None:
+                absent = self._absent[path] = lookup(self._event, path) is MISSING
+            if absent:
+                return False
+        return self._test(key, cond, display_name)
 
     def _test(self, key: Hashable | None, cond: Condition, display_name: str | None) -> bool:
         if key is None:

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from revier.events.pdu import Pdu
 from revier.events.power_levels import notification_power_level, user_power_level
 from revier.push import (
     CompiledRuleset,
     EventMatcher,
+    Personal,
     PushContext,
     Ruleset,
     compile_ruleset,
     default_ruleset,
     merge_rules,
+    personal_tests,
 )
 from revier.services.core import AccountDataService
 from revier.storage import Tx
@@ -26,6 +29,19 @@ from revier.storage.notifications import NotificationRepos
 from revier.storage.notifications.push_actions import PushAction, UnreadCounts
 
 _CACHE_MAX = 50_000
+
+# The server defaults compiled for a user ID no member has: what a member's
+# unchanged defaults are compared with to find the tests naming them.
+_TEMPLATE = compile_ruleset(merge_rules(default_ruleset("@\x00:\x00"), [], {}))
+
+
+class _Rules(NamedTuple):
+    ruleset: Ruleset  # merged, as clients see it
+    compiled: CompiledRuleset
+    # The tests naming the user if their rules are the server defaults unchanged
+    # (then most members share one evaluation per event), else None.
+    personal: Personal | None
+
 
 # Told, before the commit, who a new event notifies (user IDs, its stream
 # position): the push sender's cue. It must not await or fail.
@@ -39,7 +55,7 @@ class PushActions:
         # dropped when the user edits a rule — here, or in another worker: a rule
         # change notifies the user (``u:`` key), and ``on_change`` hears every
         # worker's changes through the notifier.
-        self._rulesets: dict[str, tuple[Ruleset, CompiledRuleset]] = {}
+        self._rulesets: dict[str, _Rules] = {}
         # A ruleset read while a change to it lands must not be cached: count
         # the changes, and remember at which count each user's last one came.
         self._changes = 0
@@ -68,19 +84,21 @@ class PushActions:
         self._rulesets.pop(user_id, None)
 
     async def ruleset(self, tx: Tx, user_id: str) -> Ruleset:
-        return (await self._cached(tx, user_id))[0]
+        return (await self._cached(tx, user_id)).ruleset
 
-    async def _cached(self, tx: Tx, user_id: str) -> tuple[Ruleset, CompiledRuleset]:
+    async def _cached(self, tx: Tx, user_id: str) -> _Rules:
         db = NotificationRepos.of(tx)
         cached = self._rulesets.get(user_id)
         if cached is None:
             started = self._changes
-            ruleset = merge_rules(
-                default_ruleset(user_id),
-                await db.push_rules.user_rules(user_id),
-                await db.push_rules.overrides(user_id),
+            user_rules = await db.push_rules.user_rules(user_id)
+            overrides = await db.push_rules.overrides(user_id)
+            ruleset = merge_rules(default_ruleset(user_id), user_rules, overrides)
+            compiled = compile_ruleset(ruleset)
+            defaults = not user_rules and not overrides
+            cached = _Rules(
+                ruleset, compiled, personal_tests(compiled, _TEMPLATE) if defaults else None
             )
-            cached = (ruleset, compile_ruleset(ruleset))
             if self._floor <= started and self._changed_at.get(user_id, 0) <= started:
                 if len(self._rulesets) >= _CACHE_MAX:
                     self._rulesets.clear()
@@ -119,8 +137,14 @@ class PushActions:
         for user_id, displayname in members:
             if user_id == pdu.sender or user_id in ignorers:
                 continue
-            compiled = (await self._cached(tx, user_id))[1]
-            rule = matcher.first_match(compiled, user_id, displayname)
+            # The cache read inline: a coroutine per member costs more than the rules.
+            rules = self._rulesets.get(user_id) or await self._cached(tx, user_id)
+            if rules.personal is None:
+                rule = matcher.first_match(rules.compiled, user_id, displayname)
+            else:
+                rule = matcher.first_match_shared(
+                    rules.compiled, rules.personal, user_id, displayname
+                )
             if rule is not None and rule.notify:
                 notified.append(
                     PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight, thread_id)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.relations import MAIN_THREAD
@@ -29,6 +31,18 @@ class UnreadCounts:
 
 
 _INSERT = insert(event_push_actions)
+_INSERT_COLUMNS = ("user_id", "room_id", "stream_ordering", "highlight", "thread_id")
+
+
+@cache
+def _insert_sql(dialect: Dialect) -> str:
+    """The insert of one row, in ``dialect``'s SQL, its parameters in ``_INSERT_COLUMNS``' order."""
+    compiled = _INSERT.compile(dialect=dialect)
+    # Positional paramstyles only (SQLite's qmark, asyncpg's numeric_dollar).
+    assert tuple(compiled.positiontup or ()) == _INSERT_COLUMNS, compiled.positiontup
+    return str(compiled)
+
+
 _UNREAD = select(
     func.count(),
     func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
@@ -45,16 +59,14 @@ class PushActionRepository:
 
     async def add(self, actions: Sequence[PushAction]) -> None:
         if actions:
-            await self._conn.execute(
-                _INSERT,
+            # A message writes a row per notified member: SQLAlchemy's processing
+            # of each row's parameters cost as much as SQLite's inserts themselves
+            # (docs/benchmarks.md), so the rows go to the driver as tuples, in the
+            # insert compiled once for the engine's dialect.
+            await self._conn.exec_driver_sql(
+                _insert_sql(self._conn.dialect),
                 [
-                    {
-                        "user_id": a.user_id,
-                        "room_id": a.room_id,
-                        "stream_ordering": a.stream_ordering,
-                        "highlight": a.highlight,
-                        "thread_id": a.thread_id,
-                    }
+                    (a.user_id, a.room_id, a.stream_ordering, a.highlight, a.thread_id)
                     for a in actions
                 ],
             )

@@ -21,6 +21,9 @@ from bench.infra import pss_bytes
 from bench.servers import Server, rss_bytes
 
 PER_WORKER = 5000
+# First syncs in flight per client process: each is a big read (the room's
+# members); more at once only queue for the server's database connections.
+FIRST_SYNCS = 16
 
 
 def raise_fd_limit() -> int:
@@ -55,22 +58,22 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
 
         async def first_sync(m: Matrix, s: Session) -> dict[str, Any]:
             # As a client does: a dropped keep-alive connection or an overloaded
-            # server's 503 is tried again (counted, and reported), not fatal.
-            for attempt in range(6):
+            # server's 503 is tried again after a pause (counted and reported).
+            for attempt in range(10):
                 try:
                     return await m.sync(s)
                 except (aiohttp.ClientError, TimeoutError, BenchError) as e:
-                    if attempt == 5 or (isinstance(e, BenchError) and "-> 503" not in str(e)):
+                    if attempt == 9 or (isinstance(e, BenchError) and "-> 503" not in str(e)):
                         raise
                     retries[0] += 1
-                    await asyncio.sleep(2**attempt)
+                    await asyncio.sleep(min(2**attempt, 30))
             raise AssertionError("unreachable")
 
         first = await gather_limited(
-            32, [first_sync(m, s) for m, s in zip(ms, sessions, strict=True)]
+            FIRST_SYNCS, [first_sync(m, s) for m, s in zip(ms, sessions, strict=True)]
         )
-        q.put(("synced", len(items)))
         q.put(("retried", retries[0]))
+        q.put(("synced", len(items)))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
         async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
@@ -114,10 +117,10 @@ async def hold_open(
     procs = [ctx.Process(target=_worker, args=(c, marker, q, go)) for c in chunks]
     for p in procs:
         p.start()
-    loop = asyncio.get_running_loop()
+    reports = _Reports(asyncio.get_running_loop(), q)
     try:
-        await _collect(loop, q, "synced", len(items), log)
-        retried = await _collect(loop, q, "retried", len(procs), log, count_messages=True)
+        await reports.wait("synced", len(items), log)
+        retried = await reports.wait("retried", len(procs), count_messages=True)
         # Measured once per server: memory an earlier run freed stays with the
         # process, so a later run's own baseline would hide what it holds.
         baseline = server.state.setdefault("idle_baseline", rss_bytes(server.pids))
@@ -125,7 +128,7 @@ async def hold_open(
             "idle_infra_baseline", pss_bytes(server.infra_pids)
         )
         go.set()
-        await _collect(loop, q, "opened", len(items), log)
+        await reports.wait("opened", len(items), log)
         # Requests are on their way; wait until the server's memory stops growing.
         await asyncio.sleep(2 + len(items) / 2000)
         held = await settled_rss(server.pids)
@@ -137,7 +140,7 @@ async def hold_open(
             await m.send(
                 owners[room], room, {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
             )
-        woken = await _collect(loop, q, "done", len(procs), log, count_messages=True)
+        woken = await reports.wait("done", len(procs), count_messages=True)
         wake_s = time.perf_counter() - t_wake
     finally:
         go.set()
@@ -166,20 +169,29 @@ async def hold_open(
     return found
 
 
-async def _collect(
-    loop: Any, q: Any, kind: str, expected: int, log: Any, count_messages: bool = False
-) -> int:
-    """Wait for workers' ``kind`` reports; sum their numbers."""
-    total = messages = 0
-    while (messages if count_messages else total) < expected:
-        what, n = await loop.run_in_executor(None, q.get, True, 900)
-        if what != kind:
-            raise RuntimeError(f"idle worker said {what} ({n}) while waiting for {kind}")
-        total += n
-        messages += 1
-        if log and not count_messages and expected >= 2000:
-            log(f"  idle: {total}/{expected} {kind}")
-    return total
+class _Reports:
+    """What the client processes report, by kind; they report independently, so one's
+    ``synced`` may come before another's ``retried``."""
+
+    def __init__(self, loop: Any, q: Any) -> None:
+        self.loop, self.q = loop, q
+        self.got: dict[str, list[int]] = {}
+
+    async def wait(
+        self, kind: str, expected: int, log: Any = None, count_messages: bool = False
+    ) -> int:
+        """Until ``expected`` (the sum of the numbers, or with ``count_messages`` the
+        number of reports) of ``kind`` arrived; their sum."""
+        while True:
+            got = self.got.get(kind, [])
+            if (len(got) if count_messages else sum(got)) >= expected:
+                return sum(got)
+            what, n = await self.loop.run_in_executor(None, self.q.get, True, 900)
+            if what == "failed":
+                raise RuntimeError(f"an idle client process failed: {n}")
+            self.got.setdefault(what, []).append(n)
+            if log and what == kind and not count_messages and expected >= 2000:
+                log(f"  idle: {sum(self.got[what])}/{expected} {kind}")
 
 
 async def settled_rss(pids: list[int]) -> int:

@@ -20,13 +20,14 @@ import structlog
 
 from revier.errors import BadState, Forbidden
 from revier.services.core import AuditLog, Tenant, TenantRegistry
+from revier.services.org.batches import batches_for
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable, read_directory
 from revier.services.org.directory_plan import Plan, compute_plan
 from revier.services.org.directory_units import UnitShape
 from revier.services.org.directory_view import DirectoryView
 from revier.storage import Store, Tx
-from revier.storage.org import OrgRepos
+from revier.storage.org import ManagedAccount, OrgRepos
 
 log = structlog.get_logger(__name__)
 
@@ -83,30 +84,86 @@ class DirectorySync:
         self._tenants = tenants
         self._audit = audit
         self._applier = applier
+        self.batches = batches_for(store.is_sqlite)  # per engine (org/batches.py)
         # One sync per tenant at a time in this process: two would plan the same creations.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def plan(self, tenant: Tenant, view: DirectoryView) -> Plan:
-        async with self._store.read() as tx:
-            db = OrgRepos.of(tx).directory_accounts
-            if view.complete:
-                managed = await db.managed(tenant.server_name, view.source)
-            else:  # only the people the view names: a SCIM request is about one or a few
-                managed = await db.managed_of(
+        if view.complete:
+            managed, memberships = await self._managed_pages(tenant, view)
+        else:  # only the people the view names: a SCIM request is about one or a few
+            async with self._store.read() as tx:
+                managed = await OrgRepos.of(tx).directory_accounts.managed_of(
                     tenant.server_name, view.source, [p.external_id for p in view.people]
                 )
-            mine = {m.user_id for m in managed}
-            candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
-            taken = await db.existing_users(candidates - mine)
-            memberships = current_units = None
+            memberships = {}
             if view.has_units:
-                memberships = await db.directory_units(tenant.server_name, view.source)
+                memberships = await self._units_of(tenant, [m.user_id for m in managed])
+        mine = {m.user_id for m in managed}
+        candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
+        taken = await self._existing(sorted(candidates - mine))
+        current_units = None
+        if view.has_units:
+            async with self._store.read() as tx:
                 current_units = await _directory_units(tx, tenant)
         # Tens of thousands of accounts compared in Python: in a thread, so the
         # event loop answers requests meanwhile (it gets the GIL every few ms).
         return await asyncio.to_thread(
-            compute_plan, tenant, view, managed, taken, memberships, current_units
+            compute_plan,
+            tenant,
+            view,
+            managed,
+            taken,
+            memberships if view.has_units else None,
+            current_units,
         )
+
+    # The plan's reads, a page per read transaction with a turn of the loop in
+    # between: on SQLite a statement runs on the event loop (sqlite_inline.py),
+    # and one over 25,000 accounts held every request up. The pages are read
+    # under the sync's lock, so no other sync changes them meanwhile; a SCIM
+    # request or an admin that does is seen by the next sync (applying is
+    # idempotent: a plan made of a stale page changes nothing twice).
+
+    async def _managed_pages(
+        self, tenant: Tenant, view: DirectoryView
+    ) -> tuple[list[ManagedAccount], dict[str, frozenset[str]]]:
+        """The source's accounts and (if the view has units) their directory units."""
+        page = self.batches.plan_page
+        managed: list[ManagedAccount] = []
+        memberships: dict[str, frozenset[str]] = {}
+        after: str | None = None
+        while True:
+            async with self._store.read() as tx:
+                db = OrgRepos.of(tx).directory_accounts
+                rows = await db.managed_page(
+                    tenant.server_name, view.source, after=after, limit=page
+                )
+                if view.has_units and rows:
+                    memberships |= await db.directory_units_of(
+                        tenant.server_name, [m.user_id for m in rows]
+                    )
+            managed += rows
+            if len(rows) < page:
+                return managed, memberships
+            after = rows[-1].user_id
+            await asyncio.sleep(0)
+
+    async def _units_of(self, tenant: Tenant, user_ids: list[str]) -> dict[str, frozenset[str]]:
+        async with self._store.read() as tx:
+            db = OrgRepos.of(tx).directory_accounts
+            return await db.directory_units_of(tenant.server_name, user_ids)
+
+    async def _existing(self, user_ids: list[str]) -> set[str]:
+        page = self.batches.plan_page
+        found: set[str] = set()
+        for i in range(0, len(user_ids), page):
+            if i:
+                await asyncio.sleep(0)
+            async with self._store.read() as tx:
+                db = OrgRepos.of(tx).directory_accounts
+                found |= await db.existing_users(user_ids[i : i + page])
+        return found
 
     async def sync(
         self,

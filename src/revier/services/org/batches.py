@@ -1,0 +1,48 @@
+"""How much of the organisation's bulk work goes into one transaction, per
+database engine — the one place that says why.
+
+SQLite runs a transaction on the event loop's own thread from BEGIN to COMMIT
+without a pause (storage/sqlite_inline.py): the whole transaction, its
+statements and the Python around them, is one stall for every other request.
+So on SQLite a batch is sized to stay well under ~30 ms (the issue allows a
+``/sync`` 200 ms, and a request needs several turns of the loop), measured on
+a shared 2-core machine:
+
+- a membership a unit job makes (a user in a room: invite and join, 3 to 6 ms
+  of CPU per event) — 4 per transaction, ~25 to 35 ms;
+- a user's units changed by a directory sync (~1.5 ms each with its audit
+  entries) — 16;
+- an account created (~0.85 ms each with its directory marker) — 30;
+- a page of the sync's plan reads (accounts and their units: ~10 µs a row) —
+  1,000, with a turn of the loop between pages.
+
+PostgreSQL (asyncpg) awaits every statement: requests run between the
+statements of any transaction, and only the Python between two awaits holds
+the loop (one event's work at most). Small batches there buy nothing and
+cost a round trip and a commit each, so batches are what a transaction can
+sensibly hold (and a crash mid-sync loses at most one batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class OrgBatches:
+    # Memberships (a user in a room) one transaction of a unit job checks.
+    memberships: int
+    # Users whose directory units one transaction of a sync changes.
+    unit_users: int
+    # Accounts one transaction of a sync creates.
+    accounts: int
+    # Rows of the sync's plan reads per statement (a read transaction each).
+    plan_page: int
+
+
+SQLITE = OrgBatches(memberships=4, unit_users=16, accounts=30, plan_page=1000)
+POSTGRESQL = OrgBatches(memberships=150, unit_users=200, accounts=500, plan_page=5000)
+
+
+def batches_for(is_sqlite: bool) -> OrgBatches:
+    return SQLITE if is_sqlite else POSTGRESQL

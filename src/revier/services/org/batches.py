@@ -11,7 +11,7 @@ a shared 2-core machine:
 - a membership a unit job makes (a user in a room: invite and join, 3 to 6 ms
   of CPU per event) — 4 per transaction, ~25 to 35 ms;
 - a user's units changed by a directory sync (~1.5 ms each with its audit
-  entries) — 16;
+  entries; 16 a transaction still held the loop 60 to 180 ms under load) — 10;
 - an account created (~0.85 ms each with its directory marker) — 30;
 - a page of the sync's plan reads (accounts and their units: ~10 µs a row) —
   1,000, with a turn of the loop between pages.
@@ -40,7 +40,7 @@ class OrgBatches:
     plan_page: int
 
 
-SQLITE = OrgBatches(memberships=4, unit_users=16, accounts=30, plan_page=1000)
+SQLITE = OrgBatches(memberships=4, unit_users=10, accounts=30, plan_page=1000)
 POSTGRESQL = OrgBatches(memberships=150, unit_users=200, accounts=500, plan_page=5000)
 
 

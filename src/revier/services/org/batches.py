@@ -4,17 +4,20 @@ database engine — the one place that says why.
 SQLite runs a transaction on the event loop's own thread from BEGIN to COMMIT
 without a pause (storage/sqlite_inline.py): the whole transaction, its
 statements and the Python around them, is one stall for every other request.
-So on SQLite a batch is sized to stay well under ~30 ms (the issue allows a
-``/sync`` 200 ms, and a request needs several turns of the loop), measured on
-a shared 2-core machine:
+So on SQLite a batch is sized to stay near 30 ms of CPU (the issue allows a
+``/sync`` 200 ms, and a request needs several turns of the loop). Measured on
+a shared 2-core machine (``python -m bench org``, the loop's stalls sampled;
+under load a stall's wall time is 2 to 3 times its CPU):
 
 - a membership a unit job makes (a user in a room: invite and join, 3 to 6 ms
-  of CPU per event) — 4 per transaction, ~25 to 35 ms;
+  of CPU per event) — 4 per transaction;
 - a user's units changed by a directory sync (~1.5 ms each with its audit
-  entries; 16 a transaction still held the loop 60 to 180 ms under load) — 10;
-- an account created (~0.85 ms each with its directory marker) — 30;
-- a page of the sync's plan reads (accounts and their units: ~10 µs a row) —
-  1,000, with a turn of the loop between pages.
+  entries; 16 a transaction still held the loop 60 to 180 ms) — 10;
+- an account created (~0.85 ms each with its directory marker; 100 held the
+  loop up to 290 ms, 30 at most 72 ms) — 30;
+- a page of the sync's plan reads (accounts and their units: ~10 µs a row;
+  one statement over 2,000 accounts held the loop 345 ms) — 1,000, with a
+  turn of the loop between pages.
 
 PostgreSQL (asyncpg) awaits every statement: requests run between the
 statements of any transaction, and only the Python between two awaits holds

@@ -28,6 +28,7 @@ from revier.services.org.directory_units import UnitShape
 from revier.services.org.directory_view import DirectoryView
 from revier.storage import Store, Tx
 from revier.storage.org import ManagedAccount, OrgRepos
+from revier.storage.org.units import UnitRow
 
 log = structlog.get_logger(__name__)
 
@@ -41,15 +42,26 @@ SYNC_LOCK = 0x72657669_64697273  # "revidirs"
 _AUDIT_IDS = 1000
 
 
-async def _directory_units(tx: Tx, tenant: Tenant) -> dict[str, UnitShape]:
+def _directory_units(rows: list[UnitRow]) -> dict[str, UnitShape]:
     """revier's units from a directory: external ID → (name, parent's external ID)."""
-    rows = await OrgRepos.of(tx).units.all(tenant.server_name)
     external = {r.unit_id: r.external_id for r in rows}
     return {
         r.external_id: (r.name, external.get(r.parent_id) if r.parent_id else None)
         for r in rows
         if r.external_id is not None
     }
+
+
+async def _units_of(
+    tx: Tx, user_ids: list[str], external: dict[str, str]
+) -> dict[str, frozenset[str]]:
+    """Each account → the external IDs of its directory units."""
+    found: dict[str, set[str]] = {}
+    if external and user_ids:
+        for user_id, unit_id in await OrgRepos.of(tx).directory_accounts.unit_ids_of(user_ids):
+            if unit_id in external:
+                found.setdefault(user_id, set()).add(external[unit_id])
+    return {user_id: frozenset(ids) for user_id, ids in found.items()}
 
 
 class MassDeactivationRefused(Forbidden):
@@ -89,23 +101,23 @@ class DirectorySync:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def plan(self, tenant: Tenant, view: DirectoryView) -> Plan:
+        rows = None
+        if view.has_units:
+            async with self._store.read() as tx:
+                rows = await OrgRepos.of(tx).units.all(tenant.server_name)
+        # unit ID → external ID, of the directory's units (those made by hand are not the sync's)
+        external = {r.unit_id: r.external_id for r in rows or () if r.external_id is not None}
         if view.complete:
-            managed, memberships = await self._managed_pages(tenant, view)
+            managed, memberships = await self._managed_pages(tenant, view, external)
         else:  # only the people the view names: a SCIM request is about one or a few
             async with self._store.read() as tx:
                 managed = await OrgRepos.of(tx).directory_accounts.managed_of(
                     tenant.server_name, view.source, [p.external_id for p in view.people]
                 )
-            memberships = {}
-            if view.has_units:
-                memberships = await self._units_of(tenant, [m.user_id for m in managed])
+                memberships = await _units_of(tx, [m.user_id for m in managed], external)
         mine = {m.user_id for m in managed}
         candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
         taken = await self._existing(sorted(candidates - mine))
-        current_units = None
-        if view.has_units:
-            async with self._store.read() as tx:
-                current_units = await _directory_units(tx, tenant)
         # Tens of thousands of accounts compared in Python: in a thread, so the
         # event loop answers requests meanwhile (it gets the GIL every few ms).
         return await asyncio.to_thread(
@@ -114,19 +126,19 @@ class DirectorySync:
             view,
             managed,
             taken,
-            memberships if view.has_units else None,
-            current_units,
+            memberships if rows is not None else None,
+            _directory_units(rows) if rows is not None else None,
         )
 
     # The plan's reads, a page per read transaction with a turn of the loop in
     # between: on SQLite a statement runs on the event loop (sqlite_inline.py),
-    # and one over 25,000 accounts held every request up. The pages are read
+    # and one over every account held every request up. The pages are read
     # under the sync's lock, so no other sync changes them meanwhile; a SCIM
     # request or an admin that does is seen by the next sync (applying is
     # idempotent: a plan made of a stale page changes nothing twice).
 
     async def _managed_pages(
-        self, tenant: Tenant, view: DirectoryView
+        self, tenant: Tenant, view: DirectoryView, external: dict[str, str]
     ) -> tuple[list[ManagedAccount], dict[str, frozenset[str]]]:
         """The source's accounts and (if the view has units) their directory units."""
         page = self.batches.plan_page
@@ -139,20 +151,13 @@ class DirectorySync:
                 rows = await db.managed_page(
                     tenant.server_name, view.source, after=after, limit=page
                 )
-                if view.has_units and rows:
-                    memberships |= await db.directory_units_of(
-                        tenant.server_name, [m.user_id for m in rows]
-                    )
+                if external and rows:
+                    memberships |= await _units_of(tx, [m.user_id for m in rows], external)
             managed += rows
             if len(rows) < page:
                 return managed, memberships
             after = rows[-1].user_id
             await asyncio.sleep(0)
-
-    async def _units_of(self, tenant: Tenant, user_ids: list[str]) -> dict[str, frozenset[str]]:
-        async with self._store.read() as tx:
-            db = OrgRepos.of(tx).directory_accounts
-            return await db.directory_units_of(tenant.server_name, user_ids)
 
     async def _existing(self, user_ids: list[str]) -> set[str]:
         page = self.batches.plan_page

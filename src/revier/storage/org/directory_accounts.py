@@ -146,23 +146,16 @@ class DirectoryAccountRepository:
             found.setdefault(row.user_id, set()).add(row.external_id)
         return {user_id: frozenset(ids) for user_id, ids in found.items()}
 
-    async def directory_units_of(
-        self, tenant: str, user_ids: list[str]
-    ) -> dict[str, frozenset[str]]:
-        """``directory_units`` for the given accounts only (a page of a sync's)."""
-        stmt = (
-            select(unit_members.c.user_id, units.c.external_id)
-            .join(units, units.c.unit_id == unit_members.c.unit_id)
-            .where(
-                unit_members.c.user_id.in_(user_ids),
-                units.c.tenant == tenant,
-                units.c.external_id.is_not(None),
-            )
+    async def unit_ids_of(self, user_ids: list[str]) -> list[tuple[str, str]]:
+        """(user ID, unit ID) of every unit the given accounts belong to (a page
+        of a sync's). Only ``unit_members``, by its user index: joined with
+        ``units`` filtered by tenant, SQLite's planner went unit by unit and
+        probed every user of the page in each (92 ms a page of 1,000 accounts
+        in 200 units, against 10); the caller maps unit IDs to the directory's."""
+        stmt = select(unit_members.c.user_id, unit_members.c.unit_id).where(
+            unit_members.c.user_id.in_(user_ids)
         )
-        found: dict[str, set[str]] = {}
-        for row in await self._conn.execute(stmt):
-            found.setdefault(row.user_id, set()).add(row.external_id)
-        return {user_id: frozenset(ids) for user_id, ids in found.items()}
+        return [(row.user_id, row.unit_id) for row in await self._conn.execute(stmt)]
 
     async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
         """Which of ``user_ids`` exist at all (core's ``users``, a thousand per

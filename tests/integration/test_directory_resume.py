@@ -21,7 +21,7 @@ from tests.integration.harness import INITIAL_ADMIN_PASSWORD, RevierProcess
 
 SYNC = "/_revier/admin/v1/directory/sync"
 UNITS = "/_revier/admin/v1/units"
-PEOPLE = 300  # six batches of units (MEMBERSHIP_BATCH 50): room to be killed between them
+PEOPLE = 300  # three batches of units or more (batch_size 100, SQLite's smaller): room to kill
 
 pytestmark = pytest.mark.skipif(slapd_missing() is not None, reason=str(slapd_missing()))
 

@@ -18,6 +18,7 @@ import structlog
 from revier.errors import MatrixError
 from revier.services.accounts import AccountService, DeactivationService, NewUser
 from revier.services.core import Actor, Clock, Tenant, User
+from revier.services.org.batches import batches_for
 from revier.services.org.directory_memberships import DirectoryMemberships
 from revier.services.org.directory_plan import Plan
 from revier.services.rooms import ProfileService
@@ -25,14 +26,6 @@ from revier.storage import Store, Tx
 from revier.storage.org import OrgRepos
 
 log = structlog.get_logger(__name__)
-
-# Users whose units change in one transaction, and accounts made in one.
-# SQLite runs a transaction on the event loop without a pause
-# (storage/sqlite_inline.py), so a batch must stay well under the 200 ms a
-# /sync may wait: measured, about 2 ms of CPU per user's units and 0.75 ms per
-# account (the tenant's batch_size of 500 held the loop for 370 ms).
-MEMBERSHIP_BATCH = 20
-ACCOUNT_BATCH = 100
 
 
 @dataclass(slots=True)
@@ -71,6 +64,9 @@ class PlanApplier:
         self._accounts = accounts
         self._deactivation = deactivation
         self._profiles = profiles
+        # The tenant's batch_size caps these; the engine's sizes (org/batches.py)
+        # keep a SQLite transaction short (its 500 held the loop for 370 ms).
+        self._batches = batches_for(store.is_sqlite)
 
     async def apply(self, tenant: Tenant, plan: Plan, *, batch_size: int) -> Outcome:
         actor = Actor(f"directory:{plan.source}", None)
@@ -113,11 +109,10 @@ class PlanApplier:
                 except MatrixError as e:
                     outcome.failed.append((deactivate.user_id, e.error))
         now = self._clock.time_ms()
-        for i in range(0, len(plan.seen), batch_size * 5):
+        page = self._batches.plan_page
+        for i in range(0, len(plan.seen), page):
             async with self._store.transaction() as tx:
-                await OrgRepos.of(tx).directory_accounts.seen(
-                    plan.seen[i : i + batch_size * 5], now
-                )
+                await OrgRepos.of(tx).directory_accounts.seen(plan.seen[i : i + page], now)
         return outcome
 
     async def _set_units(
@@ -134,7 +129,7 @@ class PlanApplier:
         stopped half-way keeps what it did); ``outcome`` gets the users moved
         (with ``moved``) and those refused."""
         users = list(wanted)
-        step = max(1, min(batch_size, MEMBERSHIP_BATCH))
+        step = max(1, min(batch_size, self._batches.unit_users))
         for i in range(0, len(users), step):
             chunk = {user_id: wanted[user_id] for user_id in users[i : i + step]}
             changed, refused = await self._memberships.set_units_many(tenant, chunk, actor.name)
@@ -164,7 +159,7 @@ class PlanApplier:
                 NewUser(c.person.localpart, displayname=c.person.displayname, external=True)
                 for c in plan.creates
             ),
-            batch_size=max(1, min(batch_size, ACCOUNT_BATCH)),
+            batch_size=max(1, min(batch_size, self._batches.accounts)),
             actor=actor,
             on_created=mark,
         )

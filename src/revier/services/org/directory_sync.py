@@ -20,13 +20,15 @@ import structlog
 
 from revier.errors import BadState, Forbidden
 from revier.services.core import AuditLog, Tenant, TenantRegistry
+from revier.services.org.batches import batches_for
 from revier.services.org.directory_apply import Outcome, PlanApplier
 from revier.services.org.directory_ldap import DirectoryUnavailable, read_directory
 from revier.services.org.directory_plan import Plan, compute_plan
 from revier.services.org.directory_units import UnitShape
 from revier.services.org.directory_view import DirectoryView
 from revier.storage import Store, Tx
-from revier.storage.org import OrgRepos
+from revier.storage.org import ManagedAccount, OrgRepos
+from revier.storage.org.units import UnitRow
 
 log = structlog.get_logger(__name__)
 
@@ -40,15 +42,26 @@ SYNC_LOCK = 0x72657669_64697273  # "revidirs"
 _AUDIT_IDS = 1000
 
 
-async def _directory_units(tx: Tx, tenant: Tenant) -> dict[str, UnitShape]:
+def _directory_units(rows: list[UnitRow]) -> dict[str, UnitShape]:
     """revier's units from a directory: external ID → (name, parent's external ID)."""
-    rows = await OrgRepos.of(tx).units.all(tenant.server_name)
     external = {r.unit_id: r.external_id for r in rows}
     return {
         r.external_id: (r.name, external.get(r.parent_id) if r.parent_id else None)
         for r in rows
         if r.external_id is not None
     }
+
+
+async def _units_of(
+    tx: Tx, user_ids: list[str], external: dict[str, str]
+) -> dict[str, frozenset[str]]:
+    """Each account → the external IDs of its directory units."""
+    found: dict[str, set[str]] = {}
+    if external and user_ids:
+        for user_id, unit_id in await OrgRepos.of(tx).directory_accounts.unit_ids_of(user_ids):
+            if unit_id in external:
+                found.setdefault(user_id, set()).add(external[unit_id])
+    return {user_id: frozenset(ids) for user_id, ids in found.items()}
 
 
 class MassDeactivationRefused(Forbidden):
@@ -83,30 +96,79 @@ class DirectorySync:
         self._tenants = tenants
         self._audit = audit
         self._applier = applier
+        self.batches = batches_for(store.is_sqlite)  # per engine (org/batches.py)
         # One sync per tenant at a time in this process: two would plan the same creations.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def plan(self, tenant: Tenant, view: DirectoryView) -> Plan:
-        async with self._store.read() as tx:
-            db = OrgRepos.of(tx).directory_accounts
-            if view.complete:
-                managed = await db.managed(tenant.server_name, view.source)
-            else:  # only the people the view names: a SCIM request is about one or a few
-                managed = await db.managed_of(
+        rows = None
+        if view.has_units:
+            async with self._store.read() as tx:
+                rows = await OrgRepos.of(tx).units.all(tenant.server_name)
+        # unit ID → external ID, of the directory's units (those made by hand are not the sync's)
+        external = {r.unit_id: r.external_id for r in rows or () if r.external_id is not None}
+        if view.complete:
+            managed, memberships = await self._managed_pages(tenant, view, external)
+        else:  # only the people the view names: a SCIM request is about one or a few
+            async with self._store.read() as tx:
+                managed = await OrgRepos.of(tx).directory_accounts.managed_of(
                     tenant.server_name, view.source, [p.external_id for p in view.people]
                 )
-            mine = {m.user_id for m in managed}
-            candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
-            taken = await db.existing_users(candidates - mine)
-            memberships = current_units = None
-            if view.has_units:
-                memberships = await db.directory_units(tenant.server_name, view.source)
-                current_units = await _directory_units(tx, tenant)
+                memberships = await _units_of(tx, [m.user_id for m in managed], external)
+        mine = {m.user_id for m in managed}
+        candidates = {tenant.user_id(p.localpart.lower()) for p in view.people}
+        taken = await self._existing(sorted(candidates - mine))
         # Tens of thousands of accounts compared in Python: in a thread, so the
         # event loop answers requests meanwhile (it gets the GIL every few ms).
         return await asyncio.to_thread(
-            compute_plan, tenant, view, managed, taken, memberships, current_units
+            compute_plan,
+            tenant,
+            view,
+            managed,
+            taken,
+            memberships if rows is not None else None,
+            _directory_units(rows) if rows is not None else None,
         )
+
+    # The plan's reads, a page per read transaction with a turn of the loop in
+    # between: on SQLite a statement runs on the event loop (sqlite_inline.py),
+    # and one over every account held every request up. The pages are read
+    # under the sync's lock, so no other sync changes them meanwhile; a SCIM
+    # request or an admin that does is seen by the next sync (applying is
+    # idempotent: a plan made of a stale page changes nothing twice).
+
+    async def _managed_pages(
+        self, tenant: Tenant, view: DirectoryView, external: dict[str, str]
+    ) -> tuple[list[ManagedAccount], dict[str, frozenset[str]]]:
+        """The source's accounts and (if the view has units) their directory units."""
+        page = self.batches.plan_page
+        managed: list[ManagedAccount] = []
+        memberships: dict[str, frozenset[str]] = {}
+        after: str | None = None
+        while True:
+            async with self._store.read() as tx:
+                db = OrgRepos.of(tx).directory_accounts
+                rows = await db.managed_page(
+                    tenant.server_name, view.source, after=after, limit=page
+                )
+                if external and rows:
+                    memberships |= await _units_of(tx, [m.user_id for m in rows], external)
+            managed += rows
+            if len(rows) < page:
+                return managed, memberships
+            after = rows[-1].user_id
+            await asyncio.sleep(0)
+
+    async def _existing(self, user_ids: list[str]) -> set[str]:
+        page = self.batches.plan_page
+        found: set[str] = set()
+        for i in range(0, len(user_ids), page):
+            if i:
+                await asyncio.sleep(0)
+            async with self._store.read() as tx:
+                db = OrgRepos.of(tx).directory_accounts
+                found |= await db.existing_users(user_ids[i : i + page])
+        return found
 
     async def sync(
         self,

@@ -29,6 +29,7 @@ import structlog
 from revier.errors import MatrixError
 from revier.notify import Notifier
 from revier.services.core import AuditLog, Clock, KeyedJobs, Tenant, TenantRegistry
+from revier.services.org.batches import batches_for
 from revier.services.org.powers import apply_leads
 from revier.services.org.service_user import service_user
 from revier.services.rooms import RoomSteward, Written
@@ -45,20 +46,19 @@ USER_BATCH = 50
 # Jobs of at most this many users are done before the request returns.
 INLINE_USERS = USER_BATCH
 # Memberships (a user in a room: an invite, a join or a kick, one or two
-# events) checked in one transaction. SQLite runs a transaction on the event
-# loop without a pause (storage/sqlite_inline.py), at 3 to 6 ms of CPU per
-# event: a batch of 50 users in 3 rooms (150 memberships) held every /sync
-# up for most of a second. Four keep a batch near 25 to 35 ms.
-PAIRS_PER_BATCH = 4
+# events) checked in one transaction: per engine, see org/batches.py (on
+# SQLite a batch of 50 users in 3 rooms held every /sync up for most of a
+# second).
 # The longest pause after a batch (s), and a turn of the loop that took longer
 # than BUSY_TURN (s): others had work waiting.
 MAX_PAUSE = 0.05
 BUSY_TURN = 0.001
 
 
-def users_per_batch(rooms: int) -> int:
-    """How many users one batch of a job over ``rooms`` rooms takes (at least one)."""
-    return max(1, min(USER_BATCH, PAIRS_PER_BATCH // max(rooms, 1)))
+def users_per_batch(rooms: int, memberships: int) -> int:
+    """How many users one batch of a job over ``rooms`` rooms takes (at least
+    one), for ``memberships`` per transaction."""
+    return max(1, min(USER_BATCH, memberships // max(rooms, 1)))
 
 
 class UnitWork:
@@ -77,6 +77,7 @@ class UnitWork:
         self._clock = clock
         self._audit = audit
         self._tenants = tenants
+        self._memberships = batches_for(store.is_sqlite).memberships
         self._jobs: KeyedJobs[None] = KeyedJobs("unit job")
         self._drains: KeyedJobs[None] = KeyedJobs("unit jobs of a tenant")
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -221,7 +222,9 @@ class UnitWork:
             job = await db.unit_jobs.lock(job_id)
             if job is None or job.completed_ts is not None:
                 return False
-            user_ids = await db.unit_jobs.next_users(job_id, users_per_batch(len(job.rooms)))
+            user_ids = await db.unit_jobs.next_users(
+                job_id, users_per_batch(len(job.rooms), self._memberships)
+            )
             if not user_ids:
                 await db.unit_jobs.complete(job_id, self._clock.time_ms())
                 await self._audit.record(
@@ -294,11 +297,17 @@ class UnitWork:
     ) -> None:
         membership = await self._steward.membership(tx, room_id, user_id)
         if given:
-            if membership == "ban":
-                return  # a ban by the room's moderators stands
-            if membership not in ("join", "invite"):
-                await self._steward.invite(tx, tenant, room_id, service, user_id, written)
-            if given & JOINED_RULES and membership != "join":
-                await self._steward.join_on_behalf(tx, tenant, room_id, user_id, written)
+            # Invited, and joined for a rule that joins; a ban by the room's
+            # moderators stands (bring_in leaves a banned user alone).
+            await self._steward.bring_in(
+                tx,
+                tenant,
+                room_id,
+                service,
+                user_id,
+                membership,
+                join=bool(given & JOINED_RULES),
+                written=written,
+            )
         elif membership in ("join", "invite", "knock") and user_id != creator:
             await self._steward.kick(tx, tenant, room_id, service, user_id, reason, written)

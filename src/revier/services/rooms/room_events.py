@@ -201,6 +201,8 @@ class RoomEventWriter:
         if pdu.type == "m.room.member" and pdu.state_key is not None:
             displayname = pdu.content.get("displayname")
             membership = str(pdu.content.get("membership"))
+            # After the append, which holds the room's extremity row until commit:
+            # no other writer changes this row meanwhile, so ``exists`` holds.
             before = await db.memberships.get(pdu.room_id, pdu.state_key)
             await db.memberships.record(
                 pdu.room_id,
@@ -209,6 +211,7 @@ class RoomEventWriter:
                 pdu.event_id,
                 position,
                 displayname if isinstance(displayname, str) else None,
+                exists=before is not None,
             )
             written.users.add(pdu.state_key)
             if membership == "invite":

@@ -20,7 +20,7 @@ from revier.events.power_levels import (
     required_power_level,
     user_power_level,
 )
-from revier.services.core import Tenant, users
+from revier.services.core import Tenant, User, users
 from revier.services.rooms.closed_rooms import require_open
 from revier.services.rooms.room_creation import create_room_events
 from revier.services.rooms.room_events import (
@@ -179,6 +179,42 @@ class RoomSteward:
         )
         return True
 
+    async def bring_in(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        room_id: str,
+        sender: str,
+        user_id: str,
+        membership: str | None,
+        *,
+        join: bool,
+        written: Written,
+    ) -> None:
+        """``invite`` and then (``join``) ``join_on_behalf``, for a caller that
+        read the user's ``membership`` in this transaction already: the org
+        wing's jobs make thousands of these, and the two calls each read the
+        membership again, the room's closure and the user's row (twice for an
+        invite). Nothing when the user is banned or already where they should be."""
+        if membership == "ban" or membership == "join" or (membership == "invite" and not join):
+            return
+        await require_open(tx, room_id)
+        if membership == "invite":
+            user = await users.get(tx, user_id)
+        else:
+            user = await users.local_user(tx, tenant, user_id)
+        profile = _profile(user)
+        if membership != "invite":
+            content = {"membership": "invite", **profile}
+            await self._writer.send(
+                tx, tenant, room_id, sender, NewEvent("m.room.member", content, user_id), written
+            )
+        if join:
+            content = {"membership": "join", **profile}
+            await self._writer.send(
+                tx, tenant, room_id, user_id, NewEvent("m.room.member", content, user_id), written
+            )
+
     async def kick(
         self,
         tx: Tx,
@@ -218,6 +254,16 @@ class RoomSteward:
             return False
         await self.send_state(tx, tenant, room_id, sender, "m.room.power_levels", "", new, written)
         return True
+
+
+def _profile(user: User | None) -> dict[str, str]:
+    """What ``users.member_profile`` gives, from a row read already."""
+    out: dict[str, str] = {}
+    if user is not None and user.displayname:
+        out["displayname"] = user.displayname
+    if user is not None and user.avatar_url:
+        out["avatar_url"] = user.avatar_url
+    return out
 
 
 def _copy(content: dict[str, Any]) -> dict[str, Any]:

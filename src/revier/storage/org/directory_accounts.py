@@ -27,11 +27,13 @@ class DirectoryAccountRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def managed(self, tenant: str, source: str) -> list[ManagedAccount]:
-        """Every account of one source, with its name and state.
-
-        Reads core's ``users`` in the same statement: a sync compares tens of
-        thousands of accounts, and one round trip is the point."""
+    async def managed_page(
+        self, tenant: str, source: str, *, after: str | None, limit: int
+    ) -> list[ManagedAccount]:
+        """A page of one source's accounts, with name and state, by user ID after
+        ``after`` (keyset: a sync reads tens of thousands a page at a time, and
+        on SQLite each statement holds the event loop while it runs). Reads
+        core's ``users`` in the same statement."""
         d = directory_accounts
         stmt = (
             select(
@@ -39,7 +41,11 @@ class DirectoryAccountRepository:
             )
             .join(users, users.c.user_id == d.c.user_id)
             .where(d.c.tenant == tenant, d.c.source == source)
+            .order_by(d.c.user_id)
+            .limit(limit)
         )
+        if after is not None:
+            stmt = stmt.where(d.c.user_id > after)
         return [ManagedAccount(**row._mapping) for row in await self._conn.execute(stmt)]
 
     async def managed_of(
@@ -139,6 +145,17 @@ class DirectoryAccountRepository:
         for row in await self._conn.execute(stmt):
             found.setdefault(row.user_id, set()).add(row.external_id)
         return {user_id: frozenset(ids) for user_id, ids in found.items()}
+
+    async def unit_ids_of(self, user_ids: list[str]) -> list[tuple[str, str]]:
+        """(user ID, unit ID) of every unit the given accounts belong to (a page
+        of a sync's). Only ``unit_members``, by its user index: joined with
+        ``units`` filtered by tenant, SQLite's planner went unit by unit and
+        probed every user of the page in each (92 ms a page of 1,000 accounts
+        in 200 units, against 10); the caller maps unit IDs to the directory's."""
+        stmt = select(unit_members.c.user_id, unit_members.c.unit_id).where(
+            unit_members.c.user_id.in_(user_ids)
+        )
+        return [(row.user_id, row.unit_id) for row in await self._conn.execute(stmt)]
 
     async def existing_users(self, user_ids: Iterable[str]) -> set[str]:
         """Which of ``user_ids`` exist at all (core's ``users``, a thousand per

@@ -1,8 +1,9 @@
 """A big unit: the room work runs as a background job in committed batches, and
 other users' /sync keeps answering meanwhile (not timed).
 
-400 members are eight batches (``USER_BATCH`` = 50): enough for progress between
-batches and for requests in between. The 2,000-member unit is the benchmark's
+400 members are many committed batches (a few memberships each, sized per
+engine in ``services/org/batches.py``): enough for progress between batches and
+for requests in between. The 2,000-member unit is the benchmark's
 (``python -m bench org``), where its time is measured; ``test_units_resume`` kills
 the server half-way through such a job."""
 

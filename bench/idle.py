@@ -76,12 +76,17 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         q.put(("synced", len(items)))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
+        wake_retries = [0]
+
         async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 try:
                     r = await m.sync(s, since, timeout_ms=280_000)
-                except (aiohttp.ClientError, TimeoutError):
+                except (aiohttp.ClientError, TimeoutError, BenchError) as e:
+                    if isinstance(e, BenchError) and "-> 503" not in str(e):
+                        raise
+                    wake_retries[0] += 1
                     await asyncio.sleep(1)
                     continue
                 if any(
@@ -98,6 +103,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         await asyncio.sleep(0.5)
         q.put(("opened", len(items)))
         woken = await asyncio.gather(*tasks)
+        q.put(("wake_retried", wake_retries[0]))
         q.put(("done", sum(woken)))
 
 
@@ -134,13 +140,18 @@ async def hold_open(
         held = await settled_rss(server.pids)
         per_process = [rss_bytes(pid) / 2**20 for pid in server.pids]
         infra_held = pss_bytes(server.infra_pids)
+        if log:  # said before the wake-up, so that a failed wake-up keeps the figure
+            log(
+                f"  idle: {len(items)} waiting, server RSS {held / 2**20:.0f} MiB, "
+                f"{(held - baseline) / 1024 / len(items):.1f} KiB per waiting client"
+            )
         t_wake = time.perf_counter()
         owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
         for room in dict.fromkeys(rooms):
-            await m.send(
-                owners[room], room, {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
-            )
+            wake = {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
+            await _send_retrying(m, owners[room], room, wake)
         woken = await reports.wait("done", len(procs), count_messages=True)
+        wake_retried = await reports.wait("wake_retried", len(procs), count_messages=True)
         wake_s = time.perf_counter() - t_wake
     finally:
         go.set()
@@ -158,6 +169,8 @@ async def hold_open(
         "wake_all_s": wake_s,
         # First syncs tried again after a dropped connection or a 503 (server busy).
         "first_sync_retries": retried,
+        # Woken long-polls tried again after a dropped connection or a 503.
+        "wake_retries": wake_retried,
     }
     if len(server.pids) > 1:
         found["rss_mb_per_process"] = per_process
@@ -167,6 +180,18 @@ async def hold_open(
         found["infra_pss_mb"] = infra_held / 2**20
         found["infra_kib_per_user"] = (infra_held - infra_baseline) / 1024 / len(items)
     return found
+
+
+async def _send_retrying(m: Matrix, s: Session, room: str, content: dict[str, Any]) -> None:
+    """The wake-up message; a 503 (server busy) is tried again, as a client would."""
+    for attempt in range(10):
+        try:
+            await m.send(s, room, content)
+            return
+        except BenchError as e:
+            if attempt == 9 or "-> 503" not in str(e):
+                raise
+            await asyncio.sleep(min(2**attempt, 30))
 
 
 class _Reports:

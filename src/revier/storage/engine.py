@@ -59,6 +59,15 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+# How long a request waits for a pooled connection before it is answered 503
+# (ServerBusy). Long: 25,000 long-polls woken by one message each (the issue 23
+# soak, two workers) queue some 12,500 reads per worker behind the pool, and
+# with the pool's default 30 s the last of them — and a send behind them — got
+# 503 instead of their answer a little later; a client that waits is served,
+# one that is refused comes back and adds to the queue.
+POOL_WAIT_S = 120
+
+
 def create_engines(url: str) -> Engines:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -77,6 +86,7 @@ def create_engines(url: str) -> Engines:
             async_url,
             pool_size=4,
             max_overflow=4,
+            pool_timeout=POOL_WAIT_S,
             async_creator=partial(sqlite_inline.connect, database),
         )
         _sqlite_pragmas(writer, begin="BEGIN IMMEDIATE")
@@ -84,7 +94,9 @@ def create_engines(url: str) -> Engines:
         in_file = bool(database) and database != ":memory:"
         return Engines(writer, reader, is_sqlite=True, sqlite_file=database if in_file else None)
     async_url = parsed.set(drivername="postgresql+asyncpg")
-    engine = create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_async_engine(
+        async_url, pool_size=10, max_overflow=20, pool_timeout=POOL_WAIT_S, pool_pre_ping=True
+    )
     return Engines(engine, engine, is_sqlite=False)
 
 

@@ -207,7 +207,16 @@ def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
+
+
+# How long an idle keep-alive connection stays open. Longer than the clients'
+# and proxies' own: a client reusing a connection the server is closing at that
+# moment gets "server disconnected" (httpx keeps them 5 s, aiohttp 15 s, nginx's
+# upstream keepalive 60 s — where a POST then fails as a 502). uvicorn's default
+# is 5 s; tests saw the race under load.
+KEEP_ALIVE_S = 75
 
 
 @contextlib.contextmanager

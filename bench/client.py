@@ -31,9 +31,9 @@ class Session:
 
 def connector(limit: int = 0) -> aiohttp.TCPConnector:
     """No pool limit: scenarios bound their own concurrency. An idle connection is
-    dropped after 4 s, before the server's keep-alive ends (uvicorn's is 5 s):
-    reusing one the server is closing at that moment failed a 500-receiver run
-    with "Server disconnected"."""
+    dropped after 4 s, before any server's keep-alive ends (uvicorn's default,
+    which the bare app uses, is 5 s; revier's 75 s): reusing one the server is
+    closing at that moment failed a 500-receiver run with "Server disconnected"."""
     return aiohttp.TCPConnector(
         limit=limit, force_close=False, enable_cleanup_closed=True, keepalive_timeout=4
     )

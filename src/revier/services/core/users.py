@@ -80,7 +80,11 @@ async def lock(tx: Tx, user_id: str) -> None:
 
 async def member_profile(tx: Tx, user_id: str) -> dict[str, str]:
     """The ``displayname`` and ``avatar_url`` a new member event carries."""
-    user = await CoreRepos.of(tx).users.get(user_id)
+    return profile_of(await CoreRepos.of(tx).users.get(user_id))
+
+
+def profile_of(user: User | None) -> dict[str, str]:
+    """``member_profile`` from an account row read already."""
     out: dict[str, str] = {}
     if user is not None and user.displayname:
         out["displayname"] = user.displayname

@@ -20,7 +20,7 @@ from revier.events.power_levels import (
     required_power_level,
     user_power_level,
 )
-from revier.services.core import Tenant, User, users
+from revier.services.core import Tenant, users
 from revier.services.rooms.closed_rooms import require_open
 from revier.services.rooms.room_creation import create_room_events
 from revier.services.rooms.room_events import (
@@ -158,11 +158,8 @@ class RoomSteward:
         if await self.membership(tx, room_id, user_id) in ("join", "invite", "ban"):
             return False
         await require_open(tx, room_id)
-        await users.local_user(tx, tenant, user_id)
-        content = {"membership": "invite", **await users.member_profile(tx, user_id)}
-        await self._writer.send(
-            tx, tenant, room_id, sender, NewEvent("m.room.member", content, user_id), written
-        )
+        profile = users.profile_of(await users.local_user(tx, tenant, user_id))
+        await self._member(tx, tenant, room_id, sender, user_id, "invite", profile, written)
         return True
 
     async def join_on_behalf(
@@ -173,10 +170,8 @@ class RoomSteward:
         if await self.membership(tx, room_id, user_id) == "join":
             return False
         await require_open(tx, room_id)
-        content = {"membership": "join", **await users.member_profile(tx, user_id)}
-        await self._writer.send(
-            tx, tenant, room_id, user_id, NewEvent("m.room.member", content, user_id), written
-        )
+        profile = await users.member_profile(tx, user_id)
+        await self._member(tx, tenant, room_id, user_id, user_id, "join", profile, written)
         return True
 
     async def bring_in(
@@ -194,26 +189,35 @@ class RoomSteward:
         """``invite`` and then (``join``) ``join_on_behalf``, for a caller that
         read the user's ``membership`` in this transaction already: the org
         wing's jobs make thousands of these, and the two calls each read the
-        membership again, the room's closure and the user's row (twice for an
-        invite). Nothing when the user is banned or already where they should be."""
+        membership again, the room's closure and the user's row. Nothing when
+        the user is banned or already where they should be."""
         if membership == "ban" or membership == "join" or (membership == "invite" and not join):
             return
         await require_open(tx, room_id)
         if membership == "invite":
-            user = await users.get(tx, user_id)
+            profile = users.profile_of(await users.get(tx, user_id))
         else:
-            user = await users.local_user(tx, tenant, user_id)
-        profile = _profile(user)
-        if membership != "invite":
-            content = {"membership": "invite", **profile}
-            await self._writer.send(
-                tx, tenant, room_id, sender, NewEvent("m.room.member", content, user_id), written
-            )
+            profile = users.profile_of(await users.local_user(tx, tenant, user_id))
+            await self._member(tx, tenant, room_id, sender, user_id, "invite", profile, written)
         if join:
-            content = {"membership": "join", **profile}
-            await self._writer.send(
-                tx, tenant, room_id, user_id, NewEvent("m.room.member", content, user_id), written
-            )
+            await self._member(tx, tenant, room_id, user_id, user_id, "join", profile, written)
+
+    async def _member(
+        self,
+        tx: Tx,
+        tenant: Tenant,
+        room_id: str,
+        sender: str,
+        user_id: str,
+        membership: str,
+        extra: dict[str, str],
+        written: Written,
+    ) -> None:
+        """``sender`` sets ``user_id``'s membership (with ``extra`` content: the
+        profile, a reason)."""
+        content = {"membership": membership, **extra}
+        event = NewEvent("m.room.member", content, user_id)
+        await self._writer.send(tx, tenant, room_id, sender, event, written)
 
     async def kick(
         self,
@@ -229,10 +233,8 @@ class RoomSteward:
         their client shows. False when they weren't in the room."""
         if await self.membership(tx, room_id, user_id) not in ("join", "invite", "knock"):
             return False
-        content = {"membership": "leave", "reason": reason}
-        await self._writer.send(
-            tx, tenant, room_id, sender, NewEvent("m.room.member", content, user_id), written
-        )
+        reasoned = {"reason": reason}
+        await self._member(tx, tenant, room_id, sender, user_id, "leave", reasoned, written)
         return True
 
     async def change_power_levels(
@@ -254,16 +256,6 @@ class RoomSteward:
             return False
         await self.send_state(tx, tenant, room_id, sender, "m.room.power_levels", "", new, written)
         return True
-
-
-def _profile(user: User | None) -> dict[str, str]:
-    """What ``users.member_profile`` gives, from a row read already."""
-    out: dict[str, str] = {}
-    if user is not None and user.displayname:
-        out["displayname"] = user.displayname
-    if user is not None and user.avatar_url:
-        out["avatar_url"] = user.avatar_url
-    return out
 
 
 def _copy(content: dict[str, Any]) -> dict[str, Any]:

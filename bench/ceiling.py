@@ -48,7 +48,8 @@ class _Timeline:
         return json.dumps({"next_batch": str(len(self.events)), "rooms": {"join": rooms}}).encode()
 
 
-_timeline: _Timeline | None = None
+# asyncio.Event binds to the running loop only when first waited on: made at import.
+_timeline = _Timeline()
 
 
 async def _body(receive: Any) -> bytes:
@@ -62,9 +63,6 @@ async def _body(receive: Any) -> bytes:
 
 
 async def _sync(scope: dict[str, Any]) -> bytes:
-    global _timeline
-    if _timeline is None:
-        _timeline = _Timeline()
     query = parse_qs(scope["query_string"].decode())
     since = query.get("since", [""])[0]
     if not since:
@@ -77,15 +75,12 @@ async def _sync(scope: dict[str, Any]) -> bytes:
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    global _timeline
     if scope["type"] != "http":
         return
     body = await _body(receive)
     path: str = scope["path"]
     if scope["method"] == "PUT":
         if _IDLE_ROOM in path:  # only the idle scenario's wake-ups are kept
-            if _timeline is None:
-                _timeline = _Timeline()
             room = path.split("/rooms/", 1)[1].split("/", 1)[0]
             _timeline.add(room, json.loads(body))
         answer = _SENT

@@ -19,7 +19,19 @@ _txn = itertools.count()
 
 
 class BenchError(RuntimeError):
-    pass
+    """A request the server answered wrongly; ``status``: its HTTP status, if any."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def busy(e: BaseException) -> bool:
+    """Worth trying again as a client would: a dropped connection, a timeout, or
+    the server's 503 (too busy)."""
+    if isinstance(e, BenchError):
+        return e.status == 503
+    return isinstance(e, aiohttp.ClientError | TimeoutError)
 
 
 @dataclass
@@ -75,7 +87,7 @@ class Matrix:
         ) as r:
             data = await r.json(content_type=None)
             if r.status not in ok:
-                raise BenchError(f"{method} {path} -> {r.status}: {str(data)[:300]}")
+                raise BenchError(f"{method} {path} -> {r.status}: {str(data)[:300]}", r.status)
             return data
 
     async def status(self, method: str, path: str, token: str, body: Any = None) -> int:
@@ -164,7 +176,8 @@ class Matrix:
             if r.status != 200:
                 raise BenchError(
                     f"POST {SLIDING_SYNC}?{'&'.join(f'{k}={v}' for k, v in params.items())} "
-                    f"{json.dumps(body)[:300]} -> {r.status}: {raw[:300]!r}"
+                    f"{json.dumps(body)[:300]} -> {r.status}: {raw[:300]!r}",
+                    r.status,
                 )
             data: dict[str, Any] = json.loads(raw)
             return data, len(raw)

@@ -12,14 +12,24 @@ import multiprocessing as mp
 import resource
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 
-from bench.client import BenchError, Matrix, Session, connector, gather_limited, timeline
+from bench.client import (
+    BenchError,
+    Matrix,
+    Session,
+    busy,
+    connector,
+    gather_limited,
+    timeline,
+)
 from bench.infra import pss_bytes
 from bench.servers import Server, rss_bytes
 
+T = TypeVar("T")
 PER_WORKER = 5000
 # First syncs in flight per client process: each is a big read (the room's
 # members); more at once only queue for the server's database connections.
@@ -59,15 +69,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         async def first_sync(m: Matrix, s: Session) -> dict[str, Any]:
             # As a client does: a dropped keep-alive connection or an overloaded
             # server's 503 is tried again after a pause (counted and reported).
-            for attempt in range(10):
-                try:
-                    return await m.sync(s)
-                except (aiohttp.ClientError, TimeoutError, BenchError) as e:
-                    if attempt == 9 or (isinstance(e, BenchError) and "-> 503" not in str(e)):
-                        raise
-                    retries[0] += 1
-                    await asyncio.sleep(min(2**attempt, 30))
-            raise AssertionError("unreachable")
+            return await _retrying(lambda: m.sync(s), busy, retries)
 
         first = await gather_limited(
             FIRST_SYNCS, [first_sync(m, s) for m, s in zip(ms, sessions, strict=True)]
@@ -84,7 +86,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
                 try:
                     r = await m.sync(s, since, timeout_ms=280_000)
                 except (aiohttp.ClientError, TimeoutError, BenchError) as e:
-                    if isinstance(e, BenchError) and "-> 503" not in str(e):
+                    if not busy(e):
                         raise
                     wake_retries[0] += 1
                     await asyncio.sleep(1)
@@ -149,7 +151,12 @@ async def hold_open(
         owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
         for room in dict.fromkeys(rooms):
             wake = {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
-            await _send_retrying(m, owners[room], room, wake)
+            # A 503 is tried again; a dropped connection is not: the send may have landed.
+            await _retrying(
+                lambda: m.send(owners[room], room, wake),  # noqa: B023  # awaited here
+                lambda e: isinstance(e, BenchError) and e.status == 503,
+                [0],
+            )
         woken = await reports.wait("done", len(procs), count_messages=True)
         wake_retried = await reports.wait("wake_retried", len(procs), count_messages=True)
         wake_s = time.perf_counter() - t_wake
@@ -182,16 +189,20 @@ async def hold_open(
     return found
 
 
-async def _send_retrying(m: Matrix, s: Session, room: str, content: dict[str, Any]) -> None:
-    """The wake-up message; a 503 (server busy) is tried again, as a client would."""
+async def _retrying(
+    call: Callable[[], Awaitable[T]], transient: Callable[[BaseException], bool], count: list[int]
+) -> T:
+    """``call`` until it succeeds, tried again (up to 10 times, pauses growing to 30 s)
+    after an error ``transient`` says a client would retry; ``count`` counts the retries."""
     for attempt in range(10):
         try:
-            await m.send(s, room, content)
-            return
-        except BenchError as e:
-            if attempt == 9 or "-> 503" not in str(e):
+            return await call()
+        except Exception as e:
+            if attempt == 9 or not transient(e):
                 raise
+            count[0] += 1
             await asyncio.sleep(min(2**attempt, 30))
+    raise AssertionError("unreachable")
 
 
 class _Reports:

@@ -190,6 +190,14 @@ class _Listeners:
             await self.main(scope, receive, send)
 
 
+# How long an idle keep-alive connection stays open. Longer than the clients'
+# and proxies' own: a client reusing a connection the server is closing at that
+# moment gets "server disconnected" (httpx keeps them 5 s, aiohttp 15 s, nginx's
+# upstream keepalive 60 s — where a POST then fails as a 502). uvicorn's default
+# is 5 s; tests saw the race under load.
+KEEP_ALIVE_S = 75
+
+
 def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn.Config:
     metrics_port = sockets[1].getsockname()[1] if len(sockets) > 1 else None
     app = _Listeners(
@@ -209,14 +217,6 @@ def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
         timeout_keep_alive=KEEP_ALIVE_S,
     )
-
-
-# How long an idle keep-alive connection stays open. Longer than the clients'
-# and proxies' own: a client reusing a connection the server is closing at that
-# moment gets "server disconnected" (httpx keeps them 5 s, aiohttp 15 s, nginx's
-# upstream keepalive 60 s — where a POST then fails as a 502). uvicorn's default
-# is 5 s; tests saw the race under load.
-KEEP_ALIVE_S = 75
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ initial syncs on two workers), the waiting request gets ``ServerBusy``."""
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from pathlib import Path
 
@@ -41,7 +40,7 @@ async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
         async with store.read() as tx:
             assert (await tx.conn.execute(text("SELECT 2"))).scalar() == 2
     finally:
-        await asyncio.shield(tight.dispose())
+        await store.close()
 
 
 def test_server_busy_is_a_503_with_retry_after() -> None:

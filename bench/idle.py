@@ -28,6 +28,7 @@ from bench.client import (
 )
 from bench.infra import pss_bytes
 from bench.servers import Server, rss_bytes
+from bench.stats import pct
 
 T = TypeVar("T")
 PER_WORKER = 5000
@@ -78,7 +79,9 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         q.put(("synced", len(items)))
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
-        wake_retries = [0]
+        # Why a woken long-poll had to be asked again, and when each message arrived.
+        wake = Counter[str]()
+        arrived: list[tuple[str, float]] = []
 
         async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
             deadline = time.monotonic() + 600
@@ -88,13 +91,15 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
                 except (aiohttp.ClientError, TimeoutError, BenchError) as e:
                     if not busy(e):
                         raise
-                    wake_retries[0] += 1
+                    wake["busy_503" if isinstance(e, BenchError) else "dropped"] += 1
                     await asyncio.sleep(1)
                     continue
                 if any(
                     ev.get("content", {}).get("bench_wake") == marker for ev in timeline(r, room)
                 ):
+                    arrived.append((room, time.time()))
                     return True
+                wake["answered_without_it"] += 1
                 since = r["next_batch"]
             return False
 
@@ -105,7 +110,9 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         await asyncio.sleep(0.5)
         q.put(("opened", len(items)))
         woken = await asyncio.gather(*tasks)
-        q.put(("wake_retried", wake_retries[0]))
+        q.put(("wake_retried", sum(wake[k] for k in ("busy_503", "dropped"))))
+        q.put(("wake_causes", dict(wake)))
+        q.put(("arrived", arrived))
         q.put(("done", sum(woken)))
 
 
@@ -149,17 +156,29 @@ async def hold_open(
             )
         t_wake = time.perf_counter()
         owners = {room: s for s, room in zip(users, rooms, strict=True) if room}
+        sent: dict[str, tuple[float, float]] = {}  # room: wall clock before and after its send
+        send_retries = [0]
         for room in dict.fromkeys(rooms):
             wake = {"msgtype": "m.text", "body": "wake", "bench_wake": marker}
+            t_send = time.time()
             # A 503 is tried again; a dropped connection is not: the send may have landed.
             await _retrying(
                 lambda: m.send(owners[room], room, wake),  # noqa: B023  # awaited here
                 lambda e: isinstance(e, BenchError) and e.status == 503,
-                [0],
+                send_retries,
             )
+            sent[room] = (t_send, time.time())
+        sending_s = time.perf_counter() - t_wake
         woken = await reports.wait("done", len(procs), count_messages=True)
         wake_retried = await reports.wait("wake_retried", len(procs), count_messages=True)
         wake_s = time.perf_counter() - t_wake
+        causes = Counter[str]()
+        for c in reports.got["wake_causes"]:
+            causes.update(c)
+        # From the end of a room's send to each member seeing it (the clock is the
+        # machine's, shared by the processes).
+        lags = [(t - sent[room][1]) * 1000 for got in reports.got["arrived"] for room, t in got]
+        send_ms = [(b - a) * 1000 for a, b in sent.values()]
     finally:
         go.set()
         for p in procs:
@@ -178,6 +197,18 @@ async def hold_open(
         "first_sync_retries": retried,
         # Woken long-polls tried again after a dropped connection or a 503.
         "wake_retries": wake_retried,
+        # ... by cause, and answers that came back without the message.
+        "wake_causes": dict(causes),
+        # The wake-up messages, one per room, sent one after another.
+        "wake_sends": len(send_ms),
+        "wake_sending_s": sending_s,
+        "wake_send_p50_ms": pct(send_ms, 50),
+        "wake_send_max_ms": max(send_ms, default=0.0),
+        "wake_send_retries": send_retries[0],
+        # A room's message sent (answered) to a member's /sync returning it.
+        "delivery_p50_ms": pct(lags, 50),
+        "delivery_p99_ms": pct(lags, 99),
+        "delivery_max_ms": max(lags, default=0.0),
     }
     if len(server.pids) > 1:
         found["rss_mb_per_process"] = per_process
@@ -211,7 +242,7 @@ class _Reports:
 
     def __init__(self, loop: Any, q: Any) -> None:
         self.loop, self.q = loop, q
-        self.got: dict[str, list[int]] = {}
+        self.got: dict[str, list[Any]] = {}
 
     async def wait(
         self, kind: str, expected: int, log: Any = None, count_messages: bool = False

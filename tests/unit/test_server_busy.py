@@ -19,7 +19,7 @@ from revier.storage.store import Store
 
 
 async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = str(tmp_path / "busy.db")
     tight = create_async_engine(
@@ -36,6 +36,12 @@ async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
             with pytest.raises(ServerBusy):
                 async with store.read():
                     pass
+            # The operator learns of it, with the pool's state, once per interval.
+            with pytest.raises(ServerBusy):
+                async with store.read():
+                    pass
+        said = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
+        assert len(said) == 1 and "Pool size: 1" in said[0]
         # The connection came back: the next read goes through.
         async with store.read() as tx:
             assert (await tx.conn.execute(text("SELECT 2"))).scalar() == 2

@@ -50,3 +50,15 @@ def test_forgetting_everything_refuses_older_reads() -> None:
     assert cache.get(b"a") is None
     cache.put(b"a", ANNA, read_at=cache.mark())
     assert cache.get(b"a") == ANNA
+
+
+def test_peek_outlives_the_ttl_but_not_a_change_of_the_user() -> None:
+    # A long-poll woken minutes after its request was authenticated asks whether
+    # its token still works: no read while nothing has touched the user.
+    clock = FakeClock()
+    cache = TokenCache(clock, ttl_s=10)
+    cache.put(b"a", ANNA, read_at=cache.mark())
+    clock.now = 300
+    assert cache.peek(b"a") == ANNA
+    cache.on_change(frozenset({f"u:{ANNA.user_id}"}))  # a wipe, a logout, a lock
+    assert cache.peek(b"a") is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
@@ -11,7 +13,7 @@ from typing import Self, TypeVar, cast
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from revier.errors import ServerBusy
 from revier.storage.checkpoint import Checkpointer
@@ -20,6 +22,30 @@ from revier.storage.group_commit import GroupCommit
 from revier.storage.streams import StreamChanges, StreamRepository
 
 R = TypeVar("R", bound="Repositories")
+log = logging.getLogger(__name__)
+
+
+class _BusyLog:
+    """Requests refused for want of a database connection: said in the log at most
+    every 10 s with the count since, so an overload is seen without a line per request."""
+
+    EVERY_S = 10.0
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.said_at = -self.EVERY_S
+
+    def refused(self, engine: AsyncEngine) -> ServerBusy:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.said_at >= self.EVERY_S:
+            log.warning(
+                "%d request(s) answered 503: no database connection came free in time (%s)",
+                self.count,
+                engine.pool.status(),
+            )
+            self.count, self.said_at = 0, now
+        return ServerBusy()
 
 
 class Conflict(Exception):
@@ -83,6 +109,7 @@ CommitListener = Callable[[StreamChanges], None]
 class Store:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        self._busy = _BusyLog()
         self.on_commit: CommitListener | None = None
         # A room's version never changes: remembered for the life of the process.
         self._room_versions: dict[str, tuple[str, str]] = {}
@@ -110,7 +137,7 @@ class Store:
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
         except PoolTimeout as e:
-            raise ServerBusy() from e
+            raise self._busy.refused(self._engines.writer) from e
         # Committed (a block that raised never gets here): publish before the
         # caller wakes anyone, so a woken /sync finds the change in the log.
         if tx.changes.positions and self.on_commit is not None:
@@ -138,7 +165,7 @@ class Store:
         except PoolTimeout as e:
             # Every pooled connection stayed busy for the pool's timeout: an overload,
             # answered 503 (ServerBusy), not a 500 as if the request had found a bug.
-            raise ServerBusy() from e
+            raise self._busy.refused(self._engines.reader) from e
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:

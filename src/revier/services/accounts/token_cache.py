@@ -42,6 +42,14 @@ class TokenCache:
             return None
         return entry[1]
 
+    def peek(self, token_hash: bytes) -> TokenAccount | None:
+        """The entry whatever its age. Entries are dropped by every change naming
+        their user, so one still here says the token was valid when read and
+        nothing this worker heard of has touched its user since: what a
+        long-poll that outlived the TTL needs to know (``session_alive``)."""
+        entry = self._entries.get(token_hash)
+        return None if entry is None else entry[1]
+
     def mark(self) -> int:
         """Taken before reading a token from the database; passed to ``put``."""
         return self._changes

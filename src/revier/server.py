@@ -27,6 +27,7 @@ from revier.api.hangup import HANGUP
 from revier.app import create_app, metrics_app
 from revier.config import Settings, StartupRefused
 from revier.conformance import WARNING, startup_problem
+from revier.gc_pacing import paced_collection
 from revier.logs import configure_logging
 from revier.storage.datadir import holding_data_dir
 from revier.storage.engine import is_sqlite_url
@@ -102,7 +103,7 @@ def run(settings: Settings, *, conformance_mode: bool = False) -> int:
 async def _serve(settings: Settings, config: uvicorn.Config, sockets: list[socket.socket]) -> int:
     app = config.app
     assert isinstance(app, _Listeners)
-    async with app.main.router.lifespan_context(app.main):
+    async with app.main.router.lifespan_context(app.main), paced_collection():
         server = _Server(config, settings, app.main.state.services.notifier.stop_waiting)
         await server.serve(sockets=sockets)
         return 0 if server.started else 1

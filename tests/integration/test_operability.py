@@ -22,6 +22,13 @@ async def test_health_and_metrics(http: httpx.AsyncClient) -> None:
     assert (
         'revier_http_requests_total{endpoint="get_versions",method="GET",status="200"}' in metrics
     )
+    # The paced garbage collector is at work, and its pauses are there to see.
+    for _ in range(50):
+        if 'revier_gc_pause_seconds_count{generation="0"}' in metrics:
+            break
+        await asyncio.sleep(0.1)
+        metrics = (await http.get("/_revier/metrics")).text
+    assert 'revier_gc_pause_seconds_count{generation="0"}' in metrics
 
 
 async def test_logs_hold_no_passwords_or_tokens(server: RevierProcess, make_user) -> None:

@@ -143,8 +143,14 @@ async def hold_open(
             "idle_infra_baseline", pss_bytes(server.infra_pids)
         )
         go.set()
+        t_open = time.perf_counter()
         await reports.wait("opened", len(items), log)
-        # Requests are on their way; wait until the server's memory stops growing.
+        # Requests are on their way: wake no one before the server holds them all
+        # (where it says how many it holds), else a long-poll that reached it late
+        # (a connection refused by a full accept queue is tried again after 1, 3,
+        # 7, 15 s) would count as a late delivery. Then its memory must settle.
+        parked = await _all_parked(m.http, server, len(items), log)
+        parked_s = time.perf_counter() - t_open
         await asyncio.sleep(2 + len(items) / 2000)
         held = await settled_rss(server.pids)
         per_process = [rss_bytes(pid) / 2**20 for pid in server.pids]
@@ -199,6 +205,10 @@ async def hold_open(
         "wake_retries": wake_retried,
         # ... by cause, and answers that came back without the message.
         "wake_causes": dict(causes),
+        # Long-polls the server held before the wake-up (None: it doesn't say), and
+        # how long after the clients were told to open them.
+        "parked": parked,
+        "all_parked_s": parked_s,
         # The wake-up messages, one per room, sent one after another.
         "wake_sends": len(send_ms),
         "wake_sending_s": sending_s,
@@ -218,6 +228,20 @@ async def hold_open(
         found["infra_pss_mb"] = infra_held / 2**20
         found["infra_kib_per_user"] = (infra_held - infra_baseline) / 1024 / len(items)
     return found
+
+
+async def _all_parked(
+    http: aiohttp.ClientSession, server: Server, expected: int, log: Any
+) -> int | None:
+    """Until the server holds ``expected`` long-polls (at most 120 s); how many it held."""
+    deadline = time.monotonic() + 120
+    while True:
+        held = await server.long_polls_waiting(http)
+        if held is None or held >= expected or time.monotonic() > deadline:
+            if log and held is not None and held < expected:
+                log(f"  idle: only {held}/{expected} long-polls reached the server in 120 s")
+            return held
+        await asyncio.sleep(0.5)
 
 
 async def _retrying(

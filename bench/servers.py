@@ -128,6 +128,11 @@ class Server:
     def matrix(self, http: aiohttp.ClientSession) -> Matrix:
         return Matrix(self.url, http, self.router)
 
+    async def long_polls_waiting(self, http: aiohttp.ClientSession) -> int | None:
+        """How many long-polls the server has parked, summed over its processes;
+        None where the server doesn't say (only revier does, in its metrics)."""
+        return None
+
     def start_infra(self, database: str, *, c_collation: bool = False) -> tuple[str, str]:
         """A PostgreSQL cluster and a Redis for this server; the database's DSN and Redis's URL."""
         self.postgres, self.redis = Postgres(), Redis()
@@ -217,6 +222,16 @@ class Revier(Server):
         if self.workers:
             # Every revier process serves every endpoint: a user's requests all go to its worker.
             self.router = Router(main=urls[0], workers=urls)
+
+    async def long_polls_waiting(self, http: aiohttp.ClientSession) -> int | None:
+        total = 0.0
+        for url in self.router.workers if self.router else [self.url]:
+            async with http.get(f"{url}/_revier/metrics") as r:
+                text = await r.text()
+            for line in text.splitlines():
+                if line.startswith("revier_long_polls_waiting "):
+                    total += float(line.split()[1])
+        return int(total)
 
     def _shared_database(self) -> list[str]:
         """The workers shape's [database] and [notify]: PostgreSQL and Redis of their own."""

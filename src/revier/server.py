@@ -198,6 +198,13 @@ class _Listeners:
 # is 5 s; tests saw the race under load.
 KEEP_ALIVE_S = 75
 
+# Connections waiting to be accepted. When thousands of phones reconnect at once
+# (a restart, a network blip) a full queue drops their SYNs, and each dropped
+# one is retried by the phone's kernel after 1, 3, 7, 15, 31 s: in the 25,000
+# soak some long-polls arrived 12 to 23 s late with uvicorn's 2,048. Asked for
+# high; the kernel caps it at net.core.somaxconn (docs/operations.md).
+LISTEN_BACKLOG = 65535
+
 
 def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn.Config:
     metrics_port = sockets[1].getsockname()[1] if len(sockets) > 1 else None
@@ -217,6 +224,7 @@ def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn
         server_header=False,
         timeout_graceful_shutdown=int(settings.server.shutdown_grace_seconds),
         timeout_keep_alive=KEEP_ALIVE_S,
+        backlog=LISTEN_BACKLOG,
     )
 
 

@@ -200,9 +200,10 @@ KEEP_ALIVE_S = 75
 
 # Connections waiting to be accepted. When thousands of phones reconnect at once
 # (a restart, a network blip) a full queue drops their SYNs, and each dropped
-# one is retried by the phone's kernel after 1, 3, 7, 15, 31 s: in the 25,000
-# soak some long-polls arrived 12 to 23 s late with uvicorn's 2,048. Asked for
-# high; the kernel caps it at net.core.somaxconn (docs/operations.md).
+# one is retried by the phone's kernel only after 1, 3, 7, 15 s (two workers
+# took 47 s to hold the 25,000 soak's long-polls, opened in one second).
+# uvicorn's default is 2,048; asked for high, the kernel caps it at
+# net.core.somaxconn (docs/operations.md).
 LISTEN_BACKLOG = 65535
 
 

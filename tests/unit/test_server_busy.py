@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from structlog.testing import capture_logs
 
 from revier.api.errors import error_headers, status_for
 from revier.errors import ServerBusy
@@ -19,7 +20,7 @@ from revier.storage.store import Store
 
 
 async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
 ) -> None:
     database = str(tmp_path / "busy.db")
     tight = create_async_engine(
@@ -33,15 +34,16 @@ async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
     try:
         async with store.read() as held:
             await held.conn.execute(text("SELECT 1"))
-            with pytest.raises(ServerBusy):
-                async with store.read():
-                    pass
-            # The operator learns of it, with the pool's state, once per interval.
-            with pytest.raises(ServerBusy):
-                async with store.read():
-                    pass
-        said = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
-        assert len(said) == 1 and "Pool size: 1" in said[0]
+            with capture_logs() as logged:
+                with pytest.raises(ServerBusy):
+                    async with store.read():
+                        pass
+                # The operator learns of it, with the pool's state, once per interval.
+                with pytest.raises(ServerBusy):
+                    async with store.read():
+                        pass
+        said = [e for e in logged if "answered 503" in e["event"]]
+        assert len(said) == 1 and said[0]["refused"] == 1 and "Pool size: 1" in said[0]["pool"]
         # The connection came back: the next read goes through.
         async with store.read() as tx:
             assert (await tx.conn.execute(text("SELECT 2"))).scalar() == 2

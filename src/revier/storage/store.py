@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import cached_property
 from typing import Self, TypeVar, cast
 
+import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,7 +22,7 @@ from revier.storage.group_commit import GroupCommit
 from revier.storage.streams import StreamChanges, StreamRepository
 
 R = TypeVar("R", bound="Repositories")
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class _BusyLog:
@@ -40,9 +40,9 @@ class _BusyLog:
         now = time.monotonic()
         if now - self.said_at >= self.EVERY_S:
             log.warning(
-                "%d request(s) answered 503: no database connection came free in time (%s)",
-                self.count,
-                engine.pool.status(),
+                "requests answered 503: no database connection came free in time",
+                refused=self.count,
+                pool=engine.pool.status(),
             )
             self.count, self.said_at = 0, now
         return ServerBusy()

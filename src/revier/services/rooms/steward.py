@@ -155,11 +155,12 @@ class RoomSteward:
         self, tx: Tx, tenant: Tenant, room_id: str, sender: str, user_id: str, written: Written
     ) -> bool:
         """Invite unless the user is in the room already (or banned: the ban stands)."""
-        if await self.membership(tx, room_id, user_id) in ("join", "invite", "ban"):
+        membership = await self.membership(tx, room_id, user_id)
+        if membership in ("join", "invite", "ban"):
             return False
-        await require_open(tx, room_id)
-        profile = users.profile_of(await users.local_user(tx, tenant, user_id))
-        await self._member(tx, tenant, room_id, sender, user_id, "invite", profile, written)
+        await self.bring_in(
+            tx, tenant, room_id, sender, user_id, membership, join=False, written=written
+        )
         return True
 
     async def join_on_behalf(

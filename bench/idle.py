@@ -80,7 +80,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         await asyncio.get_running_loop().run_in_executor(None, go.wait)
 
         # Why a woken long-poll had to be asked again, and when each message arrived.
-        wake = Counter[str]()
+        asked_again = Counter[str]()
         arrived: list[tuple[str, float]] = []
 
         async def wait_wake(m: Matrix, s: Session, room: str, since: str) -> bool:
@@ -91,7 +91,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
                 except (aiohttp.ClientError, TimeoutError, BenchError) as e:
                     if not busy(e):
                         raise
-                    wake["busy_503" if isinstance(e, BenchError) else "dropped"] += 1
+                    asked_again["busy_503" if isinstance(e, BenchError) else "dropped"] += 1
                     await asyncio.sleep(1)
                     continue
                 if any(
@@ -99,7 +99,7 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
                 ):
                     arrived.append((room, time.time()))
                     return True
-                wake["answered_without_it"] += 1
+                asked_again["answered_without_it"] += 1
                 since = r["next_batch"]
             return False
 
@@ -110,8 +110,8 @@ async def _hold(items: list[Item], marker: str, q: Any, go: Any) -> None:
         await asyncio.sleep(0.5)
         q.put(("opened", len(items)))
         woken = await asyncio.gather(*tasks)
-        q.put(("wake_retried", sum(wake[k] for k in ("busy_503", "dropped"))))
-        q.put(("wake_causes", dict(wake)))
+        q.put(("wake_retried", asked_again["busy_503"] + asked_again["dropped"]))
+        q.put(("wake_causes", dict(asked_again)))
         q.put(("arrived", arrived))
         q.put(("done", sum(woken)))
 

@@ -103,13 +103,13 @@ def create_engines(url: str) -> Engines:
         in_file = bool(database) and database != ":memory:"
         return Engines(writer, reader, is_sqlite=True, sqlite_file=database if in_file else None)
     async_url = parsed.set(drivername="postgresql+asyncpg")
-    writer, reader = (
-        create_async_engine(
+
+    def pool(size: int) -> AsyncEngine:
+        return create_async_engine(
             async_url, pool_size=size, max_overflow=0, pool_timeout=POOL_WAIT_S, pool_pre_ping=True
         )
-        for size in (PG_WRITERS, PG_READERS)
-    )
-    return Engines(writer, reader, is_sqlite=False)
+
+    return Engines(pool(PG_WRITERS), pool(PG_READERS), is_sqlite=False)
 
 
 def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:

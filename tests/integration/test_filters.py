@@ -51,3 +51,27 @@ async def test_malformed_filters_are_refused(http: httpx.AsyncClient, make_user)
         assert inline.status_code == 400, bad
     ok = {"room": {"rooms": ["!abc:localhost"], "not_rooms": ["!def:localhost"]}}
     assert (await http.post(url, headers=anna.headers, json=ok)).status_code == 200
+
+
+async def test_a_stored_filter_is_its_owners_alone(http: httpx.AsyncClient, make_user) -> None:
+    """Stored filters are kept parsed in memory, by user and ID: another user naming
+    the ID is refused as if it did not exist, before and after its owner used it."""
+    anna, ben = await people(http, make_user, "anna", "ben")
+    room_id = await create_room(http, anna)
+    await say(http, anna, room_id, "eins")
+    await say(http, anna, room_id, "zwei")
+    r = await http.post(
+        f"{V3}/user/{anna.user_id}/filter",
+        headers=anna.headers,
+        json={"room": {"timeline": {"limit": 1}}},
+    )
+    filter_id = r.json()["filter_id"]
+    for _ in range(2):  # read from the database, then from memory
+        body = (
+            await http.get(f"{V3}/sync", params={"filter": filter_id}, headers=anna.headers)
+        ).json()
+        timeline = body["rooms"]["join"][room_id]["timeline"]
+        assert [e["content"].get("body") for e in timeline["events"]] == ["zwei"]
+        assert timeline["limited"] is True
+        stolen = await http.get(f"{V3}/sync", params={"filter": filter_id}, headers=ben.headers)
+        assert (stolen.status_code, stolen.json()["errcode"]) == (404, "M_NOT_FOUND")

@@ -100,6 +100,21 @@ async def test_set_presence_on_sync(
     assert (bad.status_code, bad.json()["errcode"]) == (400, "M_INVALID_PARAM")
 
 
+async def test_a_sync_after_a_change_elsewhere_sets_presence_again(
+    alice: AsyncClient, bob: AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """/sync remembers the presence it compared with; a change made since (here
+    by another request) must not be hidden by what it remembered."""
+    await shared_room(alice, bob)
+    await bob.sync(timeout=0)  # online, and remembered as such
+    r = await http.put(status_url(bob.user_id), json={"presence": "unavailable"}, headers=auth(bob))
+    assert r.status_code == 200, r.text
+    await bob.sync(timeout=0)  # the default, online, once more
+    got = await alice.get_presence(bob.user_id)
+    assert isinstance(got, PresenceGetResponse)
+    assert got.presence == "online"
+
+
 async def test_strangers_and_other_users_are_refused(
     alice: AsyncClient, eve: AsyncClient, http: httpx.AsyncClient
 ) -> None:

@@ -1,10 +1,20 @@
-"""Filters: stored per user, or given inline to /sync."""
+"""Filters: stored per user, or given inline to /sync.
+
+Every /sync names its filter, by ID (Element) or inline, and a stored filter
+never changes (the spec has no update, and revier no delete): so the parsed
+filter is kept, by the user and ID, and by the definition's text, which most
+devices share (the same app sends the same filter). A woken long-poll then
+reads no filter row and parses nothing.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from functools import lru_cache
+
 import orjson
 
-from revier.errors import Forbidden, NotFound
+from revier.errors import Forbidden, NotFound, NotJson
 from revier.events.filters import SyncFilter, parse_filter
 from revier.events.types import JsonDict
 from revier.services.core import Requester, require_self
@@ -12,11 +22,14 @@ from revier.storage import Store
 from revier.storage.sync import SyncRepos
 
 MAX_FILTER_BYTES = 64 * 1024
+# Stored filters remembered, by user and ID: about one per active device.
+KNOWN_FILTERS = 20_000
 
 
 class FilterService:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._known: OrderedDict[tuple[str, str], SyncFilter] = OrderedDict()
 
     async def create(self, requester: Requester, user_id: str, definition: JsonDict) -> str:
         """POST /user/{userId}/filter"""
@@ -42,10 +55,23 @@ class FilterService:
         if param is None:
             return SyncFilter()
         if param.lstrip().startswith("{"):
-            try:
-                return parse_filter(orjson.loads(param))
-            except orjson.JSONDecodeError:
-                from revier.errors import NotJson
+            return _parsed(param)
+        key = (requester.user_id, param)
+        found = self._known.get(key)
+        if found is not None:
+            self._known.move_to_end(key)
+            return found
+        found = _parsed(orjson.dumps(await self.get(requester, requester.user_id, param)).decode())
+        self._known[key] = found
+        if len(self._known) > KNOWN_FILTERS:
+            self._known.popitem(last=False)
+        return found
 
-                raise NotJson("The inline filter is not valid JSON") from None
-        return parse_filter(await self.get(requester, requester.user_id, param))
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> SyncFilter:
+    """A filter definition's text, parsed (shared: ``SyncFilter`` is immutable)."""
+    try:
+        return parse_filter(orjson.loads(text))
+    except orjson.JSONDecodeError:
+        raise NotJson("The inline filter is not valid JSON") from None

@@ -109,21 +109,42 @@ async def _serve(settings: Settings, config: uvicorn.Config, sockets: list[socke
         return 0 if server.started else 1
 
 
+class _Hangup:
+    """One connection's ``Hangup`` (``revier.api.hangup``): whether its client left,
+    and the one Future a wait parks (HTTP/1.1 answers one request at a time)."""
+
+    __slots__ = ("_waiter", "gone")
+
+    def __init__(self) -> None:
+        self.gone = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+        self._waiter = future
+
+    def lost(self) -> None:
+        self.gone = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+        self._waiter = None
+
+
 class _HttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol, telling a waiting long-poll that its client hung up.
 
     uvicorn learns of a lost connection in ``connection_lost`` but tells the app
     only through ``receive()``, which a handler would have to await in a second
-    task for the whole wait. Here the connection itself is the request's
-    ``Hangup`` (``revier.api.hangup``): it holds the one Future a wait parks
-    (HTTP/1.1 answers one request at a time) and completes it when the client
-    goes, so a parked request stays a Future on the notifier and nothing more.
+    task for the whole wait. Here each request's scope carries the connection's
+    ``_Hangup``, which completes the wait's Future when the client goes, so a
+    parked request stays a Future on the notifier and nothing more. The scope
+    holds the hangup, not the protocol: the protocol holds the scope, and that
+    cycle would keep every closed connection's objects (transport, request
+    cycle, buffers) until a full pass of the cyclic collector, up to a minute
+    (``revier.gc_pacing``).
     """
 
-    _lost = False
-    _waiter: asyncio.Future[None] | None = None
-
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self.hangup = _Hangup()
         sock = transport.get_extra_info("socket")
         if sock is not None:
             notice_silent_drops(sock)
@@ -131,20 +152,11 @@ class _HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope.setdefault("extensions", {})[HANGUP] = {"connection": self}
+        self.scope.setdefault("extensions", {})[HANGUP] = {"connection": self.hangup}
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        self._lost = True
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    @property
-    def gone(self) -> bool:
-        return self._lost
-
-    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
-        self._waiter = future
+        self.hangup.lost()
 
 
 # A phone that loses its network sends no FIN: without these, its socket (and

@@ -93,8 +93,13 @@ class Repositories:
     """Base of one wing's repositories on a transaction (``storage/<wing>/__init__.py``)."""
 
     def __init__(self, tx: Tx) -> None:
-        self.tx = tx
+        # What the repositories need of the transaction, not the Tx itself: it
+        # holds this object, and that cycle would keep both (and the connection's
+        # wrappers) after the transaction until a pass of the cyclic collector.
         self.conn = tx.conn
+        self.changes = tx.changes
+        self.is_sqlite = tx.is_sqlite
+        self.room_versions = tx.room_versions
 
     @classmethod
     def of(cls, tx: Tx) -> Self:

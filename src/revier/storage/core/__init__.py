@@ -32,7 +32,7 @@ class CoreRepos(Repositories):
 
     @cached_property
     def account_data(self) -> AccountDataRepository:
-        return AccountDataRepository(self.conn, self.tx.changes)
+        return AccountDataRepository(self.conn, self.changes)
 
     @cached_property
     def ignored_users(self) -> IgnoredUsersRepository:

@@ -19,7 +19,7 @@ from revier.storage.store import Repositories
 class E2eRepos(Repositories):
     @cached_property
     def e2e_keys(self) -> E2eKeyRepository:
-        return E2eKeyRepository(self.conn, is_sqlite=self.tx.is_sqlite, changes=self.tx.changes)
+        return E2eKeyRepository(self.conn, is_sqlite=self.is_sqlite, changes=self.changes)
 
     @cached_property
     def cross_signing(self) -> CrossSigningRepository:
@@ -27,11 +27,11 @@ class E2eRepos(Repositories):
 
     @cached_property
     def device_lists(self) -> DeviceListRepository:
-        return DeviceListRepository(self.conn, self.tx.changes)
+        return DeviceListRepository(self.conn, self.changes)
 
     @cached_property
     def to_device(self) -> ToDeviceRepository:
-        return ToDeviceRepository(self.conn, self.tx.changes)
+        return ToDeviceRepository(self.conn, self.changes)
 
     @cached_property
     def key_backup(self) -> KeyBackupRepository:

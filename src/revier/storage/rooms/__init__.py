@@ -33,13 +33,11 @@ from revier.storage.store import Repositories
 class RoomRepos(Repositories):
     @cached_property
     def events(self) -> EventRepository:
-        return EventRepository(self.conn, self.tx.room_versions)
+        return EventRepository(self.conn, self.room_versions)
 
     @cached_property
     def event_appends(self) -> EventAppendRepository:
-        return EventAppendRepository(
-            self.conn, is_sqlite=self.tx.is_sqlite, changes=self.tx.changes
-        )
+        return EventAppendRepository(self.conn, is_sqlite=self.is_sqlite, changes=self.changes)
 
     @cached_property
     def send_context(self) -> SendContextRepository:
@@ -59,7 +57,7 @@ class RoomRepos(Repositories):
 
     @cached_property
     def memberships(self) -> MembershipRepository:
-        return MembershipRepository(self.conn, self.tx.changes)
+        return MembershipRepository(self.conn, self.changes)
 
     @cached_property
     def event_txns(self) -> EventTxnRepository:
@@ -71,7 +69,7 @@ class RoomRepos(Repositories):
 
     @cached_property
     def receipts(self) -> ReceiptRepository:
-        return ReceiptRepository(self.conn, self.tx.changes)
+        return ReceiptRepository(self.conn, self.changes)
 
     @cached_property
     def room_closures(self) -> RoomClosureRepository:

@@ -32,7 +32,7 @@ class SigninRepos(Repositories):
 
     @cached_property
     def attempts(self) -> AttemptRepository:
-        return AttemptRepository(self.conn, is_sqlite=self.tx.is_sqlite)
+        return AttemptRepository(self.conn, is_sqlite=self.is_sqlite)
 
     @cached_property
     def web_sessions(self) -> WebSessionRepository:

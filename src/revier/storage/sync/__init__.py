@@ -21,7 +21,7 @@ class SyncRepos(Repositories):
 
     @cached_property
     def presence(self) -> PresenceRepository:
-        return PresenceRepository(self.conn, self.tx.changes)
+        return PresenceRepository(self.conn, self.changes)
 
     @cached_property
     def sliding_connections(self) -> SlidingConnectionRepository:

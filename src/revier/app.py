@@ -67,6 +67,7 @@ from revier.api.middleware import RevierMiddleware
 from revier.api.oauth import endpoints as oauth_endpoints
 from revier.api.oauth import metadata as oauth_metadata
 from revier.api.operations import health, metrics_endpoint
+from revier.api.route_index import index_static_routes
 from revier.api.web import account as account_page
 from revier.api.web import account_factors as account_factors_page
 from revier.api.web import oauth_authorize as oauth_authorize_page
@@ -232,7 +233,7 @@ def create_app(settings: Settings) -> Starlette:
             await svc.notifier.close()
             await svc.store.close()
 
-    return Starlette(
+    app = Starlette(
         routes=routes(settings),
         middleware=[
             Middleware(
@@ -248,6 +249,8 @@ def create_app(settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    index_static_routes(app.router)
+    return app
 
 
 async def _bootstrap_admins(svc: Services) -> None:

@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from nio import (
 from tests.integration.admin_api import Admin, entries
 from tests.integration.conftest import PASSWORD
 from tests.integration.harness import RevierProcess
+from tests.integration.matrix import sent_extensions, until_waiting
 from tests.integration.test_e2e import until
 
 V3 = "/_matrix/client/v3"
@@ -378,13 +380,20 @@ async def test_a_wipe_ends_a_waiting_sync_at_once(
     for device in devices:
         since = (await http.get(f"{V3}/sync", headers=device.headers)).json()["next_batch"]
 
-        async def client_loop(device: Session = device, since: str = since) -> tuple[float, str]:
+        written = asyncio.Event()
+        first = sent_extensions(written)  # tells when the first long-poll is written out
+
+        async def client_loop(
+            device: Session = device, since: str = since, extensions: dict[str, Any] = first
+        ) -> tuple[float, str]:
             while True:
                 r = await http.get(
                     f"{V3}/sync",
                     params={"since": since, "timeout": 30000},
                     headers=device.headers,
+                    extensions=extensions,
                 )
+                extensions = {}
                 if r.status_code != 200:
                     body = r.json()
                     assert (r.status_code, body["errcode"], body["soft_logout"]) == (
@@ -396,6 +405,11 @@ async def test_a_wipe_ends_a_waiting_sync_at_once(
                 since = r.json()["next_batch"]
 
         loop = asyncio.create_task(client_loop())
+        # The wipe must find the long-poll parked (on a loaded machine it may not
+        # have reached the server yet): the same request without a timeout, sent
+        # after it, is answered once it waits.
+        probe = partial(http.get, f"{V3}/sync", params={"since": since}, headers=device.headers)
+        await until_waiting(written, probe)
         # What an admin console does first; meanwhile the device's /sync parks.
         r = await http.get(f"{ADMIN}/users/{emil}/devices", headers=admin)
         assert device.device_id in {d["device_id"] for d in r.json()["devices"]}

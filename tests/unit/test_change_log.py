@@ -133,3 +133,16 @@ def test_a_snapshot_value_is_kept_while_unchanged_and_dropped_when_changed() -> 
     log.add([12], [(12, "mu", "@u")], now=0.0)
     assert cache.get("@u", 12) is None
     assert cache.get("@u", 13) is None  # not heard of yet
+
+
+def test_caught_up_only_while_nothing_newer_was_heard_of_or_seen() -> None:
+    log = ChangeLog()
+    assert not log.caught_up  # not started
+    log = started()
+    assert log.caught_up
+    log.add([12], [(12, "p", "@u")], now=0.0)  # 11 not heard of yet
+    assert not log.caught_up and log.known_upto == 10
+    log.add([11], [], now=0.0)
+    assert log.caught_up and log.known_upto == 12
+    log.observed(13, now=1.0)  # a commit the log never heard of (another process)
+    assert not log.caught_up

@@ -97,6 +97,13 @@ class ChangeLog:
     def known_upto(self) -> int | None:
         return None if self._floor is None else self._known
 
+    @property
+    def caught_up(self) -> bool:
+        """Whether nothing newer than ``known_upto`` was heard of or seen: every commit
+        this worker has learnt of is in the log. Then "as of ``known_upto``" is as
+        good as a read now, up to commits still on their way from other processes."""
+        return self._floor is not None and not self._pending and self._gap is None
+
     def add(
         self,
         positions: Sequence[int],

@@ -117,7 +117,10 @@ class PresenceService:
         """The user's presence row (None: never set), and the position the change log
         vouches for it at (None: it can't)."""
         # Taken before the read: the row read is at least as new as this position.
-        at = self._notifier.changes.known_upto
+        # Only while the log has every commit it heard of: a write of this very
+        # worker's, taken at a position above a gap, is not "as of known_upto".
+        log = self._notifier.changes
+        at = log.known_upto if log.caught_up else None
         if at is not None:
             cached = self._known.get(user_id, at)
             if cached is not None:

@@ -13,6 +13,8 @@ mounted prefix) falls through to Starlette's own scan, unchanged.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
@@ -42,7 +44,9 @@ def index_static_routes(router: Router) -> None:
     table = static_routes(router.routes)
     scan = router.middleware_stack
 
-    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+    def dispatch(scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        # Not a coroutine of its own: it hands on the route's (or the scan's),
+        # so a parked long-poll's stack keeps no frame of it.
         if scope["type"] == "http" and not scope.get("root_path"):
             for route in table.get(scope["path"], ()):
                 match, child_scope = route.matches(scope)
@@ -50,8 +54,7 @@ def index_static_routes(router: Router) -> None:
                     scope.setdefault("router", router)
                     scope["route"] = route
                     scope.update(child_scope)
-                    await route.handle(scope, receive, send)
-                    return
-        await scan(scope, receive, send)
+                    return route.handle(scope, receive, send)
+        return scan(scope, receive, send)
 
     router.middleware_stack = dispatch

@@ -61,6 +61,7 @@ from revier.api.client import (
     to_device,
     voip,
 )
+from revier.api.endpoints import lean_endpoints
 from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
@@ -158,6 +159,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         oauth_reset_page,
     ):
         out.extend(module.routes)
+    lean_endpoints(out)
     return out
 
 

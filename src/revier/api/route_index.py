@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, cast
 
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
@@ -54,7 +54,11 @@ def index_static_routes(router: Router) -> None:
                     scope.setdefault("router", router)
                     scope["route"] = route
                     scope.update(child_scope)
-                    return route.handle(scope, receive, send)
+                    # A full match took the method already: the route's app, not
+                    # its handle() (one frame less on a parked request's stack).
+                    # Every route app here is an async callable: typed Awaitable by
+                    # Starlette, a coroutine in fact, as the router's stack expects.
+                    return cast(Coroutine[Any, Any, None], route.app(scope, receive, send))
         return scan(scope, receive, send)
 
     router.middleware_stack = dispatch

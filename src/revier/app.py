@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 
 import structlog
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from revier.api import scim
@@ -62,7 +60,6 @@ from revier.api.client import (
     voip,
 )
 from revier.api.endpoints import lean_endpoints
-from revier.api.errors import http_exception_handler, matrix_error_handler
 from revier.api.federation import openid as federation_openid
 from revier.api.middleware import RevierMiddleware
 from revier.api.oauth import endpoints as oauth_endpoints
@@ -235,23 +232,17 @@ def create_app(settings: Settings) -> Starlette:
             await svc.notifier.close()
             await svc.store.close()
 
-    app = Starlette(
-        routes=routes(settings),
-        middleware=[
-            Middleware(
-                RevierMiddleware,
-                access_log=settings.logging.access_log,
-                url_tokens=conformance_mode(settings),
-            )
-        ],
-        exception_handlers={
-            MatrixError: matrix_error_handler,
-            HTTPException: http_exception_handler,
-            # Any other exception: RevierMiddleware answers 500 and logs it once.
-        },
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=routes(settings), lifespan=lifespan)
     index_static_routes(app.router)
+    # Our one middleware straight onto the route lookup, set before Starlette's
+    # first request would build its stack of error and exception middleware:
+    # RevierMiddleware answers what those would (see its module), and each of
+    # theirs is a frame more held by every parked long-poll.
+    app.middleware_stack = RevierMiddleware(
+        app.router.middleware_stack,
+        access_log=settings.logging.access_log,
+        url_tokens=conformance_mode(settings),
+    )
     return app
 
 

@@ -14,7 +14,7 @@ import contextlib
 import errno
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 
 import structlog
@@ -117,15 +117,15 @@ class _Hangup:
 
     def __init__(self) -> None:
         self.gone = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[bool] | None = None
 
-    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+    def wake_on_hangup(self, future: asyncio.Future[bool] | None) -> None:
         self._waiter = future
 
     def lost(self) -> None:
         self.gone = True
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+            self._waiter.set_result(False)
         self._waiter = None
 
 
@@ -194,13 +194,18 @@ class _Listeners:
 
     def __init__(self, main: Starlette, metrics: ASGIApp | None, metrics_port: int | None) -> None:
         self.main, self._metrics, self._metrics_port = main, metrics, metrics_port
+        # What Starlette's own __call__ would call (``create_app`` sets it).
+        assert main.middleware_stack is not None
+        self._main_stack = main.middleware_stack
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: it hands on the app's, so a parked long-poll's stack
+        # holds no frame of it, nor of Starlette's __call__, done here instead.
         server = scope.get("server")
         if self._metrics is not None and server is not None and server[1] == self._metrics_port:
-            await self._metrics(scope, receive, send)
-        else:
-            await self.main(scope, receive, send)
+            return self._metrics(scope, receive, send)
+        scope["app"] = self.main
+        return self._main_stack(scope, receive, send)
 
 
 # How long an idle keep-alive connection stays open. Longer than the clients'
@@ -230,6 +235,9 @@ def _uvicorn_config(settings: Settings, sockets: list[socket.socket]) -> uvicorn
         port=settings.server.port,
         loop="auto",
         http=_HttpProtocol,
+        # Said, not guessed: uvicorn takes an app whose __call__ is no coroutine
+        # function (``_Listeners``) for the old two-call interface.
+        interface="asgi3",
         # run by _serve around uvicorn (see the module's docstring)
         lifespan="off",
         log_config=None,

@@ -81,7 +81,7 @@ def test_a_transaction_and_its_repositories_need_no_cycle_collector() -> None:
 @pytest.mark.asyncio
 async def test_a_connections_hangup_holds_no_future_after_the_client_left() -> None:
     hangup = _Hangup()
-    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     hangup.wake_on_hangup(waiter)
     hangup.lost()
     assert hangup.gone and waiter.done()

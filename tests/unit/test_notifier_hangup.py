@@ -16,15 +16,15 @@ class FakeConnection:
 
     def __init__(self) -> None:
         self.gone = False
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[bool] | None = None
 
-    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
+    def wake_on_hangup(self, future: asyncio.Future[bool] | None) -> None:
         self.waiter = future
 
     def hang_up(self) -> None:
         self.gone = True
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+            self.waiter.set_result(False)
 
 
 def parked() -> float:
@@ -65,3 +65,19 @@ async def test_a_client_already_gone_does_not_wait_and_a_wake_up_is_still_one() 
         )
         is False
     )  # a timeout, the client still there
+
+
+async def test_a_stop_ends_the_wait_as_a_timeout_and_a_cancelled_wait_leaves_nothing() -> None:
+    notifier, before = LocalNotifier(), parked()
+    wait = asyncio.create_task(notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60))
+    await asyncio.sleep(0)
+    notifier.stop_waiting()
+    assert await asyncio.wait_for(wait, 1) is False
+
+    notifier = LocalNotifier()
+    wait = asyncio.create_task(notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60))
+    await asyncio.sleep(0)
+    wait.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await wait
+    assert parked() == before and not notifier._waiters

@@ -7,8 +7,8 @@ for half a minute and a phone server holds tens of thousands of them: each
 frame is a few hundred bytes per waiting client (tracemalloc). ``Endpoint`` is
 one frame doing the same: build the Request, call the handler, answer a
 ``MatrixError`` (or Starlette's own ``HTTPException``) with the spec's error
-JSON as the app's exception handlers would, send the response. Anything else
-goes on up to ``RevierMiddleware``, which answers 500 and logs it once.
+JSON, send the response. Anything else goes on up to ``RevierMiddleware``,
+which answers 500 and logs it once.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from revier.api.errors import http_exception_handler, matrix_error_handler
+from revier.api.errors import error_response
 from revier.errors import MatrixError
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -34,13 +34,10 @@ class Endpoint:
         self._handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
         try:
-            response = await self._handler(request)
-        except MatrixError as exc:
-            response = await matrix_error_handler(request, exc)
-        except HTTPException as exc:
-            response = await http_exception_handler(request, exc)
+            response = await self._handler(Request(scope, receive, send))
+        except (MatrixError, HTTPException) as exc:
+            response = error_response(exc)
         await response(scope, receive, send)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
 from revier import errors as e
@@ -62,19 +61,15 @@ def error_headers(exc: e.MatrixError) -> dict[str, str]:
     return {}
 
 
-async def matrix_error_handler(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, e.MatrixError)
-    return json_response(exc.to_json(), status=status_for(exc), headers=error_headers(exc))
-
-
-async def http_exception_handler(_request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (no route, wrong method) in the spec's words."""
-    assert isinstance(exc, HTTPException)
+def error_response(exc: e.MatrixError | HTTPException) -> Response:
+    """A Matrix error, or Starlette's own 404/405 (no route, wrong method), as the
+    spec's error JSON with its HTTP status."""
+    if isinstance(exc, e.MatrixError):
+        return json_response(exc.to_json(), status=status_for(exc), headers=error_headers(exc))
     if exc.status_code == 405:
         error: e.MatrixError = e.MethodNotAllowed("This method is not allowed on this path")
     elif exc.status_code == 404:
         error = e.Unrecognized("Unrecognized request: no such endpoint")
     else:
         error = e.Unknown(str(exc.detail))
-    body = error.to_json()
-    return json_response(body, status=exc.status_code, headers=exc.headers)
+    return json_response(error.to_json(), status=exc.status_code, headers=exc.headers)

@@ -1,7 +1,12 @@
-"""ASGI middleware around every request: CORS, the URL-token guard, access log, metrics.
+"""ASGI middleware around every request: CORS, the URL-token guard, errors, access
+log, metrics.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware: it adds no task per
 request and does not buffer streaming responses (media downloads, long-poll).
+It is the app's only middleware (``revier.app``): it answers what Starlette's
+error and exception middleware would — the router's own 404 and 405, a Matrix
+error raised outside a handler, anything else as a logged 500 — so a parked
+long-poll's stack holds neither of theirs.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from urllib.parse import parse_qsl
 import orjson
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from revier.api.errors import error_response
 from revier.api.federation.openid import USERINFO_PATH
+from revier.errors import MatrixError
 from revier.notify import ClientGone
 
 log = structlog.get_logger("revier.access")
@@ -88,6 +96,11 @@ class RevierMiddleware:
             # A long-poll whose client hung up: there is no one to answer. Counted
             # as nginx's 499, "client closed request", not as an error.
             status = 499
+        except (MatrixError, HTTPException) as exc:
+            # The router's 404 and 405, or a Matrix error raised outside a handler
+            # (``Endpoint`` answers a handler's own): the spec's error JSON.
+            if not answered:
+                await error_response(exc)(scope, receive, send_with_headers)
         except Exception as exc:
             # Handled here, not by Starlette's outermost error middleware: that one
             # re-raises after answering, and the server then logs the error twice

@@ -54,8 +54,8 @@ class Hangup(Protocol):
         """Whether the client has hung up."""
         ...
 
-    def wake_on_hangup(self, future: asyncio.Future[None] | None) -> None:
-        """Complete ``future`` when the client hangs up; None: no longer."""
+    def wake_on_hangup(self, future: asyncio.Future[bool] | None) -> None:
+        """Complete ``future`` (with False) when the client hangs up; None: no longer."""
         ...
 
 
@@ -104,7 +104,9 @@ class Notifier(Protocol):
 class LocalNotifier:
     def __init__(self) -> None:
         self._serial = 0
-        self._waiters: dict[str, set[asyncio.Future[None]]] = collections.defaultdict(set)
+        # key -> the waits parked on it; each Future's result says what ended it:
+        # True a change (read again), False a timeout, a stop or a hang-up.
+        self._waiters: dict[str, set[asyncio.Future[bool]]] = collections.defaultdict(set)
         self._history: collections.deque[tuple[int, frozenset[str]]] = collections.deque(
             maxlen=_HISTORY
         )
@@ -137,7 +139,7 @@ class LocalNotifier:
         for key in keys:
             for future in self._waiters.get(key, ()):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(True)
 
     async def wait(
         self,
@@ -159,18 +161,20 @@ class LocalNotifier:
             return False
         if self._changed_since(since_serial, keys):
             return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         for key in keys:
             self._waiters[key].add(future)
         if hangup is not None:
             hangup.wake_on_hangup(future)
+        # A timer on the Future itself, not ``asyncio.wait_for``: that would add
+        # a coroutine, a second Future and a callback to every parked request.
+        timer = loop.call_later(timeout_s, _time_up, future)
         WAITING.inc()
         try:
-            await asyncio.wait_for(future, timeout=timeout_s)
-            woke = not self._stopping
-        except TimeoutError:
-            woke = False
+            woke = await future and not self._stopping
         finally:
+            timer.cancel()
             WAITING.dec()
             if hangup is not None:
                 hangup.wake_on_hangup(None)
@@ -211,7 +215,7 @@ class LocalNotifier:
         for waiters in self._waiters.values():
             for future in waiters:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(True)
 
     @property
     def stopping(self) -> bool:
@@ -223,7 +227,12 @@ class LocalNotifier:
         for waiters in self._waiters.values():
             for future in waiters:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(False)
 
     async def close(self) -> None:
         self.stop_waiting()
+
+
+def _time_up(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)

@@ -1,4 +1,5 @@
-"""A lean endpoint answers what Starlette's own wrapping with revier's handlers would."""
+"""A lean endpoint, under revier's one middleware, answers what Starlette's own
+wrapping and error middleware would, in the spec's words."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from revier import errors as e
 from revier.api.endpoints import Endpoint, lean_endpoints
-from revier.api.errors import http_exception_handler, matrix_error_handler
+from revier.api.middleware import RevierMiddleware
 
 
 async def fine(request: Request) -> Response:
@@ -44,6 +45,7 @@ class AsgiApp:
 
 
 def app() -> Starlette:
+    """Built as ``revier.app.create_app`` builds it: our one middleware on the router."""
     routes: list[BaseRoute] = [
         Route("/fine", fine),
         Route("/refused", refused),
@@ -53,13 +55,9 @@ def app() -> Starlette:
         Route("/asgi", AsgiApp()),
     ]
     lean_endpoints(routes)
-    return Starlette(
-        routes=routes,
-        exception_handlers={
-            e.MatrixError: matrix_error_handler,
-            HTTPException: http_exception_handler,
-        },
-    )
+    app = Starlette(routes=routes)
+    app.middleware_stack = RevierMiddleware(app.router.middleware_stack, access_log=False)
+    return app
 
 
 def test_only_function_endpoints_are_wrapped() -> None:
@@ -81,6 +79,11 @@ async def test_answers_errors_as_the_app_s_handlers_would() -> None:
         answer = await http.get("/gone")
         assert answer.status_code == 404
         assert answer.json()["errcode"] == "M_UNRECOGNIZED"
-        assert (await http.post("/fine")).json()["errcode"] == "M_UNRECOGNIZED"  # 405 by the route
-        # Anything else is not answered here: it goes on up (to RevierMiddleware's 500).
-        assert (await http.get("/broken")).status_code == 500
+        answer = await http.post("/fine")  # the route's own 405
+        assert (answer.status_code, answer.json()["errcode"]) == (405, "M_UNRECOGNIZED")
+        answer = await http.get("/nowhere")  # the router's 404
+        assert (answer.status_code, answer.json()["errcode"]) == (404, "M_UNRECOGNIZED")
+        # Anything else goes on up to the middleware: a 500 without details.
+        answer = await http.get("/broken")
+        assert answer.status_code == 500
+        assert answer.json() == {"errcode": "M_UNKNOWN", "error": "Internal server error"}

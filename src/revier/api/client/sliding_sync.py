@@ -22,11 +22,13 @@ async def sliding_sync(request: Request) -> Response:
     svc.client_versions.require(requester.tenant, request.headers.get("user-agent"))
     body = parse_request(await read_json_object(request))
     timeout_ms = query_int(request, "timeout", 0)
+    pos, hangup = request.query_params.get("pos"), hangup_of(request)
     # Before the read, so the user's own change is in this very response.
     await svc.presence.on_sync(requester, set_presence_of(request))
-    result = await svc.sliding_sync.sync(
-        requester, body, request.query_params.get("pos"), timeout_ms, hangup_of(request)
-    )
+    # Not kept through the long-poll: the Request with its parsed query and
+    # headers is ~0.7 KiB more per waiting client.
+    del request
+    result = await svc.sliding_sync.sync(requester, body, pos, timeout_ms, hangup)
     return json_response(result)
 
 

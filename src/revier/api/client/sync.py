@@ -32,6 +32,9 @@ async def sync(request: Request) -> Response:
     )
     # Before the read, so the user's own change is in this very response.
     await svc.presence.on_sync(requester, set_presence_of(request))
+    # Not kept through the long-poll: the Request with its parsed query and
+    # headers is ~0.7 KiB more per waiting client.
+    del request
     body = await svc.sync.sync(requester, sync_request)
     return json_response(body)
 

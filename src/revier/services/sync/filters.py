@@ -22,6 +22,9 @@ from revier.storage import Store
 from revier.storage.sync import SyncRepos
 
 MAX_FILTER_BYTES = 64 * 1024
+# No filter: one shared instance (immutable), not eight objects per /sync — a
+# parked long-poll keeps its filter for the whole wait.
+NO_FILTER = SyncFilter()
 # Stored filters remembered, by user and ID: about one per active device.
 KNOWN_FILTERS = 20_000
 
@@ -53,7 +56,7 @@ class FilterService:
     async def for_sync(self, requester: Requester, param: str | None) -> SyncFilter:
         """The ``filter`` query parameter of /sync: a filter ID or inline JSON."""
         if param is None:
-            return SyncFilter()
+            return NO_FILTER
         if param.lstrip().startswith("{"):
             return _parsed(param)
         key = (requester.user_id, param)

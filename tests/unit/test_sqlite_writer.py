@@ -137,3 +137,41 @@ async def test_checkpoints_copy_the_log_into_the_database_in_the_background(
         await asyncio.sleep(0.05)
     assert database.stat().st_size > before
     assert await _committed(store) == list(range(200))
+
+
+async def test_a_commit_is_announced_before_any_reader_can_see_it(tmp_path: Path) -> None:
+    # The change log must never be behind what a read snapshot shows (the
+    # store's on_commit feeds it): else a woken /sync reads everything from the
+    # database instead. The readers here look between any two steps of the loop.
+    path = tmp_path / "revier.db"
+    engines = create_engines(f"sqlite:///{path}")
+    await migrate(engines)
+    store = Store(engines)
+    look = sqlite3.connect(path, isolation_level=None)
+    position = "SELECT position FROM stream_counter"
+    announced = [look.execute(position).fetchone()[0]]
+    store.on_commit = lambda written: announced.__setitem__(
+        0, max(announced[0], *written.positions)
+    )
+    ahead: list[tuple[int, int]] = []
+    writing = True
+
+    async def write() -> None:
+        async with store.transaction() as tx:
+            await tx.streams.next_position()
+
+    async def read() -> None:
+        while writing:
+            seen = look.execute(position).fetchone()[0]  # no await: this very step
+            if seen > announced[0]:
+                ahead.append((seen, announced[0]))
+            await asyncio.sleep(0)
+
+    readers = [asyncio.create_task(read()) for _ in range(4)]
+    for _ in range(10):
+        await asyncio.gather(*(write() for _ in range(20)))
+    writing = False
+    await asyncio.gather(*readers)
+    look.close()
+    await store.close()
+    assert not ahead, ahead[:5]

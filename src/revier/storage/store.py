@@ -68,6 +68,7 @@ class Tx:
         *,
         is_sqlite: bool,
         room_versions: dict[str, tuple[str, str]],
+        changes: StreamChanges | None = None,
     ) -> None:
         self.conn = conn
         self.is_sqlite = is_sqlite
@@ -75,7 +76,7 @@ class Tx:
         self.room_versions = room_versions
         self._repositories: dict[type[Repositories], Repositories] = {}
         # Positions taken and what was written at them (a write transaction's).
-        self.changes = StreamChanges()
+        self.changes = StreamChanges() if changes is None else changes
 
     @cached_property
     def streams(self) -> StreamRepository:
@@ -135,22 +136,36 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write transaction: committed when the block ends, rolled back on error."""
+        changes = StreamChanges()
+
+        def publish() -> None:
+            if changes.positions and self.on_commit is not None:
+                self.on_commit(changes)
+
         try:
-            async with self._writer_transaction() as conn:
-                tx = Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
+            async with self._writer_transaction(publish) as conn:
+                tx = Tx(
+                    conn,
+                    is_sqlite=self._engines.is_sqlite,
+                    room_versions=self._room_versions,
+                    changes=changes,
+                )
                 yield tx
         except IntegrityError as e:
             raise Conflict(str(e.orig)) from e
         except PoolTimeout as e:
             raise self._busy.refused(self._engines.writer) from e
-        # Committed (a block that raised never gets here): publish before the
-        # caller wakes anyone, so a woken /sync finds the change in the log.
-        if tx.changes.positions and self.on_commit is not None:
-            self.on_commit(tx.changes)
+        # Committed (a block that raised never gets here): published before the
+        # caller wakes anyone, so a woken /sync finds the change in the log —
+        # by SQLite's group commit right at the COMMIT, here for PostgreSQL.
+        if self._group is None:
+            publish()
 
-    def _writer_transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+    def _writer_transaction(
+        self, committed: Callable[[], None]
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
         if self._group is not None:
-            return self._group.transaction()
+            return self._group.transaction(committed)
         return self._engines.writer.begin()
 
     @asynccontextmanager

@@ -9,22 +9,12 @@ import pytest
 
 from revier.notify import ClientGone, LocalNotifier
 from revier.notify.local import WAITING
+from revier.server import _Hangup
 
 
-class FakeConnection:
-    """A ``Hangup`` as the server's protocol is one: a single slot for the parked Future."""
-
-    def __init__(self) -> None:
-        self.gone = False
-        self.waiter: asyncio.Future[bool] | None = None
-
-    def wake_on_hangup(self, future: asyncio.Future[bool] | None) -> None:
-        self.waiter = future
-
-    def hang_up(self) -> None:
-        self.gone = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(False)
+def hangup() -> _Hangup:
+    """The server's own per-connection ``Hangup``, as a connection gets it."""
+    return _Hangup()
 
 
 def parked() -> float:
@@ -32,33 +22,34 @@ def parked() -> float:
 
 
 async def test_a_hang_up_ends_the_wait_with_client_gone() -> None:
-    notifier, conn = LocalNotifier(), FakeConnection()
+    notifier, conn = LocalNotifier(), hangup()
     before = parked()
     wait = asyncio.create_task(
         notifier.wait(since_serial=0, rooms=["!r"], users=["@u"], timeout_s=60, hangup=conn)
     )
     await asyncio.sleep(0)
-    assert parked() == before + 1 and conn.waiter is not None
-    conn.hang_up()
+    assert parked() == before + 1 and conn._waiter is not None
+    conn.lost()
     with pytest.raises(ClientGone):
         await asyncio.wait_for(wait, 1)
-    assert parked() == before and conn.waiter is None  # nothing left on the connection
+    assert parked() == before and conn._waiter is None  # nothing left on the connection
     assert not notifier._waiters  # nor on the notifier
 
 
 async def test_a_client_already_gone_does_not_wait_and_a_wake_up_is_still_one() -> None:
-    notifier, conn = LocalNotifier(), FakeConnection()
+    notifier, conn = LocalNotifier(), hangup()
     conn.gone = True
     with pytest.raises(ClientGone):
         await notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60, hangup=conn)
 
-    alive = FakeConnection()
+    alive = hangup()
     wait = asyncio.create_task(
         notifier.wait(since_serial=0, rooms=["!r"], users=[], timeout_s=60, hangup=alive)
     )
     await asyncio.sleep(0)
     notifier.notify(rooms=["!r"])
     assert await asyncio.wait_for(wait, 1) is True
+    assert alive._waiter is None  # the ended wait took its Future back off the connection
     assert (
         await notifier.wait(
             since_serial=notifier.serial, rooms=["!r"], users=[], timeout_s=0.01, hangup=alive

@@ -3,6 +3,7 @@ log in, make rooms, talk, read, type. Each step asserts that the server took it.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -153,3 +154,37 @@ async def send_to_device(
         json={"messages": {to.user_id: {to.device_id: content}}},
     )
     assert r.status_code == 200, r.text
+
+
+# A type no event has: a timeline filter of ``not_types`` with it picks nothing
+# away, yet makes the server read a first sync's rooms one by one.
+NOWHERE = "org.example.no_event_has_this_type"
+
+
+async def first_sync(http: httpx.AsyncClient, s: Session, flt: dict[str, Any]) -> dict[str, Any]:
+    """The ``rooms`` of a first sync (presence and to-device move with the clock)."""
+    r = await http.get(f"{V3}/sync", params={"filter": json.dumps(flt)}, headers=s.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = _ageless(r.json()["rooms"])
+    return body
+
+
+def _ageless(value: Any) -> Any:
+    """``value`` without the ``age`` of any event in it (the clock moved)."""
+    if isinstance(value, dict):
+        return {k: _ageless(v) for k, v in value.items() if k != "age"}
+    if isinstance(value, list):
+        return [_ageless(v) for v in value]
+    return value
+
+
+async def both_ways(
+    http: httpx.AsyncClient, s: Session, room: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``rooms`` of a first sync under ``room`` (the filter's room part), as
+    the server reads them together and as it reads them room by room — which
+    must be equal (``services/rooms/fresh_rooms.py``)."""
+    together = await first_sync(http, s, {"room": room})
+    timeline = {**room.get("timeline", {}), "not_types": [NOWHERE]}
+    apart = await first_sync(http, s, {"room": {**room, "timeline": timeline}})
+    return together, apart

@@ -26,7 +26,17 @@ from nio import RoomMessagesResponse, SyncResponse
 from tests.integration.admin_api import Admin, entries, new_admin
 from tests.integration.conftest import LOOSE_LIMIT, nio_login, running_server
 from tests.integration.harness import RevierProcess
-from tests.integration.steps import V3, Session, create_room, join, log_in, people, say, set_state
+from tests.integration.steps import (
+    V3,
+    Session,
+    both_ways,
+    create_room,
+    join,
+    log_in,
+    people,
+    say,
+    set_state,
+)
 
 DAY_MS = 86_400_000
 RETENTION = "m.room.retention"
@@ -323,3 +333,26 @@ async def test_a_closed_room_is_purged_after_the_tenants_period(
     assert not stored(server, [kept])
     actions = {e["action"]: e for e in await entries(server, admin, target=room_id)}
     assert actions["room.purged"]["actor"] == "server:retention"
+
+
+async def test_a_first_sync_reads_its_rooms_together_as_room_by_room_under_retention(
+    server: RevierProcess, http: httpx.AsyncClient, make_user: Any, clock_file: Path
+) -> None:
+    """Rooms read together apply each room's own cutoff inside the statement: the
+    timeline's limit counts only what is still served, as read room by room."""
+    (anna,) = await people(http, make_user, "anna")
+    short = await create_room(http, anna, preset="private_chat", name="Kurz")
+    await set_state(http, anna, short, RETENTION, {"max_lifetime": 1 * DAY_MS})
+    kept = await create_room(http, anna, preset="private_chat", name="Lang")
+    for room in (short, kept):
+        for k in range(12):
+            await say(http, anna, room, f"alt {k}")
+    advance(clock_file, 2 * DAY_MS)
+    await say(http, anna, short, "neu")
+    together, apart = await both_ways(http, anna, {"timeline": {"limit": 10}})
+    assert together == apart
+    timeline = together["join"][short]["timeline"]["events"]
+    assert [e["content"]["body"] for e in timeline if "body" in e["content"]] == ["neu"]
+    # The limit is filled with the room's state, not spent on what expired.
+    assert {"m.room.name", RETENTION} <= {e["type"] for e in timeline}
+    assert len(together["join"][kept]["timeline"]["events"]) == 10  # 30 days: all served

@@ -169,9 +169,18 @@ class PushActions:
     ) -> tuple[UnreadCounts, dict[str, UnreadCounts]]:
         """The main timeline's counts and each thread's (by root event ID), for a
         client that asked for ``unread_thread_notifications``."""
-        counts = await NotificationRepos.of(tx).push_actions.unread_by_thread(user_id, room_id)
-        main = counts.pop(None, UnreadCounts(0, 0))
-        return main, {thread: c for thread, c in counts.items() if thread is not None}
+        return _split(
+            await NotificationRepos.of(tx).push_actions.unread_by_thread(user_id, room_id)
+        )
+
+    async def unread_by_thread_in_rooms(
+        self, tx: Tx, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, tuple[UnreadCounts, dict[str, UnreadCounts]]]:
+        """``unread_by_thread`` for many rooms in a few statements."""
+        found = await NotificationRepos.of(tx).push_actions.unread_by_thread_in_rooms(
+            user_id, room_ids
+        )
+        return {room_id: _split(counts) for room_id, counts in found.items()}
 
     async def mark_read(
         self, tx: Tx, user_id: str, room_id: str, upto: int, thread_id: str | None = None
@@ -197,3 +206,11 @@ class PushActions:
     async def forget_room(self, tx: Tx, room_id: str) -> None:
         """A purged room notifies nobody any more."""
         await NotificationRepos.of(tx).push_actions.forget_room(room_id)
+
+
+def _split(
+    counts: dict[str | None, UnreadCounts],
+) -> tuple[UnreadCounts, dict[str, UnreadCounts]]:
+    """The main timeline's counts (key None), and each thread's."""
+    main = counts.get(None, UnreadCounts(0, 0))
+    return main, {thread: c for thread, c in counts.items() if thread is not None}

@@ -10,6 +10,13 @@ from revier.events.filters import SyncFilter
 from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester, SyncToken
 from revier.services.rooms.event_format import STRIPPED_STATE_TYPES, client_events, stripped
+from revier.services.rooms.fresh_rooms import (
+    Parts,
+    batchable,
+    fresh_rooms,
+    lazy_members,
+    with_current_state,
+)
 from revier.services.rooms.lazy_members import SentMembers
 from revier.services.rooms.timeline_slices import TimelineSlices, slice_key
 from revier.services.rooms.visibility import Visibility, membership_history
@@ -19,6 +26,8 @@ from revier.storage.rooms.events import StoredEvent
 from revier.storage.rooms.rooms import Membership
 
 MEMBER = "m.room.member"
+# A room summary's heroes (spec: "m.heroes": up to five members).
+MAX_HEROES = 5
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class RoomSyncBuilder:
                 tx, requester.user_id, room_id, fetched[-limit:], joined_at=joined_at
             )
             if joined_at is not None and len(events) < len(fetched[-limit:]):
-                events = await _with_current_state(tx, room_id, fetched[-limit:], events)
+                events = await with_current_state(tx, room_id, fetched[-limit:], events)
         if not fresh and not events:
             return None
         start = events[0].stream_ordering - 1 if events else upto
@@ -129,6 +138,42 @@ class RoomSyncBuilder:
         parts = timeline, {"events": state_events}
         self.note_sent(requester, room_id, parts, flt, window.upto)
         return parts
+
+    async def fresh_rooms(
+        self,
+        tx: Tx,
+        requester: Requester,
+        joined: Sequence[Membership],
+        window: Window,
+        flt: SyncFilter,
+        ignored: frozenset[str],
+    ) -> dict[str, Parts]:
+        """``timeline_and_state`` of joined rooms sent afresh, read together where
+        the filter allows (``fresh_rooms``)."""
+        if not joined:
+            return {}
+        if not batchable(flt):
+            out: dict[str, Parts] = {}
+            for m in joined:
+                parts = await self.timeline_and_state(
+                    tx, requester, m, window, flt, upto=window.upto, fresh=True, ignored=ignored
+                )
+                assert parts is not None  # a fresh room always has its parts
+                out[m.room_id] = parts
+            return out
+        found = await fresh_rooms(
+            tx,
+            self._visibility,
+            requester,
+            joined,
+            upto=window.upto,
+            now_ms=window.now_ms,
+            flt=flt,
+            ignored=ignored,
+        )
+        for room_id, parts in found.items():
+            self.note_sent(requester, room_id, parts, flt, window.upto)
+        return found
 
     async def _never_joined(
         self, tx: Tx, requester: Requester, membership: Membership, window: Window
@@ -174,7 +219,7 @@ class RoomSyncBuilder:
             at_start = await db.events.state_ids_at(room_id, start)
         if fresh:
             assert at_start is not None
-            wanted = _lazy_members(at_start, timeline, requester) if lazy else at_start
+            wanted = lazy_members(at_start, timeline, requester) if lazy else at_start
         elif limited and window.after is not None:
             assert at_start is not None
             before = await db.events.state_ids_at(room_id, window.after)
@@ -259,14 +304,25 @@ class RoomSyncBuilder:
     async def invite_state(self, tx: Tx, membership: Membership) -> JsonDict:
         return {"events": await stripped_state(tx, membership)}
 
-    async def summary(self, tx: Tx, room_id: str, user_id: str) -> JsonDict:
-        """Member counts and up to five heroes, without loading the member list."""
+    async def summaries(self, tx: Tx, room_ids: Sequence[str], user_id: str) -> dict[str, JsonDict]:
+        """room_id -> the room's ``summary``: member counts and up to five heroes,
+        without loading the member list. One room (an incremental sync's usual
+        case) by its own statements; more together."""
         db = RoomRepos.of(tx)
-        joined, invited = await db.memberships.counts(room_id)
+        if len(room_ids) == 1:
+            room_id = room_ids[0]
+            counts = {room_id: await db.memberships.counts(room_id)}
+            heroes = {room_id: await db.memberships.heroes(room_id, user_id, MAX_HEROES)}
+        else:
+            counts = await db.many_rooms.member_counts(room_ids)
+            heroes = await db.many_rooms.heroes_in_rooms(room_ids, user_id, MAX_HEROES)
         return {
-            "m.heroes": await db.memberships.heroes(room_id, user_id, 5),
-            "m.joined_member_count": joined,
-            "m.invited_member_count": invited,
+            room_id: {
+                "m.heroes": heroes[room_id],
+                "m.joined_member_count": counts[room_id][0],
+                "m.invited_member_count": counts[room_id][1],
+            }
+            for room_id in room_ids
         }
 
 
@@ -287,27 +343,6 @@ async def stripped_state(tx: Tx, membership: Membership) -> list[JsonDict]:
             }
         )
     return events
-
-
-async def _with_current_state(
-    tx: Tx, room_id: str, fetched: Sequence[StoredEvent], visible: list[StoredEvent]
-) -> list[StoredEvent]:
-    """The visible events, and the hidden ones that are the room's current state.
-
-    A member who (re)joins a room whose history is hidden from them still gets,
-    in the timeline, the state events that make the room what it is now — who
-    joined while they were away, the name — as the reference server does
-    (SyTest: "Current state appears in timeline in private history"): without
-    them the client's room state would be wrong, and that state is theirs to see.
-    """
-    shown = {e.event_id for e in visible}
-    hidden = [e for e in fetched if e.event_id not in shown and e.pdu.state_key is not None]
-    if not hidden:
-        return visible
-    keys = [(e.pdu.type, e.pdu.state_key) for e in hidden if e.pdu.state_key is not None]
-    current = set((await RoomRepos.of(tx).events.current_state_ids(room_id, keys)).values())
-    keep = shown | {e.event_id for e in hidden if e.event_id in current}
-    return [e for e in fetched if e.event_id in keep]
 
 
 async def _serialised(
@@ -331,16 +366,6 @@ async def _serialised(
         {**e.pdu.to_dict(), "event_id": e.event_id, "unsigned": body.get("unsigned", {})}
         for e, body in zip(events, shown, strict=True)
     ]
-
-
-def _lazy_members(
-    state: dict[StateKey, str], timeline: Sequence[StoredEvent], requester: Requester
-) -> dict[StateKey, str]:
-    """Lazy-loading members: only the member events of the timeline's senders (and mine)."""
-    senders = {e.pdu.sender for e in timeline} | {requester.user_id}
-    return {
-        key: eid for key, eid in state.items() if key[0] != "m.room.member" or key[1] in senders
-    }
 
 
 def receipt_events(receipts: Sequence[Any], user_id: str) -> dict[str, JsonDict]:

@@ -21,7 +21,6 @@ everything is read from the database as before.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +33,9 @@ from revier.notify.changes import WindowChanges
 from revier.notify.snapshot_cache import SnapshotCache
 from revier.services.core import AccountDataService, Clock, Requester, SyncToken
 from revier.services.e2e import E2eSync
-from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService, UnreadCounts
+from revier.services.notifications import PUSH_RULES, PushActions, PushRuleService
 from revier.services.rooms import Membership, RoomSyncBuilder, TypingService, Window, room_members
+from revier.services.sync.joined_rooms import JoinedRooms, RoomChanges
 from revier.services.sync.presence import PresenceService
 from revier.storage import Store, Tx, streams
 
@@ -85,7 +85,7 @@ class SyncService:
         self._rooms = rooms
         self._presence = presence
         self._push_rules = push_rules
-        self._push_actions = push_actions
+        self._joined = JoinedRooms(rooms, typing, push_actions)
         self._account_data = account_data
         self._e2e = e2e
         self._session_alive = session_alive
@@ -196,10 +196,7 @@ class SyncService:
         changes = await self._changes(tx, requester, window, [m.room_id for m in joined], known)
         changes.ignored = ignored
         rooms: dict[str, dict[str, Any]] = {"join": {}, "invite": {}, "leave": {}, "knock": {}}
-        for m in joined:
-            entry = await self._joined_room(tx, requester, m, window, flt, changes)
-            if entry is not None:
-                rooms["join"][m.room_id] = entry
+        rooms["join"] = await self._joined.entries(tx, requester, joined, window, flt, changes)
         for m in memberships:
             if window.after is not None and m.stream_ordering <= window.after:
                 continue
@@ -245,63 +242,6 @@ class SyncService:
         empty = not any(rooms.values()) and not account_data and not presence and not e2e.has_news
         return _Built(body, empty, [m.room_id for m in joined])
 
-    async def _joined_room(
-        self,
-        tx: Tx,
-        requester: Requester,
-        m: Membership,
-        window: Window,
-        flt: SyncFilter,
-        changes: _Changes,
-    ) -> JsonDict | None:
-        room_id = m.room_id
-        fresh = await self._rooms.is_fresh(tx, m, window)
-        if not fresh and room_id not in changes.rooms_with_events:
-            parts = None
-        else:
-            parts = await self._rooms.timeline_and_state(
-                tx,
-                requester,
-                m,
-                window,
-                flt,
-                upto=window.upto,
-                fresh=fresh,
-                ignored=changes.ignored,
-            )
-        ephemeral = self._ephemeral(room_id, window, flt, changes)
-        room_data = [
-            {"type": t, "content": c}
-            for t, c in changes.room_account_data.get(room_id, [])
-            if flt.room_account_data.allows_type(t)
-        ]
-        if parts is None and not ephemeral and not room_data:
-            return None
-        entry: JsonDict = {
-            "ephemeral": {"events": ephemeral},
-            "account_data": {"events": room_data},
-        }
-        if parts is not None:
-            entry["timeline"], entry["state"] = parts
-        entry.update(await self._unread(tx, requester.user_id, room_id, flt))
-        # The summary may be left out when it can't have changed (spec): only
-        # membership events change it.
-        if fresh or (parts is not None and _has_member_events(parts)):
-            entry["summary"] = await self._rooms.summary(tx, room_id, requester.user_id)
-        return entry
-
-    async def _unread(self, tx: Tx, user_id: str, room_id: str, flt: SyncFilter) -> JsonDict:
-        """``unread_notifications``: the whole room's; with the filter's
-        ``unread_thread_notifications``, the main timeline's, each thread's apart."""
-        if not flt.timeline.unread_thread_notifications:
-            counts = await self._push_actions.unread(tx, user_id, room_id)
-            return {"unread_notifications": _counts(counts)}
-        main, threads = await self._push_actions.unread_by_thread(tx, user_id, room_id)
-        out: JsonDict = {"unread_notifications": _counts(main)}
-        if threads:
-            out["unread_thread_notifications"] = {t: _counts(c) for t, c in threads.items()}
-        return out
-
     async def _left_room(
         self,
         tx: Tx,
@@ -319,22 +259,6 @@ class SyncService:
             return None
         return {"timeline": parts[0], "state": parts[1], "account_data": {"events": []}}
 
-    def _ephemeral(
-        self, room_id: str, window: Window, flt: SyncFilter, changes: _Changes
-    ) -> list[JsonDict]:
-        out: list[JsonDict] = []
-        typing_since = window.since.typing if window.since else -1
-        if flt.ephemeral.allows_type("m.typing") and (
-            typing_since < 0 or self._typing.changed_since(room_id, typing_since)
-        ):
-            users = self._typing.typing_users(room_id)
-            if users or typing_since >= 0:
-                out.append({"type": "m.typing", "content": {"user_ids": users}})
-        receipt = changes.receipts.get(room_id)
-        if receipt is not None and flt.ephemeral.allows_type("m.receipt"):
-            out.append(receipt)
-        return out
-
     async def _changes(
         self,
         tx: Tx,
@@ -342,10 +266,10 @@ class SyncService:
         window: Window,
         joined: list[str],
         known: WindowChanges | None,
-    ) -> _Changes:
+    ) -> RoomChanges:
         """What changed across all rooms, in a handful of queries instead of one per
         room — none at all for what the change log ``known`` says is unchanged."""
-        changes = _Changes()
+        changes = RoomChanges()
         if known is not None:
             changes.rooms_with_events = known.keys(streams.EVENT).intersection(joined)
         elif window.after is not None:
@@ -365,24 +289,3 @@ class SyncService:
             else:
                 changes.global_account_data.append((data.type, data.content))
         return changes
-
-
-def _counts(counts: UnreadCounts) -> JsonDict:
-    return {
-        "notification_count": counts.notification_count,
-        "highlight_count": counts.highlight_count,
-    }
-
-
-def _has_member_events(parts: tuple[JsonDict, JsonDict]) -> bool:
-    return any(event.get("type") == "m.room.member" for part in parts for event in part["events"])
-
-
-class _Changes:
-    def __init__(self) -> None:
-        self.rooms_with_events: set[str] = set()
-        self.receipts: dict[str, JsonDict] = {}
-        self.room_account_data: dict[str, list[tuple[str, JsonDict]]] = defaultdict(list)
-        self.global_account_data: list[tuple[str, JsonDict]] = []
-        # Whose messages the user ignores (their state still comes).
-        self.ignored: frozenset[str] = frozenset()

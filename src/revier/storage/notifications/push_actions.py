@@ -168,6 +168,27 @@ class PushActionRepository:
             for row in await self._conn.execute(stmt)
         }
 
+    async def unread_by_thread_in_rooms(
+        self, user_id: str, room_ids: Sequence[str]
+    ) -> dict[str, dict[str | None, UnreadCounts]]:
+        """room_id -> ``unread_by_thread`` of the room, for many rooms."""
+        a = event_push_actions
+        out: dict[str, dict[str | None, UnreadCounts]] = {r: {} for r in room_ids}
+        for start in range(0, len(room_ids), 500):
+            stmt = (
+                select(
+                    a.c.room_id,
+                    a.c.thread_id,
+                    func.count(),
+                    func.sum(func.cast(a.c.highlight, Integer)),
+                )
+                .where(a.c.user_id == user_id, a.c.room_id.in_(room_ids[start : start + 500]))
+                .group_by(a.c.room_id, a.c.thread_id)
+            )
+            for row in await self._conn.execute(stmt):
+                out[row[0]][row[1]] = UnreadCounts(int(row[2]), int(row[3] or 0))
+        return out
+
     async def clear_upto(
         self, user_id: str, room_id: str, upto: int, thread_id: str | None = None
     ) -> None:

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import StateKey
@@ -46,9 +56,11 @@ _TIMELINES_PER_QUERY = 50
 
 
 @cache
-def _newest_in_rooms(n: int, ignoring: bool) -> Select[Any]:
+def _newest_in_rooms(n: int, ignoring: bool, cutting: bool) -> Select[Any]:
     """``n`` rooms' newest events in ``(after_i, upto_i]`` (at most ``limit_i`` each);
-    ``ignoring``: without the non-state events of the senders in ``ignored``."""
+    ``ignoring``: without the non-state events of the senders in ``ignored``;
+    ``cutting``: without the messages sent before ``not_before_i`` (a room's
+    retention; state events stay)."""
     unignored = (
         [
             or_(
@@ -59,6 +71,13 @@ def _newest_in_rooms(n: int, ignoring: bool) -> Select[Any]:
         if ignoring
         else []
     )
+
+    def unexpired(i: int) -> list[ColumnElement[bool]]:
+        if not cutting:
+            return []
+        ts = events.c.origin_server_ts >= bindparam(f"not_before{i}")
+        return [or_(events.c.state_key.isnot(None), ts)]
+
     branches = [
         select(
             select(events.c.room_id, *COLUMNS)
@@ -67,6 +86,7 @@ def _newest_in_rooms(n: int, ignoring: bool) -> Select[Any]:
                 events.c.stream_ordering > bindparam(f"after{i}"),
                 events.c.stream_ordering <= bindparam(f"upto{i}"),
                 *unignored,
+                *unexpired(i),
             )
             .order_by(events.c.stream_ordering.desc())
             .limit(bindparam(f"limit{i}", type_=Integer))
@@ -77,15 +97,46 @@ def _newest_in_rooms(n: int, ignoring: bool) -> Select[Any]:
     return branches[0] if n == 1 else union_all(*branches)  # type: ignore[return-value]
 
 
+@cache
+def _heroes_in_rooms(n: int) -> Select[Any]:
+    """``n`` rooms' first joined or invited members but ``user`` (by user ID, at
+    most ``limit`` each), each branch read from the (room_id, user_id) key."""
+    branches = [
+        select(
+            select(memberships.c.room_id, memberships.c.user_id)
+            .where(
+                memberships.c.room_id == bindparam(f"room{i}"),
+                memberships.c.membership.in_(("join", "invite")),
+                memberships.c.user_id != bindparam("user"),
+            )
+            .order_by(memberships.c.user_id)
+            .limit(bindparam("limit", type_=Integer))
+            .subquery()
+        )
+        for i in range(n)
+    ]
+    if n == 1:
+        return branches[0]
+    # In the database's order, as one room's ``memberships.heroes`` has them.
+    both = union_all(*branches)
+    return both.order_by(both.selected_columns.room_id, both.selected_columns.user_id)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineRange:
     """One room's part of ``newest_in_rooms``: its newest ``limit`` events in
-    ``(after, upto]`` (``after`` None: from its beginning)."""
+    ``(after, upto]`` (``after`` None: from its beginning); ``not_before``: the
+    room's retention cutoff, messages older are left out (None: none)."""
 
     room_id: str
     after: int | None
     upto: int
     limit: int
+    not_before: int | None = None
+
+
+# What a room without a cutoff binds when others in the same statement have one.
+_NO_CUTOFF = -(2**63)
 
 
 class ManyRoomsRepository:
@@ -102,6 +153,7 @@ class ManyRoomsRepository:
         for start in range(0, len(ranges), _TIMELINES_PER_QUERY):
             chunk = ranges[start : start + _TIMELINES_PER_QUERY]
             params: dict[str, object] = {"ignored": sorted(ignored)} if ignored else {}
+            cutting = any(r.not_before is not None for r in chunk)
             for i, r in enumerate(chunk):
                 params[f"room{i}"], params[f"upto{i}"], params[f"limit{i}"] = (
                     r.room_id,
@@ -109,9 +161,10 @@ class ManyRoomsRepository:
                     r.limit,
                 )
                 params[f"after{i}"] = -1 if r.after is None else r.after
-            for row in await self._conn.execute(
-                _newest_in_rooms(len(chunk), bool(ignored)), params
-            ):
+                if cutting:
+                    params[f"not_before{i}"] = _NO_CUTOFF if r.not_before is None else r.not_before
+            stmt = _newest_in_rooms(len(chunk), bool(ignored), cutting)
+            for row in await self._conn.execute(stmt, params):
                 out[row.room_id].append(await self._events.parse(row))
         for timeline in out.values():
             timeline.sort(key=_position)
@@ -222,6 +275,19 @@ class ManyRoomsRepository:
             for row in await self._conn.execute(stmt):
                 counted[row[0]][row[1]] = int(row[2])
         return {r: (c.get("join", 0), c.get("invite", 0)) for r, c in counted.items()}
+
+    async def heroes_in_rooms(
+        self, room_ids: Sequence[str], user_id: str, limit: int
+    ) -> dict[str, list[str]]:
+        """room_id -> ``memberships.heroes`` of the room, for many rooms."""
+        out: dict[str, list[str]] = {r: [] for r in room_ids}
+        for start in range(0, len(room_ids), _TIMELINES_PER_QUERY):
+            chunk = room_ids[start : start + _TIMELINES_PER_QUERY]
+            params: dict[str, object] = {"user": user_id, "limit": limit}
+            params.update({f"room{i}": room_id for i, room_id in enumerate(chunk)})
+            for row in await self._conn.execute(_heroes_in_rooms(len(chunk)), params):
+                out[row.room_id].append(row.user_id)
+        return out
 
     async def at_positions(self, positions: Iterable[int]) -> list[StoredEvent]:
         """The events at these stream positions (those that exist), in stream order."""

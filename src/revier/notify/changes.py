@@ -123,13 +123,10 @@ class ChangeLog:
             self._pending[position] = (heard, [*before, *found])
         self._advance()
         if self._pending:
-            # A committed position implies every lower one committed too (they
-            # commit in order), so the highest heard of is a safe restart point.
-            newest = max(self._pending)
             if len(self._pending) > self._max:
-                self._restart(newest)
+                self._restart(max(self._pending))
             elif self._floor is not None:
-                self._note_gap(newest, now)
+                self._note_gap(None, now)
 
     def observed(self, position: int, now: float | None = None) -> None:
         """A read snapshot saw ``position`` as the newest committed one."""
@@ -138,12 +135,21 @@ class ChangeLog:
         elif position > self._known:
             self._note_gap(position, now)
 
-    def _note_gap(self, position: int, now: float | None) -> None:
+    def _note_gap(self, position: int | None, now: float | None) -> None:
+        """A position above a missing one was heard of (None) or seen (``position``):
+        a gap that lasts ``GAP_SECONDS`` is given up on, the log restarting there.
+
+        A committed position implies every lower one committed too (they commit
+        in order), so the highest heard of is a safe restart point. It is looked
+        for only then: while nothing has started the log (no read yet) every
+        commit lands in ``_pending``, and a search of it per commit made sending
+        quadratic in the commits since the start.
+        """
         now = time.monotonic() if now is None else now
         if self._gap is None or self._gap[0] != self._known:
             self._gap = (self._known, now)
         elif now - self._gap[1] >= GAP_SECONDS:
-            self._restart(position)
+            self._restart(max(self._pending) if position is None else position)
 
     def reset(self) -> None:
         """Changes may have been missed (Redis reconnected): know nothing until observed."""

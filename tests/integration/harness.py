@@ -92,6 +92,22 @@ class RevierProcess:
     def server_name(self) -> str:
         return "localhost"
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one query on the server's database, read directly: what the
+        server wrote, as a stolen copy would show it (PostgreSQL's as text)."""
+        text = self.config.read_text()
+        if 'url = "postgresql' not in text:
+            db = sqlite3.connect(self.data_dir / "revier.db")
+            try:
+                return list(db.execute(sql))
+            finally:
+                db.close()
+        url = text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
+        out = subprocess.run(
+            ["psql", url, "-At", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True
+        ).stdout
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
+
     def database_dump(self) -> str:
         """Everything the database holds, as SQL text: what a stolen copy would show."""
         text = self.config.read_text()

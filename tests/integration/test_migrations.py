@@ -80,7 +80,8 @@ def test_0008_keeps_rows_and_matches_the_schema(
     diff, rows, rowid_free = asyncio.run(_migrate_with_rows(url))
     assert diff == []
     assert rows == [
-        ("@b:x", "!r:x", 7, False, None),  # 0011 adds the thread (None: main timeline)
+        # 0011 adds the thread (None: main timeline); 0023 ``notify`` (a notification)
+        ("@b:x", "!r:x", 7, False, None, True),
         ("$m", "$c"),
         ("@a:x", "D", "t1", "$m", 0),
     ]

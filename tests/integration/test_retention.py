@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,26 +80,10 @@ def advance(clock_file: Path, ms: int) -> None:
     time.sleep(0.2)  # the server re-reads the file every 50 ms
 
 
-def query(server: RevierProcess, sql: str) -> list[tuple[Any, ...]]:
-    """Read the server's database directly: what a stolen copy would hold."""
-    text = server.config.read_text()
-    if 'url = "postgresql' not in text:
-        db = sqlite3.connect(server.data_dir / "revier.db")
-        try:
-            return list(db.execute(sql))
-        finally:
-            db.close()
-    url = text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
-    out = subprocess.run(
-        ["psql", url, "-At", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True
-    ).stdout
-    return [tuple(line.split("\t")) for line in out.splitlines() if line]
-
-
 def stored(server: RevierProcess, event_ids: list[str]) -> set[str]:
     listed = ", ".join(f"'{e}'" for e in event_ids)
     return {
-        row[0] for row in query(server, f"SELECT event_id FROM events WHERE event_id IN ({listed})")
+        row[0] for row in server.query(f"SELECT event_id FROM events WHERE event_id IN ({listed})")
     }
 
 
@@ -212,12 +194,11 @@ async def test_expired_messages_vanish_for_everyone_and_are_purged(
     advance(clock_file, 1000)  # wakes the job once more
     await until(lambda: not stored(server, [old, reply]))
     assert new in stored(server, [new])
-    assert query(server, f"SELECT count(*) FROM receipts WHERE event_id = '{old}'")[0][0] in (
+    assert server.query(f"SELECT count(*) FROM receipts WHERE event_id = '{old}'")[0][0] in (
         0,
         "0",
     )
-    state = query(
-        server,
+    state = server.query(
         f"SELECT count(*) FROM events WHERE room_id = '{room_id}' AND state_key IS NOT NULL",
     )
     assert int(state[0][0]) >= 6  # create, members, power levels, rules, name, retention
@@ -299,8 +280,7 @@ async def test_a_big_room_is_purged_while_sync_answers(
         answers += 1
         await say(http, ben, other, f"während {answers}")
         await asyncio.sleep(0.05)
-    left = query(
-        server,
+    left = server.query(
         f"SELECT count(*) FROM events WHERE room_id = '{room_id}' AND state_key IS NULL",
     )
     assert int(left[0][0]) == 1  # "frisch"

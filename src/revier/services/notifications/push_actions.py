@@ -26,13 +26,18 @@ from revier.push import (
 from revier.services.core import AccountDataService
 from revier.storage import Tx
 from revier.storage.notifications import NotificationRepos
-from revier.storage.notifications.push_actions import PushAction, UnreadCounts
+from revier.storage.notifications.push_actions import (
+    PushAction,
+    SharedNotification,
+    UnreadCounts,
+)
 
 _CACHE_MAX = 50_000
 
 # The server defaults compiled for a user ID no member has: what a member's
 # unchanged defaults are compared with to find the tests naming them.
-_TEMPLATE = compile_ruleset(merge_rules(default_ruleset("@\x00:\x00"), [], {}))
+_TEMPLATE_USER = "@\x00:\x00"
+_TEMPLATE = compile_ruleset(merge_rules(default_ruleset(_TEMPLATE_USER), [], {}))
 
 
 class _Rules(NamedTuple):
@@ -115,10 +120,19 @@ class PushActions:
         create: Pdu,
         power_levels: Pdu | None,
         thread_id: str | None = None,
+        everyone: bool = True,
     ) -> None:
-        """Evaluate the rules of every other joined member (``members``: user ID and
-        display name, as the room's wing knows them) for a new event; store who is
-        notified. ``thread_id``: the thread the event is in (None: the main timeline)."""
+        """Evaluate the rules of every other member (``members``: user ID and display
+        name, as the room's wing knows them) for a new event; store who is notified.
+        ``thread_id``: the thread the event is in (None: the main timeline);
+        ``everyone``: ``members`` are all the room's joined members (an invite
+        passes its invitee alone).
+
+        When a member with the server-default rules whom the event doesn't name
+        would be notified the common way (a notification, no highlight), that is
+        one row for the event (``SharedNotification``), and only the members
+        whose outcome differs get rows of their own: a room of a thousand
+        writes one row per message, not a thousand."""
         levels = dict(power_levels.content) if power_levels else None
         sender_level = user_power_level(pdu.sender, levels, create, pdu.room_version)
         room = PushContext(
@@ -130,33 +144,51 @@ class PushActions:
             notification_power_levels={"room": notification_power_level("room", levels)},
         )
         matcher = EventMatcher(pdu.client_format(), room)
-        notified = []
+        common = matcher.first_match(_TEMPLATE, _TEMPLATE_USER, None)
+        shared = (
+            SharedNotification(pdu.room_id, stream_ordering, pdu.sender, thread_id)
+            if everyone and common is not None and common.notify and not common.highlight
+            else None
+        )
+        rows: list[PushAction] = []
+        notified: list[str] = []
         # Nobody is notified of a message from someone they ignore (spec: "Ignoring
         # Users": it never reaches them). Only messages come here, never state.
         ignorers = await self._account_data.ignorers_of(tx, pdu.sender)
         for user_id, displayname in members:
-            if user_id == pdu.sender or user_id in ignorers:
+            if user_id == pdu.sender:
                 continue
-            # The cache read inline: a coroutine per member costs more than the rules.
-            rules = self._rulesets.get(user_id) or await self._cached(tx, user_id)
-            if rules.personal is None:
-                rule = matcher.first_match(rules.compiled, user_id, displayname)
-            else:
-                rule = matcher.first_match_shared(
-                    rules.compiled, rules.personal, user_id, displayname
+            notify = highlight = False
+            if user_id not in ignorers:
+                # The cache read inline: a coroutine per member costs more than the rules.
+                rules = self._rulesets.get(user_id) or await self._cached(tx, user_id)
+                if rules.personal is None:
+                    rule = matcher.first_match(rules.compiled, user_id, displayname)
+                else:
+                    rule = matcher.first_match_shared(
+                        rules.compiled, rules.personal, user_id, displayname
+                    )
+                if rule is not None and rule.notify:
+                    notify, highlight = True, rule.highlight
+            if notify:
+                notified.append(user_id)
+            if shared is None:
+                if notify:
+                    rows.append(
+                        PushAction(user_id, pdu.room_id, stream_ordering, highlight, thread_id)
+                    )
+            elif not notify or highlight:  # not the common way: a row of their own
+                rows.append(
+                    PushAction(user_id, pdu.room_id, stream_ordering, highlight, thread_id, notify)
                 )
-            if rule is not None and rule.notify:
-                notified.append(
-                    PushAction(user_id, pdu.room_id, stream_ordering, rule.highlight, thread_id)
-                )
-        await NotificationRepos.of(tx).push_actions.add(notified)
+        await NotificationRepos.of(tx).push_actions.add(rows, shared)
         if notified and self._listener is not None:
-            self._listener([a.user_id for a in notified], stream_ordering)
+            self._listener(notified, stream_ordering)
 
     async def unread(self, tx: Tx, user_id: str, room_id: str) -> UnreadCounts:
         """The room's ``unread_notifications`` for the user: what is not read yet
         (a read receipt clears what it covers, see ``mark_read``)."""
-        return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id, 0)
+        return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id)
 
     async def unread_in_rooms(
         self, tx: Tx, user_id: str, room_ids: Sequence[str]

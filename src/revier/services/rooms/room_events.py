@@ -224,6 +224,7 @@ class RoomEventWriter:
                     [(pdu.state_key, None)],
                     create=create,
                     power_levels=power_levels,
+                    everyone=False,
                 )
             elif membership in ("leave", "ban") or (
                 membership == "join" and (before is None or before.membership != "join")

@@ -22,7 +22,7 @@ class NotificationRepos(Repositories):
 
     @cached_property
     def push_actions(self) -> PushActionRepository:
-        return PushActionRepository(self.conn)
+        return PushActionRepository(self.conn, is_sqlite=self.is_sqlite)
 
     @cached_property
     def pushers(self) -> PusherRepository:

@@ -1,17 +1,41 @@
-"""Notifications decided at send time, counted for unread badges."""
+"""Notifications decided at send time, counted for unread badges.
+
+What a member is owed is the sum over three tables (``owed.py``): a shared row
+per message that notifies its members the common way, a row per member it
+treats otherwise, and each member's read positions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.relations import MAIN_THREAD
-from revier.storage.notifications.tables import event_push_actions
+from revier.storage.notifications.owed import UNTHREADED, owed
+from revier.storage.notifications.tables import (
+    event_notifications,
+    event_push_actions,
+    notification_reads,
+)
+from revier.storage.rooms.tables import memberships
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +46,19 @@ class PushAction:
     highlight: bool
     # The thread the event is in; None: the main timeline.
     thread_id: str | None = None
+    # False: the member is not notified, only left out of the event's shared row.
+    notify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SharedNotification:
+    """A message that notifies every member joined when it came the common way
+    (a notification, no highlight), but its sender and those with a row of their own."""
+
+    room_id: str
+    stream_ordering: int
+    sender: str
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +68,7 @@ class UnreadCounts:
 
 
 _INSERT = insert(event_push_actions)
-_INSERT_COLUMNS = ("user_id", "room_id", "stream_ordering", "highlight", "thread_id")
+_INSERT_COLUMNS = ("user_id", "room_id", "stream_ordering", "highlight", "thread_id", "notify")
 
 
 @cache
@@ -43,148 +80,179 @@ def _insert_sql(dialect: Dialect) -> str:
     return str(compiled)
 
 
-_UNREAD = select(
-    func.count(),
-    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
-).where(
-    event_push_actions.c.user_id == bindparam("user"),
-    event_push_actions.c.room_id == bindparam("room"),
-    event_push_actions.c.stream_ordering > bindparam("after"),
+_A, _E, _M = event_push_actions, event_notifications, memberships
+_SHARED_INSERT = insert(_E)
+
+
+def _counted(rows: CompoundSelect[Any], *by: str) -> Select[Any]:
+    """count and highlights of ``rows`` (an ``owed`` selectable), grouped ``by``."""
+    sub = rows.subquery()
+    return select(
+        *(sub.c[name] for name in by),
+        func.count(),
+        func.coalesce(func.sum(func.cast(sub.c.highlight, Integer)), 0),
+    ).group_by(*(sub.c[name] for name in by))
+
+
+# One member, one room: what a woken /sync reads (built once).
+_UNREAD = _counted(
+    owed(
+        [_A.c.user_id == bindparam("user"), _A.c.room_id == bindparam("room")],
+        [_M.c.user_id == bindparam("user"), _M.c.room_id == bindparam("room")],
+    )
+)
+_UNREAD_BY_THREAD = _counted(
+    owed(
+        [_A.c.user_id == bindparam("user"), _A.c.room_id == bindparam("room")],
+        [_M.c.user_id == bindparam("user"), _M.c.room_id == bindparam("room")],
+    ),
+    "thread_id",
 )
 
 
-class PushActionRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+def _in_rooms(user_id: str, room_ids: Sequence[str]) -> CompoundSelect[Any]:
+    return owed(
+        [_A.c.user_id == user_id, _A.c.room_id.in_(room_ids)],
+        [_M.c.user_id == user_id, _M.c.room_id.in_(room_ids)],
+    )
 
-    async def add(self, actions: Sequence[PushAction]) -> None:
+
+def _of_users(user_ids: Sequence[str]) -> CompoundSelect[Any]:
+    return owed([_A.c.user_id.in_(user_ids)], [_M.c.user_id.in_(user_ids)])
+
+
+class PushActionRepository:
+    def __init__(self, conn: AsyncConnection, *, is_sqlite: bool) -> None:
+        self._conn = conn
+        self._is_sqlite = is_sqlite
+
+    async def add(
+        self, actions: Sequence[PushAction], shared: SharedNotification | None = None
+    ) -> None:
+        """An event's notifications: its shared row if any, and the members' own rows."""
+        if shared is not None:
+            await self._conn.execute(
+                _SHARED_INSERT,
+                {
+                    "room_id": shared.room_id,
+                    "stream_ordering": shared.stream_ordering,
+                    "sender": shared.sender,
+                    "thread_id": shared.thread_id,
+                },
+            )
         if actions:
-            # A message writes a row per notified member: SQLAlchemy's processing
-            # of each row's parameters cost as much as SQLite's inserts themselves
-            # (docs/benchmarks.md), so the rows go to the driver as tuples, in the
-            # insert compiled once for the engine's dialect.
+            # SQLAlchemy's processing of each row's parameters cost as much as
+            # SQLite's inserts themselves (docs/benchmarks.md), so the rows go to
+            # the driver as tuples, in the insert compiled once for the dialect.
             await self._conn.exec_driver_sql(
                 _insert_sql(self._conn.dialect),
                 [
-                    (a.user_id, a.room_id, a.stream_ordering, a.highlight, a.thread_id)
+                    (a.user_id, a.room_id, a.stream_ordering, a.highlight, a.thread_id, a.notify)
                     for a in actions
                 ],
             )
 
-    async def unread(self, user_id: str, room_id: str, after: int) -> UnreadCounts:
-        """Notifications for events after ``after`` (the user's read receipt)."""
-        params = {"user": user_id, "room": room_id, "after": after}
-        row = (await self._conn.execute(_UNREAD, params)).one()
+    async def unread(self, user_id: str, room_id: str) -> UnreadCounts:
+        """The member's unread notifications in the room."""
+        row = (await self._conn.execute(_UNREAD, {"user": user_id, "room": room_id})).one()
         return UnreadCounts(int(row[0]), int(row[1]))
 
     async def unread_in_rooms(
         self, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, UnreadCounts]:
-        """room_id -> the user's notifications in it, for many rooms (all of them: a read
-        receipt deletes what it covers)."""
+        """room_id -> ``unread`` of the room, for many rooms."""
         out = {r: UnreadCounts(0, 0) for r in room_ids}
         for start in range(0, len(room_ids), 500):
-            stmt = (
-                select(
-                    event_push_actions.c.room_id,
-                    func.count(),
-                    func.coalesce(func.sum(func.cast(event_push_actions.c.highlight, Integer)), 0),
-                )
-                .where(
-                    event_push_actions.c.user_id == user_id,
-                    event_push_actions.c.room_id.in_(room_ids[start : start + 500]),
-                )
-                .group_by(event_push_actions.c.room_id)
-            )
+            stmt = _counted(_in_rooms(user_id, room_ids[start : start + 500]), "room_id")
             for row in await self._conn.execute(stmt):
                 out[row[0]] = UnreadCounts(int(row[1]), int(row[2]))
         return out
 
     async def pending(self, user_ids: Sequence[str], after: int, upto: int) -> list[PushAction]:
         """The users' notifications in (after, upto], oldest first: what their pushers
-        are owed. Read ones are gone already (``clear_upto``), so a phone is never
-        woken for what its owner read elsewhere meanwhile."""
-        a = event_push_actions
-        stmt = (
-            select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight)
-            .where(a.c.user_id.in_(user_ids), a.c.stream_ordering > after)
-            .where(a.c.stream_ordering <= upto)
-            .order_by(a.c.stream_ordering)
-        )
+        are owed. Read ones are not (a receipt deletes rows and moves the read
+        positions), so a phone is never woken for what its owner read elsewhere."""
+        rows = owed(
+            [
+                _A.c.user_id.in_(user_ids),
+                _A.c.stream_ordering > after,
+                _A.c.stream_ordering <= upto,
+            ],
+            [
+                _M.c.user_id.in_(user_ids),
+                _E.c.stream_ordering > after,
+                _E.c.stream_ordering <= upto,
+            ],
+        ).subquery()
+        stmt = select(
+            rows.c.user_id, rows.c.room_id, rows.c.stream_ordering, rows.c.highlight
+        ).order_by(rows.c.stream_ordering, rows.c.user_id)
         return [PushAction(*row) for row in await self._conn.execute(stmt)]
 
     async def badges(self, user_ids: Sequence[str]) -> dict[str, int]:
         """Per user, the rooms with unread notifications: a push's ``counts.unread``
         (Synapse's default, ``group_unread_count_by_room``)."""
-        a = event_push_actions
-        stmt = (
-            select(a.c.user_id, func.count(func.distinct(a.c.room_id)))
-            .where(a.c.user_id.in_(user_ids))
-            .group_by(a.c.user_id)
+        rows = _of_users(user_ids).subquery()
+        stmt = select(rows.c.user_id, func.count(func.distinct(rows.c.room_id))).group_by(
+            rows.c.user_id
         )
         return {row[0]: int(row[1]) for row in await self._conn.execute(stmt)}
 
     async def newest(self, user_ids: Sequence[str]) -> dict[str, PushAction]:
         """Per user, the newest unread notification (what a duty-start push shows)."""
-        a = event_push_actions
-        newest = (
-            select(a.c.user_id, func.max(a.c.stream_ordering).label("latest"))
-            .where(a.c.user_id.in_(user_ids))
-            .group_by(a.c.user_id)
-            .subquery()
+        rows = _of_users(user_ids).subquery()
+        rank = func.row_number().over(
+            partition_by=rows.c.user_id, order_by=rows.c.stream_ordering.desc()
         )
-        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).join(
-            newest,
-            (a.c.user_id == newest.c.user_id) & (a.c.stream_ordering == newest.c.latest),
-        )
+        ranked = select(
+            rows.c.user_id,
+            rows.c.room_id,
+            rows.c.stream_ordering,
+            rows.c.highlight,
+            rank.label("n"),
+        ).subquery()
+        stmt = select(
+            ranked.c.user_id, ranked.c.room_id, ranked.c.stream_ordering, ranked.c.highlight
+        ).where(ranked.c.n == 1)
         return {row[0]: PushAction(*row) for row in await self._conn.execute(stmt)}
 
     async def page(
         self, user_id: str, before: int | None, limit: int, *, highlight_only: bool
     ) -> list[PushAction]:
         """GET /notifications: the user's notifications before ``before``, newest first."""
-        a = event_push_actions
-        stmt = select(a.c.user_id, a.c.room_id, a.c.stream_ordering, a.c.highlight).where(
-            a.c.user_id == user_id
-        )
+        own = [_A.c.user_id == user_id]
+        shared = [_M.c.user_id == user_id]
         if before is not None:
-            stmt = stmt.where(a.c.stream_ordering < before)
+            own.append(_A.c.stream_ordering < before)
+            shared.append(_E.c.stream_ordering < before)
         if highlight_only:
-            stmt = stmt.where(a.c.highlight.is_(True))
-        stmt = stmt.order_by(a.c.stream_ordering.desc()).limit(limit)
+            own.append(_A.c.highlight.is_(True))
+            shared.append(false())  # a shared row is never a highlight
+        rows = owed(own, shared).subquery()
+        stmt = (
+            select(rows.c.user_id, rows.c.room_id, rows.c.stream_ordering, rows.c.highlight)
+            .order_by(rows.c.stream_ordering.desc())
+            .limit(limit)
+        )
         return [PushAction(*row) for row in await self._conn.execute(stmt)]
 
     async def unread_by_thread(self, user_id: str, room_id: str) -> dict[str | None, UnreadCounts]:
         """The unread counts per thread (None: the main timeline), threads without
         any left out."""
-        a = event_push_actions
-        stmt = (
-            select(a.c.thread_id, func.count(), func.sum(func.cast(a.c.highlight, Integer)))
-            .where(a.c.user_id == user_id, a.c.room_id == room_id)
-            .group_by(a.c.thread_id)
-        )
+        params = {"user": user_id, "room": room_id}
         return {
             row[0]: UnreadCounts(int(row[1]), int(row[2] or 0))
-            for row in await self._conn.execute(stmt)
+            for row in await self._conn.execute(_UNREAD_BY_THREAD, params)
         }
 
     async def unread_by_thread_in_rooms(
         self, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, dict[str | None, UnreadCounts]]:
         """room_id -> ``unread_by_thread`` of the room, for many rooms."""
-        a = event_push_actions
         out: dict[str, dict[str | None, UnreadCounts]] = {r: {} for r in room_ids}
         for start in range(0, len(room_ids), 500):
-            stmt = (
-                select(
-                    a.c.room_id,
-                    a.c.thread_id,
-                    func.count(),
-                    func.sum(func.cast(a.c.highlight, Integer)),
-                )
-                .where(a.c.user_id == user_id, a.c.room_id.in_(room_ids[start : start + 500]))
-                .group_by(a.c.room_id, a.c.thread_id)
-            )
+            chunk = room_ids[start : start + 500]
+            stmt = _counted(_in_rooms(user_id, chunk), "room_id", "thread_id")
             for row in await self._conn.execute(stmt):
                 out[row[0]][row[1]] = UnreadCounts(int(row[2]), int(row[3] or 0))
         return out
@@ -193,7 +261,8 @@ class PushActionRepository:
         self, user_id: str, room_id: str, upto: int, thread_id: str | None = None
     ) -> None:
         """Read up to ``upto``: nothing before it counts any more — everywhere (an
-        unthreaded receipt), or only in one thread (``main``: the main timeline)."""
+        unthreaded receipt, a join or a leave), or only in one thread (``main``: the
+        main timeline). The member's own rows go; the read position moves (never back)."""
         a = event_push_actions
         stmt = delete(a).where(
             a.c.user_id == user_id, a.c.room_id == room_id, a.c.stream_ordering <= upto
@@ -203,18 +272,27 @@ class PushActionRepository:
         elif thread_id is not None:
             stmt = stmt.where(a.c.thread_id == thread_id)
         await self._conn.execute(stmt)
+        r = notification_reads
+        insert_ = sqlite.insert(r) if self._is_sqlite else postgresql.insert(r)
+        thread_key = UNTHREADED if thread_id is None else thread_id
+        await self._conn.execute(
+            insert_.values(
+                user_id=user_id, room_id=room_id, thread_key=thread_key, upto=upto
+            ).on_conflict_do_update(
+                index_elements=[r.c.user_id, r.c.room_id, r.c.thread_key],
+                set_={"upto": case((r.c.upto < upto, upto), else_=r.c.upto)},
+            )
+        )
 
     async def forget_events(self, positions: Sequence[int]) -> None:
-        """Purged events' actions (stream positions are unique across rooms)."""
+        """Purged events' notifications (stream positions are unique across rooms)."""
         if positions:
-            await self._conn.execute(
-                delete(event_push_actions).where(
-                    event_push_actions.c.stream_ordering.in_(positions)
+            for table in (event_push_actions, event_notifications):
+                await self._conn.execute(
+                    delete(table).where(table.c.stream_ordering.in_(positions))
                 )
-            )
 
     async def forget_room(self, room_id: str) -> None:
         """A purged room notifies nobody any more."""
-        await self._conn.execute(
-            delete(event_push_actions).where(event_push_actions.c.room_id == room_id)
-        )
+        for table in (event_push_actions, event_notifications, notification_reads):
+            await self._conn.execute(delete(table).where(table.c.room_id == room_id))

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from revier.storage.notifications.tables import event_push_actions, pushers
+from revier.storage.notifications.owed import own_rows, shared_rows
+from revier.storage.notifications.tables import event_notifications, event_push_actions, pushers
+from revier.storage.rooms.tables import memberships
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +182,11 @@ class PusherRepository:
     async def users_owed(self) -> set[str]:
         """Users one of whose pushers has push actions after its position: what was
         still to be sent when the server last stopped."""
-        a = event_push_actions
-        stmt = select(pushers.c.user_id).where(
-            exists().where(
-                and_(
-                    a.c.user_id == pushers.c.user_id,
-                    a.c.stream_ordering > pushers.c.last_stream_ordering,
-                )
-            )
-        )
+        a, e, m = event_push_actions, event_notifications, memberships
+        after = pushers.c.last_stream_ordering
+        own = own_rows(a.c.user_id == pushers.c.user_id, a.c.stream_ordering > after)
+        shared = shared_rows(m.c.user_id == pushers.c.user_id, e.c.stream_ordering > after)
+        stmt = select(pushers.c.user_id).where(or_(own.exists(), shared.exists()))
         return {row[0] for row in await self._conn.execute(stmt)}
 
     @staticmethod

@@ -12,14 +12,34 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from revier.storage.metadata import metadata
 
-# Which events notify whom, decided by the push rules when the event is sent.
-# One row per member an event notifies (unread counts, push later). Every
-# message writes as many, so on SQLite the key is the table (WITHOUT ROWID):
-# one B-tree insert per row instead of three. The stream position names the event.
+# Which events notify whom, decided by the push rules when the event is sent
+# (``push_actions.py`` tells how the three tables below add up to a count).
+#
+# One row per message that notifies its members the common way (a notification,
+# no highlight: the server-default rules for a member it doesn't name): it
+# counts for every member who was joined when it came and still is, except its
+# sender and the members with a row of their own for it below.
+event_notifications = Table(
+    "event_notifications",
+    metadata,
+    Column("room_id", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Column("sender", Text, nullable=False),
+    # The thread the event is in (its root's event ID); NULL: the main timeline.
+    Column("thread_id", Text),
+    PrimaryKeyConstraint("room_id", "stream_ordering"),
+)
+
+# One row per member whose outcome differs from that (named in the message: a
+# highlight; rules of their own; ignoring the sender), and per member an event
+# notifies when it has no shared row. ``notify`` false: the member is left out
+# of the shared row, nothing more. On SQLite the key is the table (WITHOUT
+# ROWID): one B-tree insert per row instead of three.
 event_push_actions = Table(
     "event_push_actions",
     metadata,
@@ -30,7 +50,23 @@ event_push_actions = Table(
     # The thread the event is in (its root's event ID); NULL: the main timeline.
     # Threaded read receipts clear one thread's rows; /sync counts per thread.
     Column("thread_id", Text),
+    Column("notify", Boolean, nullable=False, server_default=true()),
     PrimaryKeyConstraint("user_id", "room_id", "stream_ordering"),
+    sqlite_with_rowid=False,
+)
+
+# How far each member has read each room: ``thread_key`` "" for an unthreaded
+# read receipt (and the member's join, and leave), "main" for the main timeline,
+# else the thread's root. Shared rows at or below count as read; rows of one's
+# own are deleted instead.
+notification_reads = Table(
+    "notification_reads",
+    metadata,
+    Column("user_id", Text, nullable=False),
+    Column("room_id", Text, nullable=False),
+    Column("thread_key", Text, nullable=False),
+    Column("upto", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "room_id", "thread_key"),
     sqlite_with_rowid=False,
 )
 
@@ -87,6 +123,8 @@ pushers = Table(
 # POST /pushers/set without append removes other users' pushers of the same pair.
 # A purged event's actions (retention), whoever they were for.
 Index("event_push_actions_stream", event_push_actions.c.stream_ordering)
+# Pushes owed after a position; purged events' rows.
+Index("event_notifications_stream", event_notifications.c.stream_ordering)
 Index("pushers_app_pushkey", pushers.c.app_id, pushers.c.pushkey)
 
 # Duty hours set by the organisation: one row per user with hours of their own,

@@ -1,7 +1,9 @@
 """Which members an event notifies, decided once when the event is stored.
 
-The answers feed ``unread_notifications`` in /sync (and push later): one row
-per notified member, counted against that member's read receipt.
+The answers feed ``unread_notifications`` in /sync, the pushes and
+``/notifications``: one row per message for the members it notifies the common
+way, a row per member it treats otherwise, each counted against the member's
+read positions (``storage/notifications/owed.py``).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ the start, room by room, as ``RoomSyncBuilder`` does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from revier.events.filters import SyncFilter
@@ -139,14 +140,7 @@ async def _formatted(
     aggregations (the client has none of the children yet)."""
     every = [e for r in rooms for e in (*r.state, *r.events)]
     bundled = {e.event_id for r in rooms for e in r.events}
-    shown = await client_events(
-        tx, requester, every, now_ms=now_ms, with_room_id=False, bundle=bundled
-    )
-    if flt.event_format == "federation":
-        shown = [
-            {**e.pdu.to_dict(), "event_id": e.event_id, "unsigned": body.get("unsigned", {})}
-            for e, body in zip(every, shown, strict=True)
-        ]
+    shown = await serialised(tx, requester, every, now_ms, flt, bundle=bundled)
     out: dict[str, Parts] = {}
     at = 0
     for r in rooms:
@@ -163,6 +157,29 @@ async def _formatted(
             {"events": state},
         )
     return out
+
+
+async def serialised(
+    tx: Tx,
+    requester: Requester,
+    events: Sequence[StoredEvent],
+    now_ms: int,
+    flt: SyncFilter,
+    *,
+    bundle: bool | AbstractSet[str],
+) -> list[JsonDict]:
+    """The events in the filter's ``event_format``: ClientEvents, or (``federation``)
+    the PDUs as servers exchange them, with their ID and ``unsigned``; ``bundle``:
+    with bundled aggregations (all, or those of the events named)."""
+    shown = await client_events(
+        tx, requester, events, now_ms=now_ms, with_room_id=False, bundle=bundle
+    )
+    if flt.event_format != "federation":
+        return shown
+    return [
+        {**e.pdu.to_dict(), "event_id": e.event_id, "unsigned": body.get("unsigned", {})}
+        for e, body in zip(events, shown, strict=True)
+    ]
 
 
 async def with_current_state(

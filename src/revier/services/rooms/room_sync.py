@@ -15,6 +15,7 @@ from revier.services.rooms.fresh_rooms import (
     batchable,
     fresh_rooms,
     lazy_members,
+    serialised,
     with_current_state,
 )
 from revier.services.rooms.lazy_members import SentMembers
@@ -128,13 +129,13 @@ class RoomSyncBuilder:
             # Bundled aggregations when the client can't have seen the children
             # (spec: "/sync when the relevant section has a limited value of true");
             # a room new to the client is one too.
-            "events": await _serialised(
-                tx, requester, events, window, flt, bundle=limited or fresh
+            "events": await serialised(
+                tx, requester, events, window.now_ms, flt, bundle=limited or fresh
             ),
             "limited": limited,
             "prev_batch": SyncToken(start).encode(),
         }
-        state_events = await _serialised(tx, requester, state, window, flt, bundle=False)
+        state_events = await serialised(tx, requester, state, window.now_ms, flt, bundle=False)
         parts = timeline, {"events": state_events}
         self.note_sent(requester, room_id, parts, flt, window.upto)
         return parts
@@ -343,29 +344,6 @@ async def stripped_state(tx: Tx, membership: Membership) -> list[JsonDict]:
             }
         )
     return events
-
-
-async def _serialised(
-    tx: Tx,
-    requester: Requester,
-    events: Sequence[StoredEvent],
-    window: Window,
-    flt: SyncFilter,
-    *,
-    bundle: bool,
-) -> list[JsonDict]:
-    """The events in the filter's ``event_format``: ClientEvents, or (``federation``)
-    the PDUs as servers exchange them, with their ID and ``unsigned``; ``bundle``:
-    with bundled aggregations."""
-    shown = await client_events(
-        tx, requester, events, now_ms=window.now_ms, with_room_id=False, bundle=bundle
-    )
-    if flt.event_format != "federation":
-        return shown
-    return [
-        {**e.pdu.to_dict(), "event_id": e.event_id, "unsigned": body.get("unsigned", {})}
-        for e, body in zip(events, shown, strict=True)
-    ]
 
 
 def receipt_events(receipts: Sequence[Any], user_id: str) -> dict[str, JsonDict]:

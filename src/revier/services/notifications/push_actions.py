@@ -187,30 +187,20 @@ class PushActions:
         if notified and self._listener is not None:
             self._listener(notified, stream_ordering)
 
-    async def unread(self, tx: Tx, user_id: str, room_id: str) -> UnreadCounts:
-        """The room's ``unread_notifications`` for the user: what is not read yet
-        (a read receipt clears what it covers, see ``mark_read``)."""
-        return await NotificationRepos.of(tx).push_actions.unread(user_id, room_id)
-
     async def unread_in_rooms(
         self, tx: Tx, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, UnreadCounts]:
-        """``unread`` for many rooms in a few statements."""
+        """room_id -> the user's ``unread_notifications`` in each room: what is not
+        read yet (a read receipt clears what it covers, see ``mark_read``); many
+        rooms in a few statements."""
         return await NotificationRepos.of(tx).push_actions.unread_in_rooms(user_id, room_ids)
-
-    async def unread_by_thread(
-        self, tx: Tx, user_id: str, room_id: str
-    ) -> tuple[UnreadCounts, dict[str, UnreadCounts]]:
-        """The main timeline's counts and each thread's (by root event ID), for a
-        client that asked for ``unread_thread_notifications``."""
-        return _split(
-            await NotificationRepos.of(tx).push_actions.unread_by_thread(user_id, room_id)
-        )
 
     async def unread_by_thread_in_rooms(
         self, tx: Tx, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, tuple[UnreadCounts, dict[str, UnreadCounts]]]:
-        """``unread_by_thread`` for many rooms in a few statements."""
+        """room_id -> the main timeline's unread counts and each thread's (by root
+        event ID), for a client that asked for ``unread_thread_notifications``;
+        many rooms in a few statements."""
         found = await NotificationRepos.of(tx).push_actions.unread_by_thread_in_rooms(
             user_id, room_ids
         )

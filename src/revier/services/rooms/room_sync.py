@@ -307,16 +307,10 @@ class RoomSyncBuilder:
 
     async def summaries(self, tx: Tx, room_ids: Sequence[str], user_id: str) -> dict[str, JsonDict]:
         """room_id -> the room's ``summary``: member counts and up to five heroes,
-        without loading the member list. One room (an incremental sync's usual
-        case) by its own statements; more together."""
+        without loading the member list; all the rooms in two statements."""
         db = RoomRepos.of(tx)
-        if len(room_ids) == 1:
-            room_id = room_ids[0]
-            counts = {room_id: await db.memberships.counts(room_id)}
-            heroes = {room_id: await db.memberships.heroes(room_id, user_id, MAX_HEROES)}
-        else:
-            counts = await db.many_rooms.member_counts(room_ids)
-            heroes = await db.many_rooms.heroes_in_rooms(room_ids, user_id, MAX_HEROES)
+        counts = await db.many_rooms.member_counts(room_ids)
+        heroes = await db.many_rooms.heroes_in_rooms(room_ids, user_id, MAX_HEROES)
         return {
             room_id: {
                 "m.heroes": heroes[room_id],

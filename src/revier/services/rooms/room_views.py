@@ -15,7 +15,7 @@ from revier.events.types import JsonDict, StateKey
 from revier.services.core import Requester
 from revier.services.rooms.event_format import client_events
 from revier.services.rooms.room_list import ListedRoom, RoomList
-from revier.services.rooms.room_sync import receipt_events, stripped_state
+from revier.services.rooms.room_sync import MAX_HEROES, receipt_events, stripped_state
 from revier.services.rooms.typing import TypingService
 from revier.services.rooms.visibility import Visibility, membership_history
 from revier.storage import Tx
@@ -30,7 +30,6 @@ ENCRYPTION: StateKey = ("m.room.encryption", "")
 CREATE: StateKey = ("m.room.create", "")
 MEMBER = "m.room.member"
 SPACE_CHILD = "m.space.child"
-MAX_HEROES = 5
 
 
 @dataclass(frozen=True, slots=True)

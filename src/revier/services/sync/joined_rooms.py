@@ -96,22 +96,15 @@ class JoinedRooms:
         self, tx: Tx, user_id: str, room_ids: list[str], flt: SyncFilter
     ) -> dict[str, JsonDict]:
         """room_id -> ``unread_notifications``: the whole room's; with the filter's
-        ``unread_thread_notifications``, the main timeline's, each thread's apart.
-        One room (an incremental sync's usual case) by its own statement."""
+        ``unread_thread_notifications``, the main timeline's, each thread's apart."""
         push = self._push_actions
-        out: dict[str, JsonDict] = {}
+        if not room_ids:
+            return {}
         if not flt.timeline.unread_thread_notifications:
-            if len(room_ids) == 1:
-                counted = {room_ids[0]: await push.unread(tx, user_id, room_ids[0])}
-            else:
-                counted = await push.unread_in_rooms(tx, user_id, room_ids) if room_ids else {}
+            counted = await push.unread_in_rooms(tx, user_id, room_ids)
             return {r: {"unread_notifications": _counts(c)} for r, c in counted.items()}
-        if len(room_ids) == 1:
-            by_thread = {room_ids[0]: await push.unread_by_thread(tx, user_id, room_ids[0])}
-        else:
-            by_thread = (
-                await push.unread_by_thread_in_rooms(tx, user_id, room_ids) if room_ids else {}
-            )
+        out: dict[str, JsonDict] = {}
+        by_thread = await push.unread_by_thread_in_rooms(tx, user_id, room_ids)
         for room_id, (main, threads) in by_thread.items():
             out[room_id] = {"unread_notifications": _counts(main)}
             if threads:

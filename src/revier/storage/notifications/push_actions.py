@@ -203,7 +203,10 @@ class PushActionRepository:
     async def unread_in_rooms(
         self, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, UnreadCounts]:
-        """room_id -> ``unread`` of the room, for many rooms."""
+        """room_id -> ``unread`` of the room, for many rooms (one: the statement
+        without a list, ~20 µs less for the woken /sync that asks for one)."""
+        if len(room_ids) == 1:
+            return {room_ids[0]: await self.unread(user_id, room_ids[0])}
         out = {r: UnreadCounts(0, 0) for r in room_ids}
         for start in range(0, len(room_ids), 500):
             params = {"user": user_id, "rooms": list(room_ids[start : start + 500])}
@@ -251,7 +254,9 @@ class PushActionRepository:
     async def unread_by_thread_in_rooms(
         self, user_id: str, room_ids: Sequence[str]
     ) -> dict[str, dict[str | None, UnreadCounts]]:
-        """room_id -> ``unread_by_thread`` of the room, for many rooms."""
+        """room_id -> ``unread_by_thread`` of the room, for many rooms (one: as above)."""
+        if len(room_ids) == 1:
+            return {room_ids[0]: await self.unread_by_thread(user_id, room_ids[0])}
         out: dict[str, dict[str | None, UnreadCounts]] = {r: {} for r in room_ids}
         for start in range(0, len(room_ids), 500):
             params = {"user": user_id, "rooms": list(room_ids[start : start + 500])}

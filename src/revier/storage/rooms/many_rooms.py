@@ -38,6 +38,15 @@ _ROOMS_WITH_EVENTS = (
     .distinct()
 )
 
+_MEMBER_COUNTS = (
+    select(memberships.c.room_id, memberships.c.membership, func.count())
+    .where(
+        memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
+        memberships.c.membership.in_(("join", "invite")),
+    )
+    .group_by(memberships.c.room_id, memberships.c.membership)
+)
+
 # A user's listed rows that may differ from what they were at ``after``: those of
 # rooms with events since (a bump stamp moves with an event), and memberships
 # written since.
@@ -264,15 +273,8 @@ class ManyRoomsRepository:
         """room_id -> (joined, invited) member counts, for many rooms."""
         counted: dict[str, dict[str, int]] = {r: {} for r in room_ids}
         for start in range(0, len(room_ids), 500):
-            stmt = (
-                select(memberships.c.room_id, memberships.c.membership, func.count())
-                .where(
-                    memberships.c.room_id.in_(room_ids[start : start + 500]),
-                    memberships.c.membership.in_(("join", "invite")),
-                )
-                .group_by(memberships.c.room_id, memberships.c.membership)
-            )
-            for row in await self._conn.execute(stmt):
+            params = {"rooms": list(room_ids[start : start + 500])}
+            for row in await self._conn.execute(_MEMBER_COUNTS, params):
                 counted[row[0]][row[1]] = int(row[2])
         return {r: (c.get("join", 0), c.get("invite", 0)) for r, c in counted.items()}
 

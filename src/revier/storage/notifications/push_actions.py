@@ -146,6 +146,18 @@ _PENDING = select(
 
 
 @cache
+def _read_upto(is_sqlite: bool) -> Any:
+    """A member's read position moved to ``upto``, never back (every read receipt)."""
+    r = notification_reads
+    insert_ = sqlite.insert(r) if is_sqlite else postgresql.insert(r)
+    new = insert_.excluded.upto
+    return insert_.on_conflict_do_update(
+        index_elements=[r.c.user_id, r.c.room_id, r.c.thread_key],
+        set_={"upto": case((r.c.upto < new, new), else_=r.c.upto)},
+    )
+
+
+@cache
 def _page(before: bool, highlight_only: bool) -> Select[Any]:
     """GET /notifications: one user's, newest first, ``before`` a position if asked."""
     own = [_A.c.user_id == _USER]
@@ -279,16 +291,10 @@ class PushActionRepository:
         elif thread_id is not None:
             stmt = stmt.where(a.c.thread_id == thread_id)
         await self._conn.execute(stmt)
-        r = notification_reads
-        insert_ = sqlite.insert(r) if self._is_sqlite else postgresql.insert(r)
         thread_key = UNTHREADED if thread_id is None else thread_id
         await self._conn.execute(
-            insert_.values(
-                user_id=user_id, room_id=room_id, thread_key=thread_key, upto=upto
-            ).on_conflict_do_update(
-                index_elements=[r.c.user_id, r.c.room_id, r.c.thread_key],
-                set_={"upto": case((r.c.upto < upto, upto), else_=r.c.upto)},
-            )
+            _read_upto(self._is_sqlite),
+            {"user_id": user_id, "room_id": room_id, "thread_key": thread_key, "upto": upto},
         )
 
     async def forget_events(self, positions: Sequence[int]) -> None:

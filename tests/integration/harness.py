@@ -92,17 +92,23 @@ class RevierProcess:
     def server_name(self) -> str:
         return "localhost"
 
+    def _postgres_url(self) -> str | None:
+        """The libpq URL of the server's PostgreSQL database; None: it runs on SQLite."""
+        text = self.config.read_text()
+        if 'url = "postgresql' not in text:
+            return None
+        return text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of one query on the server's database, read directly: what the
         server wrote, as a stolen copy would show it (PostgreSQL's as text)."""
-        text = self.config.read_text()
-        if 'url = "postgresql' not in text:
+        url = self._postgres_url()
+        if url is None:
             db = sqlite3.connect(self.data_dir / "revier.db")
             try:
                 return list(db.execute(sql))
             finally:
                 db.close()
-        url = text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
         out = subprocess.run(
             ["psql", url, "-At", "-F", "\t", "-c", sql], capture_output=True, text=True, check=True
         ).stdout
@@ -110,14 +116,13 @@ class RevierProcess:
 
     def database_dump(self) -> str:
         """Everything the database holds, as SQL text: what a stolen copy would show."""
-        text = self.config.read_text()
-        if 'url = "postgresql' not in text:
+        url = self._postgres_url()
+        if url is None:
             db = sqlite3.connect(self.data_dir / "revier.db")
             try:
                 return "\n".join(db.iterdump())
             finally:
                 db.close()
-        url = text.split('url = "')[1].split('"')[0].replace("+asyncpg", "")
         return subprocess.run(
             ["pg_dump", "--data-only", url], capture_output=True, text=True, check=True
         ).stdout

@@ -27,8 +27,6 @@ from tests.integration.steps import (
     say,
 )
 
-V1 = "/_matrix/client/v1"
-
 
 async def counts(http: httpx.AsyncClient, s: Session, room_id: str) -> tuple[int, int]:
     """(notification_count, highlight_count) of the room in a first sync."""

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from tests.integration.steps import (
+    V3,
     both_ways,
     create_room,
     invite,
@@ -27,8 +28,6 @@ from tests.integration.steps import (
     say,
     set_state,
 )
-
-V3 = "/_matrix/client/v3"
 
 
 async def test_rooms_read_together_answer_as_room_by_room(

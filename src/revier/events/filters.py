@@ -47,16 +47,6 @@ class EventFilter:
     # /sync: the main timeline's unread counts apart from each thread's.
     unread_thread_notifications: bool = False
 
-    @property
-    def picks_events(self) -> bool:
-        """Whether a query for room events applies more of it than the ignored
-        users: types, senders or relations (as ``event_filters.filter_clauses``)."""
-        return (
-            bool(self.types or self.not_types or self.senders or self.not_senders)
-            or self.related_by_senders is not None
-            or self.related_by_rel_types is not None
-        )
-
     def query_args(self, ignored: Collection[str] = ()) -> EventQuery:
         """The fields a query for room events applies (``EventRepository.room_events``);
         ``ignored``: the reader's ignored users."""

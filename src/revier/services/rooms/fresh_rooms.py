@@ -31,6 +31,7 @@ from revier.services.rooms.event_format import client_events
 from revier.services.rooms.visibility import Visibility
 from revier.storage import Tx
 from revier.storage.rooms import RoomRepos
+from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.events import StoredEvent
 from revier.storage.rooms.many_rooms import TimelineRange
 from revier.storage.rooms.rooms import Membership
@@ -52,8 +53,11 @@ class _Room:
 
 
 def batchable(flt: SyncFilter) -> bool:
-    """Whether the rooms can be read together under this filter."""
-    return not flt.timeline.picks_events
+    """Whether the rooms can be read together under this filter: its timeline part
+    picks no events beyond what ``newest_in_rooms`` applies itself (ignored
+    senders, the retention cutoff) — asked of the clauses a room-by-room read
+    would apply, so a filter field added there can't be skipped here."""
+    return not filter_clauses(**flt.timeline.query_args())
 
 
 async def fresh_rooms(

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import StateKey
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
-from revier.storage.rooms.rooms import LISTED, Membership
+from revier.storage.rooms.rooms import LISTED, Membership, heroes_of
 from revier.storage.rooms.tables import current_state, events, memberships
 from revier.storage.streams import SHORT_RANGE, in_window
 
@@ -58,10 +58,10 @@ _LISTED_CHANGED = LISTED.where(
 )
 
 
-# The timelines of many rooms in one statement: per room its newest events in a range,
-# each branch read from the (room_id, stream_ordering) index. SQLite allows 500
-# branches in a compound select; fewer keep the statement small.
-_TIMELINES_PER_QUERY = 50
+# Many rooms in one statement, a branch per room read from the room's own index
+# (timelines, heroes). SQLite allows 500 branches in a compound select; fewer
+# keep the statement small.
+_BRANCHES_PER_QUERY = 50
 
 
 @cache
@@ -108,22 +108,9 @@ def _newest_in_rooms(n: int, ignoring: bool, cutting: bool) -> Select[Any]:
 
 @cache
 def _heroes_in_rooms(n: int) -> Select[Any]:
-    """``n`` rooms' first joined or invited members but ``user`` (by user ID, at
-    most ``limit`` each), each branch read from the (room_id, user_id) key."""
-    branches = [
-        select(
-            select(memberships.c.room_id, memberships.c.user_id)
-            .where(
-                memberships.c.room_id == bindparam(f"room{i}"),
-                memberships.c.membership.in_(("join", "invite")),
-                memberships.c.user_id != bindparam("user"),
-            )
-            .order_by(memberships.c.user_id)
-            .limit(bindparam("limit", type_=Integer))
-            .subquery()
-        )
-        for i in range(n)
-    ]
+    """``n`` rooms' heroes (``rooms.heroes_of``), each branch read from the
+    (room_id, user_id) key."""
+    branches = [select(heroes_of(f"room{i}").subquery()) for i in range(n)]
     if n == 1:
         return branches[0]
     # In the database's order, as one room's ``memberships.heroes`` has them.
@@ -159,8 +146,8 @@ class ManyRoomsRepository:
         """Several rooms' timelines (each oldest first) in a few statements, without
         the non-state events ``ignored`` senders sent."""
         out: dict[str, list[StoredEvent]] = {r.room_id: [] for r in ranges}
-        for start in range(0, len(ranges), _TIMELINES_PER_QUERY):
-            chunk = ranges[start : start + _TIMELINES_PER_QUERY]
+        for start in range(0, len(ranges), _BRANCHES_PER_QUERY):
+            chunk = ranges[start : start + _BRANCHES_PER_QUERY]
             params: dict[str, object] = {"ignored": sorted(ignored)} if ignored else {}
             cutting = any(r.not_before is not None for r in chunk)
             for i, r in enumerate(chunk):
@@ -283,8 +270,8 @@ class ManyRoomsRepository:
     ) -> dict[str, list[str]]:
         """room_id -> ``memberships.heroes`` of the room, for many rooms."""
         out: dict[str, list[str]] = {r: [] for r in room_ids}
-        for start in range(0, len(room_ids), _TIMELINES_PER_QUERY):
-            chunk = room_ids[start : start + _TIMELINES_PER_QUERY]
+        for start in range(0, len(room_ids), _BRANCHES_PER_QUERY):
+            chunk = room_ids[start : start + _BRANCHES_PER_QUERY]
             params: dict[str, object] = {"user": user_id, "limit": limit}
             params.update({f"room{i}": room_id for i, room_id in enumerate(chunk)})
             for row in await self._conn.execute(_heroes_in_rooms(len(chunk)), params):

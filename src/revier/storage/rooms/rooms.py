@@ -68,16 +68,24 @@ _COUNTS = (
     .where(memberships.c.room_id == bindparam("room"), _JOINED_OR_INVITED)
     .group_by(memberships.c.membership)
 )
-_HEROES = (
-    select(memberships.c.user_id)
-    .where(
-        memberships.c.room_id == bindparam("room"),
-        _JOINED_OR_INVITED,
-        memberships.c.user_id != bindparam("user"),
+
+
+def heroes_of(room: str) -> Select[Any]:
+    """The first ``limit`` joined or invited members but ``user``, by user ID, of the
+    room bound as ``room``: a summary's heroes (one room here, many in ``many_rooms``)."""
+    return (
+        select(memberships.c.room_id, memberships.c.user_id)
+        .where(
+            memberships.c.room_id == bindparam(room),
+            _JOINED_OR_INVITED,
+            memberships.c.user_id != bindparam("user"),
+        )
+        .order_by(memberships.c.user_id)
+        .limit(bindparam("limit", type_=Integer))
     )
-    .order_by(memberships.c.user_id)
-    .limit(bindparam("limit", type_=Integer))
-)
+
+
+_HEROES = heroes_of("room")
 
 
 @cache

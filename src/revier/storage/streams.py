@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import BigInteger, Column, ColumnElement, Integer, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage.direct import Prepared
 from revier.storage.metadata import metadata
 
 # One row. Every change a client must see takes the next position from it
@@ -36,7 +37,7 @@ def in_window(position: ColumnElement[int]) -> tuple[ColumnElement[bool], Column
     return position > bindparam("after"), position <= bindparam("upto")
 
 
-_NEXT = (
+_NEXT = Prepared(
     update(stream_counter)
     .where(stream_counter.c.id == 1)
     .values(position=stream_counter.c.position + 1)
@@ -94,7 +95,7 @@ class StreamRepository:
         positions become visible strictly in order (a reader that has seen
         position P has seen every position below it). SQLite has one writer.
         """
-        position = int((await self._conn.execute(_NEXT)).scalar_one())
+        position = int((await _NEXT.rows(self._conn)).scalar_one())
         self._changes.positions.append(position)
         return position
 

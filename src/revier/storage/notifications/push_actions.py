@@ -30,6 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.relations import MAIN_THREAD
+from revier.storage.direct import Prepared
 from revier.storage.notifications.owed import UNTHREADED, owed
 from revier.storage.notifications.tables import (
     event_notifications,
@@ -82,7 +83,7 @@ def _insert_sql(dialect: Dialect) -> str:
 
 
 _A, _E, _M = event_push_actions, event_notifications, memberships
-_SHARED_INSERT = insert(_E)
+_SHARED_INSERT = Prepared(insert(_E))
 
 
 def _counted(rows: CompoundSelect[Any], *by: str) -> Select[Any]:
@@ -186,8 +187,8 @@ class PushActionRepository:
     ) -> None:
         """An event's notifications: its shared row if any, and the members' own rows."""
         if shared is not None:
-            await self._conn.execute(
-                _SHARED_INSERT,
+            await _SHARED_INSERT.rows(
+                self._conn,
                 {
                     "room_id": shared.room_id,
                     "stream_ordering": shared.stream_ordering,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from revier.storage.rooms.event_appends import EventAppendRepository
+from revier.storage.rooms.event_txns import EventTxnRepository
 from revier.storage.rooms.events import EventRepository
 from revier.storage.rooms.events_by_time import EventsByTimeRepository
 from revier.storage.rooms.many_rooms import ManyRoomsRepository
@@ -21,7 +22,6 @@ from revier.storage.rooms.room_overview import RoomOverviewRepository
 from revier.storage.rooms.room_purge import RoomPurgeRepository
 from revier.storage.rooms.rooms import (
     AliasRepository,
-    EventTxnRepository,
     MembershipRepository,
     RoomRepository,
 )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.pdu import Pdu
 from revier.events.types import StateKey
 from revier.storage import streams
+from revier.storage.direct import Prepared
 from revier.storage.rooms.tables import (
     current_state,
     event_edges,
@@ -29,14 +30,14 @@ from revier.storage.rooms.tables import (
 )
 from revier.storage.streams import StreamChanges, StreamRepository
 
-_INSERT_EVENT = insert(events)
-_INSERT_EDGES = insert(event_edges)
-_MOVE_EXTREMITY = (
+_INSERT_EVENT = Prepared(insert(events))
+_INSERT_EDGES = Prepared(insert(event_edges))
+_MOVE_EXTREMITY = Prepared(
     update(forward_extremities)
     .where(forward_extremities.c.room_id == bindparam("room"))
     .values(event_id=bindparam("event"))
 )
-_SET_BUMP_STAMP = (
+_SET_BUMP_STAMP = Prepared(
     update(rooms).where(rooms.c.room_id == bindparam("room")).values(bump_stamp=bindparam("pos"))
 )
 
@@ -121,8 +122,8 @@ class EventAppendRepository:
 
     async def _append_in_steps(self, pdu: Pdu, *, bump: bool) -> int:
         position = await StreamRepository(self._conn, self._changes).next_position()
-        await self._conn.execute(
-            _INSERT_EVENT,
+        await _INSERT_EVENT.rows(
+            self._conn,
             {
                 "event_id": pdu.event_id,
                 "stream_ordering": position,
@@ -136,19 +137,17 @@ class EventAppendRepository:
             },
         )
         if pdu.prev_events:
-            await self._conn.execute(
-                _INSERT_EDGES,
+            await _INSERT_EDGES.many(
+                self._conn,
                 [{"event_id": pdu.event_id, "prev_event_id": p} for p in pdu.prev_events],
             )
         # A room on one server has one extremity: move it (one statement on
         # the hot path), or create it for the room's first event.
-        moved = await self._conn.execute(
-            _MOVE_EXTREMITY, {"room": pdu.room_id, "event": pdu.event_id}
-        )
+        moved = await _MOVE_EXTREMITY.rows(self._conn, {"room": pdu.room_id, "event": pdu.event_id})
         if moved.rowcount == 0:
             await self._add_extremity(pdu)
         if bump:
-            await self._conn.execute(_SET_BUMP_STAMP, {"room": pdu.room_id, "pos": position})
+            await _SET_BUMP_STAMP.rows(self._conn, {"room": pdu.room_id, "pos": position})
         return position
 
     async def _add_extremity(self, pdu: Pdu) -> None:

@@ -11,19 +11,13 @@ from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage import streams
-from revier.storage.rooms.tables import event_txns, memberships, room_aliases, rooms
+from revier.storage.rooms.tables import memberships, room_aliases, rooms
 from revier.storage.streams import StreamChanges, in_window
 
 # Statements every send runs, built once (see revier.storage.events).
 _JOINED_WITH_NAMES = select(memberships.c.user_id, memberships.c.displayname).where(
     memberships.c.room_id == bindparam("room"), memberships.c.membership == "join"
 )
-_TXN_EVENT = select(event_txns.c.event_id).where(
-    event_txns.c.user_id == bindparam("user"),
-    event_txns.c.device_id == bindparam("device"),
-    event_txns.c.txn_id == bindparam("txn"),
-)
-_INSERT_TXN = insert(event_txns)
 # And those every /sync runs.
 _CHANGED_FOR_USER = select(memberships).where(
     memberships.c.user_id == bindparam("user"),
@@ -323,50 +317,6 @@ class MembershipRepository:
             .distinct()
         )
         return {row.user_id for row in await self._conn.execute(stmt)}
-
-
-class EventTxnRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def event_id_for(self, user_id: str, device_id: str, txn_id: str) -> str | None:
-        params = {"user": user_id, "device": device_id, "txn": txn_id}
-        value = (await self._conn.execute(_TXN_EVENT, params)).scalar()
-        return str(value) if value is not None else None
-
-    async def remember(
-        self, user_id: str, device_id: str, txn_id: str, event_id: str, created_ts: int
-    ) -> None:
-        await self._conn.execute(
-            _INSERT_TXN,
-            {
-                "user_id": user_id,
-                "device_id": device_id,
-                "txn_id": txn_id,
-                "event_id": event_id,
-                "created_ts": created_ts,
-            },
-        )
-
-    async def for_events(
-        self, user_id: str, device_id: str, event_ids: list[str]
-    ) -> dict[str, str]:
-        """event_id -> txn_id for the events this device sent (clients match local echoes)."""
-        if not event_ids:
-            return {}
-        stmt = select(event_txns.c.event_id, event_txns.c.txn_id).where(
-            event_txns.c.user_id == user_id,
-            event_txns.c.device_id == device_id,
-            event_txns.c.event_id.in_(event_ids),
-        )
-        return {row.event_id: row.txn_id for row in await self._conn.execute(stmt)}
-
-    async def forget_device(self, user_id: str, device_id: str) -> None:
-        await self._conn.execute(
-            delete(event_txns).where(
-                event_txns.c.user_id == user_id, event_txns.c.device_id == device_id
-            )
-        )
 
 
 class AliasRepository:

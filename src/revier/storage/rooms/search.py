@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.filters import EventQuery
 from revier.events.search import is_prefix
 from revier.events.visibility import PositionRange
+from revier.storage.direct import Prepared
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
 from revier.storage.rooms.tables import events
@@ -60,7 +61,7 @@ _pg = table(TABLE, column("stream_ordering", BigInteger), column("vector"))
 _TSQUERY = func.to_tsquery(literal_column("'simple'::regconfig"), bindparam("match"))
 
 # Built once: every message sent runs one of them.
-_INDEX_SQLITE = insert(_fts).values(rowid=bindparam("so"), value=bindparam("value"))
+_INDEX_SQLITE = Prepared(insert(_fts).values(rowid=bindparam("so"), value=bindparam("value")))
 _INDEX_PG = insert(_pg).values(
     stream_ordering=bindparam("so"),
     vector=func.to_tsvector(literal_column("'simple'::regconfig"), bindparam("value")),
@@ -92,8 +93,11 @@ class SearchRepository:
 
     async def index(self, stream_ordering: int, value: str) -> None:
         """On the hot path of every message: one prepared insert."""
-        stmt = _INDEX_SQLITE if self._sqlite else _INDEX_PG
-        await self._conn.execute(stmt, {"so": stream_ordering, "value": value})
+        params = {"so": stream_ordering, "value": value}
+        if self._sqlite:
+            await _INDEX_SQLITE.rows(self._conn, params)
+        else:
+            await self._conn.execute(_INDEX_PG, params)
 
     async def forget(self, stream_orderings: Sequence[int]) -> None:
         """Drop events from the index (redacted, purged)."""

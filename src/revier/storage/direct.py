@@ -92,7 +92,7 @@ class Prepared:
 
     async def rows(self, conn: AsyncConnection, params: Params | None = None) -> Rows:
         """Run it with ``params``; its rows (none for a statement without any)."""
-        raw = _raw_sqlite(conn)
+        raw = sqlite_connection(conn)
         if raw is None:
             result = await conn.execute(self.statement, params)
             return Rows(list(result) if result.returns_rows else [], result.rowcount)
@@ -107,7 +107,7 @@ class Prepared:
 
     async def many(self, conn: AsyncConnection, params: Sequence[Params]) -> None:
         """Run it once per mapping of ``params`` (all with the same names)."""
-        raw = _raw_sqlite(conn)
+        raw = sqlite_connection(conn)
         if raw is None or not params:
             await conn.execute(self.statement, list(params))
             return
@@ -126,7 +126,7 @@ class Prepared:
         return found
 
 
-def _raw_sqlite(conn: AsyncConnection) -> sqlite3.Connection | None:
+def sqlite_connection(conn: AsyncConnection) -> sqlite3.Connection | None:
     """SQLite's connection under ``conn`` if a statement may run on it directly."""
     sync = conn.sync_connection
     if sync is None or sync.dialect.name != "sqlite" or sync.dispatch.before_cursor_execute:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from revier.storage.direct import Prepared
+from revier.storage.direct import Prepared, snapshot
 from revier.storage.engine import Engines, create_engines
 
 _META = MetaData()
@@ -98,14 +98,21 @@ async def test_a_duplicate_is_sqlalchemys_integrity_error(engines: Engines) -> N
             await _INSERT.many(conn, [{"item_id": "x", "position": 3, "room_id": "!a"}])
 
 
-async def test_reads_in_a_read_transaction_see_its_snapshot(engines: Engines) -> None:
+async def test_a_snapshot_holds_for_statements_through_sqlalchemy_too(engines: Engines) -> None:
+    """``snapshot`` begins on SQLite's connection; a statement SQLAlchemy runs inside
+    joins that transaction (its ``begin`` sends no second BEGIN) and sees the same moment."""
     async with engines.writer.begin() as conn:
         await _INSERT.rows(conn, {"item_id": "old", "position": 1, "room_id": "!a"})
-    async with engines.reader.connect() as reader, reader.begin():
-        first = (await _IN_ROOM_A.rows(reader, {"from": 0})).scalars()
-        async with engines.writer.begin() as conn:
-            await _INSERT.rows(conn, {"item_id": "new", "position": 2, "room_id": "!a"})
-        assert (await _IN_ROOM_A.rows(reader, {"from": 0})).scalars() == first == ["old"]
+    everything = select(_ITEMS.c.item_id).order_by(_ITEMS.c.position)
+    async with engines.reader.connect() as reader:
+        async with snapshot(reader):
+            first = (await _IN_ROOM_A.rows(reader, {"from": 0})).scalars()
+            async with engines.writer.begin() as conn:
+                await _INSERT.rows(conn, {"item_id": "new", "position": 2, "room_id": "!a"})
+            assert (await reader.execute(everything)).scalars().all() == first == ["old"]
+            assert (await _IN_ROOM_A.rows(reader, {"from": 0})).scalars() == ["old"]
+        async with snapshot(reader):  # the next snapshot on the same connection is newer
+            assert (await reader.execute(everything)).scalars().all() == ["old", "new"]
 
 
 async def test_a_statement_it_cannot_run_as_sqlalchemy_would_is_refused(

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,14 +127,38 @@ class Prepared:
         return found
 
 
-def sqlite_connection(conn: AsyncConnection) -> sqlite3.Connection | None:
+def sqlite_connection(
+    conn: AsyncConnection, *, in_transaction: bool = True
+) -> sqlite3.Connection | None:
     """SQLite's connection under ``conn`` if a statement may run on it directly."""
     sync = conn.sync_connection
     if sync is None or sync.dialect.name != "sqlite" or sync.dispatch.before_cursor_execute:
         return None
     raw: sqlite3.Connection = sync.connection.driver_connection.raw  # type: ignore[union-attr]
     # Outside a transaction SQLAlchemy's adapter waits out another process's lock.
-    return raw if raw.in_transaction else None
+    return raw if raw.in_transaction == in_transaction else None
+
+
+@asynccontextmanager
+async def snapshot(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A read transaction on ``conn``: on SQLite begun and ended on its connection
+    itself (SQLAlchemy's begin and commit were a tenth of a woken ``/sync``).
+
+    A statement run through SQLAlchemy inside joins it: the engine's ``begin``
+    listener (``storage/engine.py``) sends no BEGIN while one is open.
+    """
+    raw = sqlite_connection(conn, in_transaction=False)
+    if raw is None:
+        async with conn.begin():
+            yield
+        return
+    raw.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
 
 
 def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:

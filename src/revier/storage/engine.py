@@ -125,7 +125,10 @@ def _sqlite_pragmas(engine: AsyncEngine, *, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
+        # A read snapshot may have begun on SQLite's connection itself
+        # (``direct.snapshot``): SQLAlchemy's transaction then joins it.
+        if not conn.connection.driver_connection.raw.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql(begin)
 
 
 async def migrate(engines: Engines) -> None:

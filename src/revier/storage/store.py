@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from revier.errors import ServerBusy
 from revier.storage.checkpoint import Checkpointer
+from revier.storage.direct import snapshot
 from revier.storage.engine import Engines
 from revier.storage.group_commit import GroupCommit
 from revier.storage.streams import StreamChanges, StreamRepository
@@ -178,7 +179,7 @@ class Store:
                     # newer commits; /sync must read one moment. (SQLite in WAL
                     # mode gives a snapshot per read transaction already.)
                     await conn.execution_options(isolation_level="REPEATABLE READ")
-                async with conn.begin():
+                async with snapshot(conn):
                     yield Tx(
                         conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions
                     )

@@ -43,7 +43,7 @@ _NEXT = Prepared(
     .values(position=stream_counter.c.position + 1)
     .returning(stream_counter.c.position)
 )
-_CURRENT = select(stream_counter.c.position).where(stream_counter.c.id == 1)
+_CURRENT = Prepared(select(stream_counter.c.position).where(stream_counter.c.id == 1))
 
 
 # What a positioned row changed, named for the in-memory change log that lets
@@ -101,4 +101,4 @@ class StreamRepository:
 
     async def current(self) -> int:
         """The newest committed position."""
-        return int((await self._conn.execute(_CURRENT)).scalar_one())
+        return int((await _CURRENT.rows(self._conn)).scalar_one())

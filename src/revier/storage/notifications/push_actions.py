@@ -110,8 +110,9 @@ _SOME_ROOMS = owed(
     [_A.c.user_id == _USER, _A.c.room_id.in_(_ROOMS)],
     [_M.c.user_id == _USER, _M.c.room_id.in_(_ROOMS)],
 )
-_UNREAD = _counted(_ONE_ROOM)
-_UNREAD_BY_THREAD = _counted(_ONE_ROOM, "thread_id")
+# Every woken /sync runs one of these two.
+_UNREAD = Prepared(_counted(_ONE_ROOM))
+_UNREAD_BY_THREAD = Prepared(_counted(_ONE_ROOM, "thread_id"))
 _UNREAD_IN_ROOMS = _counted(_SOME_ROOMS, "room_id")
 _UNREAD_BY_THREAD_IN_ROOMS = _counted(_SOME_ROOMS, "room_id", "thread_id")
 
@@ -210,7 +211,7 @@ class PushActionRepository:
 
     async def unread(self, user_id: str, room_id: str) -> UnreadCounts:
         """The member's unread notifications in the room."""
-        row = (await self._conn.execute(_UNREAD, {"user": user_id, "room": room_id})).one()
+        row = (await _UNREAD.rows(self._conn, {"user": user_id, "room": room_id})).one()
         return UnreadCounts(int(row[0]), int(row[1]))
 
     async def unread_in_rooms(
@@ -261,7 +262,7 @@ class PushActionRepository:
         params = {"user": user_id, "room": room_id}
         return {
             row[0]: UnreadCounts(int(row[1]), int(row[2] or 0))
-            for row in await self._conn.execute(_UNREAD_BY_THREAD, params)
+            for row in await _UNREAD_BY_THREAD.rows(self._conn, params)
         }
 
     async def unread_by_thread_in_rooms(

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -38,6 +40,11 @@ from revier.notify.changes import Change, ChangeLog
 Listener = Callable[[frozenset[str] | None], None]
 
 _HISTORY = 4096
+
+# Waits time out on shared timers, one per tick of deadlines (a wait ends up
+# to a tick after its timeout): a timer of its own (the handle, its arguments
+# and context) was ~0.5 KB of a parked request's ~18.
+_TICK_S = 0.1
 
 WAITING = Gauge(
     "revier_long_polls_waiting",
@@ -113,6 +120,8 @@ class LocalNotifier:
         self._stopping = False
         self._listeners: list[Listener] = []
         self._changes = ChangeLog()
+        # Deadline tick -> the waits that time out then.
+        self._deadlines: dict[int, set[asyncio.Future[bool]]] = {}
 
     @property
     def changes(self) -> ChangeLog:
@@ -154,7 +163,11 @@ class LocalNotifier:
         and once the server is stopping (the caller answers what it has).
 
         Raises ``ClientGone`` if the client of ``hangup`` hangs up (or has)."""
-        keys = {*(f"r:{r}" for r in rooms), *(f"u:{u}" for u in users)}
+        # A tuple of interned strings: a user in many rooms parks with one
+        # pointer per room, not a set of new strings (~150 bytes per room).
+        keys = tuple(
+            dict.fromkeys([*(_key("r:", r) for r in rooms), *(_key("u:", u) for u in users)])
+        )
         if hangup is not None and hangup.gone:
             raise ClientGone
         if self._stopping:
@@ -167,15 +180,16 @@ class LocalNotifier:
             self._waiters[key].add(future)
         if hangup is not None:
             hangup.wake_on_hangup(future)
-        # A timer on the Future itself, not ``asyncio.wait_for``: that would add
-        # a coroutine, a second Future and a callback to every parked request.
-        timer = loop.call_later(timeout_s, _time_up, future)
+        # Not ``asyncio.wait_for``: that would add a coroutine, a second Future
+        # and a callback to every parked request.
+        tick = self._expire_at(loop, loop.time() + timeout_s, future)
         WAITING.inc()
         try:
             woke = await future and not self._stopping
         finally:
-            timer.cancel()
             WAITING.dec()
+            if (expiring := self._deadlines.get(tick)) is not None:
+                expiring.discard(future)
             if hangup is not None:
                 hangup.wake_on_hangup(None)
             for key in keys:
@@ -190,7 +204,24 @@ class LocalNotifier:
             raise ClientGone
         return woke
 
-    def _changed_since(self, since_serial: int, keys: set[str]) -> bool:
+    def _expire_at(
+        self, loop: asyncio.AbstractEventLoop, deadline: float, future: asyncio.Future[bool]
+    ) -> int:
+        """Time ``future`` out at the first tick from ``deadline``; returns the tick."""
+        tick = math.ceil(deadline / _TICK_S)
+        waits = self._deadlines.get(tick)
+        if waits is None:
+            waits = self._deadlines[tick] = set()
+            loop.call_at(tick * _TICK_S, self._time_up, tick)
+        waits.add(future)
+        return tick
+
+    def _time_up(self, tick: int) -> None:
+        for future in self._deadlines.pop(tick, ()):
+            if not future.done():
+                future.set_result(False)
+
+    def _changed_since(self, since_serial: int, keys: tuple[str, ...]) -> bool:
         if since_serial >= self._serial:
             return False
         if not self._history or self._history[0][0] > since_serial + 1:
@@ -233,6 +264,5 @@ class LocalNotifier:
         self.stop_waiting()
 
 
-def _time_up(future: asyncio.Future[bool]) -> None:
-    if not future.done():
-        future.set_result(False)
+def _key(kind: str, name: str) -> str:
+    return sys.intern(kind + name)

@@ -13,7 +13,7 @@ has one writer.
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import BigInteger, Boolean, Text, and_, bindparam, insert, text, update
+from sqlalchemy import BigInteger, Boolean, Text, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,6 +37,17 @@ _MOVE_EXTREMITY = Prepared(
     .where(forward_extremities.c.room_id == bindparam("room"))
     .values(event_id=bindparam("event"))
 )
+# A state event (every join) moves the room's current state at its key.
+_MOVE_STATE = Prepared(
+    update(current_state)
+    .where(
+        current_state.c.room_id == bindparam("room"),
+        current_state.c.type == bindparam("event_type"),
+        current_state.c.state_key == bindparam("key"),
+    )
+    .values(event_id=bindparam("event"))
+)
+_ADD_STATE = Prepared(insert(current_state))
 _SET_BUMP_STAMP = Prepared(
     update(rooms).where(rooms.c.room_id == bindparam("room")).values(bump_stamp=bindparam("pos"))
 )
@@ -156,17 +167,7 @@ class EventAppendRepository:
         )
 
     async def _set_current_state(self, room_id: str, key: StateKey, event_id: str) -> None:
-        where = and_(
-            current_state.c.room_id == room_id,
-            current_state.c.type == key[0],
-            current_state.c.state_key == key[1],
-        )
-        result = await self._conn.execute(
-            update(current_state).where(where).values(event_id=event_id)
-        )
-        if result.rowcount == 0:
-            await self._conn.execute(
-                insert(current_state).values(
-                    room_id=room_id, type=key[0], state_key=key[1], event_id=event_id
-                )
-            )
+        params = {"room": room_id, "event_type": key[0], "key": key[1], "event": event_id}
+        if (await _MOVE_STATE.rows(self._conn, params)).rowcount == 0:
+            row = {"room_id": room_id, "type": key[0], "state_key": key[1], "event_id": event_id}
+            await _ADD_STATE.rows(self._conn, row)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.core.tables import users
+from revier.storage.direct import Prepared
+
+_GET = Prepared(select(users).where(users.c.user_id == bindparam("user")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +54,8 @@ class UserRepository:
         )
 
     async def get(self, user_id: str) -> User | None:
-        row = (await self._conn.execute(select(users).where(users.c.user_id == user_id))).first()
-        return User(**row._mapping) if row else None
+        row = (await _GET.rows(self._conn, {"user": user_id})).first()
+        return User(**row._asdict()) if row else None
 
     async def lock(self, user_id: str) -> None:
         """Serialise concurrent writers for one user until the transaction ends.

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from revier.storage.direct import Prepared
 from revier.storage.rooms.tables import room_closures
+
+# Every member event into a room asks whether it is closed.
+_GET = Prepared(select(room_closures).where(room_closures.c.room_id == bindparam("room")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +48,8 @@ class RoomClosureRepository:
         )
 
     async def get(self, room_id: str) -> RoomClosure | None:
-        stmt = select(room_closures).where(room_closures.c.room_id == room_id)
-        row = (await self._conn.execute(stmt)).first()
-        return RoomClosure(**row._mapping) if row else None
+        row = (await _GET.rows(self._conn, {"room": room_id})).first()
+        return RoomClosure(**row._asdict()) if row else None
 
     async def get_many(self, room_ids: Iterable[str]) -> dict[str, RoomClosure]:
         ids = list(set(room_ids))

@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage import streams
+from revier.storage.direct import Prepared
 from revier.storage.rooms.tables import memberships, room_aliases, rooms
 from revier.storage.streams import StreamChanges, in_window
 
@@ -53,9 +54,10 @@ LISTED = (
 _ONE_MEMBERSHIP = and_(
     memberships.c.room_id == bindparam("room"), memberships.c.user_id == bindparam("user")
 )
-_GET_MEMBERSHIP = select(memberships).where(_ONE_MEMBERSHIP)
-_UPDATE_MEMBERSHIP = update(memberships).where(_ONE_MEMBERSHIP)
-_INSERT_MEMBERSHIP = insert(memberships)
+_GET_MEMBERSHIP = Prepared(select(memberships).where(_ONE_MEMBERSHIP))
+_UPDATE_MEMBERSHIP = Prepared(update(memberships).where(_ONE_MEMBERSHIP))
+_INSERT_MEMBERSHIP = Prepared(insert(memberships))
+_GET_ROOM = Prepared(select(rooms).where(rooms.c.room_id == bindparam("room")))
 _JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
 _COUNTS = (
     select(memberships.c.membership, func.count())
@@ -136,8 +138,8 @@ class RoomRepository:
         )
 
     async def get(self, room_id: str) -> Room | None:
-        row = (await self._conn.execute(select(rooms).where(rooms.c.room_id == room_id))).first()
-        return Room(**row._mapping) if row else None
+        row = (await _GET_ROOM.rows(self._conn, {"room": room_id})).first()
+        return Room(**row._asdict()) if row else None
 
     async def set_public(self, room_id: str, is_public: bool) -> None:
         await self._conn.execute(
@@ -180,17 +182,15 @@ class MembershipRepository:
         if exists is not False:
             # The parameters named like columns are what the UPDATE sets.
             params = {"room": room_id, "user": user_id, **values}
-            result = await self._conn.execute(_UPDATE_MEMBERSHIP, params)
-            if result.rowcount > 0:
+            if (await _UPDATE_MEMBERSHIP.rows(self._conn, params)).rowcount > 0:
                 return
-        await self._conn.execute(
-            _INSERT_MEMBERSHIP, {"room_id": room_id, "user_id": user_id, **values}
+        await _INSERT_MEMBERSHIP.rows(
+            self._conn, {"room_id": room_id, "user_id": user_id, **values}
         )
 
     async def get(self, room_id: str, user_id: str) -> Membership | None:
-        result = await self._conn.execute(_GET_MEMBERSHIP, {"room": room_id, "user": user_id})
-        row = result.first()
-        return Membership(**row._mapping) if row else None
+        row = (await _GET_MEMBERSHIP.rows(self._conn, {"room": room_id, "user": user_id})).first()
+        return Membership(**row._asdict()) if row else None
 
     async def for_user(
         self, user_id: str, kinds: Sequence[str] | None = None, *, include_forgotten: bool = False

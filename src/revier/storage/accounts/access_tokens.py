@@ -7,11 +7,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.storage.accounts.tables import access_tokens
 from revier.storage.core.tables import users
+from revier.storage.direct import Prepared
+
+# Every request whose token the cache doesn't hold (a new one, or after its TTL).
+_OWNER_WITH_ACCOUNT = Prepared(
+    select(
+        access_tokens.c.user_id,
+        access_tokens.c.device_id,
+        access_tokens.c.tenant,
+        users.c.is_admin,
+        users.c.deactivated,
+        users.c.is_guest,
+        access_tokens.c.expires_ts,
+        access_tokens.c.retires_refresh,
+        users.c.locked,
+        users.c.suspended,
+    )
+    .join(users, users.c.user_id == access_tokens.c.user_id)
+    .where(access_tokens.c.token_hash == bindparam("hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,24 +92,8 @@ class AccessTokenRepository:
 
     async def owner_with_account(self, token_hash: bytes) -> TokenAccount | None:
         """The token's device and the account flags every request needs, in one query."""
-        stmt = (
-            select(
-                access_tokens.c.user_id,
-                access_tokens.c.device_id,
-                access_tokens.c.tenant,
-                users.c.is_admin,
-                users.c.deactivated,
-                users.c.is_guest,
-                access_tokens.c.expires_ts,
-                access_tokens.c.retires_refresh,
-                users.c.locked,
-                users.c.suspended,
-            )
-            .join(users, users.c.user_id == access_tokens.c.user_id)
-            .where(access_tokens.c.token_hash == token_hash)
-        )
-        row = (await self._conn.execute(stmt)).first()
-        return TokenAccount(**row._mapping) if row else None
+        row = (await _OWNER_WITH_ACCOUNT.rows(self._conn, {"hash": token_hash})).first()
+        return TokenAccount(**row._asdict()) if row else None
 
     async def delete(self, token_hash: bytes) -> None:
         await self._conn.execute(

@@ -5,6 +5,7 @@ row counts, errors — on a real SQLite database."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     MetaData,
     Table,
     Text,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     false,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError, NoResultFound
@@ -115,15 +118,49 @@ async def test_a_snapshot_holds_for_statements_through_sqlalchemy_too(engines: E
             assert (await reader.execute(everything)).scalars().all() == ["old", "new"]
 
 
+_LISTED = Prepared(
+    select(_ITEMS.c.item_id)
+    .where(
+        _ITEMS.c.room_id.in_(bindparam("rooms", expanding=True)),
+        tuple_(_ITEMS.c.room_id, _ITEMS.c.item_id).not_in(bindparam("pairs", expanding=True)),
+    )
+    .order_by(_ITEMS.c.item_id)
+)
+
+
+async def test_lists_are_written_out_as_sqlalchemy_writes_them(engines: Engines) -> None:
+    async with engines.writer.begin() as conn:
+        for k, room in enumerate(["!a", "!b", "!c", "!a", "!b"]):
+            await _INSERT.rows(conn, {"item_id": f"i{k}", "position": k, "room_id": room})
+        for rooms, pairs in [
+            (["!a"], [("!a", "i0")]),
+            (["!a", "!b"], [("!x", "i9")]),
+            (["!a", "!b", "!c"], [("!a", "i3"), ("!b", "i1")]),
+            ([], [("!a", "i0")]),  # an empty list: SQLAlchemy's always-false test
+            (["!a", "!c"], []),
+            (["!b"], [("!b", "i4")]),  # a length seen before: its SQL is reused
+        ]:
+            params = {"rooms": rooms, "pairs": pairs}
+            direct = (await _LISTED.rows(conn, params)).scalars()
+            through = (await conn.execute(_LISTED.statement, params)).scalars().all()
+            assert direct == through, params
+        assert (await _LISTED.rows(conn, {"rooms": ["!a", "!b"], "pairs": []})).scalars() == [
+            "i0",
+            "i1",
+            "i3",
+            "i4",
+        ]
+
+
 async def test_a_statement_it_cannot_run_as_sqlalchemy_would_is_refused(
     engines: Engines,
 ) -> None:
-    listed = Prepared(
-        select(_ITEMS.c.item_id).where(_ITEMS.c.room_id.in_(bindparam("rooms", expanding=True)))
-    )
+    """A list of values SQLAlchemy would convert one by one (here dates to text)."""
+    dates = bindparam("dates", expanding=True, type_=DateTime)
+    listed = Prepared(select(_ITEMS.c.item_id).where(_ITEMS.c.room_id.in_(dates)))
     async with engines.writer.begin() as conn:
-        with pytest.raises(TypeError, match="expanded"):
-            await listed.rows(conn, {"rooms": ["!a"]})
+        with pytest.raises(TypeError, match="can't be written out"):
+            await listed.rows(conn, {"dates": [datetime(2026, 1, 1)]})
 
 
 async def test_statement_listeners_see_every_statement(engines: Engines) -> None:

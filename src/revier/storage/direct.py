@@ -3,19 +3,24 @@
 SQLAlchemy's execution of a prebuilt statement costs about 25 µs of Python
 (the execution context, the async adapter's greenlet hop, the result's
 metadata); SQLite runs a typical statement of a send or a woken ``/sync`` in
-1 to 20 µs. A send runs ten statements, so that plumbing was a fifth of its CPU.
+1 to 20 µs. A send ran ten statements and a savepoint through it: 0.56 of its
+1.35 ms of CPU went once they ran here (``docs/benchmarks.md``).
 
 ``Prepared`` wraps one module-level statement: on SQLite it is compiled once
 per set of parameter names, and each run is one ``sqlite3`` ``execute`` inside
 the transaction SQLAlchemy opened on the same connection, with the type
 conversions SQLAlchemy would have made (a ``Boolean`` column comes back a
-``bool``). Anything it can't run that way is refused when it is first
-compiled — a list parameter (``expanding``), a column default computed in
-Python — so a statement is never run differently from what SQLAlchemy would
-do. On PostgreSQL, outside a transaction, or while something listens to
-SQLAlchemy's statement events (``bench/statements.py``), it runs through
-SQLAlchemy as before. Errors are SQLAlchemy's (``IntegrityError`` for a
-duplicate), so callers handle one kind.
+``bool``). A list parameter (``bindparam(..., expanding=True)``) is written
+out as SQLAlchemy writes it for SQLite, ``?, ?, ?`` or, for tuples,
+``VALUES (?, ?), (?, ?)``; an empty list goes through SQLAlchemy, which
+writes an always-false test instead. Anything else it can't run as
+SQLAlchemy would (a column default computed in Python, a list whose values
+need converting) is refused when the statement is first compiled.
+
+On PostgreSQL, outside a transaction, or while something listens to
+SQLAlchemy's statement events (``bench/statements.py``), a statement runs
+through SQLAlchemy as before. Errors are SQLAlchemy's (``IntegrityError``
+for a duplicate), so callers handle one kind.
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class Rows:
 _GIVEN = object()  # a parameter's value comes with each run
 
 
+# Lists written out, per statement: enough for the lengths in use at once.
+_MAX_EXPANSIONS = 256
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -80,6 +89,48 @@ class _Compiled:
     binds: tuple[_Convert, ...]
     row: Callable[..., Any] | None  # None: the statement returns no rows
     results: tuple[_Convert, ...] | None  # None: no column needs converting
+    lists: frozenset[str]  # the expanding parameters
+    # (length, width) of each list -> the SQL with them written out
+    expanded: dict[tuple[tuple[int, int], ...], str]
+
+    def values(self, given: Params) -> tuple[str, list[Any]] | None:
+        """The SQL and its values for ``given``; None for an empty list."""
+        values: list[Any] = []
+        shape: list[tuple[int, int]] = []
+        for index, name in enumerate(self.names):
+            value = self.fixed[index]
+            if value is _GIVEN:
+                value = given[name]
+            if name in self.lists:
+                if not value:
+                    return None
+                width = len(value[0]) if isinstance(value[0], tuple) else 0
+                shape.append((len(value), width))
+                if width:
+                    values.extend(v for item in value for v in item)
+                else:
+                    values.extend(value)
+                continue
+            convert = self.binds[index]
+            values.append(value if convert is None else convert(value))
+        return (self._expand(tuple(shape)) if shape else self.sql), values
+
+    def _expand(self, shape: tuple[tuple[int, int], ...]) -> str:
+        sql = self.expanded.get(shape)
+        if sql is None:
+            if len(self.expanded) >= _MAX_EXPANSIONS:
+                self.expanded.clear()
+            sql = self.sql
+            lists = [name for name in self.names if name in self.lists]
+            for name, (length, width) in zip(lists, shape, strict=True):
+                if width:
+                    group = "(" + ", ".join("?" * width) + ")"
+                    written = "VALUES " + ", ".join([group] * length)
+                else:
+                    written = ", ".join("?" * length)
+                sql = sql.replace(f"__[POSTCOMPILE_{name}]", written)
+            sql = self.expanded[shape] = sql
+        return sql
 
 
 class Prepared:
@@ -99,9 +150,11 @@ class Prepared:
             return Rows(list(result) if result.returns_rows else [], result.rowcount)
         given = params or {}
         compiled = self._compile(conn.dialect, tuple(given))
-        cursor = _run(
-            raw, compiled, [_value(compiled, given, i) for i in range(len(compiled.names))]
-        )
+        run = compiled.values(given)
+        if run is None:  # an empty list: SQLAlchemy writes the always-false test
+            result = await conn.execute(self.statement, params)
+            return Rows(list(result) if result.returns_rows else [], result.rowcount)
+        cursor = _run(raw, *run)
         if compiled.row is None:
             return Rows([], cursor.rowcount)
         return Rows([_row(compiled, values) for values in cursor.fetchall()], cursor.rowcount)
@@ -113,8 +166,9 @@ class Prepared:
             await conn.execute(self.statement, list(params))
             return
         compiled = self._compile(conn.dialect, tuple(params[0]))
-        names = range(len(compiled.names))
-        values = [[_value(compiled, given, i) for i in names] for given in params]
+        if compiled.lists:
+            raise TypeError(f"a list parameter in an executemany: {compiled.sql}")
+        values = [compiled.values(given)[1] for given in params]  # type: ignore[index]  # no lists
         try:
             raw.executemany(compiled.sql, values)
         except sqlite3.Error as e:
@@ -167,13 +221,18 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
         raise TypeError(f"not a plain positional statement: {compiled.string}")
     if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
         raise TypeError(f"a column default is computed in Python: {compiled.string}")
-    fixed, binds = [], []
+    fixed, binds, lists = [], [], set()
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        if bind.expanding or bind.callable is not None:
-            raise TypeError(f"parameter {name!r} is expanded or computed: {compiled.string}")
+        if bind.callable is not None:
+            raise TypeError(f"parameter {name!r} is computed: {compiled.string}")
         fixed.append(_GIVEN if name in keys or bind.value is None else bind.value)
-        binds.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.expanding:
+            if convert is not None or f"__[POSTCOMPILE_{name}]" not in compiled.string:
+                raise TypeError(f"list {name!r} can't be written out: {compiled.string}")
+            lists.add(name)
+        binds.append(convert)
     columns = list(getattr(statement, "exported_columns", ()))
     row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
     results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
@@ -184,15 +243,9 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
         tuple(binds),
         row,
         tuple(results) if any(results) else None,
+        frozenset(lists),
+        {},
     )
-
-
-def _value(compiled: _Compiled, given: Params, index: int) -> Any:
-    value = compiled.fixed[index]
-    if value is _GIVEN:
-        value = given[compiled.names[index]]
-    convert = compiled.binds[index]
-    return value if convert is None else convert(value)
 
 
 def _row(compiled: _Compiled, values: tuple[Any, ...]) -> Any:
@@ -202,8 +255,8 @@ def _row(compiled: _Compiled, values: tuple[Any, ...]) -> Any:
     return compiled.row(*values)
 
 
-def _run(raw: sqlite3.Connection, compiled: _Compiled, values: list[Any]) -> sqlite3.Cursor:
+def _run(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Cursor:
     try:
-        return raw.execute(compiled.sql, values)
+        return raw.execute(sql, values)
     except sqlite3.Error as e:
-        raise exc.DBAPIError.instance(compiled.sql, values, e, sqlite3.Error) from e
+        raise exc.DBAPIError.instance(sql, values, e, sqlite3.Error) from e

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.filters import EventQuery
 from revier.events.pdu import Pdu
 from revier.events.types import JsonDict, StateKey
+from revier.storage.direct import Prepared
 from revier.storage.rooms.event_filters import filter_clauses
 from revier.storage.rooms.tables import (
     current_state,
@@ -74,6 +75,7 @@ STATE_EVENTS = (
         ),
     )
 )
+_STATE_EVENTS = Prepared(STATE_EVENTS)
 _STATE_IDS = select(
     current_state.c.type, current_state.c.state_key, current_state.c.event_id
 ).where(
@@ -124,7 +126,7 @@ class EventRepository:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        rows = await self._conn.execute(STATE_EVENTS, {"room": room_id, "keys": wanted})
+        rows = await _STATE_EVENTS.rows(self._conn, {"room": room_id, "keys": wanted})
         return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
 
     async def get(self, event_id: str) -> StoredEvent | None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.pdu import Pdu
 from revier.events.types import StateKey
+from revier.storage.direct import Prepared
 from revier.storage.rooms.events import STATE_EVENTS, EventRepository
 from revier.storage.rooms.tables import events, forward_extremities, memberships
 
@@ -64,8 +65,8 @@ _MEMBER_ROWS = _branch(
         memberships.c.displayname,
     ).where(memberships.c.room_id == bindparam("room"), memberships.c.membership == "join"),
 )
-_WITHOUT_MEMBERS = union_all(_STATE_ROWS, _EXTREMITY_ROWS)
-_WITH_MEMBERS = union_all(_STATE_ROWS, _EXTREMITY_ROWS, _MEMBER_ROWS)
+_WITHOUT_MEMBERS = Prepared(union_all(_STATE_ROWS, _EXTREMITY_ROWS))
+_WITH_MEMBERS = Prepared(union_all(_STATE_ROWS, _EXTREMITY_ROWS, _MEMBER_ROWS))
 
 
 @dataclass
@@ -88,7 +89,7 @@ class SendContextRepository:
         found = SendContext(members=[] if members else None)
         stmt = _WITH_MEMBERS if members else _WITHOUT_MEMBERS
         params = {"room": room_id, "keys": sorted(set(keys))}
-        for row in await self._conn.execute(stmt, params):
+        for row in await stmt.rows(self._conn, params):
             if row.kind == _STATE:
                 found.state[(row.type, row.state_key)] = (await self._events.parse(row)).pdu
             elif row.kind == _EXTREMITY:

@@ -70,6 +70,9 @@ class Rows:
     def scalar_one(self) -> Any:
         return self.one()[0]
 
+    def scalar_one_or_none(self) -> Any:
+        return self.one()[0] if self._rows else None
+
     def scalars(self) -> list[Any]:
         return [row[0] for row in self._rows]
 

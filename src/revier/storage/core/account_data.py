@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.types import JsonDict
 from revier.storage import streams
 from revier.storage.core.tables import account_data, ignored_users
+from revier.storage.direct import Prepared
 from revier.storage.streams import StreamChanges, in_window
+
+# One item of a user's account data (a room's or the global one, room_id "").
+_GET = Prepared(
+    select(account_data.c.content).where(
+        account_data.c.user_id == bindparam("user"),
+        account_data.c.room_id == bindparam("room"),
+        account_data.c.type == bindparam("type_"),
+    )
+)
 
 _START = -1
 """Below every stream position: "changed after _START" is "ever changed"."""
@@ -56,12 +66,8 @@ class AccountDataRepository:
             )
 
     async def get(self, user_id: str, room_id: str, data_type: str) -> JsonDict | None:
-        stmt = select(account_data.c.content).where(
-            account_data.c.user_id == user_id,
-            account_data.c.room_id == room_id,
-            account_data.c.type == data_type,
-        )
-        value = (await self._conn.execute(stmt)).scalar()
+        params = {"user": user_id, "room": room_id, "type_": data_type}
+        value = (await _GET.rows(self._conn, params)).scalar()
         return orjson.loads(value) if value is not None else None
 
     async def of_type(self, user_id: str, data_type: str) -> dict[str, JsonDict]:

@@ -76,6 +76,12 @@ STATE_EVENTS = (
     )
 )
 _STATE_EVENTS = Prepared(STATE_EVENTS)
+_BY_ID = Prepared(select(events.c.room_id, *COLUMNS).where(events.c.event_id == bindparam("event")))
+_BY_IDS = Prepared(
+    select(events.c.room_id, *COLUMNS).where(
+        events.c.event_id.in_(bindparam("events", expanding=True))
+    )
+)
 _STATE_IDS = select(
     current_state.c.type, current_state.c.state_key, current_state.c.event_id
 ).where(
@@ -130,11 +136,7 @@ class EventRepository:
         return {(row.type, row.state_key): (await self.parse(row)).pdu for row in rows}
 
     async def get(self, event_id: str) -> StoredEvent | None:
-        row = (
-            await self._conn.execute(
-                select(events.c.room_id, *COLUMNS).where(events.c.event_id == event_id)
-            )
-        ).first()
+        row = (await _BY_ID.rows(self._conn, {"event": event_id})).first()
         return await self.parse(row) if row else None
 
     async def get_many(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
@@ -143,10 +145,7 @@ class EventRepository:
             return {}
         out: dict[str, StoredEvent] = {}
         for start in range(0, len(ids), 500):
-            stmt = select(events.c.room_id, *COLUMNS).where(
-                events.c.event_id.in_(ids[start : start + 500])
-            )
-            for row in await self._conn.execute(stmt):
+            for row in await _BY_IDS.rows(self._conn, {"events": ids[start : start + 500]}):
                 stored = await self.parse(row)
                 out[stored.event_id] = stored
         return out

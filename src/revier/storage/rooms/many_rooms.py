@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
-    Select,
     bindparam,
     func,
     or_,
@@ -23,13 +21,17 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from revier.events.types import StateKey
+from revier.storage.direct import Prepared
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
 from revier.storage.rooms.rooms import LISTED, Membership, heroes_of
 from revier.storage.rooms.tables import current_state, events, memberships
 from revier.storage.streams import SHORT_RANGE, in_window
 
-_ROOMS_IN_RANGE = select(events.c.room_id).where(*in_window(events.c.stream_ordering)).distinct()
-_ROOMS_WITH_EVENTS = (
+# Every sliding-sync request runs some of these.
+_ROOMS_IN_RANGE = Prepared(
+    select(events.c.room_id).where(*in_window(events.c.stream_ordering)).distinct()
+)
+_ROOMS_WITH_EVENTS = Prepared(
     select(events.c.room_id)
     .where(
         events.c.room_id.in_(bindparam("rooms", expanding=True)),
@@ -38,7 +40,7 @@ _ROOMS_WITH_EVENTS = (
     .distinct()
 )
 
-_MEMBER_COUNTS = (
+_MEMBER_COUNTS = Prepared(
     select(memberships.c.room_id, memberships.c.membership, func.count())
     .where(
         memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
@@ -47,13 +49,58 @@ _MEMBER_COUNTS = (
     .group_by(memberships.c.room_id, memberships.c.membership)
 )
 
+_ONE_STATE_IN_ROOMS = Prepared(
+    select(current_state.c.room_id, current_state.c.event_id).where(
+        current_state.c.room_id.in_(bindparam("rooms", expanding=True)),
+        current_state.c.type == bindparam("kind"),
+        current_state.c.state_key == bindparam("key"),
+    )
+)
+_AT_POSITIONS = Prepared(
+    select(events.c.room_id, *COLUMNS)
+    .where(events.c.stream_ordering.in_(bindparam("positions", expanding=True)))
+    .order_by(events.c.stream_ordering)
+)
+# What a push about an event says of it.
+_REFS_AT = Prepared(
+    select(
+        events.c.stream_ordering,
+        events.c.event_id,
+        events.c.room_id,
+        events.c.type,
+        events.c.sender,
+    ).where(events.c.stream_ordering.in_(bindparam("positions", expanding=True)))
+)
+
+
+@cache
+def _state_ids_many(keys: bool, types: bool) -> Prepared:
+    """Many rooms' current state IDs: at exact ``keys``, or of some ``types``,
+    either, or (neither) all of it."""
+    stmt = select(
+        current_state.c.room_id,
+        current_state.c.type,
+        current_state.c.state_key,
+        current_state.c.event_id,
+    ).where(current_state.c.room_id.in_(bindparam("rooms", expanding=True)))
+    which = []
+    if keys:
+        pair = tuple_(current_state.c.type, current_state.c.state_key)
+        which.append(pair.in_(bindparam("keys", expanding=True)))
+    if types:
+        which.append(current_state.c.type.in_(bindparam("types", expanding=True)))
+    return Prepared(stmt.where(or_(*which)) if which else stmt)
+
+
 # A user's listed rows that may differ from what they were at ``after``: those of
 # rooms with events since (a bump stamp moves with an event), and memberships
 # written since.
-_LISTED_CHANGED = LISTED.where(
-    or_(
-        memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
-        memberships.c.stream_ordering > bindparam("after"),
+_LISTED_CHANGED = Prepared(
+    LISTED.where(
+        or_(
+            memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
+            memberships.c.stream_ordering > bindparam("after"),
+        )
     )
 )
 
@@ -65,7 +112,7 @@ _BRANCHES_PER_QUERY = 50
 
 
 @cache
-def _newest_in_rooms(n: int, ignoring: bool, cutting: bool) -> Select[Any]:
+def _newest_in_rooms(n: int, ignoring: bool, cutting: bool) -> Prepared:
     """``n`` rooms' newest events in ``(after_i, upto_i]`` (at most ``limit_i`` each);
     ``ignoring``: without the non-state events of the senders in ``ignored``;
     ``cutting``: without the messages sent before ``not_before_i`` (a room's
@@ -103,19 +150,19 @@ def _newest_in_rooms(n: int, ignoring: bool, cutting: bool) -> Select[Any]:
         )
         for i in range(n)
     ]
-    return branches[0] if n == 1 else union_all(*branches)  # type: ignore[return-value]
+    return Prepared(branches[0] if n == 1 else union_all(*branches))
 
 
 @cache
-def _heroes_in_rooms(n: int) -> Select[Any]:
+def _heroes_in_rooms(n: int) -> Prepared:
     """``n`` rooms' heroes (``rooms.heroes_of``), each branch read from the
     (room_id, user_id) key."""
     branches = [select(heroes_of(f"room{i}").subquery()) for i in range(n)]
     if n == 1:
-        return branches[0]
+        return Prepared(branches[0])
     # In the database's order, as one room's ``memberships.heroes`` has them.
     both = union_all(*branches)
-    return both.order_by(both.selected_columns.room_id, both.selected_columns.user_id)  # type: ignore[return-value]
+    return Prepared(both.order_by(both.selected_columns.room_id, both.selected_columns.user_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +207,7 @@ class ManyRoomsRepository:
                 if cutting:
                     params[f"not_before{i}"] = _NO_CUTOFF if r.not_before is None else r.not_before
             stmt = _newest_in_rooms(len(chunk), bool(ignored), cutting)
-            for row in await self._conn.execute(stmt, params):
+            for row in await stmt.rows(self._conn, params):
                 out[row.room_id].append(await self._events.parse(row))
         for timeline in out.values():
             timeline.sort(key=_position)
@@ -180,25 +227,16 @@ class ManyRoomsRepository:
         wanted_keys, wanted_types = sorted(set(keys)), sorted(set(types))
         if not (everything or wanted_keys or wanted_types):
             return out
-        columns = (
-            current_state.c.room_id,
-            current_state.c.type,
-            current_state.c.state_key,
-            current_state.c.event_id,
+        stmt = _state_ids_many(
+            not everything and bool(wanted_keys), not everything and bool(wanted_types)
         )
         for start in range(0, len(room_ids), 500):
-            stmt = select(*columns).where(
-                current_state.c.room_id.in_(room_ids[start : start + 500])
-            )
-            if not everything:
-                which = []
-                if wanted_keys:
-                    pair = tuple_(current_state.c.type, current_state.c.state_key)
-                    which.append(pair.in_(wanted_keys))
-                if wanted_types:
-                    which.append(current_state.c.type.in_(wanted_types))
-                stmt = stmt.where(or_(*which))
-            for r in await self._conn.execute(stmt):
+            params = {
+                "rooms": list(room_ids[start : start + 500]),
+                "keys": wanted_keys,
+                "types": wanted_types,
+            }
+            for r in await stmt.rows(self._conn, params):
                 out[r.room_id][(r.type, r.state_key)] = r.event_id
         return out
 
@@ -208,12 +246,10 @@ class ManyRoomsRepository:
         """room_id -> event ID of one current state key, for many rooms in one query."""
         out: dict[str, str] = {}
         for start in range(0, len(room_ids), 500):
-            stmt = select(current_state.c.room_id, current_state.c.event_id).where(
-                current_state.c.room_id.in_(room_ids[start : start + 500]),
-                current_state.c.type == key[0],
-                current_state.c.state_key == key[1],
+            params = {"rooms": list(room_ids[start : start + 500]), "kind": key[0], "key": key[1]}
+            out.update(
+                {r.room_id: r.event_id for r in await _ONE_STATE_IN_ROOMS.rows(self._conn, params)}
             )
-            out.update({r.room_id: r.event_id for r in await self._conn.execute(stmt)})
         return out
 
     async def joined_since(self, user_id: str, room_ids: Sequence[str]) -> dict[str, int]:
@@ -235,17 +271,17 @@ class ManyRoomsRepository:
             return set()
         if upto - after <= SHORT_RANGE:
             window = {"after": after, "upto": upto}
-            found = {row[0] for row in await self._conn.execute(_ROOMS_IN_RANGE, window)}
+            found = {row[0] for row in await _ROOMS_IN_RANGE.rows(self._conn, window)}
             return found.intersection(room_ids)
         params = {"rooms": list(room_ids), "after": after, "upto": upto}
-        return {row.room_id for row in await self._conn.execute(_ROOMS_WITH_EVENTS, params)}
+        return {row.room_id for row in await _ROOMS_WITH_EVENTS.rows(self._conn, params)}
 
     async def rooms_in_short_range(self, after: int, upto: int) -> set[str]:
         """Every room with an event in ``(after, upto]``, a range of at most
         ``SHORT_RANGE`` positions (read whole from the stream index)."""
         assert upto - after <= SHORT_RANGE
         window = {"after": after, "upto": upto}
-        return {row[0] for row in await self._conn.execute(_ROOMS_IN_RANGE, window)}
+        return {row[0] for row in await _ROOMS_IN_RANGE.rows(self._conn, window)}
 
     async def listed_changed(
         self, user_id: str, room_ids: Collection[str], after: int, upto: int
@@ -253,7 +289,7 @@ class ManyRoomsRepository:
         """``memberships.listed_for_user`` for the rooms named and those where the
         user's membership was written after ``after``."""
         params = {"user": user_id, "upto": upto, "rooms": list(room_ids), "after": after}
-        rows = await self._conn.execute(_LISTED_CHANGED, params)
+        rows = await _LISTED_CHANGED.rows(self._conn, params)
         return [(Membership(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]), r[7]) for r in rows]
 
     async def member_counts(self, room_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
@@ -261,7 +297,7 @@ class ManyRoomsRepository:
         counted: dict[str, dict[str, int]] = {r: {} for r in room_ids}
         for start in range(0, len(room_ids), 500):
             params = {"rooms": list(room_ids[start : start + 500])}
-            for row in await self._conn.execute(_MEMBER_COUNTS, params):
+            for row in await _MEMBER_COUNTS.rows(self._conn, params):
                 counted[row[0]][row[1]] = int(row[2])
         return {r: (c.get("join", 0), c.get("invite", 0)) for r, c in counted.items()}
 
@@ -274,7 +310,7 @@ class ManyRoomsRepository:
             chunk = room_ids[start : start + _BRANCHES_PER_QUERY]
             params: dict[str, object] = {"user": user_id, "limit": limit}
             params.update({f"room{i}": room_id for i, room_id in enumerate(chunk)})
-            for row in await self._conn.execute(_heroes_in_rooms(len(chunk)), params):
+            for row in await _heroes_in_rooms(len(chunk)).rows(self._conn, params):
                 out[row.room_id].append(row.user_id)
         return out
 
@@ -283,12 +319,8 @@ class ManyRoomsRepository:
         wanted = sorted(set(positions))
         if not wanted:
             return []
-        stmt = (
-            select(events.c.room_id, *COLUMNS)
-            .where(events.c.stream_ordering.in_(wanted))
-            .order_by(events.c.stream_ordering)
-        )
-        return [await self._events.parse(row) for row in await self._conn.execute(stmt)]
+        rows = await _AT_POSITIONS.rows(self._conn, {"positions": wanted})
+        return [await self._events.parse(row) for row in rows]
 
     async def refs_at(self, positions: Iterable[int]) -> list[tuple[int, str, str, str, str]]:
         """(stream position, event ID, room ID, type, sender) of the events there,
@@ -296,11 +328,8 @@ class ManyRoomsRepository:
         wanted = sorted(set(positions))
         if not wanted:
             return []
-        e = events.c
-        stmt = select(e.stream_ordering, e.event_id, e.room_id, e.type, e.sender).where(
-            e.stream_ordering.in_(wanted)
-        )
-        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in await self._conn.execute(stmt)]
+        rows = await _REFS_AT.rows(self._conn, {"positions": wanted})
+        return [(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def _position(event: StoredEvent) -> int:

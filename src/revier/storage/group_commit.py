@@ -134,9 +134,9 @@ class GroupCommit:
 @asynccontextmanager
 async def _savepoint(connection: AsyncConnection) -> AsyncIterator[None]:
     """One block's savepoint, set on SQLite's connection itself: SQLAlchemy's
-    ``begin_nested`` cost two statements' worth of its execution per send
-    (``storage/direct.py``). Through SQLAlchemy while its statement events are
-    listened to, so a trace sees the savepoint too."""
+    ``begin_nested`` and its release cost about 0.2 ms of a send's CPU (0.99 →
+    0.78 ms per message; ``storage/direct.py``). Through SQLAlchemy while its
+    statement events are listened to, so a trace sees the savepoint too."""
     raw = sqlite_connection(connection)
     if raw is None:
         async with connection.begin_nested():

@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     event,
     false,
+    func,
     insert,
     select,
     tuple_,
@@ -81,10 +82,12 @@ async def test_rows_types_and_counts_are_sqlalchemys(engines: Engines) -> None:
             conn,
             [{"item_id": "h5", "position": 5, "room_id": "!a", "hidden": True}],
         )
+        await _INSERT.many(conn, [])  # nothing: not one row of defaults
         direct, through = await _both(conn, _IN_ROOM_A, {"from": 2})
         assert direct == through
         assert [row[1]["secret"] for row in direct] == [False, False, True]
         assert all(type(row[1]["secret"]) is bool for row in direct)
+        assert (await conn.execute(select(func.count()).select_from(_ITEMS))).scalar() == 5
         moved = await _MOVE.rows(conn, {"room": "!b", "by": 10})
         assert moved.rowcount == 1 and moved.scalars() == [11]
         assert (await _IN_ROOM_A.rows(conn, {"from": 99})).first() is None

@@ -164,8 +164,10 @@ class Prepared:
 
     async def many(self, conn: AsyncConnection, params: Sequence[Params]) -> None:
         """Run it once per mapping of ``params`` (all with the same names)."""
+        if not params:  # SQLAlchemy would run it once, with no values
+            return
         raw = sqlite_connection(conn)
-        if raw is None or not params:
+        if raw is None:
             await conn.execute(self.statement, list(params))
             return
         compiled = self._compile(conn.dialect, tuple(params[0]))

@@ -227,15 +227,16 @@ class ManyRoomsRepository:
         wanted_keys, wanted_types = sorted(set(keys)), sorted(set(types))
         if not (everything or wanted_keys or wanted_types):
             return out
-        stmt = _state_ids_many(
-            not everything and bool(wanted_keys), not everything and bool(wanted_types)
+        by_keys, by_types = (
+            not everything and bool(wanted_keys),
+            not everything and bool(wanted_types),
         )
+        stmt = _state_ids_many(by_keys, by_types)
+        which: dict[str, object] = {"keys": wanted_keys} if by_keys else {}
+        if by_types:
+            which["types"] = wanted_types
         for start in range(0, len(room_ids), 500):
-            params = {
-                "rooms": list(room_ids[start : start + 500]),
-                "keys": wanted_keys,
-                "types": wanted_types,
-            }
+            params = {"rooms": list(room_ids[start : start + 500]), **which}
             for r in await stmt.rows(self._conn, params):
                 out[r.room_id][(r.type, r.state_key)] = r.event_id
         return out

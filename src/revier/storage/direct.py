@@ -149,14 +149,12 @@ class Prepared:
         """Run it with ``params``; its rows (none for a statement without any)."""
         raw = sqlite_connection(conn)
         if raw is None:
-            result = await conn.execute(self.statement, params)
-            return Rows(list(result) if result.returns_rows else [], result.rowcount)
+            return await self._through_sqlalchemy(conn, params)
         given = params or {}
         compiled = self._compile(conn.dialect, tuple(given))
         run = compiled.values(given)
         if run is None:  # an empty list: SQLAlchemy writes the always-false test
-            result = await conn.execute(self.statement, params)
-            return Rows(list(result) if result.returns_rows else [], result.rowcount)
+            return await self._through_sqlalchemy(conn, params)
         cursor = _run(raw, *run)
         if compiled.row is None:
             return Rows([], cursor.rowcount)
@@ -178,6 +176,10 @@ class Prepared:
             raw.executemany(compiled.sql, values)
         except sqlite3.Error as e:
             raise exc.DBAPIError.instance(compiled.sql, values, e, sqlite3.Error) from e
+
+    async def _through_sqlalchemy(self, conn: AsyncConnection, params: Params | None) -> Rows:
+        result = await conn.execute(self.statement, params)
+        return Rows(list(result) if result.returns_rows else [], result.rowcount)
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
         found = self._compiled.get(keys)
@@ -211,13 +213,37 @@ async def snapshot(conn: AsyncConnection) -> AsyncIterator[None]:
         async with conn.begin():
             yield
         return
-    raw.execute("BEGIN")
+    async with _block(raw, "BEGIN", "COMMIT", "ROLLBACK"):
+        yield
+
+
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection) -> AsyncIterator[None]:
+    """A savepoint in ``conn``'s open transaction (a group-commit block): on SQLite
+    set on its connection itself (SQLAlchemy's ``begin_nested`` and its release
+    cost about 0.2 ms of a send's CPU: 0.99 → 0.78 ms per message)."""
+    raw = sqlite_connection(conn)
+    if raw is None:
+        async with conn.begin_nested():
+            yield
+        return
+    async with _block(
+        raw, "SAVEPOINT block", "RELEASE block", "ROLLBACK TO block", "RELEASE block"
+    ):
+        yield
+
+
+@asynccontextmanager
+async def _block(raw: sqlite3.Connection, begin: str, end: str, *undo: str) -> AsyncIterator[None]:
+    """``begin``; then ``end`` when the block returns, ``undo`` when it raises."""
+    raw.execute(begin)
     try:
         yield
     except BaseException:
-        raw.execute("ROLLBACK")
+        for statement in undo:
+            raw.execute(statement)
         raise
-    raw.execute("COMMIT")
+    raw.execute(end)
 
 
 def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:

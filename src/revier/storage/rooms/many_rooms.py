@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from revier.events.types import StateKey
 from revier.storage.direct import Prepared
 from revier.storage.rooms.events import COLUMNS, EventRepository, StoredEvent
-from revier.storage.rooms.rooms import LISTED, Membership, heroes_of
+from revier.storage.rooms.rooms import JOINED_OR_INVITED, LISTED, Membership, heroes_of
 from revier.storage.rooms.tables import current_state, events, memberships
 from revier.storage.streams import SHORT_RANGE, in_window
 
@@ -42,10 +42,7 @@ _ROOMS_WITH_EVENTS = Prepared(
 
 _MEMBER_COUNTS = Prepared(
     select(memberships.c.room_id, memberships.c.membership, func.count())
-    .where(
-        memberships.c.room_id.in_(bindparam("rooms", expanding=True)),
-        memberships.c.membership.in_(("join", "invite")),
-    )
+    .where(memberships.c.room_id.in_(bindparam("rooms", expanding=True)), JOINED_OR_INVITED)
     .group_by(memberships.c.room_id, memberships.c.membership)
 )
 
@@ -227,16 +224,12 @@ class ManyRoomsRepository:
         wanted_keys, wanted_types = sorted(set(keys)), sorted(set(types))
         if not (everything or wanted_keys or wanted_types):
             return out
-        by_keys, by_types = (
-            not everything and bool(wanted_keys),
-            not everything and bool(wanted_types),
-        )
-        stmt = _state_ids_many(by_keys, by_types)
-        which: dict[str, object] = {"keys": wanted_keys} if by_keys else {}
-        if by_types:
-            which["types"] = wanted_types
+        # The lists the statement filters by (none: all of the rooms' state).
+        lists = {} if everything else {"keys": wanted_keys, "types": wanted_types}
+        lists = {name: values for name, values in lists.items() if values}
+        stmt = _state_ids_many("keys" in lists, "types" in lists)
         for start in range(0, len(room_ids), 500):
-            params = {"rooms": list(room_ids[start : start + 500]), **which}
+            params = {"rooms": list(room_ids[start : start + 500]), **lists}
             for r in await stmt.rows(self._conn, params):
                 out[r.room_id][(r.type, r.state_key)] = r.event_id
         return out

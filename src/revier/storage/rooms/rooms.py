@@ -58,10 +58,11 @@ _GET_MEMBERSHIP = Prepared(select(memberships).where(_ONE_MEMBERSHIP))
 _UPDATE_MEMBERSHIP = Prepared(update(memberships).where(_ONE_MEMBERSHIP))
 _INSERT_MEMBERSHIP = Prepared(insert(memberships))
 _GET_ROOM = Prepared(select(rooms).where(rooms.c.room_id == bindparam("room")))
-_JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
+# Who a room's member counts and heroes are made of.
+JOINED_OR_INVITED = memberships.c.membership.in_(("join", "invite"))
 _COUNTS = (
     select(memberships.c.membership, func.count())
-    .where(memberships.c.room_id == bindparam("room"), _JOINED_OR_INVITED)
+    .where(memberships.c.room_id == bindparam("room"), JOINED_OR_INVITED)
     .group_by(memberships.c.membership)
 )
 
@@ -73,7 +74,7 @@ def heroes_of(room: str) -> Select[Any]:
         select(memberships.c.room_id, memberships.c.user_id)
         .where(
             memberships.c.room_id == bindparam(room),
-            _JOINED_OR_INVITED,
+            JOINED_OR_INVITED,
             memberships.c.user_id != bindparam("user"),
         )
         .order_by(memberships.c.user_id)

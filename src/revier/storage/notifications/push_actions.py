@@ -110,11 +110,11 @@ _SOME_ROOMS = owed(
     [_A.c.user_id == _USER, _A.c.room_id.in_(_ROOMS)],
     [_M.c.user_id == _USER, _M.c.room_id.in_(_ROOMS)],
 )
-# Every woken /sync runs one of these two.
+# Every /sync runs one of these (a woken one, one of the first two).
 _UNREAD = Prepared(_counted(_ONE_ROOM))
 _UNREAD_BY_THREAD = Prepared(_counted(_ONE_ROOM, "thread_id"))
-_UNREAD_IN_ROOMS = _counted(_SOME_ROOMS, "room_id")
-_UNREAD_BY_THREAD_IN_ROOMS = _counted(_SOME_ROOMS, "room_id", "thread_id")
+_UNREAD_IN_ROOMS = Prepared(_counted(_SOME_ROOMS, "room_id"))
+_UNREAD_BY_THREAD_IN_ROOMS = Prepared(_counted(_SOME_ROOMS, "room_id", "thread_id"))
 
 _OF_USERS = owed([_A.c.user_id.in_(_USERS)], [_M.c.user_id.in_(_USERS)]).subquery()
 _BADGES = select(_OF_USERS.c.user_id, func.count(func.distinct(_OF_USERS.c.room_id))).group_by(
@@ -224,7 +224,7 @@ class PushActionRepository:
         out = {r: UnreadCounts(0, 0) for r in room_ids}
         for start in range(0, len(room_ids), 500):
             params = {"user": user_id, "rooms": list(room_ids[start : start + 500])}
-            for row in await self._conn.execute(_UNREAD_IN_ROOMS, params):
+            for row in await _UNREAD_IN_ROOMS.rows(self._conn, params):
                 out[row[0]] = UnreadCounts(int(row[1]), int(row[2]))
         return out
 
@@ -274,7 +274,7 @@ class PushActionRepository:
         out: dict[str, dict[str | None, UnreadCounts]] = {r: {} for r in room_ids}
         for start in range(0, len(room_ids), 500):
             params = {"user": user_id, "rooms": list(room_ids[start : start + 500])}
-            for row in await self._conn.execute(_UNREAD_BY_THREAD_IN_ROOMS, params):
+            for row in await _UNREAD_BY_THREAD_IN_ROOMS.rows(self._conn, params):
                 out[row[0]][row[1]] = UnreadCounts(int(row[2]), int(row[3] or 0))
         return out
 

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from bench import report, scenarios, sliding
-from bench.client import Matrix, connector
+from bench.client import Matrix, collector_paused, connector
 from bench.idle import raise_fd_limit
 from bench.infra import InfraUnavailable
 from bench.org import OrgSizes, run_org
@@ -232,9 +232,10 @@ async def _suite(
                     ceiling.start()
                     for run in range(sizes.runs):
                         log(f"ceiling run {run + 1}/{sizes.runs}")
-                        got = await scenarios.ceiling_send(ceiling.url, sizes)
-                        if sizes.idle_users:
-                            got |= await scenarios.ceiling_idle(ceiling, sizes, run, log)
+                        with collector_paused():
+                            got = await scenarios.ceiling_send(ceiling.url, sizes)
+                            if sizes.idle_users:
+                                got |= await scenarios.ceiling_idle(ceiling, sizes, run, log)
                         log(f"  {got}")
                         results.setdefault("ceiling", {}).setdefault("ceiling", []).append(got)
                     continue
@@ -306,13 +307,15 @@ async def _org(args: argparse.Namespace) -> int:
 async def _attempt(
     fn: Any, m: Matrix, server: Server, sizes: scenarios.Sizes, run: int, kwargs: dict[str, Any]
 ) -> dict[str, Any]:
-    """One scenario run; a failure is logged and the run tried once more (a busy CI
-    machine can time a request out), then recorded as an error. One failed
-    scenario must not end the suite."""
+    """One scenario run, the harness's collector held (``collector_paused``); a
+    failure is logged and the run tried once more (a busy CI machine can time a
+    request out), then recorded as an error. One failed scenario must not end
+    the suite."""
     errors: list[str] = []
     for attempt in (1, 2):
         try:
-            metrics: dict[str, Any] = await fn(m, server, sizes, run, **kwargs)
+            with collector_paused():
+                metrics: dict[str, Any] = await fn(m, server, sizes, run, **kwargs)
         except Exception as e:
             log(f"  {fn.__name__} on {server.name} FAILED (attempt {attempt}/2): {e!r}")
             errors.append(repr(e))

@@ -73,7 +73,7 @@ async def test_a_connection_left_in_a_transaction_is_not_kept(tmp_path: Path) ->
     """Were a snapshot's end to fail, its transaction would still be open on the
     connection: kept, the next snapshot would read that old moment on."""
     engines = create_engines(f"sqlite:///{tmp_path / 'open.db'}")
-    readers = ReadConnections(engines.reader)
+    readers = ReadConnections(engines.reader, is_sqlite=True)
     conn = await readers.take()
     sqlite = conn.sync_connection.connection.driver_connection.raw  # type: ignore[union-attr]
     sqlite.execute("BEGIN")

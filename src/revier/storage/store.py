@@ -124,7 +124,7 @@ class Store:
         self._checkpoints: asyncio.Task[None] | None = None
         # SQLite has one writer: concurrent transactions share its commits.
         self._group = GroupCommit(engines.writer) if engines.is_sqlite else None
-        self._readers = ReadConnections(engines.reader) if engines.is_sqlite else None
+        self._readers = ReadConnections(engines.reader, is_sqlite=engines.is_sqlite)
 
     def start_checkpoints(self) -> None:
         """SQLite: copy the write-ahead log into the database file in the background."""
@@ -175,21 +175,14 @@ class Store:
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot: every query sees the same committed state."""
         try:
-            if self._readers is not None:
-                conn = await self._readers.take()
-                try:
-                    async with snapshot(conn):
-                        yield Tx(conn, is_sqlite=True, room_versions=self._room_versions)
-                finally:
-                    await self._readers.give_back(conn)
-                return
-            async with self._engines.reader.connect() as conn:
-                # PostgreSQL's default READ COMMITTED would let each query see
-                # newer commits; /sync must read one moment. (SQLite in WAL
-                # mode gives a snapshot per read transaction already.)
-                await conn.execution_options(isolation_level="REPEATABLE READ")
+            conn = await self._readers.take()
+            try:
                 async with snapshot(conn):
-                    yield Tx(conn, is_sqlite=False, room_versions=self._room_versions)
+                    yield Tx(
+                        conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions
+                    )
+            finally:
+                await self._readers.give_back(conn)
         except PoolTimeout as e:
             # Every pooled connection stayed busy for the pool's timeout: an overload,
             # answered 503 (ServerBusy), not a 500 as if the request had found a bug.
@@ -226,8 +219,7 @@ class Store:
     async def close(self) -> None:
         if self._group is not None:
             await self._group.drain()
-        if self._readers is not None:
-            await self._readers.close()
+        await self._readers.close()
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)

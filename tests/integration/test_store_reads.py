@@ -57,6 +57,38 @@ def test_a_kept_connection_reads_one_moment_the_newest(
     assert asyncio.run(_reads_one_moment_each(database_url(engine, request, tmp_path))) == [0, 0, 1]
 
 
+async def _more_reads_than_connections(url: str) -> int:
+    store = await _store(url)
+    try:
+        # Every connection of the pool out, and as many reads again waiting for one.
+        size = store._engines.reader.pool.size()  # type: ignore[attr-defined]
+        opened = asyncio.Event()
+        done = 0
+
+        async def read(k: int) -> None:
+            nonlocal done
+            async with store.read() as tx:
+                await tx.conn.execute(_COUNT)
+                if k < size:
+                    await opened.wait()  # held until all the others queue
+            done += 1
+
+        reads = [asyncio.create_task(read(k)) for k in range(2 * size)]
+        await asyncio.sleep(0.5)
+        opened.set()
+        # The pool's own wait is 120 s: a read left waiting there fails this.
+        await asyncio.wait_for(asyncio.gather(*reads), timeout=10)
+        return done - 2 * size
+    finally:
+        await store.close()
+
+
+def test_reads_waiting_for_the_pool_get_the_connections_handed_back(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    assert asyncio.run(_more_reads_than_connections(database_url(engine, request, tmp_path))) == 0
+
+
 async def _survives_a_dropped_connection(url: str) -> int:
     store = await _store(url)
     try:

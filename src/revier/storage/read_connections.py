@@ -13,10 +13,10 @@ A connection idle for ``KEEP_S`` goes back to the pool, where PostgreSQL's is
 pinged before its next use: a server restart costs at most the reads that
 reuse a connection within that second, not every read after it. A
 connection SQLAlchemy gave up on (invalidated), or that still holds a
-transaction, is closed, not kept. The pool stays the limit: with every
-connection out, the next read waits for one as before (``PoolTimeout``
-after its wait, answered 503), and a connection handed back while a read
-waits there goes to the pool, not to the next snapshot.
+transaction, is closed, not kept. The pool's size stays the limit: with
+every connection out, a read waits here, first come first served, and is
+handed the next connection that comes back (``PoolTimeout`` after the
+pool's wait, answered 503, as before).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import asyncio
 import time
 from collections import deque
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 KEEP_S = 1.0
@@ -34,25 +35,39 @@ class ReadConnections:
     def __init__(self, engine: AsyncEngine, *, is_sqlite: bool) -> None:
         self._engine = engine
         self._is_sqlite = is_sqlite
+        # The pool's connections (no overflow: storage/engine.py); ``_out`` of
+        # them checked out by this object, in use or idle here.
+        self._size: int = engine.pool.size()  # type: ignore[attr-defined]
+        self._timeout: float = engine.pool.timeout()  # type: ignore[attr-defined]
+        self._out = 0
         # (connection, when it came back), the newest on the right
         self._idle: deque[tuple[AsyncConnection, float]] = deque()
-        # Reads waiting for the pool: with every connection out, one coming
-        # back must go to the pool, or they wait there while it sits here.
-        self._waiting = 0
+        # Reads waiting with every connection out, first come first served: each
+        # is handed a connection as one comes back (None: check one out, a
+        # closed one made room in the pool). Handed on, not returned to the
+        # pool: a checkout pinged PostgreSQL and reset the connection, which
+        # under a fan-out to hundreds was most of a woken /sync's read.
+        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
 
     async def take(self) -> AsyncConnection:
         """A connection with no transaction open: a kept one, or one from the pool."""
         now = time.monotonic()
         while self._idle and now - self._idle[0][1] > KEEP_S:
-            await _close(self._idle.popleft()[0])
+            await self._close(self._idle.popleft()[0])
         if self._idle:
             return self._idle.pop()[0]
-        self._waiting += 1
+        if self._out >= self._size:
+            handed = await self._wait()
+            if handed is not None:
+                return handed
+        self._out += 1
         try:
             conn = await self._engine.connect()
-        finally:
-            self._waiting -= 1
+        except BaseException:
+            self._out -= 1
+            self._hand(None)
+            raise
         if not self._is_sqlite:
             # PostgreSQL's default READ COMMITTED would let each query see
             # newer commits; /sync must read one moment. (SQLite in WAL mode
@@ -60,12 +75,13 @@ class ReadConnections:
             try:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             except BaseException:
-                await _close(conn)
+                await self._close(conn)
                 raise
         return conn
 
     async def give_back(self, conn: AsyncConnection) -> None:
-        """Keep ``conn`` for the next snapshot, if it is still fit for one."""
+        """Hand ``conn`` to a waiting read or keep it for the next, if it is still
+        fit for a snapshot; else return it to the pool."""
         fit = not (conn.closed or conn.invalidated or self._open_on_sqlite(conn))
         # (The last: a snapshot whose end failed; kept, its next snapshot would
         # read that old moment on.)
@@ -76,19 +92,54 @@ class ReadConnections:
             try:
                 await conn.rollback()
             except BaseException:
-                await _close(conn)
+                await self._close(conn)
                 raise
-        # Reads waiting for the pool get only what is closed to it.
-        if not fit or self._waiting or self._closed:
-            await _close(conn)
-            return
-        self._idle.append((conn, time.monotonic()))
+        if not fit or self._closed:
+            await self._close(conn)
+        elif not self._hand(conn):
+            self._idle.append((conn, time.monotonic()))
 
     async def close(self) -> None:
         """Return every kept connection to the pool (before it is disposed)."""
         self._closed = True  # one still out closes when it comes back
         while self._idle:
-            await _close(self._idle.popleft()[0])
+            await self._close(self._idle.popleft()[0])
+
+    async def _wait(self) -> AsyncConnection | None:
+        waiting: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiting)
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await waiting
+        except BaseException as e:
+            # Timed out or cancelled: what was handed over meanwhile goes on.
+            if waiting.done() and not waiting.cancelled():
+                handed = waiting.result()
+                if handed is None:
+                    self._hand(None)
+                else:
+                    await self.give_back(handed)
+            else:
+                waiting.cancel()  # skipped by _hand
+            if isinstance(e, TimeoutError):
+                raise PoolTimeout(f"no read connection came free in {self._timeout} s") from e
+            raise
+
+    def _hand(self, conn: AsyncConnection | None) -> bool:
+        """Give ``conn`` (None: room for a checkout) to the first waiting read."""
+        while self._waiters:
+            waiting = self._waiters.popleft()
+            if not waiting.done():
+                waiting.set_result(conn)
+                return True
+        return False
+
+    async def _close(self, conn: AsyncConnection) -> None:
+        try:
+            await _close(conn)
+        finally:
+            self._out -= 1
+            self._hand(None)
 
     def _open_on_sqlite(self, conn: AsyncConnection) -> bool:
         if not self._is_sqlite:

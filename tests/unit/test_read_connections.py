@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, insert, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from revier.storage import read_connections, sqlite_inline
 from revier.storage.direct import Prepared
-from revier.storage.engine import create_engines
+from revier.storage.engine import Engines, create_engines
 from revier.storage.read_connections import ReadConnections
 from revier.storage.store import Store
 
@@ -108,3 +111,34 @@ async def test_closing_returns_them_all_to_the_pool(store: Store) -> None:
     assert pool.checkedout() == 2  # type: ignore[attr-defined]
     await store.close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_place_freed_for_a_waiting_read_is_not_taken_by_a_newcomer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One connection in the pool, kept idle past its second: the next read closes
+    it (that close awaits), a second read arrives meanwhile and waits. The freed
+    place is the waiting read's; had the first taken it, the second would queue
+    in the pool itself, where nothing hands it a connection: PoolTimeout."""
+    monkeypatch.setattr(read_connections, "KEEP_S", 0.0)
+    database = str(tmp_path / "one.db")
+    one = create_async_engine(
+        "sqlite+aiosqlite:///" + database,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=1,
+        async_creator=partial(sqlite_inline.connect, database),
+    )
+    store = Store(Engines(one, one, is_sqlite=True))
+    try:
+        async with store.read():
+            pass
+        await asyncio.sleep(0.01)  # the kept connection is past KEEP_S now
+
+        async def read() -> int:
+            async with store.read() as tx:
+                return int((await tx.conn.execute(text("SELECT 1"))).scalar_one())
+
+        assert await asyncio.gather(read(), read()) == [1, 1]
+    finally:
+        await store.close()

@@ -43,8 +43,8 @@ class ReadConnections:
         # (connection, when it came back), the newest on the right
         self._idle: deque[tuple[AsyncConnection, float]] = deque()
         # Reads waiting with every connection out, first come first served: each
-        # is handed a connection as one comes back (None: check one out, a
-        # closed one made room in the pool). Handed on, not returned to the
+        # is handed a connection as one comes back (None: the place of one
+        # closed meanwhile, to check one out in). Handed on, not returned to the
         # pool: a checkout pinged PostgreSQL and reset the connection, which
         # under a fan-out to hundreds was most of a woken /sync's read.
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
@@ -57,16 +57,17 @@ class ReadConnections:
             await self._close(self._idle.popleft()[0])
         if self._idle:
             return self._idle.pop()[0]
-        if self._out >= self._size:
+        if self._out < self._size:
+            self._out += 1  # a place in the pool of its own
+        else:
             handed = await self._wait()
             if handed is not None:
                 return handed
-        self._out += 1
+            # None: the place of a connection closed meanwhile, passed on to it
         try:
             conn = await self._engine.connect()
         except BaseException:
-            self._out -= 1
-            self._hand(None)
+            self._free_place()
             raise
         if not self._is_sqlite:
             # PostgreSQL's default READ COMMITTED would let each query see
@@ -116,7 +117,7 @@ class ReadConnections:
             if waiting.done() and not waiting.cancelled():
                 handed = waiting.result()
                 if handed is None:
-                    self._hand(None)
+                    self._free_place()
                 else:
                     await self.give_back(handed)
             else:
@@ -126,7 +127,8 @@ class ReadConnections:
             raise
 
     def _hand(self, conn: AsyncConnection | None) -> bool:
-        """Give ``conn`` (None: room for a checkout) to the first waiting read."""
+        """Give ``conn`` (None: its place in the pool, for a checkout) to the first
+        waiting read."""
         while self._waiters:
             waiting = self._waiters.popleft()
             if not waiting.done():
@@ -138,8 +140,14 @@ class ReadConnections:
         try:
             await _close(conn)
         finally:
+            self._free_place()
+
+    def _free_place(self) -> None:
+        """A connection's place in the pool is free: to the first waiting read,
+        still counted (a read arriving meanwhile must not take it, or the waiting
+        one would queue in the pool itself, where nothing here hands it one)."""
+        if not self._hand(None):
             self._out -= 1
-            self._hand(None)
 
     def _open_on_sqlite(self, conn: AsyncConnection) -> bool:
         if not self._is_sqlite:

@@ -34,7 +34,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     engines = create_engines(f"sqlite:///{tmp_path / 'reads.db'}")
     async with engines.writer.begin() as conn:
         await conn.run_sync(_META.create_all)
-    store = Store(engines)
+    store = Store(engines, keep_reads=True)
     yield store
     await store.close()
 
@@ -129,7 +129,7 @@ async def test_a_place_freed_for_a_waiting_read_is_not_taken_by_a_newcomer(
         pool_timeout=1,
         async_creator=partial(sqlite_inline.connect, database),
     )
-    store = Store(Engines(one, one, is_sqlite=True))
+    store = Store(Engines(one, one, is_sqlite=True), keep_reads=True)
     try:
         async with store.read():
             pass

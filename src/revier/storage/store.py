@@ -115,7 +115,7 @@ CommitListener = Callable[[StreamChanges], None]
 
 
 class Store:
-    def __init__(self, engines: Engines) -> None:
+    def __init__(self, engines: Engines, *, keep_reads: bool | None = None) -> None:
         self._engines = engines
         self._busy = _BusyLog()
         self.on_commit: CommitListener | None = None
@@ -124,7 +124,15 @@ class Store:
         self._checkpoints: asyncio.Task[None] | None = None
         # SQLite has one writer: concurrent transactions share its commits.
         self._group = GroupCommit(engines.writer) if engines.is_sqlite else None
-        self._readers = ReadConnections(engines.reader, is_sqlite=engines.is_sqlite)
+        # Read connections kept between snapshots (storage/read_connections.py):
+        # on PostgreSQL. On SQLite not yet: with them CI's SQLite pass twice
+        # saw a push sender's read miss a change committed before it (a
+        # duty-hours test), not reproduced alone; until that is understood a
+        # SQLite read checks its connection out of the pool each time.
+        keep = not engines.is_sqlite if keep_reads is None else keep_reads
+        self._readers = (
+            ReadConnections(engines.reader, is_sqlite=engines.is_sqlite) if keep else None
+        )
 
     def start_checkpoints(self) -> None:
         """SQLite: copy the write-ahead log into the database file in the background."""
@@ -175,6 +183,17 @@ class Store:
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot: every query sees the same committed state."""
         try:
+            if self._readers is None:
+                async with self._engines.reader.connect() as conn:
+                    if not self._engines.is_sqlite:
+                        await conn.execution_options(isolation_level="REPEATABLE READ")
+                    async with snapshot(conn):
+                        yield Tx(
+                            conn,
+                            is_sqlite=self._engines.is_sqlite,
+                            room_versions=self._room_versions,
+                        )
+                return
             conn = await self._readers.take()
             try:
                 async with snapshot(conn):
@@ -219,7 +238,8 @@ class Store:
     async def close(self) -> None:
         if self._group is not None:
             await self._group.drain()
-        await self._readers.close()
+        if self._readers is not None:
+            await self._readers.close()
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)

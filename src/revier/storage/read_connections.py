@@ -69,15 +69,11 @@ class ReadConnections:
         except BaseException:
             self._free_place()
             raise
-        if not self._is_sqlite:
-            # PostgreSQL's default READ COMMITTED would let each query see
-            # newer commits; /sync must read one moment. (SQLite in WAL mode
-            # gives a snapshot per read transaction already.)
-            try:
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-            except BaseException:
-                await self._close(conn)
-                raise
+        try:
+            await for_snapshots(conn)
+        except BaseException:
+            await self._close(conn)
+            raise
         return conn
 
     async def give_back(self, conn: AsyncConnection) -> None:
@@ -155,6 +151,14 @@ class ReadConnections:
         sync = conn.sync_connection
         assert sync is not None
         return bool(sync.connection.driver_connection.raw.in_transaction)  # type: ignore[union-attr]
+
+
+async def for_snapshots(conn: AsyncConnection) -> None:
+    """Make a fresh connection read one moment per snapshot. PostgreSQL's default
+    READ COMMITTED would let each query see newer commits; /sync must read one
+    moment. (SQLite in WAL mode gives a snapshot per read transaction already.)"""
+    if conn.dialect.name != "sqlite":
+        await conn.execution_options(isolation_level="REPEATABLE READ")
 
 
 async def _close(conn: AsyncConnection) -> None:

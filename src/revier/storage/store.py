@@ -20,7 +20,7 @@ from revier.storage.checkpoint import Checkpointer
 from revier.storage.direct import snapshot
 from revier.storage.engine import Engines
 from revier.storage.group_commit import GroupCommit
-from revier.storage.read_connections import ReadConnections
+from revier.storage.read_connections import ReadConnections, for_snapshots
 from revier.storage.streams import StreamChanges, StreamRepository
 
 R = TypeVar("R", bound="Repositories")
@@ -183,29 +183,26 @@ class Store:
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot: every query sees the same committed state."""
         try:
-            if self._readers is None:
-                async with self._engines.reader.connect() as conn:
-                    if not self._engines.is_sqlite:
-                        await conn.execution_options(isolation_level="REPEATABLE READ")
-                    async with snapshot(conn):
-                        yield Tx(
-                            conn,
-                            is_sqlite=self._engines.is_sqlite,
-                            room_versions=self._room_versions,
-                        )
-                return
-            conn = await self._readers.take()
-            try:
-                async with snapshot(conn):
-                    yield Tx(
-                        conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions
-                    )
-            finally:
-                await self._readers.give_back(conn)
+            async with self._read_connection() as conn, snapshot(conn):
+                yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
         except PoolTimeout as e:
             # Every pooled connection stayed busy for the pool's timeout: an overload,
             # answered 503 (ServerBusy), not a 500 as if the request had found a bug.
             raise self._busy.refused(self._engines.reader) from e
+
+    @asynccontextmanager
+    async def _read_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A kept connection (``ReadConnections``), or one out of the pool for the block."""
+        if self._readers is not None:
+            conn = await self._readers.take()
+            try:
+                yield conn
+            finally:
+                await self._readers.give_back(conn)
+            return
+        async with self._engines.reader.connect() as conn:
+            await for_snapshots(conn)
+            yield conn
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:

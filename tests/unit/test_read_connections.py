@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, insert, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from tests.sqlite_pool import one_connection_engine
 
-from revier.storage import read_connections, sqlite_inline
+from revier.storage import read_connections
 from revier.storage.direct import Prepared
 from revier.storage.engine import Engines, create_engines
 from revier.storage.read_connections import ReadConnections
@@ -122,13 +121,7 @@ async def test_a_place_freed_for_a_waiting_read_is_not_taken_by_a_newcomer(
     in the pool itself, where nothing hands it a connection: PoolTimeout."""
     monkeypatch.setattr(read_connections, "KEEP_S", 0.0)
     database = str(tmp_path / "one.db")
-    one = create_async_engine(
-        "sqlite+aiosqlite:///" + database,
-        pool_size=1,
-        max_overflow=0,
-        pool_timeout=1,
-        async_creator=partial(sqlite_inline.connect, database),
-    )
+    one = one_connection_engine(database, pool_timeout=1)
     store = Store(Engines(one, one, is_sqlite=True), keep_reads=True)
     try:
         async with store.read():

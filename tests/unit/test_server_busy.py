@@ -4,17 +4,15 @@ initial syncs on two workers), the waiting request gets ``ServerBusy``."""
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
+from tests.sqlite_pool import one_connection_engine
 
 from revier.api.errors import error_headers, status_for
 from revier.errors import ServerBusy
-from revier.storage import sqlite_inline
 from revier.storage.engine import Engines
 from revier.storage.store import Store
 
@@ -23,13 +21,7 @@ async def test_a_read_that_finds_no_free_connection_in_time_is_server_busy(
     tmp_path: Path,
 ) -> None:
     database = str(tmp_path / "busy.db")
-    tight = create_async_engine(
-        "sqlite+aiosqlite:///" + database,
-        pool_size=1,
-        max_overflow=0,
-        pool_timeout=0.2,
-        async_creator=partial(sqlite_inline.connect, database),
-    )
+    tight = one_connection_engine(database, pool_timeout=0.2)
     store = Store(Engines(tight, tight, is_sqlite=True))
     try:
         async with store.read() as held:

@@ -99,8 +99,14 @@ class PushSender:
         if not self._running:
             return
         pushers, dirty = self._pushers, self._dirty
+        # While pushers are being loaded (a reload pending, or a round under way)
+        # a user's may not be known yet: every cue is kept then. The cue comes
+        # before its event's commit; dropped, the round that loads a pusher set
+        # just before would look what is owed in a snapshot without the event,
+        # and nothing would cue the user again until the next rescan.
+        everyone = self._loading or bool(self._reload)
         for user_id in user_ids:
-            if (self._loading or user_id in pushers) and dirty.get(user_id, -1) < position:
+            if (everyone or user_id in pushers) and dirty.get(user_id, -1) < position:
                 dirty[user_id] = position
 
     def _changed(self, keys: frozenset[str] | None) -> None:
@@ -212,15 +218,19 @@ class PushSender:
             self._next_rescan = now_loop + _RESCAN_S
             self._rescan = True
         now = self._clock.time_ms()
-        async with self._store.read() as tx:
-            current = await tx.streams.current()
-            await self._refresh(tx, current)
-            ready = [u for u, pos in self._dirty.items() if pos <= current]
-            for user_id in ready:
-                del self._dirty[user_id]
-            pushers = [p for u in ready for p in self._pushers.get(u, ())]
-            plan = await self._planner.plan(tx, pushers, current, now)
-            starts = await self._starts.plan(tx, self._pushers, now, self._planner.content)
+        self._loading = True  # the snapshot may load pushers: see _notified
+        try:
+            async with self._store.read() as tx:
+                current = await tx.streams.current()
+                await self._refresh(tx, current)
+                ready = [u for u, pos in self._dirty.items() if pos <= current]
+                for user_id in ready:
+                    del self._dirty[user_id]
+                pushers = [p for u in ready for p in self._pushers.get(u, ())]
+                plan = await self._planner.plan(tx, pushers, current, now)
+                starts = await self._starts.plan(tx, self._pushers, now, self._planner.content)
+        finally:
+            self._loading = False
         if plan.held or plan.breakthroughs:
             await self._planner.record(plan, now)
             for user_id in plan.held:

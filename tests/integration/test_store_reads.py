@@ -26,7 +26,7 @@ _ADD = text(
 async def _store(url: str) -> Store:
     engines = create_engines(url)
     await migrate(engines)
-    return Store(engines, keep_reads=True)
+    return Store(engines)
 
 
 async def _add(store: Store) -> None:

@@ -33,7 +33,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     engines = create_engines(f"sqlite:///{tmp_path / 'reads.db'}")
     async with engines.writer.begin() as conn:
         await conn.run_sync(_META.create_all)
-    store = Store(engines, keep_reads=True)
+    store = Store(engines)
     yield store
     await store.close()
 
@@ -122,7 +122,7 @@ async def test_a_place_freed_for_a_waiting_read_is_not_taken_by_a_newcomer(
     monkeypatch.setattr(read_connections, "KEEP_S", 0.0)
     database = str(tmp_path / "one.db")
     one = one_connection_engine(database, pool_timeout=1)
-    store = Store(Engines(one, one, is_sqlite=True), keep_reads=True)
+    store = Store(Engines(one, one, is_sqlite=True))
     try:
         async with store.read():
             pass

@@ -17,6 +17,11 @@ transaction, is closed, not kept. The pool's size stays the limit: with
 every connection out, a read waits here, first come first served, and is
 handed the next connection that comes back (``PoolTimeout`` after the
 pool's wait, answered 503, as before).
+
+On SQLite a kept connection must have no statement left unfinished: one
+stepped but not read to its end keeps its read snapshot past the COMMIT, and
+every later snapshot on the connection would read that old moment.
+``Prepared`` and SQLAlchemy's adapter read every statement to its end.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from revier.storage.checkpoint import Checkpointer
 from revier.storage.direct import snapshot
 from revier.storage.engine import Engines
 from revier.storage.group_commit import GroupCommit
-from revier.storage.read_connections import ReadConnections, for_snapshots
+from revier.storage.read_connections import ReadConnections
 from revier.storage.streams import StreamChanges, StreamRepository
 
 R = TypeVar("R", bound="Repositories")
@@ -115,7 +115,7 @@ CommitListener = Callable[[StreamChanges], None]
 
 
 class Store:
-    def __init__(self, engines: Engines, *, keep_reads: bool | None = None) -> None:
+    def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._busy = _BusyLog()
         self.on_commit: CommitListener | None = None
@@ -124,15 +124,9 @@ class Store:
         self._checkpoints: asyncio.Task[None] | None = None
         # SQLite has one writer: concurrent transactions share its commits.
         self._group = GroupCommit(engines.writer) if engines.is_sqlite else None
-        # Read connections kept between snapshots (storage/read_connections.py):
-        # on PostgreSQL. On SQLite not yet: with them CI's SQLite pass twice
-        # saw a push sender's read miss a change committed before it (a
-        # duty-hours test), not reproduced alone; until that is understood a
-        # SQLite read checks its connection out of the pool each time.
-        keep = not engines.is_sqlite if keep_reads is None else keep_reads
-        self._readers = (
-            ReadConnections(engines.reader, is_sqlite=engines.is_sqlite) if keep else None
-        )
+        # Read connections kept from one snapshot to the next
+        # (storage/read_connections.py).
+        self._readers = ReadConnections(engines.reader, is_sqlite=engines.is_sqlite)
 
     def start_checkpoints(self) -> None:
         """SQLite: copy the write-ahead log into the database file in the background."""
@@ -192,17 +186,11 @@ class Store:
 
     @asynccontextmanager
     async def _read_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A kept connection (``ReadConnections``), or one out of the pool for the block."""
-        if self._readers is not None:
-            conn = await self._readers.take()
-            try:
-                yield conn
-            finally:
-                await self._readers.give_back(conn)
-            return
-        async with self._engines.reader.connect() as conn:
-            await for_snapshots(conn)
+        conn = await self._readers.take()
+        try:
             yield conn
+        finally:
+            await self._readers.give_back(conn)
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:
@@ -235,8 +223,7 @@ class Store:
     async def close(self) -> None:
         if self._group is not None:
             await self._group.drain()
-        if self._readers is not None:
-            await self._readers.close()
+        await self._readers.close()
         if self._checkpoints is not None:
             self._checkpoints.cancel()
             await asyncio.gather(self._checkpoints, return_exceptions=True)

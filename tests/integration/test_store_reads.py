@@ -1,7 +1,9 @@
 """``Store.read`` hands its connections from one snapshot to the next
 (``storage/read_connections.py``), on SQLite and on PostgreSQL: each snapshot
 still reads one moment, the newest at its start, and a connection the
-database dropped costs no read once it has waited its second."""
+database dropped costs no read once it has waited its second. Statements in
+a snapshot run on the driver's own connection (``storage/direct.py``,
+``direct_pg.py``) and give what SQLAlchemy's execution gives."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text, tuple_
+from sqlalchemy.exc import DBAPIError
 
-from revier.storage import read_connections
+from revier.storage import direct_pg, read_connections
+from revier.storage.core.tables import audit_log
+from revier.storage.direct import Prepared
 from revier.storage.engine import create_engines, migrate
 from revier.storage.store import Store
 from tests.integration.conftest import database_url
@@ -21,6 +26,31 @@ _ADD = text(
     "INSERT INTO audit_log (ts, tenant, actor, action, target, source_pseudonymised)"
     " VALUES (0, 'x', 'a', 'test', 't', false)"
 )
+_ENTRIES = (
+    select(
+        audit_log.c.id,
+        audit_log.c.ts,
+        audit_log.c.actor.label("who"),
+        audit_log.c.source,
+        audit_log.c.source_pseudonymised,
+    )
+    .where(audit_log.c.tenant == bindparam("tenant"), audit_log.c.ts >= 0)
+    .order_by(audit_log.c.id)
+)
+_PREPARED_ENTRIES = Prepared(_ENTRIES)
+# Lists (one of pairs, one written into the statement) and a parameter after
+# them: written out and renumbered.
+_LISTED = (
+    select(audit_log.c.id, audit_log.c.action)
+    .where(
+        audit_log.c.id.in_(bindparam("ids", expanding=True)),
+        audit_log.c.action.in_(["test", "other"]),
+        tuple_(audit_log.c.tenant, audit_log.c.action).in_(bindparam("pairs", expanding=True)),
+        audit_log.c.target == bindparam("target"),
+    )
+    .order_by(audit_log.c.id)
+)
+_PREPARED_LISTED = Prepared(_LISTED)
 
 
 async def _store(url: str) -> Store:
@@ -112,3 +142,84 @@ def test_a_connection_the_server_dropped_is_not_read_from_after_its_second(
     monkeypatch.setattr(read_connections, "KEEP_S", 0.2)
     url = database_url(engine, request, tmp_path)
     assert asyncio.run(_survives_a_dropped_connection(url)) == 1
+
+
+async def _prepared_and_sqlalchemy(url: str) -> tuple[list[object], list[object], bool]:
+    store = await _store(url)
+    try:
+        await _add(store)
+        await _add(store)
+        async with store.read() as tx:
+            direct = (await _PREPARED_ENTRIES.rows(tx.conn, {"tenant": "x"})).all()
+            through = list(await tx.conn.execute(_ENTRIES, {"tenant": "x"}))
+            on_driver = tx.is_sqlite or direct_pg.in_snapshot(tx.conn) is not None
+            for ids, pairs in [([1, 2, 3], [("x", "test")]), ([2], [("y", "z"), ("x", "test")])]:
+                given = {"ids": ids, "pairs": pairs, "target": "t"}
+                listed = (await _PREPARED_LISTED.rows(tx.conn, given)).all()
+                assert listed == list(await tx.conn.execute(_LISTED, given))
+                assert [r.id for r in listed] == [i for i in ids if i <= 2]
+        return [tuple(r) for r in direct], [tuple(r) for r in through], on_driver
+    finally:
+        await store.close()
+
+
+def test_a_prepared_read_gives_what_sqlalchemy_gives(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = database_url(engine, request, tmp_path)
+    direct, through, on_driver = asyncio.run(_prepared_and_sqlalchemy(url))
+    assert on_driver and len(direct) == 2
+    assert direct == through
+    assert [type(v) for v in direct[0]] == [int, int, str, type(None), bool]
+
+
+async def _a_write_in_a_snapshot(url: str) -> int:
+    store = await _store(url)
+    try:
+        with pytest.raises(DBAPIError, match="read-only"):
+            async with store.read() as tx:
+                await tx.conn.execute(_ADD)
+        async with store.read() as tx:  # the same connection, its transaction ended
+            return int((await _PREPARED_ENTRIES.rows(tx.conn, {"tenant": "x"})).rowcount)
+    finally:
+        await store.close()
+
+
+def test_a_snapshot_on_postgresql_refuses_writes_and_stays_usable(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if engine != "postgresql":
+        pytest.skip("SQLite's read connections are not read-only; PostgreSQL's snapshots are")
+    assert asyncio.run(_a_write_in_a_snapshot(database_url(engine, request, tmp_path))) == 0
+
+
+async def _dropped_within_its_second(url: str) -> tuple[bool, int]:
+    store = await _store(url)
+    try:
+        async with store.read() as tx:
+            pid = (await tx.conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with store.transaction() as tx:
+            await tx.conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.1)  # within KEEP_S: the dead connection is handed on
+        failed = False
+        try:
+            async with store.read() as tx:
+                await _PREPARED_ENTRIES.rows(tx.conn, {"tenant": "x"})
+        except DBAPIError:
+            failed = True
+        await _add(store)
+        async with store.read() as tx:  # not the dead one again
+            return failed, len((await _PREPARED_ENTRIES.rows(tx.conn, {"tenant": "x"})).all())
+    finally:
+        await store.close()
+
+
+def test_a_connection_found_dropped_fails_one_read_and_is_not_kept(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if engine != "postgresql":
+        pytest.skip("a PostgreSQL server ends connections; SQLite's are in the process")
+    assert asyncio.run(_dropped_within_its_second(database_url(engine, request, tmp_path))) == (
+        True,
+        1,
+    )

@@ -17,10 +17,13 @@ writes an always-false test instead. Anything else it can't run as
 SQLAlchemy would (a column default computed in Python, a list whose values
 need converting) is refused when the statement is first compiled.
 
-On PostgreSQL, outside a transaction, or while something listens to
-SQLAlchemy's statement events (``bench/statements.py``), a statement runs
-through SQLAlchemy as before. Errors are SQLAlchemy's (``IntegrityError``
-for a duplicate), so callers handle one kind.
+On PostgreSQL a read in a snapshot runs on asyncpg's connection the same way
+(``storage/direct_pg.py``), its lists written out as SQLAlchemy writes them
+for asyncpg; a write goes through SQLAlchemy there. Outside a transaction,
+or while something listens to SQLAlchemy's statement events
+(``bench/statements.py``), a statement runs through SQLAlchemy as before.
+Errors are SQLAlchemy's (``IntegrityError`` for a duplicate), so callers
+handle one kind.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement, Executable
+
+from revier.storage import direct_pg
 
 Params = Mapping[str, Any]
 _Convert = Callable[[Any], Any] | None
@@ -86,6 +91,7 @@ _MAX_EXPANSIONS = 256
 
 @dataclass(frozen=True)
 class _Compiled:
+    dialect: str
     sql: str
     names: tuple[str, ...]  # the parameters, in the order of the SQL's "?"
     fixed: tuple[Any, ...]  # the value written into the statement, or _GIVEN
@@ -93,11 +99,15 @@ class _Compiled:
     row: Callable[..., Any] | None  # None: the statement returns no rows
     results: tuple[_Convert, ...] | None  # None: no column needs converting
     lists: frozenset[str]  # the expanding parameters
-    # (length, width) of each list -> the SQL with them written out
-    expanded: dict[tuple[tuple[int, int], ...], str]
+    # (length, width) of each list -> the SQL with them written out (SQLite),
+    # or what SQLAlchemy wrote out for PostgreSQL (direct_pg.Expansion)
+    expanded: dict[tuple[tuple[int, int], ...], Any]
+    source: Any  # SQLAlchemy's compiled statement
 
     def values(self, given: Params) -> tuple[str, list[Any]] | None:
         """The SQL and its values for ``given``; None for an empty list."""
+        if self.lists and self.dialect == "postgresql":
+            return self._numbered(given)
         values: list[Any] = []
         shape: list[tuple[int, int]] = []
         for index, name in enumerate(self.names):
@@ -118,6 +128,42 @@ class _Compiled:
             values.append(value if convert is None else convert(value))
         return (self._expand(tuple(shape)) if shape else self.sql), values
 
+    def _numbered(self, given: Params) -> tuple[str, list[Any]] | None:
+        """PostgreSQL's ``$n`` with lists: the SQL as SQLAlchemy writes it out for
+        lists of these lengths, worked out once per shape."""
+        lists: dict[str, Any] = {}
+        shape: list[tuple[int, int]] = []
+        for index, name in enumerate(self.names):
+            if name in self.lists:
+                value = self.fixed[index]
+                if value is _GIVEN:
+                    value = given[name]
+                if not value:
+                    return None
+                lists[name] = value
+                shape.append((len(value), len(value[0]) if isinstance(value[0], tuple) else 0))
+        key = tuple(shape)
+        expansion = self.expanded.get(key)
+        if expansion is None:
+            if len(self.expanded) >= _MAX_EXPANSIONS:
+                self.expanded.clear()
+            plain = [name for name in given if name not in self.lists]
+            expansion = direct_pg.expand(self.source, plain, dict(zip(lists, key, strict=True)))
+            self.expanded[key] = expansion
+        values: list[Any] = []
+        for name, item, part in expansion.picks:
+            if item >= 0:  # an item of a list (lists need no converting)
+                value = lists[name][item]
+                values.append(value if part < 0 else value[part])
+                continue
+            index = self.names.index(name)
+            value = self.fixed[index]
+            if value is _GIVEN:
+                value = given[name]
+            convert = self.binds[index]
+            values.append(value if convert is None else convert(value))
+        return expansion.sql, values
+
     def _expand(self, shape: tuple[tuple[int, int], ...]) -> str:
         sql = self.expanded.get(shape)
         if sql is None:
@@ -137,7 +183,7 @@ class _Compiled:
 
 
 class Prepared:
-    """One statement, compiled once and run without SQLAlchemy's execution on SQLite."""
+    """One statement, compiled once and run without SQLAlchemy's execution."""
 
     def __init__(self, statement: Executable) -> None:
         assert isinstance(statement, ClauseElement)
@@ -149,7 +195,10 @@ class Prepared:
         """Run it with ``params``; its rows (none for a statement without any)."""
         raw = sqlite_connection(conn)
         if raw is None:
-            return await self._through_sqlalchemy(conn, params)
+            pg = direct_pg.in_snapshot(conn)
+            if pg is None:
+                return await self._through_sqlalchemy(conn, params)
+            return await self._on_asyncpg(conn, pg, params)
         given = params or {}
         compiled = self._compile(conn.dialect, tuple(given))
         run = compiled.values(given)
@@ -177,13 +226,25 @@ class Prepared:
         except sqlite3.Error as e:
             raise exc.DBAPIError.instance(compiled.sql, values, e, sqlite3.Error) from e
 
+    async def _on_asyncpg(self, conn: AsyncConnection, raw: Any, params: Params | None) -> Rows:
+        """A read in a PostgreSQL snapshot (``storage/direct_pg.py``). A statement
+        without rows (a write) goes through SQLAlchemy."""
+        given = params or {}
+        compiled = self._compile(conn.dialect, tuple(given))
+        run = compiled.values(given)
+        if compiled.row is None or run is None:  # a write, or an empty list
+            return await self._through_sqlalchemy(conn, params)
+        sql, values = run
+        rows = [_row(compiled, tuple(r)) for r in await direct_pg.fetch(conn, raw, sql, values)]
+        return Rows(rows, len(rows))
+
     async def _through_sqlalchemy(self, conn: AsyncConnection, params: Params | None) -> Rows:
         result = await conn.execute(self.statement, params)
         return Rows(list(result) if result.returns_rows else [], result.rowcount)
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled:
         found = self._compiled.get(keys)
-        if found is None:
+        if found is None or found.dialect != dialect.name:  # (tests run both engines)
             found = self._compiled[keys] = _compile(self.statement, dialect, keys)
         return found
 
@@ -208,6 +269,10 @@ async def snapshot(conn: AsyncConnection) -> AsyncIterator[None]:
     A statement run through SQLAlchemy inside joins it: the engine's ``begin``
     listener (``storage/engine.py``) sends no BEGIN while one is open.
     """
+    if conn.dialect.name == "postgresql":
+        async with direct_pg.snapshot(conn):
+            yield
+        return
     raw = sqlite_connection(conn, in_transaction=False)
     if raw is None:
         async with conn.begin():
@@ -268,6 +333,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
     row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
     results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
     return _Compiled(
+        dialect.name,
         compiled.string,
         tuple(compiled.positiontup),
         tuple(fixed),
@@ -276,6 +342,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: tuple[str, ...]) 
         tuple(results) if any(results) else None,
         frozenset(lists),
         {},
+        compiled,
     )
 
 

@@ -33,6 +33,8 @@ from collections import deque
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from revier.storage import direct_pg
+
 KEEP_S = 1.0
 
 
@@ -84,13 +86,13 @@ class ReadConnections:
     async def give_back(self, conn: AsyncConnection) -> None:
         """Hand ``conn`` to a waiting read or keep it for the next, if it is still
         fit for a snapshot; else return it to the pool."""
-        fit = not (conn.closed or conn.invalidated or self._open_on_sqlite(conn))
+        fit = not (conn.closed or conn.invalidated or self._still_open(conn))
         # (The last: a snapshot whose end failed; kept, its next snapshot would
         # read that old moment on.)
         if fit and conn.in_transaction():
-            # SQLite: begun by SQLAlchemy for a statement, already ended on its
-            # connection by the snapshot, so the ROLLBACK finds nothing to undo.
-            # PostgreSQL: the snapshot's own transaction, ended already.
+            # Begun by SQLAlchemy for a statement, already ended on the driver's
+            # connection by the snapshot (storage/direct.py, direct_pg.py), so
+            # the ROLLBACK finds nothing to undo and sends nothing.
             try:
                 await conn.rollback()
             except BaseException:
@@ -150,20 +152,20 @@ class ReadConnections:
         if not self._hand(None):
             self._out -= 1
 
-    def _open_on_sqlite(self, conn: AsyncConnection) -> bool:
+    def _still_open(self, conn: AsyncConnection) -> bool:
         if not self._is_sqlite:
-            return False
+            return direct_pg.still_open(conn)
         sync = conn.sync_connection
         assert sync is not None
         return bool(sync.connection.driver_connection.raw.in_transaction)  # type: ignore[union-attr]
 
 
 async def for_snapshots(conn: AsyncConnection) -> None:
-    """Make a fresh connection read one moment per snapshot. PostgreSQL's default
-    READ COMMITTED would let each query see newer commits; /sync must read one
-    moment. (SQLite in WAL mode gives a snapshot per read transaction already.)"""
+    """Make a fresh connection ready for snapshots. PostgreSQL: SQLAlchemy begins
+    no transaction of its own on it; each snapshot begins one that reads one
+    moment (storage/direct_pg.py). SQLite: nothing to do."""
     if conn.dialect.name != "sqlite":
-        await conn.execution_options(isolation_level="REPEATABLE READ")
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def _close(conn: AsyncConnection) -> None:

@@ -361,3 +361,18 @@ def test_one_matcher_answers_each_member_as_their_own_evaluation_would() -> None
     assert [first[u].highlight for u in (ALICE, carol)] == [True, True]
     assert first[dave].rule["rule_id"] == "p"
     assert [second[u].highlight for u in (ALICE, carol, dave)] == [False, False, True]
+
+
+def test_equal_conditions_are_one_test_in_every_users_ruleset() -> None:
+    # A worker caches a compiled ruleset per member it evaluated: the tests of
+    # the server's defaults must not be copied per user (~34 KB each).
+    def compiled(user_id: str) -> dict[str, Any]:
+        return {r.rule["rule_id"]: r for r in compile_ruleset(default_ruleset(user_id))}
+
+    alice, bob = compiled(ALICE), compiled(BOB)
+    assert alice.keys() == bob.keys()
+    localpart = ALICE[1:].split(":")[0]
+    for rule_id, rule in alice.items():
+        same = all(a is b for a, b in zip(rule.tests, bob[rule_id].tests, strict=True))
+        # Only rules naming the user (their ID or localpart) differ.
+        assert same != (localpart in repr(rule.rule)), rule_id

@@ -51,6 +51,13 @@ _LISTED = (
     .order_by(audit_log.c.id)
 )
 _PREPARED_LISTED = Prepared(_LISTED)
+_SERVER_ENDS = "a PostgreSQL server ends connections; SQLite's are in the process"
+
+
+def _postgresql_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path, why: str) -> str:
+    if engine != "postgresql":
+        pytest.skip(why)
+    return database_url(engine, request, tmp_path)
 
 
 async def _store(url: str) -> Store:
@@ -137,10 +144,8 @@ async def _survives_a_dropped_connection(url: str) -> int:
 def test_a_connection_the_server_dropped_is_not_read_from_after_its_second(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine != "postgresql":
-        pytest.skip("a PostgreSQL server ends connections; SQLite's are in the process")
+    url = _postgresql_url(engine, request, tmp_path, _SERVER_ENDS)
     monkeypatch.setattr(read_connections, "KEEP_S", 0.2)
-    url = database_url(engine, request, tmp_path)
     assert asyncio.run(_survives_a_dropped_connection(url)) == 1
 
 
@@ -188,9 +193,9 @@ async def _a_write_in_a_snapshot(url: str) -> int:
 def test_a_snapshot_on_postgresql_refuses_writes_and_stays_usable(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if engine != "postgresql":
-        pytest.skip("SQLite's read connections are not read-only; PostgreSQL's snapshots are")
-    assert asyncio.run(_a_write_in_a_snapshot(database_url(engine, request, tmp_path))) == 0
+    why = "SQLite's read connections are not read-only; PostgreSQL's snapshots are"
+    url = _postgresql_url(engine, request, tmp_path, why)
+    assert asyncio.run(_a_write_in_a_snapshot(url)) == 0
 
 
 async def _dropped_within_its_second(url: str) -> tuple[bool, int]:
@@ -217,9 +222,5 @@ async def _dropped_within_its_second(url: str) -> tuple[bool, int]:
 def test_a_connection_found_dropped_fails_one_read_and_is_not_kept(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if engine != "postgresql":
-        pytest.skip("a PostgreSQL server ends connections; SQLite's are in the process")
-    assert asyncio.run(_dropped_within_its_second(database_url(engine, request, tmp_path))) == (
-        True,
-        1,
-    )
+    url = _postgresql_url(engine, request, tmp_path, _SERVER_ENDS)
+    assert asyncio.run(_dropped_within_its_second(url)) == (True, 1)

@@ -111,9 +111,7 @@ class _Compiled:
         values: list[Any] = []
         shape: list[tuple[int, int]] = []
         for index, name in enumerate(self.names):
-            value = self.fixed[index]
-            if value is _GIVEN:
-                value = given[name]
+            value = self._given(index, given)
             if name in self.lists:
                 if not value:
                     return None
@@ -124,9 +122,17 @@ class _Compiled:
                 else:
                     values.extend(value)
                 continue
-            convert = self.binds[index]
-            values.append(value if convert is None else convert(value))
+            values.append(self._converted(index, value))
         return (self._expand(tuple(shape)) if shape else self.sql), values
+
+    def _given(self, index: int, given: Params) -> Any:
+        """Parameter ``index``'s value: written into the statement, or given."""
+        value = self.fixed[index]
+        return given[self.names[index]] if value is _GIVEN else value
+
+    def _converted(self, index: int, value: Any) -> Any:
+        convert = self.binds[index]
+        return value if convert is None else convert(value)
 
     def _numbered(self, given: Params) -> tuple[str, list[Any]] | None:
         """PostgreSQL's ``$n`` with lists: the SQL as SQLAlchemy writes it out for
@@ -135,9 +141,7 @@ class _Compiled:
         shape: list[tuple[int, int]] = []
         for index, name in enumerate(self.names):
             if name in self.lists:
-                value = self.fixed[index]
-                if value is _GIVEN:
-                    value = given[name]
+                value = self._given(index, given)
                 if not value:
                     return None
                 lists[name] = value
@@ -157,11 +161,7 @@ class _Compiled:
                 values.append(value if part < 0 else value[part])
                 continue
             index = self.names.index(name)
-            value = self.fixed[index]
-            if value is _GIVEN:
-                value = given[name]
-            convert = self.binds[index]
-            values.append(value if convert is None else convert(value))
+            values.append(self._converted(index, self._given(index, given)))
         return expansion.sql, values
 
     def _expand(self, shape: tuple[tuple[int, int], ...]) -> str:

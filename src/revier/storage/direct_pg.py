@@ -86,7 +86,7 @@ def in_snapshot(conn: AsyncConnection) -> Any | None:
     sync = conn.sync_connection
     if sync is None or sync.dispatch.before_cursor_execute or not sync.info.get(_IN_SNAPSHOT):
         return None
-    return sync.connection.driver_connection
+    return driver(conn)
 
 
 @asynccontextmanager
@@ -99,14 +99,14 @@ async def snapshot(conn: AsyncConnection) -> AsyncIterator[None]:
     try:
         yield
     except BaseException:
-        info.pop(_IN_SNAPSHOT, None)
         # The block's error is the one to see; a connection the ROLLBACK failed
         # on is still in its transaction, and ReadConnections closes it.
         if not raw.is_closed():
             with contextlib.suppress(Exception):
                 await raw.execute("ROLLBACK")
         raise
-    info.pop(_IN_SNAPSHOT, None)
+    finally:
+        info.pop(_IN_SNAPSHOT, None)
     await _execute(conn, raw, "COMMIT")
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -56,6 +58,15 @@ class ReadConnections:
         # under a fan-out to hundreds was most of a woken /sync's read.
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one snapshot, given back (kept or handed on) after it."""
+        conn = await self.take()
+        try:
+            yield conn
+        finally:
+            await self.give_back(conn)
 
     async def take(self) -> AsyncConnection:
         """A connection with no transaction open: a kept one, or one from the pool."""

@@ -177,20 +177,12 @@ class Store:
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent read-only snapshot: every query sees the same committed state."""
         try:
-            async with self._read_connection() as conn, snapshot(conn):
+            async with self._readers.connection() as conn, snapshot(conn):
                 yield Tx(conn, is_sqlite=self._engines.is_sqlite, room_versions=self._room_versions)
         except PoolTimeout as e:
             # Every pooled connection stayed busy for the pool's timeout: an overload,
             # answered 503 (ServerBusy), not a 500 as if the request had found a bug.
             raise self._busy.refused(self._engines.reader) from e
-
-    @asynccontextmanager
-    async def _read_connection(self) -> AsyncIterator[AsyncConnection]:
-        conn = await self._readers.take()
-        try:
-            yield conn
-        finally:
-            await self._readers.give_back(conn)
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[bool]:
